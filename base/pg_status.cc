@@ -1,0 +1,51 @@
+#include "base/pg_status.h"
+
+#include "absl/strings/cord.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+
+namespace fraiseql {
+
+absl::StatusCode StatusCodeForSqlState(absl::string_view s) {
+  if (s.size() != 5) return absl::StatusCode::kInternal;
+  if (absl::StartsWith(s, "08") || s == "57P01" || s == "57P02" ||
+      s == "57P03") {
+    return absl::StatusCode::kUnavailable;
+  }
+  if (s == "40001" || s == "40P01") return absl::StatusCode::kAborted;
+  if (s == "57014") return absl::StatusCode::kCancelled;
+  if (s == "23505") return absl::StatusCode::kAlreadyExists;
+  if (absl::StartsWith(s, "23")) return absl::StatusCode::kFailedPrecondition;
+  if (absl::StartsWith(s, "22") || s == "42601") {
+    return absl::StatusCode::kInvalidArgument;
+  }
+  if (s == "42501") return absl::StatusCode::kPermissionDenied;
+  if (absl::StartsWith(s, "28")) return absl::StatusCode::kUnauthenticated;
+  if (absl::StartsWith(s, "53")) return absl::StatusCode::kResourceExhausted;
+  if (s == "42P01" || s == "42703" || s == "42883") {
+    return absl::StatusCode::kNotFound;
+  }
+  return absl::StatusCode::kInternal;
+}
+
+absl::Status StatusFromSqlState(absl::string_view sqlstate,
+                                absl::string_view context,
+                                absl::string_view server_message) {
+  absl::string_view message = server_message;
+  while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
+    message.remove_suffix(1);
+  }
+  absl::Status status(StatusCodeForSqlState(sqlstate),
+                      absl::StrCat(context, ": ", message, " (SQLSTATE ",
+                                   sqlstate, ")"));
+  status.SetPayload(kSqlStatePayloadUrl, absl::Cord(sqlstate));
+  return status;
+}
+
+std::optional<std::string> SqlStateOf(const absl::Status& status) {
+  absl::optional<absl::Cord> payload = status.GetPayload(kSqlStatePayloadUrl);
+  if (!payload.has_value()) return std::nullopt;
+  return std::string(*payload);
+}
+
+}  // namespace fraiseql

@@ -1,0 +1,36 @@
+// Shared by the pool and the backends: turns a PostgreSQL SQLSTATE into an
+// absl::Status whose code carries Abseil's retry meaning. The SQLSTATE itself
+// travels as the payload under kSqlStatePayloadUrl.
+#ifndef FRAISEQL_BASE_PG_STATUS_H_
+#define FRAISEQL_BASE_PG_STATUS_H_
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace fraiseql {
+
+inline constexpr absl::string_view kSqlStatePayloadUrl =
+    "fraiseql.dev/sqlstate";
+
+// Maps a five-character SQLSTATE to a status code:
+// 08xxx, 57P01..57P03 Unavailable; 40001, 40P01 Aborted; 57014 Cancelled;
+// 23505 AlreadyExists; other 23xxx FailedPrecondition; 22xxx, 42601
+// InvalidArgument; 42501 PermissionDenied; 28xxx Unauthenticated; 53xxx
+// ResourceExhausted; 42P01, 42703, 42883 NotFound; anything else Internal.
+absl::StatusCode StatusCodeForSqlState(absl::string_view sqlstate);
+
+// Builds a status from a server error: `context` first (what we were doing),
+// then the server's message. The SQLSTATE is attached as a payload.
+absl::Status StatusFromSqlState(absl::string_view sqlstate,
+                                absl::string_view context,
+                                absl::string_view server_message);
+
+// The SQLSTATE attached by StatusFromSqlState, if any.
+std::optional<std::string> SqlStateOf(const absl::Status& status);
+
+}  // namespace fraiseql
+
+#endif  // FRAISEQL_BASE_PG_STATUS_H_

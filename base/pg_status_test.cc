@@ -1,0 +1,66 @@
+#include "base/pg_status.h"
+
+#include "base/status_macros.h"
+#include "gtest/gtest.h"
+
+namespace fraiseql {
+namespace {
+
+TEST(StatusCodeForSqlState, FollowsAbseilRetryMeaning) {
+  EXPECT_EQ(StatusCodeForSqlState("08006"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("57P01"), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(StatusCodeForSqlState("40001"), absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForSqlState("40P01"), absl::StatusCode::kAborted);
+  EXPECT_EQ(StatusCodeForSqlState("57014"), absl::StatusCode::kCancelled);
+  EXPECT_EQ(StatusCodeForSqlState("23505"), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(StatusCodeForSqlState("23503"),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(StatusCodeForSqlState("22P02"), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusCodeForSqlState("42601"), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(StatusCodeForSqlState("42501"),
+            absl::StatusCode::kPermissionDenied);
+  EXPECT_EQ(StatusCodeForSqlState("28P01"), absl::StatusCode::kUnauthenticated);
+  EXPECT_EQ(StatusCodeForSqlState("53300"),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(StatusCodeForSqlState("42P01"), absl::StatusCode::kNotFound);
+  EXPECT_EQ(StatusCodeForSqlState("XX000"), absl::StatusCode::kInternal);
+  EXPECT_EQ(StatusCodeForSqlState(""), absl::StatusCode::kInternal);
+}
+
+TEST(StatusFromSqlState, KeepsSqlStateAsPayloadAndTrimsMessage) {
+  absl::Status status =
+      StatusFromSqlState("42P01", "running find on users",
+                         "relation \"nope\" does not exist\n");
+  EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(status.message(),
+            "running find on users: relation \"nope\" does not exist "
+            "(SQLSTATE 42P01)");
+  EXPECT_EQ(SqlStateOf(status), "42P01");
+  EXPECT_EQ(SqlStateOf(absl::InternalError("x")), std::nullopt);
+}
+
+absl::StatusOr<int> Half(int x) {
+  if (x % 2 != 0) return absl::InvalidArgumentError("odd");
+  return x / 2;
+}
+
+absl::StatusOr<int> Quarter(int x) {
+  ASSIGN_OR_RETURN(int half, Half(x));
+  ASSIGN_OR_RETURN(int quarter, Half(half));
+  return quarter;
+}
+
+absl::Status CheckEven(int x) {
+  RETURN_IF_ERROR(Half(x).status());
+  return absl::OkStatus();
+}
+
+TEST(StatusMacros, ReturnEarlyOnError) {
+  EXPECT_EQ(*Quarter(8), 2);
+  EXPECT_EQ(Quarter(6).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(CheckEven(2).ok());
+  EXPECT_FALSE(CheckEven(3).ok());
+}
+
+}  // namespace
+}  // namespace fraiseql
