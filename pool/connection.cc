@@ -1,0 +1,123 @@
+#include "pool/connection.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "pqxx/connection"
+#include "pqxx/except"
+
+namespace fraiseql::pool {
+namespace {
+
+// Connects with PQconnectdbParams so that the user's URL is expanded and our
+// own keywords (application name, pinned settings) still apply, and keeps
+// the handle for the streaming executor. libpqxx 6 offers no public access
+// to it; this policy is the documented extension point.
+class KeepHandlePolicy : public pqxx::connectionpolicy {
+ public:
+  explicit KeepHandlePolicy(const ConnectionOptions& options)
+      : pqxx::connectionpolicy(options.conninfo), options_(options) {}
+
+  handle do_startconnect(handle orig) override {
+    if (orig != nullptr) return orig;
+    std::string timeout = absl::StrCat(
+        std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
+    std::vector<const char*> keys = {"dbname", "application_name",
+                                     "connect_timeout", "client_encoding",
+                                     "options", nullptr};
+    std::vector<const char*> values = {
+        options_.conninfo.empty() ? nullptr : options_.conninfo.c_str(),
+        options_.application_name.c_str(), timeout.c_str(), "UTF8",
+        kPinnedSessionOptions, nullptr};
+    PGconn* conn = PQconnectdbParams(keys.data(), values.data(),
+                                     /*expand_dbname=*/1);
+    if (conn == nullptr) throw std::bad_alloc();
+    if (PQstatus(conn) != CONNECTION_OK) {
+      std::string why = PQerrorMessage(conn);
+      PQfinish(conn);
+      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) {
+        why.pop_back();
+      }
+      throw pqxx::broken_connection(why);
+    }
+    handle_ = conn;
+    return conn;
+  }
+
+  handle do_disconnect(handle orig) noexcept override {
+    handle_ = nullptr;
+    return pqxx::connectionpolicy::do_disconnect(orig);
+  }
+
+  PGconn* handle_value() const { return handle_; }
+
+ private:
+  ConnectionOptions options_;
+  PGconn* handle_ = nullptr;
+};
+
+}  // namespace
+
+class Connection::PqxxConnection : public pqxx::connection_base {
+ public:
+  explicit PqxxConnection(const ConnectionOptions& options)
+      : pqxx::connection_base(policy_), policy_(options) {
+    init();
+    // A reconnect behind our back would invalidate the raw handle.
+    inhibit_reactivation(true);
+  }
+  ~PqxxConnection() noexcept { close(); }
+
+  PGconn* handle() const { return policy_.handle_value(); }
+
+ private:
+  KeepHandlePolicy policy_;
+};
+
+absl::Status ValidateConninfo(const std::string& conninfo) {
+  if (conninfo.empty()) return absl::OkStatus();
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
+  if (options == nullptr) {
+    std::string why = error != nullptr ? error : "out of memory";
+    PQfreemem(error);
+    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) {
+      why.pop_back();
+    }
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid connection string: ", why));
+  }
+  PQconninfoFree(options);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
+    const ConnectionOptions& options) {
+  if (absl::Status valid = ValidateConninfo(options.conninfo); !valid.ok()) {
+    return valid;
+  }
+  try {
+    auto connection = std::make_unique<PqxxConnection>(options);
+    return std::unique_ptr<Connection>(new Connection(std::move(connection)));
+  } catch (const pqxx::broken_connection& e) {
+    return absl::UnavailableError(
+        absl::StrCat("cannot connect to PostgreSQL: ", e.what()));
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("cannot connect to PostgreSQL: ", e.what()));
+  }
+}
+
+Connection::Connection(std::unique_ptr<PqxxConnection> connection)
+    : connection_(std::move(connection)), raw_(connection_->handle()) {}
+
+Connection::~Connection() = default;
+
+pqxx::connection_base& Connection::pqxx() { return *connection_; }
+
+bool Connection::IsReusable() const {
+  return raw_ != nullptr && PQstatus(raw_) == CONNECTION_OK &&
+         PQtransactionStatus(raw_) == PQTRANS_IDLE && !PQisBusy(raw_);
+}
+
+}  // namespace fraiseql::pool

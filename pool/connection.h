@@ -1,0 +1,74 @@
+// pool/: one PostgreSQL connection, opened through libpqxx with the session
+// settings pinned, and exposing its libpq handle for the streaming executor
+// (single-row mode is not reachable through libpqxx 6's public API).
+#ifndef FRAISEQL_POOL_CONNECTION_H_
+#define FRAISEQL_POOL_CONNECTION_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "libpq-fe.h"
+
+namespace pqxx {
+class connection_base;
+}
+
+namespace fraiseql::pool {
+
+struct ConnectionOptions {
+  // A libpq connection URL or keyword/value string; empty: libpq's defaults
+  // and PG* environment variables.
+  std::string conninfo;
+  std::string application_name = "fraiseql-native";
+  absl::Duration connect_timeout = absl::Seconds(10);
+};
+
+// The session settings every connection gets, so that results never depend
+// on server defaults: TimeZone=UTC, DateStyle=ISO, IntervalStyle=postgres,
+// extra_float_digits=1, standard_conforming_strings=on, client_encoding=UTF8.
+inline constexpr const char kPinnedSessionOptions[] =
+    "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
+    "-c extra_float_digits=1 -c standard_conforming_strings=on";
+
+// Owns one open connection. Not thread-safe: one user at a time (the pool
+// hands it to one caller). Destroying it closes the connection.
+class Connection {
+ public:
+  // Connects, blocking up to `connect_timeout`. Unavailable (with the
+  // server's or libpq's reason) when the server cannot be reached or refuses
+  // the login; InvalidArgument for a malformed conninfo.
+  static absl::StatusOr<std::unique_ptr<Connection>> Open(
+      const ConnectionOptions& options);
+
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // The libpq handle; valid for the life of this object. Callers must leave
+  // it idle (no result pending, no transaction open) when they are done.
+  PGconn* raw() const { return raw_; }
+
+  // The libpqxx connection over the same handle, for transactions.
+  pqxx::connection_base& pqxx();
+
+  // False once the connection is broken or left in a state that must not be
+  // reused (inside a transaction, a command still running).
+  bool IsReusable() const;
+
+ private:
+  class PqxxConnection;
+  explicit Connection(std::unique_ptr<PqxxConnection> connection);
+
+  std::unique_ptr<PqxxConnection> connection_;
+  PGconn* raw_ = nullptr;
+};
+
+// Checks a conninfo string or URL without connecting. InvalidArgument with
+// libpq's reason when it cannot be parsed.
+absl::Status ValidateConninfo(const std::string& conninfo);
+
+}  // namespace fraiseql::pool
+
+#endif  // FRAISEQL_POOL_CONNECTION_H_

@@ -1,0 +1,373 @@
+// pybind/: the `fraiseql_native` Python module. Declarations only: the work
+// happens in the C++ stages; absl::Status becomes a Python exception in one
+// place (RaiseIfError). The GIL is released around every database call.
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "base/pg_status.h"
+#include "planner/selection_text.h"
+#include "plugins/backends/native/native_backend.h"
+#include "pool/pool.h"
+#include "proto/query.pb.h"
+#include "pybind/python_json.h"
+#include "pybind11/pybind11.h"
+#include "pybind11/stl.h"
+#include "repository/repository.h"
+#include "response/camel_case.h"
+#include "where/operator.h"
+#include "where/schema.h"
+
+namespace py = pybind11;
+
+namespace fraiseql::pybind {
+namespace {
+
+// Python exception classes, created at import.
+struct Exceptions {
+  PyObject* error = nullptr;             // fraiseql_native.Error
+  PyObject* invalid_input = nullptr;     // InvalidInputError(Error, ValueError)
+  PyObject* unavailable = nullptr;       // DatabaseUnavailableError(Error, ConnectionError)
+  PyObject* timeout = nullptr;           // PoolTimeoutError(Error, TimeoutError)
+  PyObject* database = nullptr;          // DatabaseError(Error)
+};
+Exceptions exceptions;
+
+[[noreturn]] void Raise(const absl::Status& status) {
+  PyObject* type = exceptions.database;
+  switch (status.code()) {
+    case absl::StatusCode::kInvalidArgument:
+    case absl::StatusCode::kNotFound:
+    case absl::StatusCode::kAlreadyExists:
+    case absl::StatusCode::kOutOfRange:
+      type = SqlStateOf(status).has_value() ? exceptions.database
+                                            : exceptions.invalid_input;
+      break;
+    case absl::StatusCode::kUnavailable:
+      type = exceptions.unavailable;
+      break;
+    case absl::StatusCode::kDeadlineExceeded:
+      type = exceptions.timeout;
+      break;
+    default:
+      break;
+  }
+  py::object exc = py::reinterpret_borrow<py::object>(type)(
+      std::string(status.message()));
+  exc.attr("code") = std::string(absl::StatusCodeToString(status.code()));
+  std::optional<std::string> sqlstate = SqlStateOf(status);
+  exc.attr("sqlstate") = sqlstate.has_value() ? py::cast(*sqlstate) : py::none();
+  PyErr_SetObject(type, exc.ptr());
+  throw py::error_already_set();
+}
+
+void RaiseIfError(const absl::Status& status) {
+  if (!status.ok()) Raise(status);
+}
+
+template <typename T>
+T ValueOrRaise(absl::StatusOr<T> value) {
+  if (!value.ok()) Raise(value.status());
+  return *std::move(value);
+}
+
+absl::Duration Seconds(double seconds) { return absl::Seconds(seconds); }
+
+// Python-side schema: a Schema being filled; Repositories take snapshots.
+class PySchema {
+ public:
+  void AddType(const std::string& name, const py::dict& fields) {
+    RaiseIfError(schema_.AddObjectType(name, FieldSpecs(fields, name)));
+  }
+
+  void AddView(const std::string& name, const std::string& type_name,
+               const py::dict& fields, const py::dict& columns,
+               const std::string& jsonb_column) {
+    std::vector<std::pair<std::string, std::string>> column_list;
+    for (auto item : columns) {
+      column_list.emplace_back(py::str(item.first).cast<std::string>(),
+                               py::str(item.second).cast<std::string>());
+    }
+    RaiseIfError(schema_.AddView(name, type_name, jsonb_column, column_list,
+                                 FieldSpecs(fields, type_name)));
+  }
+
+  std::vector<std::string> Views() const { return schema_.ViewNames(); }
+  const where::Schema& schema() const { return schema_; }
+
+ private:
+  static std::vector<where::FieldSpec> FieldSpecs(const py::dict& fields,
+                                                  const std::string& owner) {
+    std::vector<where::FieldSpec> specs;
+    for (auto item : fields) {
+      if (!py::isinstance<py::str>(item.first) ||
+          !py::isinstance<py::str>(item.second)) {
+        throw py::type_error(absl::StrCat(
+            "fields of ", owner,
+            " must map JSONB keys (str) to kinds (str), e.g. "
+            "{'first_name': 'String', 'tags': '[String]'}"));
+      }
+      specs.push_back({item.first.cast<std::string>(),
+                       item.second.cast<std::string>()});
+    }
+    return specs;
+  }
+
+  where::Schema schema_;
+};
+
+class PyPool {
+ public:
+  PyPool(std::optional<std::string> url, int min_size, int max_size,
+         double acquire_timeout, double connect_timeout,
+         const std::string& application_name) {
+    pool::PoolOptions options;
+    if (url.has_value()) {
+      options.connection.conninfo = *url;
+    } else if (const char* env = std::getenv("FRAISEQL_DATABASE_URL")) {
+      options.connection.conninfo = env;
+    }
+    options.connection.application_name = application_name;
+    options.connection.connect_timeout = Seconds(connect_timeout);
+    options.min_size = min_size;
+    options.max_size = max_size;
+    options.acquire_timeout = Seconds(acquire_timeout);
+    absl::StatusOr<std::shared_ptr<pool::Pool>> created;
+    {
+      py::gil_scoped_release release;
+      created = pool::Pool::Create(std::move(options));
+    }
+    pool_ = ValueOrRaise(std::move(created));
+  }
+
+  py::dict Stats() const {
+    pool::PoolStats s = pool_->Stats();
+    py::dict d;
+    d["size"] = s.size;
+    d["idle"] = s.idle;
+    d["in_use"] = s.in_use;
+    d["waiting"] = s.waiting;
+    d["acquired_total"] = s.acquired_total;
+    d["timeouts"] = s.timeouts;
+    d["errors"] = s.errors;
+    d["opened"] = s.opened;
+    d["closed"] = s.closed;
+    return d;
+  }
+
+  const std::shared_ptr<pool::Pool>& pool() const { return pool_; }
+
+ private:
+  std::shared_ptr<pool::Pool> pool_;
+};
+
+std::string JsonArgument(const py::object& value, const std::string& name) {
+  if (value.is_none()) return std::string();
+  if (py::isinstance<py::str>(value)) return value.cast<std::string>();
+  std::string json;
+  AppendPythonJson(value, name, &json);
+  return json;
+}
+
+class PyRepository {
+ public:
+  PyRepository(const PyPool& pool, const PySchema& schema, int chunk_rows,
+               bool always_typename) {
+    if (chunk_rows < 1) {
+      throw py::value_error(absl::StrCat(
+          "invalid chunk_rows=", chunk_rows, ": expected at least 1"));
+    }
+    stream::StreamOptions stream_options;
+    stream_options.chunk_rows = chunk_rows;
+    response::ProjectionOptions projection;
+    projection.always_typename = always_typename;
+    repository_ = std::make_unique<Repository>(
+        std::make_shared<const where::Schema>(schema.schema()),
+        std::shared_ptr<const where::OperatorRegistry>(
+            where::MakeBuiltinOperatorRegistry()),
+        std::make_shared<plugins::NativeBackend>(pool.pool(), stream_options),
+        projection);
+  }
+
+  py::bytes Find(const std::string& view, std::optional<std::string> field,
+                 const py::object& where, const py::object& order_by,
+                 std::optional<int64_t> limit, std::optional<int64_t> offset,
+                 const py::object& selection, bool is_list) {
+    v1::QueryDefinition query;
+    v1::RootField* root = query.add_roots();
+    root->set_view(view);
+    root->set_response_key(field.has_value() ? *field : DefaultKey(view));
+    root->set_is_list(is_list);
+    root->set_where_json(JsonArgument(where, "where"));
+    root->set_order_by_json(JsonArgument(order_by, "order_by"));
+    if (limit.has_value()) root->set_limit(*limit);
+    if (offset.has_value()) root->set_offset(*offset);
+    if (!selection.is_none()) {
+      if (!py::isinstance<py::str>(selection)) {
+        throw py::type_error(
+            "selection must be GraphQL selection-set text, e.g. "
+            "\"id firstName address { cityName }\"");
+      }
+      std::vector<v1::Selection> fields = ValueOrRaise(
+          planner::ParseSelectionText(selection.cast<std::string>()));
+      root->set_has_selection(true);
+      for (v1::Selection& s : fields) *root->add_selection() = std::move(s);
+    }
+    return Run(query);
+  }
+
+  py::bytes Execute(const py::bytes& serialized) {
+    v1::QueryDefinition query;
+    if (!query.ParseFromString(serialized.cast<std::string>())) {
+      Raise(absl::InvalidArgumentError(
+          "invalid query definition: not a serialized "
+          "fraiseql.v1.QueryDefinition message"));
+    }
+    return Run(query);
+  }
+
+ private:
+  static std::string DefaultKey(const std::string& view) {
+    size_t dot = view.rfind('.');
+    return dot == std::string::npos ? view : view.substr(dot + 1);
+  }
+
+  py::bytes Run(const v1::QueryDefinition& query) {
+    absl::StatusOr<std::string> body;
+    {
+      py::gil_scoped_release release;
+      body = repository_->Execute(query);
+    }
+    return py::bytes(ValueOrRaise(std::move(body)));
+  }
+
+  std::unique_ptr<Repository> repository_;
+};
+
+PyObject* NewException(py::module_& m, const char* name, PyObject* bases,
+                       const char* doc) {
+  std::string qualified = absl::StrCat("fraiseql_native.", name);
+  PyObject* type =
+      PyErr_NewExceptionWithDoc(qualified.c_str(), doc, bases, nullptr);
+  if (type == nullptr) throw py::error_already_set();
+  m.add_object(name, py::handle(type));
+  return type;
+}
+
+}  // namespace
+}  // namespace fraiseql::pybind
+
+PYBIND11_MODULE(fraiseql_native, m) {
+  using namespace fraiseql::pybind;  // NOLINT
+  m.doc() =
+      "fraiseql-native: GraphQL queries over PostgreSQL JSONB views, from the "
+      "query definition to response bytes in C++.";
+
+  exceptions.error = NewException(
+      m, "Error", PyExc_Exception,
+      "Base class of every error raised by fraiseql_native. Attributes: "
+      "code (the status code name), sqlstate (the server's SQLSTATE or None).");
+  exceptions.invalid_input = NewException(
+      m, "InvalidInputError",
+      py::make_tuple(py::handle(exceptions.error), py::handle(PyExc_ValueError))
+          .release()
+          .ptr(),
+      "The query was rejected before any SQL was sent: unknown view or field, "
+      "a value of the wrong kind, a malformed selection or filter.");
+  exceptions.unavailable = NewException(
+      m, "DatabaseUnavailableError",
+      py::make_tuple(py::handle(exceptions.error),
+                     py::handle(PyExc_ConnectionError))
+          .release()
+          .ptr(),
+      "The database could not be reached or the connection was lost.");
+  exceptions.timeout = NewException(
+      m, "PoolTimeoutError",
+      py::make_tuple(py::handle(exceptions.error),
+                     py::handle(PyExc_TimeoutError))
+          .release()
+          .ptr(),
+      "No connection became free before the pool's acquire timeout.");
+  exceptions.database = NewException(
+      m, "DatabaseError", exceptions.error,
+      "The server rejected the statement (see .sqlstate).");
+
+  py::class_<PyPool>(m, "Pool",
+                     "A pool of PostgreSQL connections. `url` defaults to "
+                     "$FRAISEQL_DATABASE_URL, then libpq's PG* variables.")
+      .def(py::init<std::optional<std::string>, int, int, double, double,
+                    const std::string&>(),
+           py::arg("url") = py::none(), py::arg("min_size") = 0,
+           py::arg("max_size") = 10, py::arg("acquire_timeout") = 10.0,
+           py::arg("connect_timeout") = 10.0,
+           py::arg("application_name") = "fraiseql-native")
+      .def("stats", &PyPool::Stats,
+           "Counters: size, idle, in_use, waiting, acquired_total, timeouts, "
+           "errors, opened, closed.");
+
+  py::class_<PySchema>(m, "Schema",
+                       "Registered views and object types. Field kinds: "
+                       "String, Int, Float, Decimal, Boolean, UUID, ID, Date, "
+                       "DateTime, IpAddress, MacAddress, LTree, DateRange, "
+                       "JSON, ..., a registered type name, or [Kind].")
+      .def(py::init<>())
+      .def("add_type", &PySchema::AddType, py::arg("name"), py::arg("fields"),
+           "Registers a nested object type: fields maps JSONB keys to kinds.")
+      .def("add_view", &PySchema::AddView, py::arg("name"),
+           py::arg("type_name"), py::arg("fields"),
+           py::arg("columns") = py::dict(), py::arg("jsonb_column") = "data",
+           "Registers a view (e.g. 'app.v_user') whose rows are of GraphQL "
+           "type `type_name`. columns maps real columns to PostgreSQL types; "
+           "a field whose key is a column filters on that column.")
+      .def("views", &PySchema::Views, "Names of the registered views.");
+
+  py::class_<PyRepository>(
+      m, "Repository",
+      "Runs queries on registered views and returns GraphQL response bytes. "
+      "Takes a snapshot of the schema at construction.")
+      .def(py::init<const PyPool&, const PySchema&, int, bool>(),
+           py::arg("pool"), py::arg("schema"), py::arg("chunk_rows") = 256,
+           py::arg("always_typename") = false)
+      .def(
+          "find",
+          [](PyRepository& self, const std::string& view,
+             std::optional<std::string> field, const py::object& where,
+             const py::object& order_by, std::optional<int64_t> limit,
+             std::optional<int64_t> offset, const py::object& selection) {
+            return self.Find(view, field, where, order_by, limit, offset,
+                             selection, /*is_list=*/true);
+          },
+          py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
+          py::arg("where") = py::none(), py::arg("order_by") = py::none(),
+          py::arg("limit") = py::none(), py::arg("offset") = py::none(),
+          py::arg("selection") = py::none(),
+          "Rows of `view` as {\"data\":{field:[...]}} bytes. where: a filter "
+          "dict (or JSON text); order_by: [{field: 'ASC'|'DESC'|...}]; "
+          "selection: GraphQL selection-set text.")
+      .def(
+          "find_one",
+          [](PyRepository& self, const std::string& view,
+             std::optional<std::string> field, const py::object& where,
+             const py::object& order_by, std::optional<int64_t> offset,
+             const py::object& selection) {
+            return self.Find(view, field, where, order_by, std::nullopt,
+                             offset, selection, /*is_list=*/false);
+          },
+          py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
+          py::arg("where") = py::none(), py::arg("order_by") = py::none(),
+          py::arg("offset") = py::none(), py::arg("selection") = py::none(),
+          "The first matching row as {\"data\":{field:{...}}} bytes, or "
+          "{\"data\":{field:null}}.")
+      .def("execute", &PyRepository::Execute, py::arg("query_definition"),
+           "Runs a serialized fraiseql.v1.QueryDefinition (several root "
+           "fields give one body).");
+
+  m.def(
+      "camel_case", [](const std::string& name) {
+        return fraiseql::response::CamelCase(name);
+      },
+      py::arg("name"), "The camelCase rule used for every GraphQL name.");
+}

@@ -1,0 +1,53 @@
+// tests/: shared fixture for C++ tests that need the real PostgreSQL server
+// started by `ci/postgres start`. The URL comes from FRAISEQL_DATABASE_URL
+// (ci/test exports it); each test gets its own schema so runs never collide.
+#ifndef FRAISEQL_TESTS_POSTGRES_FIXTURE_H_
+#define FRAISEQL_TESTS_POSTGRES_FIXTURE_H_
+
+#include <string>
+#include <vector>
+
+#include "libpq-fe.h"
+
+namespace fraiseql::testing {
+
+// The server URL. Fails the calling test (fatally) when the variable is
+// unset: a database test that silently skips cannot catch anything.
+std::string DatabaseUrl();
+
+// A libpq connection for setting up and checking data (not the code under
+// test). Aborts the test on failure.
+class AdminConnection {
+ public:
+  AdminConnection();
+  ~AdminConnection();
+  AdminConnection(const AdminConnection&) = delete;
+  AdminConnection& operator=(const AdminConnection&) = delete;
+
+  // Runs SQL (several statements allowed); fails the test on error.
+  void Exec(const std::string& sql);
+  // Runs a query and returns the first column of every row.
+  std::vector<std::string> Column(const std::string& sql);
+  PGconn* raw() const { return conn_; }
+
+ private:
+  PGconn* conn_ = nullptr;
+};
+
+// Creates a fresh schema named `fql_test_<name>_<pid>` and drops it (with
+// everything in it) on destruction.
+class ScopedSchema {
+ public:
+  explicit ScopedSchema(const std::string& name);
+  ~ScopedSchema();
+  const std::string& name() const { return name_; }
+  AdminConnection& admin() { return admin_; }
+
+ private:
+  AdminConnection admin_;
+  std::string name_;
+};
+
+}  // namespace fraiseql::testing
+
+#endif  // FRAISEQL_TESTS_POSTGRES_FIXTURE_H_

@@ -1,0 +1,260 @@
+#include "where/filter.h"
+
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/status_macros.h"
+#include "where/kind_value.h"
+#include "where/sql_identifier.h"
+
+namespace fraiseql::where {
+namespace {
+
+class Compiler {
+ public:
+  Compiler(const ViewDef& view, const Schema& schema,
+           const OperatorRegistry& operators, absl::string_view row_alias,
+           ParamList* params, const FilterLimits& limits)
+      : view_(view),
+        schema_(schema),
+        operators_(operators),
+        row_alias_(row_alias),
+        params_(params),
+        limits_(limits) {}
+
+  // Compiles one filter object on `type`, whose JSONB object is `jsonb_sql`
+  // (empty at the root of a view without a JSONB column). Returns the
+  // conditions, to be ANDed by the caller.
+  absl::StatusOr<std::vector<std::string>> CompileObject(
+      const JsonValue& filter, const ObjectType& type,
+      const std::string& jsonb_sql, bool at_root, const std::string& path,
+      int depth) {
+    if (!filter.is_object()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid filter at ", path, ": expected an object, got ",
+                       filter.TypeDescription()));
+    }
+    if (depth > limits_.max_depth) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("filter too deep at ", path, ": more than ",
+                       limits_.max_depth, " levels of nesting"));
+    }
+    std::vector<std::string> conditions;
+    for (const auto& [key, value] : filter.members()) {
+      std::string member_path = absl::StrCat(path, ".", key);
+      if (key == "AND" || key == "OR") {
+        ASSIGN_OR_RETURN(std::string sql,
+                         CompileList(key, value, type, jsonb_sql, at_root,
+                                     member_path, depth + 1));
+        if (!sql.empty()) conditions.push_back(std::move(sql));
+        continue;
+      }
+      if (key == "NOT") {
+        if (value.is_null()) continue;
+        ASSIGN_OR_RETURN(std::vector<std::string> inner,
+                         CompileObject(value, type, jsonb_sql, at_root,
+                                       member_path, depth + 1));
+        if (!inner.empty()) {
+          conditions.push_back(absl::StrCat("NOT (", Join(inner, " AND "), ")"));
+        }
+        continue;
+      }
+      const FieldDef* field = type.FindField(key);
+      if (field == nullptr) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "unknown field '", key, "' at ", member_path, " on type ",
+            type.name(), "; known fields: ", FieldNames(type)));
+      }
+      if (value.is_null()) continue;
+      if (field->kind == FieldKind::kObject) {
+        if (!value.is_object()) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "invalid filter at ", member_path, ": ", field->name,
+              " is an object of type ", field->object_type,
+              "; expected a filter object on its fields, got ",
+              value.TypeDescription()));
+        }
+        const ObjectType* nested = schema_.FindObjectType(field->object_type);
+        ASSIGN_OR_RETURN(
+            std::vector<std::string> inner,
+            CompileObject(value, *nested,
+                          absl::StrCat(jsonb_sql, "->",
+                                       QuoteLiteral(field->key)),
+                          /*at_root=*/false, member_path, depth + 1));
+        conditions.insert(conditions.end(), inner.begin(), inner.end());
+        continue;
+      }
+      Operand operand = MakeOperand(*field, jsonb_sql, at_root);
+      if (!value.is_object()) {
+        ASSIGN_OR_RETURN(std::string sql,
+                         Apply("eq", operand, value, member_path));
+        conditions.push_back(std::move(sql));
+        continue;
+      }
+      for (const auto& [op_name, op_value] : value.members()) {
+        std::string op_path = absl::StrCat(member_path, ".", op_name);
+        if (op_value.is_null()) continue;
+        ASSIGN_OR_RETURN(std::string sql,
+                         Apply(op_name, operand, op_value, op_path));
+        conditions.push_back(std::move(sql));
+      }
+    }
+    return conditions;
+  }
+
+ private:
+  absl::StatusOr<std::string> CompileList(const std::string& logic,
+                                          const JsonValue& value,
+                                          const ObjectType& type,
+                                          const std::string& jsonb_sql,
+                                          bool at_root, const std::string& path,
+                                          int depth) {
+    if (value.is_null()) return std::string();
+    if (!value.is_array()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid filter at ", path, ": ", logic,
+                       " expects a list of filter objects, got ",
+                       value.TypeDescription()));
+    }
+    std::vector<std::string> parts;
+    for (size_t i = 0; i < value.items().size(); ++i) {
+      std::string item_path = absl::StrCat(path, "[", i, "]");
+      ASSIGN_OR_RETURN(std::vector<std::string> inner,
+                       CompileObject(value.items()[i], type, jsonb_sql, at_root,
+                                     item_path, depth));
+      // An empty item ({}) matches every row.
+      parts.push_back(inner.empty() ? "TRUE" : Join(inner, " AND "));
+    }
+    if (parts.empty()) {
+      // The empty conjunction is true, the empty disjunction false.
+      return logic == "AND" ? std::string() : std::string("FALSE");
+    }
+    if (parts.size() == 1) return parts[0];
+    std::string glue = absl::StrCat(" ", logic, " ");
+    return absl::StrCat("(", absl::StrJoin(parts, glue), ")");
+  }
+
+  absl::StatusOr<std::string> Apply(absl::string_view op_name,
+                                    const Operand& operand,
+                                    const JsonValue& value,
+                                    const std::string& path) {
+    const Operator* op = operators_.Find(op_name);
+    if (op == nullptr) {
+      std::string hint = operators_.Suggest(op_name);
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown operator '", op_name, "' at ", path,
+          hint.empty() ? "" : absl::StrCat("; did you mean ", hint, "?")));
+    }
+    const std::vector<FieldKind>& kinds = op->info().kinds;
+    if (std::find(kinds.begin(), kinds.end(), operand.kind) == kinds.end()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "operator '", op->info().name, "' at ", path, " does not apply to ",
+          FieldKindName(operand.kind), " field ", operand.field->name,
+          "; it applies to ",
+          absl::StrJoin(kinds, ", ", [](std::string* out, FieldKind k) {
+            out->append(std::string(FieldKindName(k)));
+          })));
+    }
+    if (++conditions_ > limits_.max_conditions) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("filter has too many conditions at ", path,
+                       ": at most ", limits_.max_conditions, " are allowed"));
+    }
+    return op->Render(operand, value, path, params_);
+  }
+
+  Operand MakeOperand(const FieldDef& field, const std::string& jsonb_sql,
+                      bool at_root) const {
+    Operand operand;
+    operand.field = &field;
+    operand.kind = field.kind;
+    if (at_root && !field.column.empty()) {
+      std::string column =
+          absl::StrCat(row_alias_, ".", QuoteIdentifier(field.column));
+      absl::string_view type = SqlTypeForKind(field.kind);
+      operand.typed_sql = ColumnHasType(field.column, type)
+                              ? column
+                              : absl::StrCat(column, "::", type);
+      return operand;
+    }
+    operand.typed_sql = TypedJsonbValueSql(field.kind, jsonb_sql, field.key);
+    operand.jsonb_sql =
+        absl::StrCat(jsonb_sql, "->", QuoteLiteral(field.key));
+    return operand;
+  }
+
+  bool ColumnHasType(const std::string& column, absl::string_view type) const {
+    for (const auto& [name, pg_type] : view_.columns) {
+      if (name == column) return pg_type == type;
+    }
+    return false;
+  }
+
+  static std::string Join(const std::vector<std::string>& parts,
+                          absl::string_view glue) {
+    if (parts.size() == 1) return parts[0];
+    return absl::StrCat("(", absl::StrJoin(parts, glue), ")");
+  }
+
+  static std::string FieldNames(const ObjectType& type) {
+    return absl::StrJoin(type.fields(), ", ",
+                         [](std::string* out, const FieldDef& f) {
+                           out->append(f.name);
+                         });
+  }
+
+  const ViewDef& view_;
+  const Schema& schema_;
+  const OperatorRegistry& operators_;
+  std::string row_alias_;
+  ParamList* params_;
+  FilterLimits limits_;
+  int conditions_ = 0;
+};
+
+}  // namespace
+
+absl::StatusOr<std::string> CompileWhere(const ViewDef& view,
+                                         const Schema& schema,
+                                         const OperatorRegistry& operators,
+                                         const JsonValue& where,
+                                         absl::string_view row_alias,
+                                         ParamList* params,
+                                         const FilterLimits& limits) {
+  if (where.is_null()) return std::string();
+  Compiler compiler(view, schema, operators, row_alias, params, limits);
+  std::string root_jsonb =
+      view.jsonb_column.empty()
+          ? std::string()
+          : absl::StrCat(row_alias, ".", QuoteIdentifier(view.jsonb_column));
+  ASSIGN_OR_RETURN(std::vector<std::string> conditions,
+                   compiler.CompileObject(where, view.type, root_jsonb,
+                                          /*at_root=*/true, "where", 1));
+  if (conditions.empty()) return std::string();
+  return absl::StrJoin(conditions, " AND ");
+}
+
+absl::StatusOr<std::string> CompileWhereJson(const ViewDef& view,
+                                             const Schema& schema,
+                                             const OperatorRegistry& operators,
+                                             absl::string_view where_json,
+                                             absl::string_view row_alias,
+                                             ParamList* params,
+                                             const FilterLimits& limits) {
+  if (where_json.size() > limits.max_input_bytes) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("where input too large: ", where_json.size(),
+                     " bytes, at most ", limits.max_input_bytes, " allowed"));
+  }
+  if (where_json.empty()) return std::string();
+  absl::StatusOr<JsonValue> where = ParseJson(where_json, limits.max_depth * 2 + 2);
+  if (!where.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid where input: ", where.status().message()));
+  }
+  return CompileWhere(view, schema, operators, *where, row_alias, params,
+                      limits);
+}
+
+}  // namespace fraiseql::where

@@ -1,0 +1,339 @@
+#include "where/kind_value.h"
+
+#include <arpa/inet.h>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "where/sql_identifier.h"
+
+namespace fraiseql::where {
+namespace {
+
+bool AllDigits(absl::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    if (!absl::ascii_isdigit(c)) return false;
+  }
+  return true;
+}
+
+// JSON number grammar, also used for numeric strings given to Decimal.
+bool IsNumberLiteral(absl::string_view s) {
+  size_t i = 0;
+  if (i < s.size() && s[i] == '-') ++i;
+  size_t digits = i;
+  while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
+  if (i == digits) return false;
+  if (i < s.size() && s[i] == '.') {
+    size_t frac = ++i;
+    while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
+    if (i == frac) return false;
+  }
+  if (i < s.size() && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < s.size() && (s[i] == '+' || s[i] == '-')) ++i;
+    size_t exp = i;
+    while (i < s.size() && absl::ascii_isdigit(s[i])) ++i;
+    if (i == exp) return false;
+  }
+  return i == s.size();
+}
+
+bool IsIntegerLiteral(absl::string_view s) {
+  if (!s.empty() && s[0] == '-') s.remove_prefix(1);
+  return AllDigits(s);
+}
+
+bool IsUuid(absl::string_view s) {
+  if (s.size() != 36) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? s[i] != '-' : !absl::ascii_isxdigit(s[i])) return false;
+  }
+  return true;
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+bool IsDate(absl::string_view s) {
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-') return false;
+  int y, m, d;
+  if (!AllDigits(s.substr(0, 4)) || !AllDigits(s.substr(5, 2)) ||
+      !AllDigits(s.substr(8, 2)) || !absl::SimpleAtoi(s.substr(0, 4), &y) ||
+      !absl::SimpleAtoi(s.substr(5, 2), &m) ||
+      !absl::SimpleAtoi(s.substr(8, 2), &d)) {
+    return false;
+  }
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  if (m < 1 || m > 12 || d < 1) return false;
+  int max_day = kDays[m - 1] + (m == 2 && IsLeap(y) ? 1 : 0);
+  return d <= max_day;
+}
+
+bool TwoDigitsInRange(absl::string_view s, int max) {
+  int v;
+  return s.size() == 2 && AllDigits(s) && absl::SimpleAtoi(s, &v) && v <= max;
+}
+
+// YYYY-MM-DD[Th]hh:mm[:ss[.fraction]][Z|±hh[:mm]]
+bool IsDateTime(absl::string_view s) {
+  if (s.size() < 16 || !IsDate(s.substr(0, 10))) return false;
+  if (s[10] != 'T' && s[10] != 't' && s[10] != ' ') return false;
+  absl::string_view rest = s.substr(11);
+  if (!TwoDigitsInRange(rest.substr(0, 2), 23) || rest[2] != ':' ||
+      !TwoDigitsInRange(rest.substr(3, 2), 59)) {
+    return false;
+  }
+  rest.remove_prefix(5);
+  if (!rest.empty() && rest[0] == ':') {
+    if (!TwoDigitsInRange(rest.substr(1, 2), 60)) return false;
+    rest.remove_prefix(3);
+    if (!rest.empty() && rest[0] == '.') {
+      size_t n = 1;
+      while (n < rest.size() && absl::ascii_isdigit(rest[n])) ++n;
+      if (n == 1) return false;
+      rest.remove_prefix(n);
+    }
+  }
+  if (rest.empty() || rest == "Z" || rest == "z") return true;
+  if (rest[0] != '+' && rest[0] != '-') return false;
+  rest.remove_prefix(1);
+  if (!TwoDigitsInRange(rest.substr(0, 2), 15)) return false;
+  rest.remove_prefix(2);
+  if (rest.empty()) return true;
+  if (rest[0] == ':') rest.remove_prefix(1);
+  return TwoDigitsInRange(rest, 59);
+}
+
+bool IsIpAddress(absl::string_view s, bool allow_prefix) {
+  std::string address(s);
+  int max_prefix = 0;
+  std::string prefix;
+  if (size_t slash = address.find('/'); slash != std::string::npos) {
+    if (!allow_prefix) return false;
+    prefix = address.substr(slash + 1);
+    address.resize(slash);
+  }
+  unsigned char buf[16];
+  if (inet_pton(AF_INET, address.c_str(), buf) == 1) {
+    max_prefix = 32;
+  } else if (inet_pton(AF_INET6, address.c_str(), buf) == 1) {
+    max_prefix = 128;
+  } else {
+    return false;
+  }
+  if (prefix.empty()) return s.find('/') == absl::string_view::npos;
+  int bits;
+  return AllDigits(prefix) && absl::SimpleAtoi(prefix, &bits) && bits >= 0 &&
+         bits <= max_prefix;
+}
+
+bool IsMacAddress(absl::string_view s) {
+  std::vector<absl::string_view> parts = absl::StrSplit(s, absl::ByAnyChar(":-"));
+  if (parts.size() != 6) return false;
+  for (absl::string_view p : parts) {
+    if (p.size() != 2 || !absl::ascii_isxdigit(p[0]) ||
+        !absl::ascii_isxdigit(p[1])) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool IsLTree(absl::string_view s) {
+  if (s.empty()) return true;  // the empty path is a valid ltree
+  for (absl::string_view label : absl::StrSplit(s, '.')) {
+    if (label.empty() || label.size() > 1000) return false;
+    for (char c : label) {
+      if (!absl::ascii_isalnum(c) && c != '_' && c != '-') return false;
+    }
+  }
+  return true;
+}
+
+bool IsDateRange(absl::string_view s) {
+  if (s == "empty") return true;
+  if (s.size() < 3) return false;
+  if ((s.front() != '[' && s.front() != '(') ||
+      (s.back() != ']' && s.back() != ')')) {
+    return false;
+  }
+  std::vector<absl::string_view> bounds =
+      absl::StrSplit(s.substr(1, s.size() - 2), ',');
+  if (bounds.size() != 2) return false;
+  for (absl::string_view b : bounds) {
+    b = absl::StripAsciiWhitespace(b);
+    if (!b.empty() && !IsDate(b)) return false;
+  }
+  return true;
+}
+
+absl::Status Expected(absl::string_view path, absl::string_view expected,
+                      const JsonValue& got) {
+  std::string shown;
+  if (got.is_string() || got.is_number()) {
+    std::string text = got.text().size() > 40
+                           ? absl::StrCat(got.text().substr(0, 40), "...")
+                           : got.text();
+    shown = absl::StrCat(" '", absl::CHexEscape(text), "'");
+  }
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid value at ", path, ": expected ", expected, ", got ",
+      got.TypeDescription(), shown));
+}
+
+}  // namespace
+
+absl::string_view SqlTypeForKind(FieldKind kind) {
+  switch (kind) {
+    case FieldKind::kInt:
+    case FieldKind::kFloat:
+    case FieldKind::kDecimal:
+    case FieldKind::kPort:
+      return "numeric";
+    case FieldKind::kBoolean:
+      return "boolean";
+    case FieldKind::kUuid:
+      return "uuid";
+    case FieldKind::kDate:
+      return "date";
+    case FieldKind::kDateTime:
+      return "timestamptz";
+    case FieldKind::kIpAddress:
+      return "inet";
+    case FieldKind::kCidr:
+      return "cidr";
+    case FieldKind::kMacAddress:
+      return "macaddr";
+    case FieldKind::kLTree:
+      return "ltree";
+    case FieldKind::kDateRange:
+      return "daterange";
+    case FieldKind::kJson:
+    case FieldKind::kList:
+    case FieldKind::kObject:
+    case FieldKind::kCoordinate:
+    case FieldKind::kVector:
+      return "jsonb";
+    case FieldKind::kFullText:
+      return "tsvector";
+    case FieldKind::kString:
+    case FieldKind::kEmail:
+    case FieldKind::kHostname:
+    case FieldKind::kId:
+      return "text";
+  }
+  return "text";
+}
+
+std::string TypedJsonbValueSql(FieldKind kind, absl::string_view parent_sql,
+                               absl::string_view key) {
+  absl::string_view type = SqlTypeForKind(kind);
+  if (type == "jsonb") return absl::StrCat(parent_sql, "->", QuoteLiteral(key));
+  std::string text = absl::StrCat(parent_sql, "->>", QuoteLiteral(key));
+  if (type == "text") return text;
+  return absl::StrCat("(", text, ")::", type);
+}
+
+absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
+                                absl::string_view path) {
+  Param param;
+  param.sql_type = std::string(SqlTypeForKind(kind));
+  if (param.sql_type == "jsonb") {
+    param.text = value.ToJson();
+    return param;
+  }
+  if (value.is_string() && value.text().find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value at ", path,
+        ": text contains a NUL character, which PostgreSQL cannot store"));
+  }
+  switch (kind) {
+    case FieldKind::kString:
+    case FieldKind::kEmail:
+    case FieldKind::kHostname:
+    case FieldKind::kId:
+      if (!value.is_string()) return Expected(path, "a string", value);
+      break;
+    case FieldKind::kInt:
+      if (!value.is_number() || !IsIntegerLiteral(value.text())) {
+        return Expected(path, "an integer", value);
+      }
+      break;
+    case FieldKind::kPort: {
+      int port;
+      if (!value.is_number() || !AllDigits(value.text()) ||
+          !absl::SimpleAtoi(value.text(), &port) || port > 65535) {
+        return Expected(path, "a port number from 0 to 65535", value);
+      }
+      break;
+    }
+    case FieldKind::kFloat:
+      if (!value.is_number()) return Expected(path, "a number", value);
+      break;
+    case FieldKind::kDecimal:
+      if (!value.is_number() &&
+          !(value.is_string() && IsNumberLiteral(value.text()))) {
+        return Expected(path, "a number or a numeric string", value);
+      }
+      break;
+    case FieldKind::kBoolean:
+      if (!value.is_bool()) return Expected(path, "true or false", value);
+      param.text = value.bool_value() ? "true" : "false";
+      return param;
+    case FieldKind::kUuid:
+      if (!value.is_string() || !IsUuid(value.text())) {
+        return Expected(path, "a UUID (8-4-4-4-12 hexadecimal digits)", value);
+      }
+      break;
+    case FieldKind::kDate:
+      if (!value.is_string() || !IsDate(value.text())) {
+        return Expected(path, "a date YYYY-MM-DD", value);
+      }
+      break;
+    case FieldKind::kDateTime:
+      if (!value.is_string() || !IsDateTime(value.text())) {
+        return Expected(path,
+                        "an ISO 8601 date-time (YYYY-MM-DDThh:mm[:ss][zone])",
+                        value);
+      }
+      break;
+    case FieldKind::kIpAddress:
+      if (!value.is_string() || !IsIpAddress(value.text(), true)) {
+        return Expected(path, "an IPv4 or IPv6 address", value);
+      }
+      break;
+    case FieldKind::kCidr:
+      if (!value.is_string() || !IsIpAddress(value.text(), true)) {
+        return Expected(path, "a CIDR network (address/prefix)", value);
+      }
+      break;
+    case FieldKind::kMacAddress:
+      if (!value.is_string() || !IsMacAddress(value.text())) {
+        return Expected(path, "a MAC address (six hex pairs)", value);
+      }
+      break;
+    case FieldKind::kLTree:
+      if (!value.is_string() || !IsLTree(value.text())) {
+        return Expected(path, "an ltree path (labels of [A-Za-z0-9_-] joined by '.')",
+                        value);
+      }
+      break;
+    case FieldKind::kDateRange:
+      if (!value.is_string() || !IsDateRange(value.text())) {
+        return Expected(path, "a date range like [2024-01-01,2024-02-01)",
+                        value);
+      }
+      break;
+    default:
+      if (!value.is_string()) return Expected(path, "a string", value);
+      break;
+  }
+  param.text = value.text();
+  return param;
+}
+
+}  // namespace fraiseql::where

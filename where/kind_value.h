@@ -1,0 +1,37 @@
+// where/: how each field kind is typed in SQL and how an input value of that
+// kind is checked and bound. Shared by every operator so that a kind compares
+// the same way everywhere (numbers as numeric, dates as date, ...).
+#ifndef FRAISEQL_WHERE_KIND_VALUE_H_
+#define FRAISEQL_WHERE_KIND_VALUE_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "where/json_value.h"
+#include "where/params.h"
+#include "where/schema.h"
+
+namespace fraiseql::where {
+
+// The PostgreSQL type a kind compares as: numeric, boolean, uuid, date,
+// timestamptz, inet, cidr, macaddr, ltree, daterange, jsonb, or text.
+absl::string_view SqlTypeForKind(FieldKind kind);
+
+// The SQL of a JSONB-held value typed for its kind, from the JSONB value
+// expression (`t."data"->'age'`): text kinds take `->>`, JSON and lists stay
+// jsonb, the others are cast: `(t."data"->>'age')::numeric`.
+std::string TypedJsonbValueSql(FieldKind kind, absl::string_view parent_sql,
+                               absl::string_view key);
+
+// Checks one input value against a kind and returns it as a parameter. JSON
+// and list kinds take any JSON value; the others take a scalar in the
+// kind's format (Int: an integer number; Decimal: a number or numeric
+// string; UUID: 8-4-4-4-12 hex; Date: YYYY-MM-DD; DateTime: ISO 8601;
+// IpAddress: IPv4/IPv6 ...). InvalidArgument naming `path` otherwise.
+absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
+                                absl::string_view path);
+
+}  // namespace fraiseql::where
+
+#endif  // FRAISEQL_WHERE_KIND_VALUE_H_

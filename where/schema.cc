@@ -1,0 +1,235 @@
+#include "where/schema.h"
+
+#include <array>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "response/camel_case.h"
+#include "where/sql_identifier.h"
+
+namespace fraiseql::where {
+namespace {
+
+struct KindName {
+  FieldKind kind;
+  absl::string_view name;
+};
+
+constexpr std::array<KindName, 23> kKindNames = {{
+    {FieldKind::kString, "String"},       {FieldKind::kEmail, "Email"},
+    {FieldKind::kHostname, "Hostname"},   {FieldKind::kInt, "Int"},
+    {FieldKind::kFloat, "Float"},         {FieldKind::kDecimal, "Decimal"},
+    {FieldKind::kPort, "Port"},           {FieldKind::kBoolean, "Boolean"},
+    {FieldKind::kUuid, "UUID"},           {FieldKind::kId, "ID"},
+    {FieldKind::kDate, "Date"},           {FieldKind::kDateTime, "DateTime"},
+    {FieldKind::kIpAddress, "IpAddress"}, {FieldKind::kCidr, "CIDR"},
+    {FieldKind::kMacAddress, "MacAddress"}, {FieldKind::kLTree, "LTree"},
+    {FieldKind::kDateRange, "DateRange"}, {FieldKind::kJson, "JSON"},
+    {FieldKind::kList, "List"},           {FieldKind::kFullText, "FullText"},
+    {FieldKind::kVector, "Vector"},       {FieldKind::kCoordinate, "Coordinate"},
+    {FieldKind::kObject, "Object"},
+}};
+
+bool IsGraphQLName(absl::string_view name) {
+  if (name.empty()) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool ok = c == '_' || absl::ascii_isalpha(c) ||
+              (i > 0 && absl::ascii_isdigit(c));
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::string_view FieldKindName(FieldKind kind) {
+  for (const KindName& k : kKindNames) {
+    if (k.kind == kind) return k.name;
+  }
+  return "?";
+}
+
+absl::StatusOr<FieldKind> ParseScalarKind(absl::string_view name) {
+  if (name == "IPAddress") return FieldKind::kIpAddress;
+  if (name == "Uuid") return FieldKind::kUuid;
+  if (name == "JSONB" || name == "Json") return FieldKind::kJson;
+  if (name == "Datetime") return FieldKind::kDateTime;
+  for (const KindName& k : kKindNames) {
+    if (k.name == name && k.kind != FieldKind::kObject &&
+        k.kind != FieldKind::kList) {
+      return k.kind;
+    }
+  }
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown field kind '", name, "'"));
+}
+
+const FieldDef* ObjectType::FindField(absl::string_view name) const {
+  for (const FieldDef& f : fields_) {
+    if (f.name == name || f.key == name) return &f;
+  }
+  return nullptr;
+}
+
+absl::Status ObjectType::AddField(FieldDef field) {
+  if (FindField(field.name) != nullptr || FindField(field.key) != nullptr) {
+    return absl::AlreadyExistsError(absl::StrCat(
+        "field '", field.key, "' is declared twice on type ", name_));
+  }
+  fields_.push_back(std::move(field));
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FieldDef> Schema::ResolveField(absl::string_view owner,
+                                              const FieldSpec& spec) const {
+  std::string where = absl::StrCat(owner, ".", spec.key);
+  if (spec.key.empty() || spec.key.find('\0') != std::string::npos) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid field key on ", owner, ": keys must be non-empty text"));
+  }
+  FieldDef field;
+  field.key = spec.key;
+  field.name = response::CamelCase(spec.key);
+  if (!IsGraphQLName(field.name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid field key '", spec.key, "' on ", owner,
+        ": its GraphQL name '", field.name, "' is not a valid GraphQL name"));
+  }
+  absl::string_view kind = absl::StripAsciiWhitespace(spec.kind);
+  bool is_list = absl::StartsWith(kind, "[") && absl::EndsWith(kind, "]");
+  if (is_list) {
+    kind = absl::StripAsciiWhitespace(kind.substr(1, kind.size() - 2));
+    // GraphQL non-null markers carry no meaning for filtering.
+    if (absl::EndsWith(kind, "!")) kind.remove_suffix(1);
+  }
+  FieldKind resolved;
+  std::string object_type;
+  if (const ObjectType* type = FindObjectType(kind); type != nullptr) {
+    resolved = FieldKind::kObject;
+    object_type = type->name();
+  } else {
+    absl::StatusOr<FieldKind> scalar = ParseScalarKind(kind);
+    if (!scalar.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "unknown kind '", spec.kind, "' for field ", where,
+          "; expected a scalar kind (String, Int, Decimal, DateTime, ...), "
+          "a registered object type, or a list of either in brackets"));
+    }
+    resolved = *scalar;
+  }
+  if (is_list) {
+    field.kind = FieldKind::kList;
+    field.element_kind = resolved;
+  } else {
+    field.kind = resolved;
+  }
+  field.object_type = object_type;
+  return field;
+}
+
+absl::Status Schema::AddObjectType(absl::string_view type_name,
+                                   const std::vector<FieldSpec>& fields) {
+  if (!IsGraphQLName(type_name)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid type name '", type_name, "': expected a GraphQL name"));
+  }
+  if (FindObjectType(type_name) != nullptr) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("type ", type_name, " is registered already"));
+  }
+  ObjectType type{std::string(type_name)};
+  for (const FieldSpec& spec : fields) {
+    absl::StatusOr<FieldDef> field = ResolveField(type_name, spec);
+    if (!field.ok()) return field.status();
+    absl::Status added = type.AddField(*std::move(field));
+    if (!added.ok()) return added;
+  }
+  types_.emplace(std::string(type_name), std::move(type));
+  return absl::OkStatus();
+}
+
+absl::Status Schema::AddView(
+    absl::string_view view_name, absl::string_view type_name,
+    absl::string_view jsonb_column,
+    const std::vector<std::pair<std::string, std::string>>& columns,
+    const std::vector<FieldSpec>& fields) {
+  if (absl::Status name_ok = ValidateQualifiedName(view_name); !name_ok.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid view name: ", name_ok.message()));
+  }
+  if (FindView(view_name) != nullptr) {
+    return absl::AlreadyExistsError(
+        absl::StrCat("view ", view_name, " is registered already"));
+  }
+  if (!IsGraphQLName(type_name)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid type name '", type_name, "' for view ",
+                     view_name, ": expected a GraphQL name"));
+  }
+  ViewDef view_def;
+  ViewDef* view = &view_def;
+  view->name = std::string(view_name);
+  view->jsonb_column = std::string(jsonb_column);
+  view->type = ObjectType(std::string(type_name));
+  for (const auto& [column, pg_type] : columns) {
+    if (absl::Status ok = ValidateIdentifier(column); !ok.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid column of view ", view_name, ": ", ok.message()));
+    }
+    view->columns.emplace_back(column, pg_type);
+  }
+  auto has_column = [&](absl::string_view name) {
+    for (const auto& c : view->columns) {
+      if (c.first == name) return true;
+    }
+    return false;
+  };
+  if (!view->jsonb_column.empty() && !view->columns.empty() &&
+      !has_column(view->jsonb_column)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "view ", view_name, " names JSONB column '", view->jsonb_column,
+        "', which is not among its columns (",
+        absl::StrJoin(view->columns, ", ",
+                      [](std::string* out, const auto& c) {
+                        absl::StrAppend(out, c.first);
+                      }),
+        ")"));
+  }
+  for (const FieldSpec& spec : fields) {
+    absl::StatusOr<FieldDef> field = ResolveField(type_name, spec);
+    if (!field.ok()) return field.status();
+    if (has_column(field->key) && field->key != view->jsonb_column) {
+      field->column = field->key;
+    } else if (view->jsonb_column.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "field ", type_name, ".", spec.key, " of view ", view_name,
+          " is not a column, and the view has no JSONB column"));
+    }
+    absl::Status added = view->type.AddField(*std::move(field));
+    if (!added.ok()) return added;
+  }
+  views_.emplace(std::string(view_name), std::move(view_def));
+  return absl::OkStatus();
+}
+
+const ViewDef* Schema::FindView(absl::string_view view_name) const {
+  auto it = views_.find(view_name);
+  return it == views_.end() ? nullptr : &it->second;
+}
+
+const ObjectType* Schema::FindObjectType(absl::string_view type_name) const {
+  auto it = types_.find(type_name);
+  return it == types_.end() ? nullptr : &it->second;
+}
+
+std::vector<std::string> Schema::ViewNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, view] : views_) names.push_back(name);
+  return names;
+}
+
+}  // namespace fraiseql::where

@@ -1,0 +1,144 @@
+// where/ + planner/: the schema registry. Views, their real columns and the
+// typed fields of their JSONB documents, as the filter compiler, the planner
+// and the response stage see them. Built once at start-up, read-only after.
+#ifndef FRAISEQL_WHERE_SCHEMA_H_
+#define FRAISEQL_WHERE_SCHEMA_H_
+
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+
+namespace fraiseql::where {
+
+// Every field kind of the filter language (spec/where.md, section 2).
+enum class FieldKind {
+  kString,
+  kEmail,
+  kHostname,
+  kInt,
+  kFloat,
+  kDecimal,
+  kPort,
+  kBoolean,
+  kUuid,
+  kId,
+  kDate,
+  kDateTime,
+  kIpAddress,
+  kCidr,
+  kMacAddress,
+  kLTree,
+  kDateRange,
+  kJson,
+  kList,
+  kFullText,
+  kVector,
+  kCoordinate,
+  kObject,
+};
+
+// The GraphQL spelling of a kind ("String", "DateTime", "IpAddress", ...).
+absl::string_view FieldKindName(FieldKind kind);
+
+// Parses a scalar kind name as spelled by FieldKindName (also accepts the
+// common aliases "IPAddress", "Uuid", "JSONB", "Datetime"). "Object" and
+// "List" are not scalar kinds and are rejected here.
+absl::StatusOr<FieldKind> ParseScalarKind(absl::string_view name);
+
+struct FieldDef {
+  std::string name;  // GraphQL name (camelCase of `key`)
+  std::string key;   // JSONB key (snake_case), or the column name
+  FieldKind kind = FieldKind::kString;
+  // kObject: the nested object type. kList of objects: the element type.
+  std::string object_type;
+  // kList: the element kind (kObject for a list of objects).
+  FieldKind element_kind = FieldKind::kString;
+  // Non-empty when the field is a real column of the view (filters use the
+  // column, not the JSONB key).
+  std::string column;
+};
+
+// A GraphQL object type: the fields of one JSONB object.
+class ObjectType {
+ public:
+  ObjectType() = default;
+  explicit ObjectType(std::string name) : name_(std::move(name)) {}
+
+  const std::string& name() const { return name_; }
+  const std::vector<FieldDef>& fields() const { return fields_; }
+
+  // Looks a field up by GraphQL name (`firstName`) or JSONB key
+  // (`first_name`); nullptr when unknown.
+  const FieldDef* FindField(absl::string_view name) const;
+
+  // Adds a field. AlreadyExists when the name or key is taken.
+  absl::Status AddField(FieldDef field);
+
+ private:
+  std::string name_;
+  std::vector<FieldDef> fields_;
+};
+
+struct ViewDef {
+  std::string name;          // SQL name, possibly schema-qualified
+  std::string jsonb_column;  // "data" by default; empty: rows are whole columns
+  // Real columns, name -> PostgreSQL type, in declaration order.
+  std::vector<std::pair<std::string, std::string>> columns;
+  ObjectType type;           // the GraphQL type of the rows
+};
+
+// A field as declared by a user: a JSONB key and a kind spelled as text.
+// `kind` is a scalar kind name ("Int"), a registered object type name
+// ("Address"), or a list of either in brackets ("[String]", "[Comment]").
+struct FieldSpec {
+  std::string key;
+  std::string kind;
+};
+
+// Holds the registered object types and views. Copyable: a Repository takes
+// a snapshot, so later registrations never race with running queries.
+// Thread-safety: not synchronised; reads of an unchanging schema are safe.
+class Schema {
+ public:
+  // Registers an object type (a nested JSONB object). Its fields may refer to
+  // types registered earlier. InvalidArgument for a bad name, key or kind;
+  // AlreadyExists for a duplicate type or field.
+  absl::Status AddObjectType(absl::string_view type_name,
+                             const std::vector<FieldSpec>& fields);
+
+  // Registers a view. `columns` are its real columns (name -> PostgreSQL
+  // type); a field whose key is a column name is backed by that column.
+  // InvalidArgument for a bad name, key, kind or JSONB column not listed in
+  // columns; AlreadyExists when the view is registered already.
+  absl::Status AddView(
+      absl::string_view view_name, absl::string_view type_name,
+      absl::string_view jsonb_column,
+      const std::vector<std::pair<std::string, std::string>>& columns,
+      const std::vector<FieldSpec>& fields);
+
+  // nullptr when not registered.
+  const ViewDef* FindView(absl::string_view view_name) const;
+  const ObjectType* FindObjectType(absl::string_view type_name) const;
+
+  // Names of the registered views, sorted (for error messages).
+  std::vector<std::string> ViewNames() const;
+
+ private:
+  absl::StatusOr<FieldDef> ResolveField(absl::string_view owner,
+                                        const FieldSpec& spec) const;
+
+  // Node-based maps: FieldDef and ObjectType addresses stay valid as the
+  // schema grows, and a copy of the schema is a deep, independent snapshot.
+  std::map<std::string, ObjectType, std::less<>> types_;
+  std::map<std::string, ViewDef, std::less<>> views_;
+};
+
+}  // namespace fraiseql::where
+
+#endif  // FRAISEQL_WHERE_SCHEMA_H_

@@ -1,0 +1,74 @@
+#include "where/schema.h"
+
+#include "gtest/gtest.h"
+
+namespace fraiseql::where {
+namespace {
+
+TEST(Schema, ResolvesKindsTypesListsAndColumns) {
+  Schema schema;
+  ASSERT_TRUE(schema.AddObjectType("Address", {{"city_name", "String"}}).ok());
+  absl::Status status = schema.AddView(
+      "app.v_user", "User", "data", {{"id", "uuid"}, {"data", "jsonb"}},
+      {{"id", "UUID"},
+       {"first_name", "String"},
+       {"address", "Address"},
+       {"tags", "[String]"},
+       {"homes", "[Address!]"}});
+  ASSERT_TRUE(status.ok()) << status;
+  const ViewDef* view = schema.FindView("app.v_user");
+  ASSERT_NE(view, nullptr);
+  const FieldDef* id = view->type.FindField("id");
+  EXPECT_EQ(id->column, "id");
+  EXPECT_EQ(id->kind, FieldKind::kUuid);
+  const FieldDef* name = view->type.FindField("firstName");
+  ASSERT_NE(name, nullptr);
+  EXPECT_EQ(name, view->type.FindField("first_name"));
+  EXPECT_EQ(name->column, "");
+  EXPECT_EQ(view->type.FindField("address")->kind, FieldKind::kObject);
+  EXPECT_EQ(view->type.FindField("address")->object_type, "Address");
+  EXPECT_EQ(view->type.FindField("tags")->kind, FieldKind::kList);
+  EXPECT_EQ(view->type.FindField("tags")->element_kind, FieldKind::kString);
+  EXPECT_EQ(view->type.FindField("homes")->element_kind, FieldKind::kObject);
+  EXPECT_EQ(view->type.FindField("homes")->object_type, "Address");
+}
+
+TEST(Schema, RejectsBadRegistrationsWithClearErrors) {
+  Schema schema;
+  EXPECT_EQ(std::string(schema.AddObjectType("Bad Name", {}).message()),
+            "invalid type name 'Bad Name': expected a GraphQL name");
+  EXPECT_EQ(std::string(schema.AddView("v", "T", "data", {}, {{"age", "Integer"}}).message()),
+            "unknown kind 'Integer' for field T.age; expected a scalar kind "
+            "(String, Int, Decimal, DateTime, ...), a registered object type, "
+            "or a list of either in brackets");
+  EXPECT_EQ(std::string(schema.AddView("a.b.c", "T", "data", {}, {}).message()),
+            "invalid view name: 'a.b.c' has more than two parts; expected name "
+            "or schema.name");
+  EXPECT_EQ(std::string(schema.AddView("v", "T", "doc", {{"id", "uuid"}}, {}).message()),
+            "view v names JSONB column 'doc', which is not among its columns "
+            "(id)");
+  EXPECT_EQ(
+      schema.AddView("v", "T", "", {{"id", "uuid"}}, {{"name", "String"}})
+          .message(),
+      "field T.name of view v is not a column, and the view has no JSONB "
+      "column");
+  ASSERT_TRUE(schema.AddView("v", "T", "data", {}, {{"a", "Int"}}).ok());
+  EXPECT_EQ(schema.AddView("v", "T", "data", {}, {}).code(),
+            absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(schema.AddView("w", "T", "data", {}, {{"a", "Int"}, {"a", "String"}})
+                .code(),
+            absl::StatusCode::kAlreadyExists);
+}
+
+TEST(Schema, CopiesAreIndependentSnapshots) {
+  Schema schema;
+  ASSERT_TRUE(schema.AddView("v", "T", "data", {}, {{"a", "Int"}}).ok());
+  Schema snapshot = schema;
+  ASSERT_TRUE(schema.AddView("w", "T", "data", {}, {{"a", "Int"}}).ok());
+  EXPECT_NE(snapshot.FindView("v"), nullptr);
+  EXPECT_EQ(snapshot.FindView("w"), nullptr);
+  EXPECT_NE(snapshot.FindView("v"), schema.FindView("v"));
+}
+
+}  // namespace
+}  // namespace fraiseql::where
