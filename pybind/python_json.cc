@@ -23,13 +23,13 @@ void AppendString(const std::string& text, std::string* out) {
 void AppendPythonJson(py::handle value, const std::string& path,
                       std::string* out) {
   static py::handle decimal_type =
-      py::module_::import("decimal").attr("Decimal").release();
+      py::object(py::module_::import("decimal").attr("Decimal")).release();
   static py::handle uuid_type =
-      py::module_::import("uuid").attr("UUID").release();
+      py::object(py::module_::import("uuid").attr("UUID")).release();
   static py::handle date_type =
-      py::module_::import("datetime").attr("date").release();
+      py::object(py::module_::import("datetime").attr("date")).release();
   static py::handle time_type =
-      py::module_::import("datetime").attr("time").release();
+      py::object(py::module_::import("datetime").attr("time")).release();
 
   if (value.is_none()) {
     out->append("null");
