@@ -1,0 +1,91 @@
+// Part of the response stage: the GraphQL response envelope. The stream
+// stage opens one ResponseWriter per request, writes each root field from
+// the rows it fetches (projected by a Projector per field), and finishes the
+// body:
+//
+//   {"data":{"users":[{...},{...}],"me":{...},"post":null}}
+//   {"data":{"users":null},"errors":[{"message":"...","path":["users"]}]}
+#ifndef FRAISEQL_RESPONSE_RESPONSE_WRITER_H_
+#define FRAISEQL_RESPONSE_RESPONSE_WRITER_H_
+
+#include <cstddef>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "response/projector.h"
+
+namespace fraiseql::response {
+
+// Builds one response body {"data":{...}} (plus "errors":[...] when a field
+// failed) for one or more root fields, in the order they are written. Keys
+// and messages are JSON-escaped.
+//
+// The writer only appends to *out, and remembers where the current root
+// field starts so FailField can discard it: a consumer may take bytes out of
+// *out between root fields or after Finish, but not while a field is being
+// written. Not thread-safe: one writer per response, used by one thread at a
+// time.
+class ResponseWriter {
+ public:
+  // Appends `{"data":{` to *out, which must outlive the writer.
+  explicit ResponseWriter(std::string* out);
+  ResponseWriter(const ResponseWriter&) = delete;
+  ResponseWriter& operator=(const ResponseWriter&) = delete;
+
+  // Starts a list root field: `"key":[`.
+  void BeginList(absl::string_view response_key);
+  // Appends one projected row to the open list. On error (see
+  // Projector::AppendRow: InvalidArgument for a row that is not a JSON
+  // object) nothing is written and the list stays open; the caller normally
+  // reports it with FailField. FailedPrecondition when no list is open
+  // (never begun, ended, or failed).
+  absl::Status AppendListItem(const Projector& projector,
+                              absl::string_view row_json);
+  // Closes the open list: `]`. Does nothing when no list is open, so it may
+  // follow FailField.
+  void EndList();
+
+  // Writes a single-object root field: `"key":{...}`. On error (as
+  // AppendListItem) nothing is written; the caller normally reports it with
+  // FailField.
+  absl::Status WriteObject(absl::string_view response_key,
+                           const Projector& projector,
+                           absl::string_view row_json);
+  // Writes `"key":null` (a single object with no row).
+  void WriteNull(absl::string_view response_key);
+
+  // Records that the root field `response_key` failed: when it is the
+  // current (or just written) root field, everything written for it is
+  // discarded, an open list included; its value becomes null (written now if
+  // the field was not started); and {"message":...,"path":[key]} is added to
+  // the errors.
+  void FailField(absl::string_view response_key, absl::string_view message);
+
+  // Closes an open list, closes "data", appends "errors":[...] when any
+  // field failed and closes the body. Later calls do nothing; no other
+  // method may be called after it.
+  void Finish();
+
+ private:
+  // Writes the separator and `"key":`, and makes this the current field.
+  void BeginField(absl::string_view response_key);
+  // Removes the current field from *out (it was the last thing written).
+  void DiscardField();
+
+  std::string* out_;
+  size_t field_count_ = 0;  // root fields in *out
+  // The current root field: its key, and where its bytes (separator
+  // included) start in *out. has_field_ is false once it was discarded.
+  bool has_field_ = false;
+  std::string field_key_;
+  size_t field_start_ = 0;
+  bool list_open_ = false;
+  size_t list_items_ = 0;
+  std::string errors_;  // the elements of the "errors" array
+  bool finished_ = false;
+};
+
+}  // namespace fraiseql::response
+
+#endif  // FRAISEQL_RESPONSE_RESPONSE_WRITER_H_
