@@ -1,5 +1,5 @@
 """Type stubs for the fraiseql_native extension module."""
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 Json = Union[None, bool, int, float, str, Mapping[str, Any], Sequence[Any]]
 
@@ -66,6 +66,15 @@ class Repository:
         offset: Optional[int] = None,
         selection: Optional[str] = None,
     ) -> bytes: ...
+    def explain(
+        self,
+        view: str,
+        *,
+        where: Union[Json, str] = None,
+        order_by: Union[Json, str] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+    ) -> Tuple[str, List[Optional[str]]]: ...
     def execute(self, query_definition: bytes) -> bytes: ...
 
 def camel_case(name: str) -> str: ...

@@ -197,7 +197,42 @@ class PyRepository {
                  std::optional<int64_t> limit, std::optional<int64_t> offset,
                  const py::object& selection, bool is_list) {
     v1::QueryDefinition query;
-    v1::RootField* root = query.add_roots();
+    FillRoot(query.add_roots(), view, field, where, order_by, limit, offset,
+             selection, is_list);
+    return Run(query);
+  }
+
+  py::tuple Explain(const std::string& view, const py::object& where,
+                    const py::object& order_by, std::optional<int64_t> limit,
+                    std::optional<int64_t> offset) {
+    v1::RootField root;
+    FillRoot(&root, view, std::nullopt, where, order_by, limit, offset,
+             py::none(), /*is_list=*/true);
+    planner::Plan plan = ValueOrRaise(repository_->Explain(root));
+    py::list params;
+    for (const where::Param& p : plan.params) {
+      params.append(p.is_null ? py::object(py::none()) : py::str(p.text));
+    }
+    return py::make_tuple(plan.sql, params);
+  }
+
+  py::bytes Execute(const py::bytes& serialized) {
+    v1::QueryDefinition query;
+    if (!query.ParseFromString(serialized.cast<std::string>())) {
+      Raise(absl::InvalidArgumentError(
+          "invalid query definition: not a serialized "
+          "fraiseql.v1.QueryDefinition message"));
+    }
+    return Run(query);
+  }
+
+ private:
+  static void FillRoot(v1::RootField* root, const std::string& view,
+                       std::optional<std::string> field,
+                       const py::object& where, const py::object& order_by,
+                       std::optional<int64_t> limit,
+                       std::optional<int64_t> offset,
+                       const py::object& selection, bool is_list) {
     root->set_view(view);
     root->set_response_key(field.has_value() ? *field : DefaultKey(view));
     root->set_is_list(is_list);
@@ -216,20 +251,8 @@ class PyRepository {
       root->set_has_selection(true);
       for (v1::Selection& s : fields) *root->add_selection() = std::move(s);
     }
-    return Run(query);
   }
 
-  py::bytes Execute(const py::bytes& serialized) {
-    v1::QueryDefinition query;
-    if (!query.ParseFromString(serialized.cast<std::string>())) {
-      Raise(absl::InvalidArgumentError(
-          "invalid query definition: not a serialized "
-          "fraiseql.v1.QueryDefinition message"));
-    }
-    return Run(query);
-  }
-
- private:
   static std::string DefaultKey(const std::string& view) {
     size_t dot = view.rfind('.');
     return dot == std::string::npos ? view : view.substr(dot + 1);
@@ -361,6 +384,12 @@ PYBIND11_MODULE(fraiseql_native, m) {
           py::arg("offset") = py::none(), py::arg("selection") = py::none(),
           "The first matching row as {\"data\":{field:{...}}} bytes, or "
           "{\"data\":{field:null}}.")
+      .def("explain", &PyRepository::Explain, py::arg("view"), py::kw_only(),
+           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
+           py::arg("limit") = py::none(), py::arg("offset") = py::none(),
+           "(sql, params) that find() would run, without running it: params "
+           "are text in PostgreSQL's input format ($n::type casts are in the "
+           "SQL).")
       .def("execute", &PyRepository::Execute, py::arg("query_definition"),
            "Runs a serialized fraiseql.v1.QueryDefinition (several root "
            "fields give one body).");

@@ -94,4 +94,11 @@ absl::StatusOr<std::string> Repository::Execute(
   return body;
 }
 
+absl::StatusOr<planner::Plan> Repository::Explain(
+    const v1::RootField& root) const {
+  planner::Planner planner(*schema_, *operators_);
+  ASSIGN_OR_RETURN(planner::RootPlan plan, planner.PlanRoot(root));
+  return std::move(plan.plan);
+}
+
 }  // namespace fraiseql

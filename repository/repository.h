@@ -8,6 +8,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "planner/planner.h"
 #include "plugins/backend.h"
 #include "proto/query.pb.h"
 #include "response/selection.h"
@@ -35,6 +36,10 @@ class Repository {
   // field null with an entry in "errors". Errors: the planner's
   // (InvalidArgument, NotFound) and the backend's (see plugins/backend.h).
   absl::StatusOr<std::string> Execute(const v1::QueryDefinition& query) const;
+
+  // The statement one root field would run, without running it (for
+  // debugging, and for running the same SQL through another driver).
+  absl::StatusOr<planner::Plan> Explain(const v1::RootField& root) const;
 
  private:
   std::shared_ptr<const where::Schema> schema_;

@@ -173,3 +173,18 @@ def test_concurrent_calls_release_the_gil(repo, users, raw):
         t.join(timeout=60)
     assert not errors
     assert results == [len(raw["v_user"])] * 30
+
+
+def test_explain_shows_parameterised_sql(repo, users, db_url):
+    import psycopg
+    sql, params = repo.explain(users, where={"lastName": "O'Brien; --"},
+                               limit=2)
+    assert sql == (f'SELECT t."data"::text FROM "{users.split(".")[0]}".'
+                   f'"v_user" AS t WHERE t."data"->>\'last_name\' = $1::text '
+                   'LIMIT $2::bigint')
+    assert params == ["O'Brien; --", "2"]
+    # The same statement runs as is through another driver.
+    with psycopg.connect(db_url) as conn:
+        rows = conn.pgconn.exec_params(sql.encode(),
+                                       [p.encode() for p in params])
+        assert rows.status == psycopg.pq.ExecStatus.TUPLES_OK
