@@ -2,7 +2,9 @@
 
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_replace.h"
 #include "pqxx/connection"
 #include "pqxx/except"
 
@@ -33,11 +35,11 @@ class KeepHandlePolicy : public pqxx::connectionpolicy {
                                      /*expand_dbname=*/1);
     if (conn == nullptr) throw std::bad_alloc();
     if (PQstatus(conn) != CONNECTION_OK) {
-      std::string why = PQerrorMessage(conn);
+      // libpq's message spans lines ("...refused\n\tIs the server
+      // running..."): one line reads better in logs and exceptions.
+      std::string why = absl::StrReplaceAll(
+          absl::StripAsciiWhitespace(PQerrorMessage(conn)), {{"\n\t", " "}, {"\n", " "}});
       PQfinish(conn);
-      while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) {
-        why.pop_back();
-      }
       throw pqxx::broken_connection(why);
     }
     handle_ = conn;
