@@ -34,6 +34,9 @@ class Schema:
         fields: Mapping[str, str],
         columns: Mapping[str, str] = ...,
         jsonb_column: str = "data",
+        foreign_keys: Mapping[str, str] = ...,
+        operators: Optional[Sequence[str]] = None,
+        text_search_config: str = "english",
     ) -> None: ...
     def views(self) -> List[str]: ...
 

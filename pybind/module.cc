@@ -13,6 +13,7 @@
 #include "plugins/backends/native/native_backend.h"
 #include "pool/pool.h"
 #include "proto/query.pb.h"
+#include "pybind/operator_bindings.h"
 #include "pybind/python_json.h"
 #include "pybind11/pybind11.h"
 #include "pybind11/stl.h"
@@ -85,20 +86,40 @@ class PySchema {
 
   void AddView(const std::string& name, const std::string& type_name,
                const py::dict& fields, const py::dict& columns,
-               const std::string& jsonb_column) {
-    std::vector<std::pair<std::string, std::string>> column_list;
-    for (auto item : columns) {
-      column_list.emplace_back(py::str(item.first).cast<std::string>(),
-                               py::str(item.second).cast<std::string>());
-    }
-    RaiseIfError(schema_.AddView(name, type_name, jsonb_column, column_list,
-                                 FieldSpecs(fields, type_name)));
+               const std::string& jsonb_column, const py::dict& foreign_keys,
+               std::optional<std::vector<std::string>> operators,
+               const std::string& text_search_config) {
+    where::ViewSpec spec;
+    spec.name = name;
+    spec.type_name = type_name;
+    spec.jsonb_column = jsonb_column;
+    spec.columns = Pairs(columns, "columns");
+    spec.fields = FieldSpecs(fields, type_name);
+    spec.foreign_keys = Pairs(foreign_keys, "foreign_keys");
+    if (operators.has_value()) spec.allowed_operators = *operators;
+    spec.text_search_config = text_search_config;
+    RaiseIfError(schema_.AddView(spec));
   }
 
   std::vector<std::string> Views() const { return schema_.ViewNames(); }
   const where::Schema& schema() const { return schema_; }
 
  private:
+  static std::vector<std::pair<std::string, std::string>> Pairs(
+      const py::dict& dict, const char* what) {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    for (auto item : dict) {
+      if (!py::isinstance<py::str>(item.first) ||
+          !py::isinstance<py::str>(item.second)) {
+        throw py::type_error(
+            absl::StrCat(what, " must map str to str"));
+      }
+      pairs.emplace_back(item.first.cast<std::string>(),
+                         item.second.cast<std::string>());
+    }
+    return pairs;
+  }
+
   static std::vector<where::FieldSpec> FieldSpecs(const py::dict& fields,
                                                   const std::string& owner) {
     std::vector<where::FieldSpec> specs;
@@ -186,8 +207,7 @@ class PyRepository {
     projection.always_typename = always_typename;
     repository_ = std::make_unique<Repository>(
         std::make_shared<const where::Schema>(schema.schema()),
-        std::shared_ptr<const where::OperatorRegistry>(
-            where::MakeBuiltinOperatorRegistry()),
+        OperatorRegistrySnapshot(),
         std::make_shared<plugins::NativeBackend>(pool.pool(), stream_options),
         projection);
   }
@@ -342,9 +362,15 @@ PYBIND11_MODULE(fraiseql_native, m) {
       .def("add_view", &PySchema::AddView, py::arg("name"),
            py::arg("type_name"), py::arg("fields"),
            py::arg("columns") = py::dict(), py::arg("jsonb_column") = "data",
+           py::arg("foreign_keys") = py::dict(),
+           py::arg("operators") = py::none(),
+           py::arg("text_search_config") = "english",
            "Registers a view (e.g. 'app.v_user') whose rows are of GraphQL "
            "type `type_name`. columns maps real columns to PostgreSQL types; "
-           "a field whose key is a column filters on that column.")
+           "a field whose key is a column filters on that column. "
+           "foreign_keys maps an object field to its FK column "
+           "({'author': 'author_id'}); operators, when given, is the "
+           "allow-list of operator names or keys for this view's filters.")
       .def("views", &PySchema::Views, "Names of the registered views.");
 
   py::class_<PyRepository>(
@@ -393,6 +419,8 @@ PYBIND11_MODULE(fraiseql_native, m) {
       .def("execute", &PyRepository::Execute, py::arg("query_definition"),
            "Runs a serialized fraiseql.v1.QueryDefinition (several root "
            "fields give one body).");
+
+  DefineOperatorBindings(m);
 
   m.def(
       "camel_case", [](const std::string& name) {

@@ -1,5 +1,7 @@
 #include "where/filter.h"
 
+#include <algorithm>
+#include <memory>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -68,42 +70,98 @@ class Compiler {
       }
       if (value.is_null()) continue;
       if (field->kind == FieldKind::kObject) {
-        if (!value.is_object()) {
-          return absl::InvalidArgumentError(absl::StrCat(
-              "invalid filter at ", member_path, ": ", field->name,
-              " is an object of type ", field->object_type,
-              "; expected a filter object on its fields, got ",
-              value.TypeDescription()));
-        }
-        const ObjectType* nested = schema_.FindObjectType(field->object_type);
-        ASSIGN_OR_RETURN(
-            std::vector<std::string> inner,
-            CompileObject(value, *nested,
-                          absl::StrCat(jsonb_sql, "->",
-                                       QuoteLiteral(field->key)),
-                          /*at_root=*/false, member_path, depth + 1));
+        ASSIGN_OR_RETURN(std::vector<std::string> inner,
+                         CompileObjectField(*field, value, jsonb_sql, at_root,
+                                            member_path, depth));
         conditions.insert(conditions.end(), inner.begin(), inner.end());
         continue;
       }
-      Operand operand = MakeOperand(*field, jsonb_sql, at_root);
-      if (!value.is_object()) {
-        ASSIGN_OR_RETURN(std::string sql,
-                         Apply("eq", operand, value, member_path));
-        conditions.push_back(std::move(sql));
-        continue;
-      }
-      for (const auto& [op_name, op_value] : value.members()) {
-        std::string op_path = absl::StrCat(member_path, ".", op_name);
-        if (op_value.is_null()) continue;
-        ASSIGN_OR_RETURN(std::string sql,
-                         Apply(op_name, operand, op_value, op_path));
-        conditions.push_back(std::move(sql));
-      }
+      ASSIGN_OR_RETURN(std::vector<std::string> leaf,
+                       CompileLeaf(*field, value, jsonb_sql, at_root,
+                                   member_path));
+      conditions.insert(conditions.end(), leaf.begin(), leaf.end());
     }
     return conditions;
   }
 
  private:
+  // An object field: `{subfield: ...}` filters the nested JSONB object;
+  // `isnull` (when the type has no field of that name) tests the object
+  // itself; on a foreign-key object, `id` filters the declared column.
+  absl::StatusOr<std::vector<std::string>> CompileObjectField(
+      const FieldDef& field, const JsonValue& value,
+      const std::string& jsonb_sql, bool at_root,
+      const std::string& member_path, int depth) {
+    if (!value.is_object()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid filter at ", member_path, ": ", field.name,
+          " is an object of type ", field.object_type,
+          "; expected a filter object on its fields, got ",
+          value.TypeDescription()));
+    }
+    const ObjectType* nested = schema_.FindObjectType(field.object_type);
+    std::string nested_jsonb =
+        absl::StrCat(jsonb_sql, "->", QuoteLiteral(field.key));
+    std::vector<std::pair<std::string, JsonValue>> rest;
+    std::vector<std::string> conditions;
+    for (const auto& [key, sub] : value.members()) {
+      std::string sub_path = absl::StrCat(member_path, ".", key);
+      if (nested->FindField(key) == nullptr &&
+          operators_.Find(key, FieldKind::kObject) != nullptr) {
+        if (sub.is_null()) continue;
+        Operand operand = MakeOperand(field, jsonb_sql, at_root);
+        ASSIGN_OR_RETURN(std::string sql, Apply(key, operand, sub, sub_path));
+        conditions.push_back(std::move(sql));
+        continue;
+      }
+      const FieldDef* sub_field = nested->FindField(key);
+      if (at_root && !field.fk_column.empty() && sub_field != nullptr &&
+          sub_field->key == "id") {
+        // The declared FK column stands for the related object's id.
+        FieldDef column_field = *sub_field;
+        column_field.column = field.fk_column;
+        fk_fields_.push_back(std::make_unique<FieldDef>(column_field));
+        ASSIGN_OR_RETURN(std::vector<std::string> inner,
+                         CompileLeaf(*fk_fields_.back(), sub, jsonb_sql,
+                                     /*at_root=*/true, sub_path));
+        conditions.insert(conditions.end(), inner.begin(), inner.end());
+        continue;
+      }
+      rest.emplace_back(key, sub);
+    }
+    if (!rest.empty()) {
+      ASSIGN_OR_RETURN(std::vector<std::string> inner,
+                       CompileObject(JsonValue::Object(std::move(rest)),
+                                     *nested, nested_jsonb, /*at_root=*/false,
+                                     member_path, depth + 1));
+      conditions.insert(conditions.end(), inner.begin(), inner.end());
+    }
+    return conditions;
+  }
+
+  // A scalar field: `field: value` (eq) or `field: {op: value, ...}`.
+  absl::StatusOr<std::vector<std::string>> CompileLeaf(
+      const FieldDef& field, const JsonValue& value,
+      const std::string& jsonb_sql, bool at_root,
+      const std::string& member_path) {
+    std::vector<std::string> conditions;
+    if (value.is_null()) return conditions;
+    Operand operand = MakeOperand(field, jsonb_sql, at_root);
+    if (!value.is_object()) {
+      ASSIGN_OR_RETURN(std::string sql, Apply("eq", operand, value, member_path));
+      conditions.push_back(std::move(sql));
+      return conditions;
+    }
+    for (const auto& [op_name, op_value] : value.members()) {
+      std::string op_path = absl::StrCat(member_path, ".", op_name);
+      if (op_value.is_null()) continue;
+      ASSIGN_OR_RETURN(std::string sql,
+                       Apply(op_name, operand, op_value, op_path));
+      conditions.push_back(std::move(sql));
+    }
+    return conditions;
+  }
+
   absl::StatusOr<std::string> CompileList(const std::string& logic,
                                           const JsonValue& value,
                                           const ObjectType& type,
@@ -139,22 +197,30 @@ class Compiler {
                                     const Operand& operand,
                                     const JsonValue& value,
                                     const std::string& path) {
-    const Operator* op = operators_.Find(op_name);
+    const Operator* op = operators_.Find(op_name, operand.kind);
     if (op == nullptr) {
+      if (operators_.Knows(op_name)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "operator '", op_name, "' at ", path, " does not apply to ",
+            FieldKindName(operand.kind), " field ", operand.field->name,
+            "; it applies to ", KindList(operators_.KindsOf(op_name))));
+      }
       std::string hint = operators_.Suggest(op_name);
       return absl::InvalidArgumentError(absl::StrCat(
           "unknown operator '", op_name, "' at ", path,
           hint.empty() ? "" : absl::StrCat("; did you mean ", hint, "?")));
     }
-    const std::vector<FieldKind>& kinds = op->info().kinds;
-    if (std::find(kinds.begin(), kinds.end(), operand.kind) == kinds.end()) {
+    if (!view_.allowed_operators.empty() &&
+        std::find_if(view_.allowed_operators.begin(),
+                     view_.allowed_operators.end(),
+                     [op](const std::string& allowed) {
+                       return allowed == op->info().name ||
+                              allowed == op->info().key;
+                     }) == view_.allowed_operators.end()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "operator '", op->info().name, "' at ", path, " does not apply to ",
-          FieldKindName(operand.kind), " field ", operand.field->name,
-          "; it applies to ",
-          absl::StrJoin(kinds, ", ", [](std::string* out, FieldKind k) {
-            out->append(std::string(FieldKindName(k)));
-          })));
+          "operator '", op->info().name, "' at ", path,
+          " is not allowed on view ", view_.name, "; allowed: ",
+          absl::StrJoin(view_.allowed_operators, ", ")));
     }
     if (++conditions_ > limits_.max_conditions) {
       return absl::InvalidArgumentError(
@@ -169,6 +235,8 @@ class Compiler {
     Operand operand;
     operand.field = &field;
     operand.kind = field.kind;
+    operand.text_search_config = view_.text_search_config;
+    operand.max_list_items = limits_.max_list_items;
     if (at_root && !field.column.empty()) {
       std::string column =
           absl::StrCat(row_alias_, ".", QuoteIdentifier(field.column));
@@ -176,12 +244,20 @@ class Compiler {
       operand.typed_sql = ColumnHasType(field.column, type)
                               ? column
                               : absl::StrCat(column, "::", type);
+      operand.text_sql = absl::StrCat(column, "::text");
+      operand.jsonb_sql = absl::StrCat("to_jsonb(", column, ")");
       return operand;
     }
     operand.typed_sql = TypedJsonbValueSql(field.kind, jsonb_sql, field.key);
-    operand.jsonb_sql =
-        absl::StrCat(jsonb_sql, "->", QuoteLiteral(field.key));
+    operand.text_sql = absl::StrCat(jsonb_sql, "->>", QuoteLiteral(field.key));
+    operand.jsonb_sql = absl::StrCat(jsonb_sql, "->", QuoteLiteral(field.key));
     return operand;
+  }
+
+  static std::string KindList(const std::vector<FieldKind>& kinds) {
+    return absl::StrJoin(kinds, ", ", [](std::string* out, FieldKind k) {
+      out->append(std::string(FieldKindName(k)));
+    });
   }
 
   bool ColumnHasType(const std::string& column, absl::string_view type) const {
@@ -211,6 +287,8 @@ class Compiler {
   ParamList* params_;
   FilterLimits limits_;
   int conditions_ = 0;
+  // Column-backed copies of FK `id` fields, alive while compiling.
+  std::vector<std::unique_ptr<FieldDef>> fk_fields_;
 };
 
 }  // namespace

@@ -19,6 +19,7 @@ struct FilterLimits {
   size_t max_input_bytes = 64 * 1024;
   int max_depth = 16;        // nesting of AND/OR/NOT and object fields
   int max_conditions = 256;  // operator applications
+  int max_list_items = 1000; // items of one list value (`in`, ...)
 };
 
 // Compiles `where` (already parsed) against `view`. Field names resolve by

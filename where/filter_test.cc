@@ -17,6 +17,7 @@
 namespace fraiseql::where {
 namespace {
 
+// The schema every golden file is compiled against: one field of every kind.
 Schema TestSchema() {
   Schema schema;
   EXPECT_TRUE(schema
@@ -28,18 +29,39 @@ Schema TestSchema() {
                                              {"postal_code", "String"},
                                              {"coordinates", "Coordinates"}})
                   .ok());
-  absl::Status status = schema.AddView(
-      "app.v_user", "User", "data",
-      {{"id", "uuid"}, {"tenant_id", "uuid"}, {"data", "jsonb"}},
-      {{"id", "UUID"},           {"tenant_id", "UUID"},
-       {"first_name", "String"}, {"email", "Email"},
-       {"age", "Int"},           {"balance", "Decimal"},
-       {"score", "Float"},       {"is_active", "Boolean"},
-       {"birth_date", "Date"},   {"created_at", "DateTime"},
-       {"ip_address", "IpAddress"}, {"mac_address", "MacAddress"},
-       {"org_path", "LTree"},    {"availability", "DateRange"},
-       {"preferences", "JSON"},  {"tags", "[String]"},
-       {"address", "Address"},   {"port", "Port"}});
+  EXPECT_TRUE(schema
+                  .AddObjectType("Author", {{"id", "UUID"},
+                                            {"first_name", "String"}})
+                  .ok());
+  ViewSpec view;
+  view.name = "app.v_user";
+  view.type_name = "User";
+  view.columns = {{"id", "uuid"},         {"tenant_id", "uuid"},
+                  {"author_id", "uuid"},  {"search_tsv", "tsvector"},
+                  {"embedding", "vector"}, {"data", "jsonb"}};
+  view.fields = {{"id", "UUID"},           {"tenant_id", "UUID"},
+                 {"first_name", "String"}, {"email", "Email"},
+                 {"hostname", "Hostname"}, {"external_id", "ID"},
+                 {"age", "Int"},           {"balance", "Decimal"},
+                 {"score", "Float"},       {"is_active", "Boolean"},
+                 {"birth_date", "Date"},   {"created_at", "DateTime"},
+                 {"ip_address", "IpAddress"}, {"network", "CIDR"},
+                 {"mac_address", "MacAddress"},
+                 {"org_path", "LTree"},    {"availability", "DateRange"},
+                 {"preferences", "JSON"},  {"tags", "[String]"},
+                 {"scores", "[Int]"},      {"friends", "[Author]"},
+                 {"address", "Address"},   {"port", "Port"},
+                 {"location", "Coordinate"}, {"search_tsv", "FullText"},
+                 {"embedding", "Vector"},  {"author", "Author"}};
+  view.foreign_keys = {{"author", "author_id"}};
+  absl::Status status = schema.AddView(view);
+  EXPECT_TRUE(status.ok()) << status;
+  ViewSpec limited;
+  limited.name = "app.v_limited";
+  limited.type_name = "Limited";
+  limited.fields = {{"age", "Int"}, {"name", "String"}};
+  limited.allowed_operators = {"eq", "where.compare.in"};
+  status = schema.AddView(limited);
   EXPECT_TRUE(status.ok()) << status;
   return schema;
 }
@@ -48,6 +70,7 @@ struct Case {
   std::string file;
   int line = 0;
   std::string name;
+  std::string view = "app.v_user";
   std::string where;
   std::string sql;
   std::string params;
@@ -71,7 +94,9 @@ std::vector<Case> LoadCases(const std::string& file) {
     if (cases.empty()) continue;
     Case& c = cases.back();
     absl::string_view rest = line;
-    if (rest == "where:") {
+    if (absl::ConsumePrefix(&rest, "view: ")) {
+      c.view = std::string(rest);
+    } else if (rest == "where:") {
       c.where.clear();
     } else if (absl::ConsumePrefix(&rest, "where: ")) {
       c.where = std::string(rest);
@@ -103,12 +128,12 @@ std::string FormatParams(const std::vector<Param>& params) {
 void RunGoldenFile(const std::string& file) {
   Schema schema = TestSchema();
   std::unique_ptr<OperatorRegistry> operators = MakeBuiltinOperatorRegistry();
-  const ViewDef* view = schema.FindView("app.v_user");
-  ASSERT_NE(view, nullptr);
   std::vector<Case> cases = LoadCases(file);
   ASSERT_FALSE(cases.empty()) << file;
   for (const Case& c : cases) {
     SCOPED_TRACE(absl::StrCat(c.file, ":", c.line, ": ", c.name));
+    const ViewDef* view = schema.FindView(c.view);
+    ASSERT_NE(view, nullptr) << c.view;
     ASSERT_TRUE(c.error.empty() != c.sql.empty())
         << "a case needs exactly one of sql: and error:";
     ParamList params;
@@ -130,6 +155,16 @@ TEST(CompileWhere, ComparisonGolden) { RunGoldenFile("comparison.golden"); }
 TEST(CompileWhere, LogicGolden) { RunGoldenFile("logic.golden"); }
 TEST(CompileWhere, ErrorsGolden) { RunGoldenFile("errors.golden"); }
 TEST(CompileWhere, HostileGolden) { RunGoldenFile("hostile.golden"); }
+TEST(CompileWhere, MembershipGolden) { RunGoldenFile("membership.golden"); }
+TEST(CompileWhere, StringGolden) { RunGoldenFile("string.golden"); }
+TEST(CompileWhere, NetworkGolden) { RunGoldenFile("network.golden"); }
+TEST(CompileWhere, LTreeGolden) { RunGoldenFile("ltree.golden"); }
+TEST(CompileWhere, DateRangeGolden) { RunGoldenFile("date_range.golden"); }
+TEST(CompileWhere, JsonGolden) { RunGoldenFile("json.golden"); }
+TEST(CompileWhere, ListGolden) { RunGoldenFile("list.golden"); }
+TEST(CompileWhere, FullTextGolden) { RunGoldenFile("full_text.golden"); }
+TEST(CompileWhere, VectorGolden) { RunGoldenFile("vector.golden"); }
+TEST(CompileWhere, CoordinateGolden) { RunGoldenFile("coordinate.golden"); }
 
 TEST(CompileWhere, SameShapeGivesSameSql) {
   Schema schema = TestSchema();

@@ -171,8 +171,10 @@ bool IsDateRange(absl::string_view s) {
   return true;
 }
 
-absl::Status Expected(absl::string_view path, absl::string_view expected,
-                      const JsonValue& got) {
+}  // namespace
+
+absl::Status ExpectedError(absl::string_view path, absl::string_view expected,
+                           const JsonValue& got) {
   std::string shown;
   if (got.is_string() || got.is_number()) {
     std::string text = got.text().size() > 40
@@ -185,6 +187,11 @@ absl::Status Expected(absl::string_view path, absl::string_view expected,
       got.TypeDescription(), shown));
 }
 
+namespace {
+absl::Status Expected(absl::string_view path, absl::string_view expected,
+                      const JsonValue& got) {
+  return ExpectedError(path, expected, got);
+}
 }  // namespace
 
 absl::string_view SqlTypeForKind(FieldKind kind) {
@@ -333,6 +340,43 @@ absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
       break;
   }
   param.text = value.text();
+  return param;
+}
+
+absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
+                               absl::string_view path, int max_items) {
+  if (!value.is_array()) {
+    return Expected(path, absl::StrCat("a list of ", FieldKindName(kind),
+                                       " values"),
+                    value);
+  }
+  if (static_cast<int>(value.items().size()) > max_items) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "list too long at ", path, ": ", value.items().size(),
+        " items, at most ", max_items, " allowed"));
+  }
+  Param param;
+  param.sql_type = absl::StrCat(SqlTypeForKind(kind), "[]");
+  param.text = "{";
+  for (size_t i = 0; i < value.items().size(); ++i) {
+    std::string item_path = absl::StrCat(path, "[", i, "]");
+    const JsonValue& item = value.items()[i];
+    if (item.is_null()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid value at ", item_path, ": null is not allowed in a list"));
+    }
+    absl::StatusOr<Param> bound = BindValue(kind, item, item_path);
+    if (!bound.ok()) return bound.status();
+    if (i > 0) param.text.push_back(',');
+    // Array literal element: always quoted, with " and \ escaped.
+    param.text.push_back('"');
+    for (char c : bound->text) {
+      if (c == '"' || c == '\\') param.text.push_back('\\');
+      param.text.push_back(c);
+    }
+    param.text.push_back('"');
+  }
+  param.text.push_back('}');
   return param;
 }
 

@@ -32,6 +32,16 @@ std::string TypedJsonbValueSql(FieldKind kind, absl::string_view parent_sql,
 absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
                                 absl::string_view path);
 
+// Checks a list input (every item as by BindValue, none null, at most
+// `max_items`) and returns it as one array parameter of the kind's type
+// (`numeric[]`, `text[]`, ...), so the SQL is the same whatever the length.
+absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
+                               absl::string_view path, int max_items);
+
+// InvalidArgument "invalid value at <path>: expected <expected>, got ..."
+absl::Status ExpectedError(absl::string_view path, absl::string_view expected,
+                           const JsonValue& got);
+
 }  // namespace fraiseql::where
 
 #endif  // FRAISEQL_WHERE_KIND_VALUE_H_

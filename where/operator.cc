@@ -2,7 +2,10 @@
 
 #include <algorithm>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "base/status_macros.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -23,23 +26,84 @@ size_t EditDistance(absl::string_view a, absl::string_view b) {
   return row[b.size()];
 }
 
+bool IsDottedKey(absl::string_view key) {
+  if (key.empty() || key.front() == '.' || key.back() == '.') return false;
+  for (char c : key) {
+    if (!(absl::ascii_islower(c) || absl::ascii_isdigit(c) || c == '_' ||
+          c == '.')) {
+      return false;
+    }
+  }
+  return key.find("..") == absl::string_view::npos &&
+         key.find('.') != absl::string_view::npos;
+}
+
+bool IsName(absl::string_view name) {
+  if (name.empty() || absl::ascii_isdigit(name[0])) return false;
+  for (char c : name) {
+    if (!absl::ascii_isalnum(c) && c != '_') return false;
+  }
+  return true;
+}
+
+class FunctionOperator : public Operator {
+ public:
+  FunctionOperator(OperatorInfo info, RenderFunction render)
+      : info_(std::move(info)), render_(std::move(render)) {}
+  const OperatorInfo& info() const override { return info_; }
+  absl::StatusOr<std::string> Render(const Operand& operand,
+                                     const JsonValue& value,
+                                     absl::string_view path,
+                                     ParamList* params) const override {
+    return render_(operand, value, path, params);
+  }
+
+ private:
+  OperatorInfo info_;
+  RenderFunction render_;
+};
+
+
 }  // namespace
 
-absl::Status OperatorRegistry::Register(std::unique_ptr<Operator> op) {
+std::unique_ptr<Operator> MakeOperator(OperatorInfo info,
+                                       RenderFunction render) {
+  return std::make_unique<FunctionOperator>(std::move(info), std::move(render));
+}
+
+absl::Status OperatorRegistry::Register(std::shared_ptr<const Operator> op) {
   const OperatorInfo& info = op->info();
+  if (!IsDottedKey(info.key)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid operator key '", info.key,
+        "': expected dotted lowercase, like where.text.ieq"));
+  }
   std::vector<std::string> names = {info.name};
   names.insert(names.end(), info.aliases.begin(), info.aliases.end());
-  for (const std::unique_ptr<Operator>& existing : operators_) {
+  for (const std::string& name : names) {
+    if (!IsName(name)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid name '", name, "' for operator ", info.key,
+          ": expected letters, digits and underscores"));
+    }
+  }
+  if (info.kinds.empty()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("operator ", info.key, " applies to no field kind"));
+  }
+  for (const auto& existing : operators_) {
     if (existing->info().key == info.key) {
       return absl::AlreadyExistsError(
           absl::StrCat("operator ", info.key, " is registered already"));
     }
   }
   for (const std::string& name : names) {
-    if (auto it = by_name_.find(name); it != by_name_.end()) {
-      return absl::AlreadyExistsError(
-          absl::StrCat("operator name '", name, "' of ", info.key,
-                       " is taken by ", it->second->info().key));
+    for (FieldKind kind : info.kinds) {
+      if (const Operator* taken = Find(name, kind); taken != nullptr) {
+        return absl::AlreadyExistsError(absl::StrCat(
+            "operator name '", name, "' of ", info.key, " on ",
+            FieldKindName(kind), " fields is taken by ", taken->info().key));
+      }
     }
   }
   for (const std::string& name : names) by_name_.emplace(name, op.get());
@@ -47,19 +111,45 @@ absl::Status OperatorRegistry::Register(std::unique_ptr<Operator> op) {
   return absl::OkStatus();
 }
 
-const Operator* OperatorRegistry::Find(absl::string_view name) const {
-  auto it = by_name_.find(name);
-  return it == by_name_.end() ? nullptr : it->second;
+const Operator* OperatorRegistry::Find(absl::string_view name,
+                                       FieldKind kind) const {
+  auto [begin, end] = by_name_.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    const std::vector<FieldKind>& kinds = it->second->info().kinds;
+    if (std::find(kinds.begin(), kinds.end(), kind) != kinds.end()) {
+      return it->second;
+    }
+  }
+  return nullptr;
+}
+
+bool OperatorRegistry::Knows(absl::string_view name) const {
+  return by_name_.find(name) != by_name_.end();
+}
+
+std::vector<FieldKind> OperatorRegistry::KindsOf(absl::string_view name) const {
+  std::vector<FieldKind> kinds;
+  auto [begin, end] = by_name_.equal_range(name);
+  for (auto it = begin; it != end; ++it) {
+    for (FieldKind k : it->second->info().kinds) {
+      if (std::find(kinds.begin(), kinds.end(), k) == kinds.end()) {
+        kinds.push_back(k);
+      }
+    }
+  }
+  std::sort(kinds.begin(), kinds.end());
+  return kinds;
 }
 
 std::string OperatorRegistry::Suggest(absl::string_view name) const {
   std::string best;
   size_t best_distance = std::max<size_t>(2, name.size() / 3) + 1;
   for (const auto& [candidate, op] : by_name_) {
-    size_t d = EditDistance(name, candidate);
+    size_t d = EditDistance(absl::AsciiStrToLower(name),
+                            absl::AsciiStrToLower(candidate));
     if (d < best_distance) {
       best_distance = d;
-      best = op->info().name;
+      best = candidate;
     }
   }
   return best;
@@ -71,12 +161,60 @@ std::vector<const Operator*> OperatorRegistry::List() const {
   return list;
 }
 
+absl::Status RegisterBuiltinOperators(OperatorRegistry* registry) {
+  RETURN_IF_ERROR(RegisterBuiltinComparisonOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinStringOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinNetworkOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinLTreeOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinDateRangeOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinJsonOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinListOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinFullTextOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinVectorOperators(registry));
+  RETURN_IF_ERROR(RegisterBuiltinCoordinateOperators(registry));
+  return absl::OkStatus();
+}
+
 std::unique_ptr<OperatorRegistry> MakeBuiltinOperatorRegistry() {
   auto registry = std::make_unique<OperatorRegistry>();
-  absl::Status status = RegisterBuiltinComparisonOperators(registry.get());
-  // Built-in names are fixed at compile time: a clash is a programmer bug.
-  if (!status.ok()) abort();
+  absl::Status status = RegisterBuiltinOperators(registry.get());
+  if (status.ok()) status = RegisterLinkedPlugins(registry.get());
+  // Built-in and linked names are fixed at build time: a clash is a bug in
+  // the build, caught by the first test that makes a registry.
+  if (!status.ok()) {
+    fprintf(stderr, "fraiseql: operator registry: %s\n",
+            std::string(status.message()).c_str());
+    abort();
+  }
   return registry;
+}
+
+namespace {
+std::vector<LinkedPlugin>* MutableLinkedPlugins() {
+  static auto* plugins = new std::vector<LinkedPlugin>();
+  return plugins;
+}
+}  // namespace
+
+bool AddLinkedPlugin(const char* name, PluginRegisterFunction function) {
+  MutableLinkedPlugins()->push_back({name, function});
+  return true;
+}
+
+const std::vector<LinkedPlugin>& LinkedPlugins() {
+  return *MutableLinkedPlugins();
+}
+
+absl::Status RegisterLinkedPlugins(OperatorRegistry* registry) {
+  for (const LinkedPlugin& plugin : LinkedPlugins()) {
+    absl::Status status = plugin.register_function(registry);
+    if (!status.ok()) {
+      return absl::Status(status.code(),
+                          absl::StrCat("plugin ", plugin.name, ": ",
+                                       status.message()));
+    }
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace fraiseql::where

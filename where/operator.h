@@ -1,10 +1,13 @@
 // where/: the operator plugin interface and its registry. Every operator of the
 // filter language, built-in or custom, is an Operator registered under a
-// dotted key (`where.compare.eq`) with the GraphQL names it answers to.
-// The registry is built once at start-up and read-only afterwards.
+// dotted key (`where.compare.eq`) with the GraphQL names it answers to and the
+// field kinds it applies to. One name may serve several kinds through
+// different operators (`contains` on String is a LIKE, on JSON a `@>`).
+// A registry is filled at start-up and read-only afterwards.
 #ifndef FRAISEQL_WHERE_OPERATOR_H_
 #define FRAISEQL_WHERE_OPERATOR_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -22,13 +25,19 @@ namespace fraiseql::where {
 // What an operator renders against: one field of one row.
 struct Operand {
   const FieldDef* field = nullptr;
-  // The kind the operator sees: the field's kind.
+  // The field's kind (kList for lists; see field->element_kind).
   FieldKind kind = FieldKind::kString;
-  // SQL of the value typed for its kind: `(t."data"->>'age')::numeric`,
-  // `t."data"->>'first_name'`, `t."id"`.
+  // The value typed for its kind: `(t."data"->>'age')::numeric`,
+  // `t."data"->>'first_name'`, `t."id"`, `t."data"->'tags'` (jsonb).
   std::string typed_sql;
-  // SQL of the raw JSONB value (`t."data"->'age'`); empty for a column.
+  // The value as text: `t."data"->>'age'`, `t."id"::text`.
+  std::string text_sql;
+  // The value as jsonb: `t."data"->'age'`, `to_jsonb(t."id")`.
   std::string jsonb_sql;
+  // Text search configuration for FullText operators (regconfig name).
+  std::string text_search_config = "english";
+  // The longest list an operator may accept (`in`, `hasAnyKeys`, ...).
+  int max_list_items = 1000;
 };
 
 struct OperatorInfo {
@@ -36,7 +45,7 @@ struct OperatorInfo {
   std::string name;                  // canonical GraphQL name: eq
   std::vector<std::string> aliases;  // other accepted spellings: ne, not_eq
   std::vector<FieldKind> kinds;      // kinds it applies to
-  std::string value_shape;           // e.g. "a value of the field's kind"
+  std::string value_shape;           // e.g. "one value of the field's kind"
   std::string description;
   std::string example;               // a `where` input using it
 };
@@ -48,8 +57,8 @@ class Operator {
 
   virtual const OperatorInfo& info() const = 0;
 
-  // Renders `operand <op> value` as a boolean SQL fragment, adding values to
-  // `params` (never pasting them into the text). `path` names the input
+  // Renders a boolean SQL fragment for `operand <op> value`, adding values
+  // to `params` (never pasting them into the text). `path` names the input
   // position (`where.age.gt`) for errors. Returns InvalidArgument, naming
   // `path` and what was expected, when the value does not fit.
   // Not called for a null value: a null operator value means no condition.
@@ -59,13 +68,32 @@ class Operator {
                                              ParamList* params) const = 0;
 };
 
+using RenderFunction = std::function<absl::StatusOr<std::string>(
+    const Operand& operand, const JsonValue& value, absl::string_view path,
+    ParamList* params)>;
+
+// An Operator from its description and a render function.
+std::unique_ptr<Operator> MakeOperator(OperatorInfo info, RenderFunction render);
+
+// Operators by name and kind. Copies share the (immutable) operators, so a
+// Repository can take a snapshot cheaply. Not synchronised: register at
+// start-up, then only read.
 class OperatorRegistry {
  public:
-  // Adds an operator. AlreadyExists when its key, name or an alias is taken.
-  absl::Status Register(std::unique_ptr<Operator> op);
+  // Adds an operator. InvalidArgument for a key that is not dotted
+  // lowercase or a name that is not a GraphQL name; AlreadyExists when the
+  // key is taken, or when its name or an alias already serves one of its
+  // kinds.
+  absl::Status Register(std::shared_ptr<const Operator> op);
 
-  // Looks up by GraphQL name or alias; nullptr when unknown.
-  const Operator* Find(absl::string_view name) const;
+  // The operator `name` (canonical or alias) for `kind`; nullptr when none.
+  const Operator* Find(absl::string_view name, FieldKind kind) const;
+
+  // True when some operator answers to `name`, whatever its kinds.
+  bool Knows(absl::string_view name) const;
+
+  // The kinds `name` applies to, over all operators answering to it.
+  std::vector<FieldKind> KindsOf(absl::string_view name) const;
 
   // The closest known name, for "did you mean" hints; empty when none is
   // close.
@@ -75,16 +103,28 @@ class OperatorRegistry {
   std::vector<const Operator*> List() const;
 
  private:
-  std::vector<std::unique_ptr<Operator>> operators_;
-  std::map<std::string, const Operator*, std::less<>> by_name_;
+  std::vector<std::shared_ptr<const Operator>> operators_;
+  std::multimap<std::string, const Operator*, std::less<>> by_name_;
 };
 
-// Registers eq, neq, gt, gte, lt, lte for the scalar kinds (typed: numbers
-// compare as numbers, dates as dates, ...), and eq/neq on JSON and lists
-// (as JSON values).
+// The built-in families, one per file (each registers through the same
+// public API as a third-party plugin).
 absl::Status RegisterBuiltinComparisonOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinStringOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinNetworkOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinDateRangeOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinJsonOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinListOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinVectorOperators(OperatorRegistry* registry);
+absl::Status RegisterBuiltinCoordinateOperators(OperatorRegistry* registry);
 
-// A registry with every built-in operator.
+// Every built-in family.
+absl::Status RegisterBuiltinOperators(OperatorRegistry* registry);
+
+// A registry with every built-in operator and every plugin linked into the
+// binary (see where/operator_plugin.h).
 std::unique_ptr<OperatorRegistry> MakeBuiltinOperatorRegistry();
 
 }  // namespace fraiseql::where

@@ -157,6 +157,18 @@ absl::Status Schema::AddView(
     absl::string_view jsonb_column,
     const std::vector<std::pair<std::string, std::string>>& columns,
     const std::vector<FieldSpec>& fields) {
+  ViewSpec spec;
+  spec.name = std::string(view_name);
+  spec.type_name = std::string(type_name);
+  spec.jsonb_column = std::string(jsonb_column);
+  spec.columns = columns;
+  spec.fields = fields;
+  return AddView(spec);
+}
+
+absl::Status Schema::AddView(const ViewSpec& spec) {
+  const std::string& view_name = spec.name;
+  const std::string& type_name = spec.type_name;
   if (absl::Status name_ok = ValidateQualifiedName(view_name); !name_ok.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid view name: ", name_ok.message()));
@@ -170,49 +182,75 @@ absl::Status Schema::AddView(
         absl::StrCat("invalid type name '", type_name, "' for view ",
                      view_name, ": expected a GraphQL name"));
   }
-  ViewDef view_def;
-  ViewDef* view = &view_def;
-  view->name = std::string(view_name);
-  view->jsonb_column = std::string(jsonb_column);
-  view->type = ObjectType(std::string(type_name));
-  for (const auto& [column, pg_type] : columns) {
+  ViewDef view;
+  view.name = view_name;
+  view.jsonb_column = spec.jsonb_column;
+  view.type = ObjectType(type_name);
+  view.allowed_operators = spec.allowed_operators;
+  view.text_search_config = spec.text_search_config;
+  if (absl::Status ok = ValidateQualifiedName(spec.text_search_config);
+      !ok.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid text search configuration for view ", view_name, ": ",
+        ok.message()));
+  }
+  for (const auto& [column, pg_type] : spec.columns) {
     if (absl::Status ok = ValidateIdentifier(column); !ok.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid column of view ", view_name, ": ", ok.message()));
     }
-    view->columns.emplace_back(column, pg_type);
+    view.columns.emplace_back(column, pg_type);
   }
   auto has_column = [&](absl::string_view name) {
-    for (const auto& c : view->columns) {
+    for (const auto& c : view.columns) {
       if (c.first == name) return true;
     }
     return false;
   };
-  if (!view->jsonb_column.empty() && !view->columns.empty() &&
-      !has_column(view->jsonb_column)) {
+  auto column_list = [&] {
+    return absl::StrJoin(view.columns, ", ",
+                         [](std::string* out, const auto& c) {
+                           absl::StrAppend(out, c.first);
+                         });
+  };
+  if (!view.jsonb_column.empty() && !view.columns.empty() &&
+      !has_column(view.jsonb_column)) {
     return absl::InvalidArgumentError(absl::StrCat(
-        "view ", view_name, " names JSONB column '", view->jsonb_column,
-        "', which is not among its columns (",
-        absl::StrJoin(view->columns, ", ",
-                      [](std::string* out, const auto& c) {
-                        absl::StrAppend(out, c.first);
-                      }),
-        ")"));
+        "view ", view_name, " names JSONB column '", view.jsonb_column,
+        "', which is not among its columns (", column_list(), ")"));
   }
-  for (const FieldSpec& spec : fields) {
-    absl::StatusOr<FieldDef> field = ResolveField(type_name, spec);
+  for (const FieldSpec& field_spec : spec.fields) {
+    absl::StatusOr<FieldDef> field = ResolveField(type_name, field_spec);
     if (!field.ok()) return field.status();
-    if (has_column(field->key) && field->key != view->jsonb_column) {
+    if (has_column(field->key) && field->key != view.jsonb_column) {
       field->column = field->key;
-    } else if (view->jsonb_column.empty()) {
+    } else if (view.jsonb_column.empty()) {
       return absl::InvalidArgumentError(absl::StrCat(
-          "field ", type_name, ".", spec.key, " of view ", view_name,
+          "field ", type_name, ".", field_spec.key, " of view ", view_name,
           " is not a column, and the view has no JSONB column"));
+    } else if (field->kind == FieldKind::kFullText) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "FullText field ", type_name, ".", field_spec.key, " of view ",
+          view_name, " must be a tsvector column of the view"));
     }
-    absl::Status added = view->type.AddField(*std::move(field));
+    absl::Status added = view.type.AddField(*std::move(field));
     if (!added.ok()) return added;
   }
-  views_.emplace(std::string(view_name), std::move(view_def));
+  for (const auto& [key, column] : spec.foreign_keys) {
+    FieldDef* field = view.type.FindMutableField(key);
+    if (field == nullptr || field->kind != FieldKind::kObject) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "foreign key '", key, "' of view ", view_name,
+          ": expected an object field of type ", type_name));
+    }
+    if (!has_column(column)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "foreign key '", key, "' of view ", view_name, " names column '",
+          column, "', which is not among its columns (", column_list(), ")"));
+    }
+    field->fk_column = column;
+  }
+  views_.emplace(view_name, std::move(view));
   return absl::OkStatus();
 }
 

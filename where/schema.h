@@ -62,6 +62,10 @@ struct FieldDef {
   // Non-empty when the field is a real column of the view (filters use the
   // column, not the JSONB key).
   std::string column;
+  // kObject fields only: the declared foreign-key column holding the related
+  // object's id (`author` -> `author_id`). Filters on the object's `id` use
+  // it; its other subfields filter the embedded JSONB object.
+  std::string fk_column;
 };
 
 // A GraphQL object type: the fields of one JSONB object.
@@ -76,6 +80,9 @@ class ObjectType {
   // Looks a field up by GraphQL name (`firstName`) or JSONB key
   // (`first_name`); nullptr when unknown.
   const FieldDef* FindField(absl::string_view name) const;
+  FieldDef* FindMutableField(absl::string_view name) {
+    return const_cast<FieldDef*>(std::as_const(*this).FindField(name));
+  }
 
   // Adds a field. AlreadyExists when the name or key is taken.
   absl::Status AddField(FieldDef field);
@@ -91,6 +98,11 @@ struct ViewDef {
   // Real columns, name -> PostgreSQL type, in declaration order.
   std::vector<std::pair<std::string, std::string>> columns;
   ObjectType type;           // the GraphQL type of the rows
+  // Operator names (canonical) or keys allowed in this view's filters;
+  // empty: every registered operator.
+  std::vector<std::string> allowed_operators;
+  // Text search configuration of FullText operators on this view.
+  std::string text_search_config = "english";
 };
 
 // A field as declared by a user: a JSONB key and a kind spelled as text.
@@ -99,6 +111,19 @@ struct ViewDef {
 struct FieldSpec {
   std::string key;
   std::string kind;
+};
+
+// Everything a view is registered with.
+struct ViewSpec {
+  std::string name;       // "app.v_user"
+  std::string type_name;  // "User"
+  std::string jsonb_column = "data";
+  std::vector<std::pair<std::string, std::string>> columns;  // name, type
+  std::vector<FieldSpec> fields;
+  // Object field key -> its foreign-key column (must be among `columns`).
+  std::vector<std::pair<std::string, std::string>> foreign_keys;
+  std::vector<std::string> allowed_operators;
+  std::string text_search_config = "english";
 };
 
 // Holds the registered object types and views. Copyable: a Repository takes
@@ -121,6 +146,12 @@ class Schema {
       absl::string_view jsonb_column,
       const std::vector<std::pair<std::string, std::string>>& columns,
       const std::vector<FieldSpec>& fields);
+
+  // The same, with foreign keys, an operator allow-list and a text search
+  // configuration. InvalidArgument also for a foreign key on a field that
+  // is not an object, or whose column is not among `columns`, and for a
+  // FullText field that is not a column.
+  absl::Status AddView(const ViewSpec& spec);
 
   // nullptr when not registered.
   const ViewDef* FindView(absl::string_view view_name) const;

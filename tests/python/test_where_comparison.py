@@ -42,7 +42,6 @@ CASES = [
     ("score", "score", Decimal, 50.5),
     ("birthDate", "birth_date", datetime.date.fromisoformat, "1990-06-15"),
     ("createdAt", "created_at", parse_instant, "2024-01-15T12:00:00+02:00"),
-    ("address.coordinates.lat", "address.coordinates.lat", Decimal, 40),
 ]
 
 

@@ -1,0 +1,233 @@
+#include "pybind/operator_bindings.h"
+
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "pybind/python_json.h"
+#include "pybind11/stl.h"
+#include "where/kind_value.h"
+#include "where/operator_plugin.h"
+
+namespace py = pybind11;
+
+namespace fraiseql::pybind {
+namespace {
+
+absl::Mutex registry_mu;
+
+std::shared_ptr<where::OperatorRegistry>& Registry()
+    ABSL_EXCLUSIVE_LOCKS_REQUIRED(registry_mu) {
+  static auto* registry = new std::shared_ptr<where::OperatorRegistry>(
+      where::MakeBuiltinOperatorRegistry());
+  return *registry;
+}
+
+// What a Python renderer receives as `field`.
+struct PyField {
+  std::string name;
+  std::string kind;
+  std::string typed;  // SQL of the value typed for its kind
+  std::string text;   // SQL of the value as text
+  std::string jsonb;  // SQL of the value as jsonb
+};
+
+// Converts a JsonValue back to a Python value (numbers exact: int or
+// Decimal).
+py::object ToPython(const where::JsonValue& v) {
+  switch (v.type()) {
+    case where::JsonValue::Type::kNull:
+      return py::none();
+    case where::JsonValue::Type::kBool:
+      return py::bool_(v.bool_value());
+    case where::JsonValue::Type::kNumber: {
+      const std::string& t = v.text();
+      if (t.find_first_of(".eE") == std::string::npos) {
+        return py::module_::import("builtins").attr("int")(t);
+      }
+      return py::module_::import("decimal").attr("Decimal")(t);
+    }
+    case where::JsonValue::Type::kString:
+      return py::str(v.text());
+    case where::JsonValue::Type::kArray: {
+      py::list list;
+      for (const auto& item : v.items()) list.append(ToPython(item));
+      return std::move(list);
+    }
+    case where::JsonValue::Type::kObject: {
+      py::dict dict;
+      for (const auto& [key, item] : v.members()) dict[py::str(key)] = ToPython(item);
+      return std::move(dict);
+    }
+  }
+  return py::none();
+}
+
+// An operator whose renderer is a Python callable:
+//   render(field, value, bind) -> str
+// where bind(value, sql_type) adds a parameter and returns its placeholder.
+// Runs at plan time only, with the GIL taken for the call.
+class PythonOperator : public where::Operator {
+ public:
+  PythonOperator(where::OperatorInfo info, py::object render)
+      : info_(std::move(info)), render_(std::move(render)) {}
+
+  ~PythonOperator() override {
+    py::gil_scoped_acquire gil;
+    render_ = py::object();
+  }
+
+  const where::OperatorInfo& info() const override { return info_; }
+
+  absl::StatusOr<std::string> Render(const where::Operand& operand,
+                                     const where::JsonValue& value,
+                                     absl::string_view path,
+                                     where::ParamList* params) const override {
+    py::gil_scoped_acquire gil;
+    try {
+      PyField field{operand.field != nullptr ? operand.field->name : "",
+                    std::string(where::FieldKindName(operand.kind)),
+                    operand.typed_sql, operand.text_sql, operand.jsonb_sql};
+      auto bind = py::cpp_function(
+          [params, path](const py::object& v, const std::string& sql_type) {
+            where::Param p;
+            p.sql_type = sql_type;
+            if (v.is_none()) {
+              p.is_null = true;
+            } else if (py::isinstance<py::str>(v)) {
+              p.text = v.cast<std::string>();
+            } else {
+              std::string json;
+              AppendPythonJson(v, std::string(path), &json);
+              p.text = json;
+            }
+            return params->Add(std::move(p));
+          },
+          py::arg("value"), py::arg("sql_type") = "text");
+      py::object sql = render_(py::cast(field), ToPython(value), bind);
+      if (!py::isinstance<py::str>(sql)) {
+        return absl::InternalError(absl::StrCat(
+            "operator ", info_.key, ": render returned ",
+            py::str(sql.get_type().attr("__name__")).cast<std::string>(),
+            ", expected str"));
+      }
+      return sql.cast<std::string>();
+    } catch (py::error_already_set& e) {
+      // A ValueError from the renderer is the user's input being wrong.
+      bool bad_input = e.matches(PyExc_ValueError);
+      std::string what = e.what();
+      return bad_input ? absl::InvalidArgumentError(absl::StrCat(
+                             "invalid value at ", path, ": ", what))
+                       : absl::InternalError(absl::StrCat(
+                             "operator ", info_.key, " failed: ", what));
+    }
+  }
+
+ private:
+  where::OperatorInfo info_;
+  py::object render_;
+};
+
+[[maybe_unused]] std::string KindNames(const std::vector<where::FieldKind>& kinds) {
+  std::string out;
+  for (where::FieldKind k : kinds) {
+    if (!out.empty()) out += ",";
+    out += std::string(where::FieldKindName(k));
+  }
+  return out;
+}
+
+}  // namespace
+
+std::shared_ptr<const where::OperatorRegistry> OperatorRegistrySnapshot() {
+  absl::MutexLock lock(&registry_mu);
+  return std::make_shared<const where::OperatorRegistry>(*Registry());
+}
+
+void DefineOperatorBindings(py::module_& m) {
+  py::class_<PyField>(m, "OperatorField",
+                      "The field a custom operator renders against.")
+      .def_readonly("name", &PyField::name, "GraphQL name")
+      .def_readonly("kind", &PyField::kind, "field kind, e.g. 'String'")
+      .def_readonly("typed", &PyField::typed,
+                    "SQL of the value typed for its kind")
+      .def_readonly("text", &PyField::text, "SQL of the value as text")
+      .def_readonly("jsonb", &PyField::jsonb, "SQL of the value as jsonb");
+
+  m.def(
+      "operators",
+      []() {
+        std::shared_ptr<const where::OperatorRegistry> registry =
+            OperatorRegistrySnapshot();
+        py::list list;
+        for (const where::Operator* op : registry->List()) {
+          const where::OperatorInfo& info = op->info();
+          py::dict d;
+          d["key"] = info.key;
+          d["name"] = info.name;
+          d["aliases"] = info.aliases;
+          std::vector<std::string> kinds;
+          for (where::FieldKind k : info.kinds) {
+            kinds.emplace_back(where::FieldKindName(k));
+          }
+          d["kinds"] = kinds;
+          d["value"] = info.value_shape;
+          d["description"] = info.description;
+          d["example"] = info.example;
+          list.append(d);
+        }
+        return list;
+      },
+      "Every registered operator: key, name, aliases, kinds, value, "
+      "description, example.");
+
+  m.def(
+      "register_operator",
+      [](const std::string& key, const std::string& name,
+         const std::vector<std::string>& kinds, py::object render,
+         const std::vector<std::string>& aliases,
+         const std::string& description, const std::string& example,
+         const std::string& value) {
+        if (!PyCallable_Check(render.ptr())) {
+          throw py::type_error("render must be callable: render(field, value, bind) -> str");
+        }
+        where::OperatorInfo info;
+        info.key = key;
+        info.name = name;
+        info.aliases = aliases;
+        for (const std::string& k : kinds) {
+          absl::StatusOr<where::FieldKind> kind =
+              k == "Object" ? absl::StatusOr<where::FieldKind>(
+                                  where::FieldKind::kObject)
+              : k == "List" ? absl::StatusOr<where::FieldKind>(
+                                  where::FieldKind::kList)
+                            : where::ParseScalarKind(k);
+          if (!kind.ok()) {
+            throw py::value_error(absl::StrCat(
+                "register_operator ", key, ": ", kind.status().message()));
+          }
+          info.kinds.push_back(*kind);
+        }
+        info.description = description;
+        info.example = example;
+        info.value_shape = value;
+        absl::MutexLock lock(&registry_mu);
+        absl::Status status = Registry()->Register(
+            std::make_shared<PythonOperator>(std::move(info), render));
+        if (!status.ok()) {
+          throw py::value_error(std::string(status.message()));
+        }
+      },
+      py::arg("key"), py::arg("name"), py::arg("kinds"), py::arg("render"),
+      py::arg("aliases") = std::vector<std::string>(),
+      py::arg("description") = "", py::arg("example") = "",
+      py::arg("value") = "",
+      "Registers a filter operator for Repositories created afterwards. "
+      "render(field, value, bind) -> SQL text runs at plan time: use "
+      "field.typed/text/jsonb for the field and bind(value, sql_type) for "
+      "every value (it returns the placeholder). Raise ValueError for a "
+      "value that does not fit. Duplicate keys or names raise ValueError.");
+}
+
+}  // namespace fraiseql::pybind

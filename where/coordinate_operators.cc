@@ -1,0 +1,11 @@
+// The coordinate family (spec/where.md, section 2).
+#include "where/operator.h"
+
+namespace fraiseql::where {
+
+absl::Status RegisterBuiltinCoordinateOperators(OperatorRegistry* registry) {
+  (void)registry;
+  return absl::OkStatus();
+}
+
+}  // namespace fraiseql::where

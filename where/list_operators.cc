@@ -1,0 +1,11 @@
+// The list family (spec/where.md, section 2).
+#include "where/operator.h"
+
+namespace fraiseql::where {
+
+absl::Status RegisterBuiltinListOperators(OperatorRegistry* registry) {
+  (void)registry;
+  return absl::OkStatus();
+}
+
+}  // namespace fraiseql::where
