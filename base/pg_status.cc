@@ -3,6 +3,7 @@
 #include "absl/strings/cord.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_cat.h"
 
 namespace fraiseql {
 
@@ -28,6 +29,41 @@ absl::StatusCode StatusCodeForSqlState(absl::string_view s) {
   return absl::StatusCode::kInternal;
 }
 
+namespace {
+
+// Filters on some kinds need a contrib extension; when it is missing the
+// server only says that a type or function does not exist. Name the
+// extension instead.
+std::string MissingExtensionHint(absl::string_view sqlstate,
+                                 absl::string_view message) {
+  if (sqlstate != "42704" && sqlstate != "42883") return "";
+  struct Hint {
+    absl::string_view needle;
+    absl::string_view extension;
+  };
+  static constexpr Hint kHints[] = {
+      {"ltree", "ltree"},          {"lquery", "ltree"},
+      {"ltxtquery", "ltree"},      {"ll_to_earth", "earthdistance"},
+      {"earth_distance", "earthdistance"}, {"earth", "cube"},
+      {"type \"vector\"", "vector (pgvector)"}, {"<=>", "vector (pgvector)"},
+      {"<->", "vector (pgvector)"}, {"<#>", "vector (pgvector)"},
+      {"<+>", "vector (pgvector)"}, {"<~>", "vector (pgvector)"},
+      {"<%>", "vector (pgvector)"},
+  };
+  for (const Hint& hint : kHints) {
+    if (absl::StrContains(message, hint.needle)) {
+      absl::string_view name = hint.extension.substr(
+          0, hint.extension.find(' '));
+      return absl::StrCat("; this filter needs the ", hint.extension,
+                          " extension: CREATE EXTENSION ", name,
+                          name == "earthdistance" ? " (after cube)" : "");
+    }
+  }
+  return "";
+}
+
+}  // namespace
+
 absl::Status StatusFromSqlState(absl::string_view sqlstate,
                                 absl::string_view context,
                                 absl::string_view server_message) {
@@ -37,7 +73,8 @@ absl::Status StatusFromSqlState(absl::string_view sqlstate,
   }
   absl::Status status(StatusCodeForSqlState(sqlstate),
                       absl::StrCat(context, ": ", message, " (SQLSTATE ",
-                                   sqlstate, ")"));
+                                   sqlstate, ")",
+                                   MissingExtensionHint(sqlstate, message)));
   status.SetPayload(kSqlStatePayloadUrl, absl::Cord(sqlstate));
   return status;
 }

@@ -39,6 +39,34 @@ TEST(StatusFromSqlState, KeepsSqlStateAsPayloadAndTrimsMessage) {
   EXPECT_EQ(SqlStateOf(absl::InternalError("x")), std::nullopt);
 }
 
+TEST(StatusFromSqlState, NamesTheMissingExtension) {
+  EXPECT_EQ(std::string(StatusFromSqlState(
+                            "42704", "query failed",
+                            "type \"ltree\" does not exist")
+                            .message()),
+            "query failed: type \"ltree\" does not exist (SQLSTATE 42704); "
+            "this filter needs the ltree extension: CREATE EXTENSION ltree");
+  EXPECT_EQ(std::string(StatusFromSqlState(
+                            "42883", "query failed",
+                            "function ll_to_earth(double precision, double "
+                            "precision) does not exist")
+                            .message()),
+            "query failed: function ll_to_earth(double precision, double "
+            "precision) does not exist (SQLSTATE 42883); this filter needs "
+            "the earthdistance extension: CREATE EXTENSION earthdistance "
+            "(after cube)");
+  EXPECT_EQ(std::string(StatusFromSqlState("42704", "query failed",
+                                           "type \"vector\" does not exist")
+                            .message()),
+            "query failed: type \"vector\" does not exist (SQLSTATE 42704); "
+            "this filter needs the vector (pgvector) extension: CREATE "
+            "EXTENSION vector");
+  // Other missing objects get no hint.
+  EXPECT_EQ(std::string(StatusFromSqlState("42704", "q", "type \"foo\" does "
+                                           "not exist").message()),
+            "q: type \"foo\" does not exist (SQLSTATE 42704)");
+}
+
 absl::StatusOr<int> Half(int x) {
   if (x % 2 != 0) return absl::InvalidArgumentError("odd");
   return x / 2;
