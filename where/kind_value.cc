@@ -108,16 +108,20 @@ bool IsDateTime(absl::string_view s) {
   return TwoDigitsInRange(rest, 59);
 }
 
-bool IsIpAddress(absl::string_view s, bool allow_prefix) {
+// An IPv4/IPv6 address with an optional /prefix (inet input). With
+// `network`, the form of a cidr: the prefix is required and no bit may be set
+// past it (PostgreSQL rejects 10.0.0.1/8 as a cidr).
+bool IsIpAddress(absl::string_view s, bool network) {
   std::string address(s);
-  int max_prefix = 0;
   std::string prefix;
+  bool has_prefix = false;
   if (size_t slash = address.find('/'); slash != std::string::npos) {
-    if (!allow_prefix) return false;
+    has_prefix = true;
     prefix = address.substr(slash + 1);
     address.resize(slash);
   }
   unsigned char buf[16];
+  int max_prefix;
   if (inet_pton(AF_INET, address.c_str(), buf) == 1) {
     max_prefix = 32;
   } else if (inet_pton(AF_INET6, address.c_str(), buf) == 1) {
@@ -125,10 +129,17 @@ bool IsIpAddress(absl::string_view s, bool allow_prefix) {
   } else {
     return false;
   }
-  if (prefix.empty()) return s.find('/') == absl::string_view::npos;
+  if (!has_prefix) return !network;
   int bits;
-  return AllDigits(prefix) && absl::SimpleAtoi(prefix, &bits) && bits >= 0 &&
-         bits <= max_prefix;
+  if (!AllDigits(prefix) || !absl::SimpleAtoi(prefix, &bits) || bits < 0 ||
+      bits > max_prefix) {
+    return false;
+  }
+  if (!network) return true;
+  for (int bit = bits; bit < max_prefix; ++bit) {
+    if (buf[bit / 8] & (0x80 >> (bit % 8))) return false;
+  }
+  return true;
 }
 
 bool IsMacAddress(absl::string_view s) {
@@ -309,13 +320,16 @@ absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
       }
       break;
     case FieldKind::kIpAddress:
-      if (!value.is_string() || !IsIpAddress(value.text(), true)) {
+      if (!value.is_string() || !IsIpAddress(value.text(), false)) {
         return Expected(path, "an IPv4 or IPv6 address", value);
       }
       break;
     case FieldKind::kCidr:
       if (!value.is_string() || !IsIpAddress(value.text(), true)) {
-        return Expected(path, "a CIDR network (address/prefix)", value);
+        return Expected(path,
+                        "a CIDR network (address/prefix, no bits set past "
+                        "the prefix)",
+                        value);
       }
       break;
     case FieldKind::kMacAddress:

@@ -19,7 +19,8 @@ sys.path.insert(0, str(ROOT / "bazel-bin" / "proto"))
 import fraiseql_native  # noqa: E402
 from sample_registry import register_sample  # noqa: E402
 
-SAMPLE_SCHEMA = "fql_pytest_sample"
+# Per run, so that two runs on one server never drop each other's data.
+SAMPLE_SCHEMA = f"fql_pytest_sample_{os.getpid()}"
 SAMPLE_ROWS = 300
 
 
