@@ -23,7 +23,7 @@ absl::StatusCode StatusCodeForSqlState(absl::string_view s) {
   if (s == "42501") return absl::StatusCode::kPermissionDenied;
   if (absl::StartsWith(s, "28")) return absl::StatusCode::kUnauthenticated;
   if (absl::StartsWith(s, "53")) return absl::StatusCode::kResourceExhausted;
-  if (s == "42P01" || s == "42703" || s == "42883") {
+  if (s == "42P01" || s == "42703" || s == "42883" || s == "42704") {
     return absl::StatusCode::kNotFound;
   }
   return absl::StatusCode::kInternal;

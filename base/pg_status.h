@@ -19,7 +19,8 @@ inline constexpr absl::string_view kSqlStatePayloadUrl =
 // 08xxx, 57P01..57P03 Unavailable; 40001, 40P01 Aborted; 57014 Cancelled;
 // 23505 AlreadyExists; other 23xxx FailedPrecondition; 22xxx, 42601
 // InvalidArgument; 42501 PermissionDenied; 28xxx Unauthenticated; 53xxx
-// ResourceExhausted; 42P01, 42703, 42883 NotFound; anything else Internal.
+// ResourceExhausted; 42P01, 42703, 42704, 42883 NotFound (an undefined table,
+// column, type or function); anything else Internal.
 absl::StatusCode StatusCodeForSqlState(absl::string_view sqlstate);
 
 // Builds a status from a server error: `context` first (what we were doing),

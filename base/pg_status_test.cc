@@ -23,6 +23,7 @@ TEST(StatusCodeForSqlState, FollowsAbseilRetryMeaning) {
   EXPECT_EQ(StatusCodeForSqlState("53300"),
             absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(StatusCodeForSqlState("42P01"), absl::StatusCode::kNotFound);
+  EXPECT_EQ(StatusCodeForSqlState("42704"), absl::StatusCode::kNotFound);
   EXPECT_EQ(StatusCodeForSqlState("XX000"), absl::StatusCode::kInternal);
   EXPECT_EQ(StatusCodeForSqlState(""), absl::StatusCode::kInternal);
 }

@@ -68,7 +68,8 @@ bool IsDate(absl::string_view s) {
     return false;
   }
   static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  if (m < 1 || m > 12 || d < 1) return false;
+  // PostgreSQL has no year 0 (1 BC is written with a BC suffix).
+  if (y < 1 || m < 1 || m > 12 || d < 1) return false;
   int max_day = kDays[m - 1] + (m == 2 && IsLeap(y) ? 1 : 0);
   return d <= max_day;
 }
