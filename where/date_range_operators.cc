@@ -42,20 +42,6 @@ absl::StatusOr<Param> BindRange(const JsonValue& value,
   return param;
 }
 
-// The GraphQL name, its snake_case and its lowercase spellings.
-std::vector<std::string> Spellings(absl::string_view camel) {
-  std::string snake, lower;
-  for (char c : camel) {
-    if (absl::ascii_isupper(c)) snake.push_back('_');
-    snake.push_back(absl::ascii_tolower(c));
-    lower.push_back(absl::ascii_tolower(c));
-  }
-  std::vector<std::string> out;
-  for (const std::string& s : {snake, lower}) {
-    if (s != camel) out.push_back(s);
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -96,7 +82,7 @@ absl::Status RegisterBuiltinDateRangeOperators(OperatorRegistry* registry) {
     OperatorInfo info;
     info.key = absl::StrCat("where.date_range.", s.key);
     info.name = std::string(s.name);
-    info.aliases = Spellings(s.name);
+    info.aliases = NameSpellings(s.name);
     info.kinds = {FieldKind::kDateRange};
     info.value_shape = s.date_value
                            ? "a date YYYY-MM-DD"

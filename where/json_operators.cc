@@ -35,40 +35,10 @@
 namespace fraiseql::where {
 namespace {
 
-absl::Status NulError(absl::string_view path) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "invalid value at ", path,
-      ": text contains a NUL character, which PostgreSQL cannot store"));
-}
-
-// OK when jsonb can store `value`: no NUL in any string or object key.
-absl::Status CheckStorable(const JsonValue& value, const std::string& path) {
-  switch (value.type()) {
-    case JsonValue::Type::kString:
-      if (value.text().find('\0') != std::string::npos) return NulError(path);
-      break;
-    case JsonValue::Type::kArray:
-      for (size_t i = 0; i < value.items().size(); ++i) {
-        RETURN_IF_ERROR(
-            CheckStorable(value.items()[i], absl::StrCat(path, "[", i, "]")));
-      }
-      break;
-    case JsonValue::Type::kObject:
-      for (const auto& [key, member] : value.members()) {
-        if (key.find('\0') != std::string::npos) return NulError(path);
-        RETURN_IF_ERROR(CheckStorable(member, absl::StrCat(path, ".", key)));
-      }
-      break;
-    default:
-      break;
-  }
-  return absl::OkStatus();
-}
-
 // One key: a string without NUL.
 absl::StatusOr<Param> BindKey(const JsonValue& value, absl::string_view path) {
   if (!value.is_string()) return ExpectedError(path, "a key (a string)", value);
-  if (value.text().find('\0') != std::string::npos) return NulError(path);
+  RETURN_IF_ERROR(CheckJsonStorable(value, std::string(path)));
   return Param{value.text(), "text"};
 }
 
@@ -119,7 +89,7 @@ absl::StatusOr<Param> BindJsonPath(const JsonValue& value,
       "a SQL/JSON path with balanced brackets and quotes, like "
       "$.theme or $.tags[*] ? (@ == \"dev\")";
   if (!value.is_string()) return ExpectedError(path, kExpected, value);
-  if (value.text().find('\0') != std::string::npos) return NulError(path);
+  RETURN_IF_ERROR(CheckJsonStorable(value, std::string(path)));
   switch (CheckJsonPath(value.text())) {
     case PathCheck::kOk:
       break;
@@ -154,7 +124,7 @@ absl::StatusOr<Param> BindOneKey(const Operand&, const JsonValue& value,
 
 absl::StatusOr<Param> BindDocument(const Operand&, const JsonValue& value,
                                    absl::string_view path) {
-  RETURN_IF_ERROR(CheckStorable(value, std::string(path)));
+  RETURN_IF_ERROR(CheckJsonStorable(value, std::string(path)));
   return Param{value.ToJson(), "jsonb"};
 }
 

@@ -395,4 +395,38 @@ absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
   return param;
 }
 
+namespace {
+absl::Status NulError(absl::string_view path) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid value at ", path,
+      ": text contains a NUL character, which PostgreSQL cannot store"));
+}
+}  // namespace
+
+absl::Status CheckJsonStorable(const JsonValue& value, const std::string& path) {
+  switch (value.type()) {
+    case JsonValue::Type::kString:
+      if (value.text().find('\0') != std::string::npos) return NulError(path);
+      break;
+    case JsonValue::Type::kArray:
+      for (size_t i = 0; i < value.items().size(); ++i) {
+        absl::Status status = CheckJsonStorable(
+            value.items()[i], absl::StrCat(path, "[", i, "]"));
+        if (!status.ok()) return status;
+      }
+      break;
+    case JsonValue::Type::kObject:
+      for (const auto& [key, member] : value.members()) {
+        if (key.find('\0') != std::string::npos) return NulError(path);
+        absl::Status status =
+            CheckJsonStorable(member, absl::StrCat(path, ".", key));
+        if (!status.ok()) return status;
+      }
+      break;
+    default:
+      break;
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace fraiseql::where

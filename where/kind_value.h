@@ -38,6 +38,10 @@ absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
 absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
                                absl::string_view path, int max_items);
 
+// OK when jsonb can store `value`: no NUL in any string or object key.
+// InvalidArgument naming the path of the first one otherwise.
+absl::Status CheckJsonStorable(const JsonValue& value, const std::string& path);
+
 // InvalidArgument "invalid value at <path>: expected <expected>, got ..."
 absl::Status ExpectedError(absl::string_view path, absl::string_view expected,
                            const JsonValue& got);

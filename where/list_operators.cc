@@ -48,35 +48,7 @@
 namespace fraiseql::where {
 namespace {
 
-absl::Status NulError(absl::string_view path) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "invalid value at ", path,
-      ": text contains a NUL character, which PostgreSQL cannot store"));
-}
 
-// OK when jsonb can store `value`: no NUL in any string or object key.
-absl::Status CheckStorable(const JsonValue& value, const std::string& path) {
-  switch (value.type()) {
-    case JsonValue::Type::kString:
-      if (value.text().find('\0') != std::string::npos) return NulError(path);
-      break;
-    case JsonValue::Type::kArray:
-      for (size_t i = 0; i < value.items().size(); ++i) {
-        RETURN_IF_ERROR(
-            CheckStorable(value.items()[i], absl::StrCat(path, "[", i, "]")));
-      }
-      break;
-    case JsonValue::Type::kObject:
-      for (const auto& [key, member] : value.members()) {
-        if (key.find('\0') != std::string::npos) return NulError(path);
-        RETURN_IF_ERROR(CheckStorable(member, absl::StrCat(path, ".", key)));
-      }
-      break;
-    default:
-      break;
-  }
-  return absl::OkStatus();
-}
 
 FieldKind ElementKind(const Operand& operand) {
   return operand.field != nullptr ? operand.field->element_kind
@@ -128,7 +100,7 @@ absl::StatusOr<std::string> ItemJson(const Operand& operand,
       return ExpectedError(
           path, absl::StrCat("one ", ElementName(operand), " object"), item);
     }
-    RETURN_IF_ERROR(CheckStorable(item, path));
+    RETURN_IF_ERROR(CheckJsonStorable(item, path));
     return item.ToJson();
   }
   ASSIGN_OR_RETURN(Param bound, BindValue(kind, item, path));

@@ -303,23 +303,6 @@ absl::StatusOr<std::string> RenderMatchesAny(const Operand& operand,
   return absl::StrCat(operand.typed_sql, " ? ", params->Add(std::move(param)));
 }
 
-// The GraphQL name, its snake_case and its lowercase spellings, then
-// `extra` (legacy names), without duplicates of the name.
-std::vector<std::string> Spellings(absl::string_view camel,
-                                   std::vector<std::string> extra = {}) {
-  std::string snake, lower;
-  for (char c : camel) {
-    if (absl::ascii_isupper(c)) snake.push_back('_');
-    snake.push_back(absl::ascii_tolower(c));
-    lower.push_back(absl::ascii_tolower(c));
-  }
-  std::vector<std::string> out;
-  for (const std::string& s : {snake, lower}) {
-    if (s != camel) out.push_back(s);
-  }
-  for (std::string& s : extra) out.push_back(std::move(s));
-  return out;
-}
 
 OperatorInfo Info(absl::string_view key, absl::string_view name,
                   std::vector<std::string> aliases,
@@ -358,7 +341,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
   for (const Hierarchy& h : hierarchy) {
     std::string sql = h.sql;
     RETURN_IF_ERROR(registry->Register(MakeOperator(
-        Info(h.key, h.name, Spellings(h.name), "an ltree path (a.b.c)",
+        Info(h.key, h.name, NameSpellings(h.name), "an ltree path (a.b.c)",
              h.description, h.example),
         [sql](const Operand& operand, const JsonValue& value,
               absl::string_view path,
@@ -371,7 +354,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
   }
 
   RETURN_IF_ERROR(registry->Register(MakeOperator(
-      Info("matches_lquery", "matchesLquery", Spellings("matchesLquery"),
+      Info("matches_lquery", "matchesLquery", NameSpellings("matchesLquery"),
            "an lquery pattern",
            "The path matches an lquery pattern (ltree ~): labels, `*` for "
            "any labels, `{n,m}` counts, `a|b` alternatives, `!` negation, "
@@ -388,7 +371,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
 
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("matches_ltxtquery", "matchesLtxtquery",
-           Spellings("matchesLtxtquery"), "an ltxtquery",
+           NameSpellings("matchesLtxtquery"), "an ltxtquery",
            "The path matches an ltxtquery (ltree @): words matched against "
            "the path's labels in any position, joined by & | ! and "
            "parentheses, with the flags @ * % as in lquery.",
@@ -404,7 +387,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
 
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("matches_any_lquery", "matchesAnyLquery",
-           Spellings("matchesAnyLquery"), "a list of lquery patterns",
+           NameSpellings("matchesAnyLquery"), "a list of lquery patterns",
            "The path matches at least one of the lquery patterns (ltree ? "
            "lquery[]); an empty list matches nothing.",
            R"({"orgPath": {"matchesAnyLquery": ["*.db", "globex.*"]}})"),
@@ -430,11 +413,11 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
   };
   for (const Depth& d : depths) {
     // The legacy generator's nlevel_* names, in every spelling.
-    std::vector<std::string> legacy = Spellings(d.legacy);
+    std::vector<std::string> legacy = NameSpellings(d.legacy);
     legacy.insert(legacy.begin(), std::string(d.legacy));
     std::string sql = d.sql;
     RETURN_IF_ERROR(registry->Register(MakeOperator(
-        Info(d.key, d.name, Spellings(d.name, legacy),
+        Info(d.key, d.name, NameSpellings(d.name, legacy),
              "a non-negative integer (a number of labels)",
              absl::StrCat(d.description,
                           " The depth is nlevel(path): acme.eng has 2."),

@@ -66,6 +66,22 @@ class FunctionOperator : public Operator {
 
 }  // namespace
 
+std::vector<std::string> NameSpellings(absl::string_view camel,
+                                       std::vector<std::string> extra) {
+  std::string snake, lower;
+  for (char c : camel) {
+    if (absl::ascii_isupper(c)) snake.push_back('_');
+    snake.push_back(absl::ascii_tolower(c));
+    lower.push_back(absl::ascii_tolower(c));
+  }
+  std::vector<std::string> out;
+  for (const std::string& s : {snake, lower}) {
+    if (s != camel && (out.empty() || out.back() != s)) out.push_back(s);
+  }
+  for (std::string& s : extra) out.push_back(std::move(s));
+  return out;
+}
+
 std::unique_ptr<Operator> MakeOperator(OperatorInfo info,
                                        RenderFunction render) {
   return std::make_unique<FunctionOperator>(std::move(info), std::move(render));

@@ -72,6 +72,12 @@ using RenderFunction = std::function<absl::StatusOr<std::string>(
     const Operand& operand, const JsonValue& value, absl::string_view path,
     ParamList* params)>;
 
+// The usual aliases of a camelCase operator name: its snake_case and its
+// all-lowercase spellings (`startsWith` -> starts_with, startswith), then
+// `extra`, leaving out any that equal the name.
+std::vector<std::string> NameSpellings(absl::string_view camel,
+                                       std::vector<std::string> extra = {});
+
 // An Operator from its description and a render function.
 std::unique_ptr<Operator> MakeOperator(OperatorInfo info, RenderFunction render);
 
