@@ -116,7 +116,13 @@ class PythonOperator : public where::Operator {
     } catch (py::error_already_set& e) {
       // A ValueError from the renderer is the user's input being wrong.
       bool bad_input = e.matches(PyExc_ValueError);
-      std::string what = e.what();
+      // The exception's own text, without the traceback e.what() carries.
+      std::string what = py::str(e.value()).cast<std::string>();
+      if (!bad_input) {
+        what = absl::StrCat(
+            py::str(e.type().attr("__name__")).cast<std::string>(), ": ",
+            what);
+      }
       return bad_input ? absl::InvalidArgumentError(absl::StrCat(
                              "invalid value at ", path, ": ", what))
                        : absl::InternalError(absl::StrCat(

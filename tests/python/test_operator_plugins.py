@@ -1,0 +1,102 @@
+"""Operator plugins: the C++ example plugin linked into the module, custom
+operators registered from Python, the operator listing and allow-lists."""
+import json
+
+import pytest
+
+
+def emails(body):
+    (rows,) = json.loads(body)["data"].values()
+    return sorted(r["email"] for r in rows)
+
+
+def test_operators_lists_builtins_and_linked_plugins(fn):
+    ops = {o["key"]: o for o in fn.operators()}
+    assert len(ops) > 80
+    eq = ops["where.compare.eq"]
+    assert eq["name"] == "eq" and "Int" in eq["kinds"] and eq["example"]
+    ieq = ops["where.example.ieq"]
+    assert ieq["aliases"] == ["iEq", "i_eq"]
+    assert set(ieq["kinds"]) == {"String", "Email", "Hostname"}
+    for op in ops.values():
+        assert op["description"] and op["example"], op["key"]
+        json.loads(op["example"])  # every example is a valid where input
+
+
+def test_cpp_plugin_runs_on_the_server(repo, users, raw):
+    target = next(r["email"] for r in raw["v_user"] if r["email"] != r["email"].lower())
+    body = repo.find(users, where={"email": {"ieq": target.swapcase()}},
+                     selection="email")
+    assert emails(body) == sorted(r["email"] for r in raw["v_user"]
+                                  if r["email"].lower() == target.lower())
+
+
+def test_python_operator_renders_at_plan_time(fn, pool, schema, users, raw):
+    calls = []
+
+    def render(field, value, bind):
+        calls.append((field.name, field.kind, value))
+        if not isinstance(value, int) or value < 0:
+            raise ValueError("expected a non-negative integer")
+        return f"length({field.text}) > {bind(str(value), 'integer')}"
+
+    fn.register_operator("where.test.longer_than", "longerThan",
+                         ["String", "Email"], render,
+                         aliases=["longer_than"],
+                         description="Text longer than N characters.",
+                         example='{"email": {"longerThan": 20}}')
+    repo = fn.Repository(pool, schema)  # snapshots the registry
+    sql, params = repo.explain(users, where={"email": {"longer_than": 18}})
+    assert sql.endswith("WHERE length(t.\"data\"->>'email') > $1::integer")
+    assert params == ["18"]
+    body = repo.find(users, where={"email": {"longerThan": 18}},
+                     selection="email")
+    assert emails(body) == sorted(r["email"] for r in raw["v_user"]
+                                  if len(r["email"]) > 18)
+    assert calls[-1] == ("email", "Email", 18)
+    with pytest.raises(fn.InvalidInputError) as e:
+        repo.find(users, where={"email": {"longerThan": -1}})
+    assert str(e.value) == ("invalid value at where.email.longerThan: "
+                            "expected a non-negative integer")
+
+
+def test_duplicate_operator_names_are_refused(fn):
+    def render(field, value, bind):
+        return "TRUE"
+
+    with pytest.raises(ValueError) as e:
+        fn.register_operator("where.test.eq_again", "eq", ["Int"], render)
+    assert "taken by where.compare.eq" in str(e.value)
+    with pytest.raises(ValueError) as e:
+        fn.register_operator("where.example.ieq", "ieq2", ["Int"], render)
+    assert "registered already" in str(e.value)
+    with pytest.raises(ValueError):
+        fn.register_operator("Not Dotted", "x", ["Int"], render)
+    with pytest.raises(ValueError):
+        fn.register_operator("where.test.bad_kind", "x", ["Integer"], render)
+
+
+def test_registrations_after_a_repository_do_not_change_it(fn, pool, schema,
+                                                           users):
+    repo = fn.Repository(pool, schema)
+    fn.register_operator("where.test.always", "always", ["Int"],
+                         lambda field, value, bind: "TRUE")
+    with pytest.raises(fn.InvalidInputError):
+        repo.find(users, where={"age": {"always": 1}})
+    assert fn.Repository(pool, schema).explain(
+        users, where={"age": {"always": 1}})[0].endswith("WHERE TRUE")
+
+
+def test_view_allow_list(fn, pool, sample, raw):
+    schema = fn.Schema()
+    schema.add_view(f"{sample}.v_user", "User",
+                    {"age": "Int", "email": "Email"},
+                    columns={"id": "uuid", "data": "jsonb"},
+                    operators=["eq", "where.compare.in"])
+    repo = fn.Repository(pool, schema)
+    assert repo.find(f"{sample}.v_user", where={"age": {"in": [30]}})
+    with pytest.raises(fn.InvalidInputError) as e:
+        repo.find(f"{sample}.v_user", where={"age": {"gt": 3}})
+    assert str(e.value) == (f"operator 'gt' at where.age.gt is not allowed on "
+                            f"view {sample}.v_user; allowed: eq, "
+                            "where.compare.in")
