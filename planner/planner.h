@@ -5,10 +5,14 @@
 #ifndef FRAISEQL_PLANNER_PLANNER_H_
 #define FRAISEQL_PLANNER_PLANNER_H_
 
+#include <cstdint>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "planner/lru_cache.h"
 #include "proto/query.pb.h"
 #include "response/selection.h"
 #include "where/filter.h"
@@ -18,41 +22,150 @@
 
 namespace fraiseql::planner {
 
-// What the executor runs: one statement whose only result column is the row
-// as JSON text. The same input shape always yields the same `sql`, so
-// statements can be prepared and cached by it.
+// What the executor runs: one statement. Its first result column is the
+// row as JSON text (or, for value operations, the value as JSON text); a
+// connection page has a second column, the row's order-key values. The same
+// input shape always yields the same `sql`, so statements can be prepared
+// and cached by it.
 struct Plan {
   std::string sql;
   std::vector<where::Param> params;
 };
 
+// What a root field returns, and so how its rows are written.
+enum class ResultShape {
+  kList,        // rows -> [{...},...]
+  kObject,      // the first row -> {...}, or null without one
+  kConnection,  // rows + cursors -> {"edges":[...],"pageInfo":{...}}
+  kValue,       // one row holding one JSON value (count, exists, sum, ...)
+  kValueList,   // rows of JSON values -> [v,...] (distinct)
+};
+
+// Keyset pagination of a kConnection root.
+struct ConnectionPlan {
+  // The page size (`first` or `last`); the statement fetches one row more
+  // to learn whether there is another page. Unset: every row between the
+  // cursors, and no further page.
+  std::optional<int64_t> page_size;
+  // Paginating with `last`: the statement reads in reverse order, so rows
+  // arrive last first and must be written reversed; the extra row means
+  // hasPreviousPage instead of hasNextPage.
+  bool backward = false;
+  // The ordering's fingerprint, for EncodeCursor (planner/cursor.h).
+  std::string cursor_fingerprint;
+  // When totalCount was asked: `SELECT count(*)::text FROM <view> AS t
+  // WHERE <filter>`, the filter's parameters only (cursors ignored).
+  std::optional<Plan> total_count;
+};
+
 struct RootPlan {
   std::string response_key;
-  bool is_list = true;
+  ResultShape shape = ResultShape::kList;
   Plan plan;
-  response::SelectionSet selection;
+  // kList, kObject, kConnection: how to project each row. Shared with the
+  // planner's cache; immutable.
+  std::shared_ptr<const response::SelectionSet> selection;
+  // kConnection only.
+  ConnectionPlan connection;
+  // kValue, kValueList: numbers in the value are to be read as decimals
+  // even when integral (Float and Decimal fields, avg); otherwise integral
+  // numbers are integers (Int and Port fields, count).
+  bool decimal_numbers = false;
+};
+
+struct PlannerOptions {
+  // Plans kept by input shape (see Planner); 0 turns the cache off.
+  size_t cache_capacity = 1024;
 };
 
 // Plans root fields against a schema and an operator registry, both of which
-// must outlive it. Immutable; thread-safe.
+// must outlive it and stay unchanged. Thread-safe: PlanRoot may be called
+// concurrently; the cache is its only mutable state, behind a mutex.
+//
+// The shape cache. Planning a root field has two parts. The values (every
+// `where` value, cursors, limit, offset, first, last) are checked and bound
+// on every call: the `where` input is always parsed and compiled, into its
+// SQL condition and parameters. Everything else is the template, a function
+// of the cache key alone and kept in an LRU cache:
+//
+//   key = view, operation, aggregate field, is_list, which of limit /
+//         offset / first / after / last / before / totalCount are present,
+//         the orderBy text, the selection tree, and the compiled `where`
+//         SQL text (which holds no values, only $n placeholders).
+//   template = the statement text(s) (orderBy compiled, keyset condition,
+//         LIMIT/OFFSET placeholders, totalCount statement), the resolved
+//         selection tree, the kinds and fingerprint that cursor values are
+//         checked against, the result shape.
+//
+// Keying on the compiled `where` SQL rather than on a value-erased copy of
+// the input is what keeps the cache correct: values that change the SQL
+// structure (`isnull: true` vs `false`, `in: []`, boolean network flags, a
+// Python operator plugin's choices) change the key, and a hit can never
+// return SQL of another structure. It costs nothing extra, since the values
+// must be compiled and checked anyway. A hit skips orderBy parsing and
+// resolution, selection resolution, aggregate field resolution and every
+// string assembly of the statement. Only successful plans are cached; an
+// input that fails planning fails again each time.
 class Planner {
  public:
   Planner(const where::Schema& schema, const where::OperatorRegistry& operators,
-          where::FilterLimits limits = {})
-      : schema_(schema), operators_(operators), limits_(limits) {}
+          where::FilterLimits limits = {}, PlannerOptions options = {});
+  ~Planner();
+  Planner(const Planner&) = delete;
+  Planner& operator=(const Planner&) = delete;
 
-  // Plans `root`: the view's rows filtered by `where_json`, ordered by
-  // `order_by_json` (a list of {field: ASC|DESC|ASC_NULLS_FIRST|...}, nested
-  // paths as nested objects, typed by field kind), then `offset`/`limit`
-  // (bound parameters). A single-object root reads at most one row.
+  // Plans `root`. Operation FIND: the view's rows filtered by `where_json`,
+  // ordered by `order_by_json` (a list of {field: ASC|DESC|ASC_NULLS_FIRST|
+  // ...}, nested paths as nested objects, typed by field kind), then
+  //
+  //   - `offset`/`limit` (bound parameters); a single-object root reads at
+  //     most one row:
+  //       SELECT t."data"::text FROM <view> AS t [WHERE <filter>]
+  //       [ORDER BY <keys>] [LIMIT $n] [OFFSET $m]
+  //   - or keyset pagination (any of first/after/last/before/totalCount):
+  //     the order keys plus the view's `id` as a unique tiebreaker
+  //     (appended unless already the last key), the cursors as an OR-chain
+  //     over the keys that handles mixed ASC/DESC and NULLS FIRST/LAST
+  //     (a null key value is a position like any other: after it come the
+  //     non-null values under NULLS FIRST, nothing under NULLS LAST), and
+  //     first+1 rows (or last+1 rows in reverse order):
+  //       SELECT t."data"::text, jsonb_build_array(<keys>, t."id")::text
+  //       FROM <view> AS t WHERE [<filter> AND] (<after>) [AND (<before>)]
+  //       ORDER BY <keys>, t."id" ASC LIMIT $n
+  //
+  // COUNT: SELECT count(*)::text FROM <view> AS t [WHERE <filter>]
+  // EXISTS: SELECT EXISTS(SELECT 1 FROM <view> AS t [WHERE ...])::text
+  // SUM/AVG (Int, Float, Decimal, Port fields) and MIN/MAX (also Date,
+  // DateTime, String, Email, Hostname, ID):
+  //   SELECT to_jsonb(sum(<typed field>))::text FROM <view> AS t [WHERE ...]
+  //   numbers as numeric (exact), dates as ISO strings, null over no rows.
+  // DISTINCT (any field but objects, FullText and Vector): every distinct
+  //   value, null included (last), ascending by the field's type, then
+  //   `offset`/`limit`:
+  //   SELECT to_jsonb(d.v)::text FROM (SELECT DISTINCT <typed field> AS v
+  //   FROM <view> AS t [WHERE ...]) AS d ORDER BY d.v [LIMIT $n] [OFFSET $m]
+  //
   // Returns NotFound for an unknown view and InvalidArgument, naming the
-  // input path, for anything else that is wrong in the input.
+  // input path, for anything else that is wrong in the input: among them a
+  // malformed or foreign cursor ("invalid cursor at after: ..."), first
+  // with last, pagination with limit/offset or on a single object, a view
+  // without an `id` to paginate on, an aggregate field of a kind that
+  // cannot be aggregated, orderBy or pagination on a value operation.
   absl::StatusOr<RootPlan> PlanRoot(const v1::RootField& root) const;
 
+  CacheStats cache_stats() const;
+
  private:
+  struct Template;
+
+  absl::StatusOr<std::shared_ptr<const Template>> BuildTemplate(
+      const v1::RootField& root, const where::ViewDef& view,
+      const std::string& condition, size_t where_params) const;
+
   const where::Schema& schema_;
   const where::OperatorRegistry& operators_;
   where::FilterLimits limits_;
+  std::unique_ptr<LruCache<Template>> cache_;
 };
 
 }  // namespace fraiseql::planner

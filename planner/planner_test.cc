@@ -2,6 +2,9 @@
 // plans to, and the resolved selection handed to the response stage.
 #include "planner/planner.h"
 
+#include <algorithm>
+#include <thread>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
@@ -95,9 +98,9 @@ TEST_F(PlannerTest, PlansSingleObjectWithLimitOne) {
   EXPECT_EQ(plan->plan.sql,
             "SELECT t.\"data\"::text FROM \"sample\".\"v_user\" AS t WHERE "
             "t.\"id\" = $1::uuid LIMIT 1");
-  EXPECT_FALSE(plan->is_list);
-  EXPECT_TRUE(plan->selection.select_all);
-  EXPECT_EQ(plan->selection.type_name, "User");
+  EXPECT_EQ(plan->shape, ResultShape::kObject);
+  EXPECT_TRUE(plan->selection->select_all);
+  EXPECT_EQ(plan->selection->type_name, "User");
 }
 
 TEST_F(PlannerTest, PlansViewWithoutJsonbColumnAsRowToJson) {
@@ -116,7 +119,7 @@ TEST_F(PlannerTest, ResolvesSelectionAgainstTheSchema) {
                    "id name: firstName home: address { cityName __typename } "
                    "prefs: preferences tags friends { firstName } __typename");
   ASSERT_TRUE(plan.ok()) << plan.status();
-  const auto& f = plan->selection.fields;
+  const auto& f = plan->selection->fields;
   ASSERT_EQ(f.size(), 7u);
   using Kind = response::FieldSelection::Kind;
   EXPECT_EQ(f[0].response_key, "id");
@@ -188,6 +191,119 @@ TEST_F(PlannerTest, SameShapeSameSqlDifferentParams) {
   ASSERT_TRUE(pa.ok() && pb.ok());
   EXPECT_EQ(pa->plan.sql, pb->plan.sql);
   EXPECT_EQ(pb->plan.params[0].text, "Robert'); DROP TABLE students;--");
+}
+
+TEST_F(PlannerTest, CachedPlanBindsNewValuesWhenShapeRepeats) {
+  Planner planner(schema_, *operators_);
+  v1::RootField root = Root("sample.v_user");
+  root.set_where_json(R"({"age": {"gt": 9}, "address": {"cityName": "Paris"}})");
+  root.set_order_by_json(R"([{"age": "DESC"}])");
+  root.set_limit(10);
+  auto first = planner.PlanRoot(root);
+  root.set_where_json(R"({"age": {"gt": 70}, "address": {"cityName": "Oslo"}})");
+  root.set_limit(3);
+  auto second = planner.PlanRoot(root);
+  ASSERT_TRUE(first.ok() && second.ok());
+  EXPECT_EQ(first->plan.sql, second->plan.sql);
+  EXPECT_EQ(Params(*second), "70::numeric, Oslo::text, 3::bigint");
+  EXPECT_EQ(first->selection, second->selection);  // shared, not re-resolved
+  CacheStats stats = planner.cache_stats();
+  EXPECT_EQ(stats.misses, 1);
+  EXPECT_EQ(stats.hits, 1);
+  EXPECT_EQ(stats.size, 1u);
+}
+
+TEST_F(PlannerTest, ValueThatChangesTheSqlIsAnotherCacheEntry) {
+  Planner planner(schema_, *operators_);
+  v1::RootField root = Root("sample.v_user");
+  root.set_where_json(R"({"age": {"isnull": true}})");
+  auto is_null = planner.PlanRoot(root);
+  root.set_where_json(R"({"age": {"isnull": false}})");
+  auto not_null = planner.PlanRoot(root);
+  ASSERT_TRUE(is_null.ok() && not_null.ok());
+  EXPECT_NE(is_null->plan.sql, not_null->plan.sql);
+  EXPECT_EQ(planner.cache_stats().misses, 2);
+  EXPECT_EQ(planner.cache_stats().hits, 0);
+}
+
+TEST_F(PlannerTest, InputsOutsideWhereAreInTheCacheKey) {
+  Planner planner(schema_, *operators_);
+  auto sql = [&](v1::RootField root) {
+    auto plan = planner.PlanRoot(root);
+    EXPECT_TRUE(plan.ok()) << plan.status();
+    return plan.ok() ? plan->plan.sql : "";
+  };
+  v1::RootField base = Root("sample.v_user");
+  v1::RootField limited = base;
+  limited.set_limit(1);
+  v1::RootField paged = base;
+  paged.set_first(1);
+  v1::RootField counted = base;
+  counted.set_operation(v1::RootField::COUNT);
+  v1::RootField ordered = base;
+  ordered.set_order_by_json(R"([{"age": "ASC"}])");
+  v1::RootField single = Root("sample.v_user", /*is_list=*/false);
+  std::vector<std::string> all = {sql(base),    sql(limited), sql(paged),
+                                  sql(counted), sql(ordered), sql(single)};
+  std::sort(all.begin(), all.end());
+  EXPECT_EQ(std::unique(all.begin(), all.end()), all.end());
+  EXPECT_EQ(planner.cache_stats().misses, 6);
+}
+
+TEST_F(PlannerTest, ErrorsAreNotCachedAndValuesAreCheckedOnEveryHit) {
+  Planner planner(schema_, *operators_);
+  v1::RootField root = Root("sample.v_user");
+  root.set_where_json(R"({"age": {"gt": 1}})");
+  ASSERT_TRUE(planner.PlanRoot(root).ok());
+  root.set_where_json(R"({"age": {"gt": "x"}})");
+  EXPECT_FALSE(planner.PlanRoot(root).ok());
+  root.set_where_json(R"({"age": {"gt": 1}})");
+  root.set_first(2);
+  root.set_after("bad cursor");
+  EXPECT_FALSE(planner.PlanRoot(root).ok());
+  EXPECT_FALSE(planner.PlanRoot(root).ok());
+  EXPECT_EQ(planner.cache_stats().hits, 1);  // the second bad cursor
+}
+
+TEST_F(PlannerTest, CacheOffPlansTheSame) {
+  Planner planner(schema_, *operators_, {}, PlannerOptions{0});
+  v1::RootField root = Root("sample.v_user");
+  root.set_where_json(R"({"age": 1})");
+  ASSERT_TRUE(planner.PlanRoot(root).ok());
+  ASSERT_TRUE(planner.PlanRoot(root).ok());
+  EXPECT_EQ(planner.cache_stats().hits, 0);
+  EXPECT_EQ(planner.cache_stats().size, 0u);
+}
+
+TEST_F(PlannerTest, PlansConcurrentlyWithOneCache) {
+  Planner shared(schema_, *operators_, {}, PlannerOptions{4});  // evicts often
+  Planner reference(schema_, *operators_, {}, PlannerOptions{0});
+  std::vector<v1::RootField> roots;
+  for (int i = 0; i < 12; ++i) {
+    v1::RootField root = Root("sample.v_user");
+    root.set_where_json(i % 2 ? absl::StrCat(R"({"age": {"gt": )", i, "}}")
+                              : absl::StrCat(R"({"firstName": {"in": ["a", ")",
+                                             i, R"("]}})"));
+    if (i % 3 == 0) root.set_first(i);
+    if (i % 3 == 1) root.set_order_by_json(R"([{"createdAt": "DESC"}])");
+    if (i % 3 == 2) root.set_operation(v1::RootField::COUNT);
+    roots.push_back(root);
+  }
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t) {
+    threads.emplace_back([&, t] {
+      for (int n = 0; n < 300; ++n) {
+        const v1::RootField& root = roots[(n * 5 + t) % roots.size()];
+        auto got = shared.PlanRoot(root);
+        auto want = reference.PlanRoot(root);
+        ASSERT_TRUE(got.ok() && want.ok()) << got.status() << want.status();
+        EXPECT_EQ(got->plan.sql, want->plan.sql);
+        EXPECT_EQ(got->plan.params, want->plan.params);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(shared.cache_stats().hits + shared.cache_stats().misses, 6 * 300);
 }
 
 }  // namespace

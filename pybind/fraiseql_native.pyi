@@ -1,7 +1,13 @@
 """Type stubs for the fraiseql_native extension module."""
+from decimal import Decimal
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 Json = Union[None, bool, int, float, str, Mapping[str, Any], Sequence[Any]]
+
+# The value of sum/min/max: int for Int and Port fields, Decimal for Float and
+# Decimal fields, str for Date (YYYY-MM-DD), DateTime (ISO 8601 in UTC,
+# e.g. "2024-01-01T02:11:59+00:00") and text fields; None over no values.
+Aggregate = Union[int, Decimal, str, None]
 
 class Error(Exception):
     code: str
@@ -47,6 +53,7 @@ class Repository:
         schema: Schema,
         chunk_rows: int = 256,
         always_typename: bool = False,
+        plan_cache_size: int = 1024,
     ) -> None: ...
     def find(
         self,
@@ -58,7 +65,22 @@ class Repository:
         limit: Optional[int] = None,
         offset: Optional[int] = None,
         selection: Optional[str] = None,
-    ) -> bytes: ...
+        first: Optional[int] = None,
+        after: Optional[str] = None,
+        last: Optional[int] = None,
+        before: Optional[str] = None,
+        total_count: bool = False,
+    ) -> bytes:
+        """{"data":{field:[...]}} bytes; with any of first/after/last/before
+        or total_count=True a Relay connection instead:
+        {"data":{field:{"edges":[{"cursor":..,"node":{..}}],"pageInfo":
+        {"hasNextPage":..,"hasPreviousPage":..,"startCursor":..,
+        "endCursor":..}[,"totalCount":n]}}}. Pages are keyset-paginated over
+        order_by plus the view's id; cursors are opaque strings of earlier
+        responses. Paging forward, hasPreviousPage is false; paging backward,
+        hasNextPage is false (as graphql-relay-js). Not combinable with
+        limit/offset, nor first with last."""
+        ...
     def find_one(
         self,
         view: str,
@@ -69,6 +91,36 @@ class Repository:
         offset: Optional[int] = None,
         selection: Optional[str] = None,
     ) -> bytes: ...
+    def count(self, view: str, *, where: Union[Json, str] = None) -> int: ...
+    def exists(self, view: str, *, where: Union[Json, str] = None) -> bool: ...
+    def sum(
+        self, view: str, field: str, *, where: Union[Json, str] = None
+    ) -> Union[int, Decimal, None]:
+        """Sum of a number field (a dotted path: "address.zip"); None over
+        no values."""
+        ...
+    def avg(
+        self, view: str, field: str, *, where: Union[Json, str] = None
+    ) -> Optional[Decimal]: ...
+    def min(
+        self, view: str, field: str, *, where: Union[Json, str] = None
+    ) -> Aggregate: ...
+    def max(
+        self, view: str, field: str, *, where: Union[Json, str] = None
+    ) -> Aggregate: ...
+    def distinct(
+        self,
+        view: str,
+        field: str,
+        *,
+        where: Union[Json, str] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+    ) -> List[Any]:
+        """Distinct values ascending by the field's type, None last; values
+        typed as for min/max (bool for Boolean, Python objects for JSON and
+        lists)."""
+        ...
     def explain(
         self,
         view: str,
@@ -77,7 +129,15 @@ class Repository:
         order_by: Union[Json, str] = None,
         limit: Optional[int] = None,
         offset: Optional[int] = None,
+        first: Optional[int] = None,
+        after: Optional[str] = None,
+        last: Optional[int] = None,
+        before: Optional[str] = None,
+        total_count: bool = False,
     ) -> Tuple[str, List[Optional[str]]]: ...
     def execute(self, query_definition: bytes) -> bytes: ...
+    def plan_cache_stats(self) -> Dict[str, int]:
+        """hits, misses, evictions, size, capacity of the shape cache."""
+        ...
 
 def camel_case(name: str) -> str: ...

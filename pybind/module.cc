@@ -193,14 +193,51 @@ std::string JsonArgument(const py::object& value, const std::string& name) {
   return json;
 }
 
+// Keyset pagination arguments of find(); any of them makes the result a
+// connection.
+struct Pagination {
+  std::optional<int64_t> first;
+  std::optional<std::string> after;
+  std::optional<int64_t> last;
+  std::optional<std::string> before;
+  bool total_count = false;
+
+  void Fill(v1::RootField* root) const {
+    if (first.has_value()) root->set_first(*first);
+    if (after.has_value()) root->set_after(*after);
+    if (last.has_value()) root->set_last(*last);
+    if (before.has_value()) root->set_before(*before);
+    root->set_include_total_count(total_count);
+  }
+};
+
+// A value operation's JSON as Python: numbers of Float and Decimal fields
+// (and avg) as decimal.Decimal even when integral, other integral numbers as
+// int, other numbers as Decimal; strings (dates, date-times, text) as str;
+// true/false as bool; null as None; lists as list.
+py::object ValueToPython(const fraiseql::Value& value) {
+  py::object decimal = py::module_::import("decimal").attr("Decimal");
+  py::dict kwargs;
+  kwargs["parse_float"] = decimal;
+  if (value.decimal_numbers) kwargs["parse_int"] = decimal;
+  return py::module_::import("json").attr("loads")(value.json, **kwargs);
+}
+
 class PyRepository {
  public:
   PyRepository(const PyPool& pool, const PySchema& schema, int chunk_rows,
-               bool always_typename) {
+               bool always_typename, int plan_cache_size) {
     if (chunk_rows < 1) {
       throw py::value_error(absl::StrCat(
           "invalid chunk_rows=", chunk_rows, ": expected at least 1"));
     }
+    if (plan_cache_size < 0) {
+      throw py::value_error(absl::StrCat("invalid plan_cache_size=",
+                                         plan_cache_size,
+                                         ": expected 0 (off) or more"));
+    }
+    planner::PlannerOptions planner_options;
+    planner_options.cache_capacity = static_cast<size_t>(plan_cache_size);
     stream::StreamOptions stream_options;
     stream_options.chunk_rows = chunk_rows;
     response::ProjectionOptions projection;
@@ -209,31 +246,66 @@ class PyRepository {
         std::make_shared<const where::Schema>(schema.schema()),
         OperatorRegistrySnapshot(),
         std::make_shared<plugins::NativeBackend>(pool.pool(), stream_options),
-        projection);
+        projection, planner_options);
   }
 
   py::bytes Find(const std::string& view, std::optional<std::string> field,
                  const py::object& where, const py::object& order_by,
                  std::optional<int64_t> limit, std::optional<int64_t> offset,
-                 const py::object& selection, bool is_list) {
+                 const py::object& selection, bool is_list,
+                 const Pagination& pagination) {
     v1::QueryDefinition query;
-    FillRoot(query.add_roots(), view, field, where, order_by, limit, offset,
-             selection, is_list);
+    v1::RootField* root = query.add_roots();
+    FillRoot(root, view, field, where, order_by, limit, offset, selection,
+             is_list);
+    pagination.Fill(root);
     return Run(query);
+  }
+
+  // count, exists, sum, avg, min, max, distinct: the value as a Python object
+  // (see ValueToPython).
+  py::object Value(const std::string& view, v1::RootField::Operation op,
+                   const std::string& field, const py::object& where,
+                   std::optional<int64_t> limit,
+                   std::optional<int64_t> offset) {
+    v1::RootField root;
+    FillRoot(&root, view, std::nullopt, where, py::none(), limit, offset,
+             py::none(), /*is_list=*/true);
+    root.set_operation(op);
+    root.set_aggregate_field(field);
+    absl::StatusOr<fraiseql::Value> value;
+    {
+      py::gil_scoped_release release;
+      value = repository_->ExecuteValue(root);
+    }
+    return ValueToPython(ValueOrRaise(std::move(value)));
   }
 
   py::tuple Explain(const std::string& view, const py::object& where,
                     const py::object& order_by, std::optional<int64_t> limit,
-                    std::optional<int64_t> offset) {
+                    std::optional<int64_t> offset,
+                    const Pagination& pagination) {
     v1::RootField root;
     FillRoot(&root, view, std::nullopt, where, order_by, limit, offset,
              py::none(), /*is_list=*/true);
+    pagination.Fill(&root);
     planner::Plan plan = ValueOrRaise(repository_->Explain(root));
     py::list params;
     for (const where::Param& p : plan.params) {
       params.append(p.is_null ? py::object(py::none()) : py::str(p.text));
     }
     return py::make_tuple(plan.sql, params);
+  }
+
+  py::dict PlanCacheStats() const {
+    planner::CacheStats s = repository_->plan_cache_stats();
+    py::dict d;
+    d["hits"] = s.hits;
+    d["misses"] = s.misses;
+    d["evictions"] = s.evictions;
+    d["size"] = s.size;
+    d["capacity"] = s.capacity;
+    return d;
   }
 
   py::bytes Execute(const py::bytes& serialized) {
@@ -377,25 +449,37 @@ PYBIND11_MODULE(fraiseql_native, m) {
       m, "Repository",
       "Runs queries on registered views and returns GraphQL response bytes. "
       "Takes a snapshot of the schema at construction.")
-      .def(py::init<const PyPool&, const PySchema&, int, bool>(),
+      .def(py::init<const PyPool&, const PySchema&, int, bool, int>(),
            py::arg("pool"), py::arg("schema"), py::arg("chunk_rows") = 256,
-           py::arg("always_typename") = false)
+           py::arg("always_typename") = false,
+           py::arg("plan_cache_size") = 1024)
       .def(
           "find",
           [](PyRepository& self, const std::string& view,
              std::optional<std::string> field, const py::object& where,
              const py::object& order_by, std::optional<int64_t> limit,
-             std::optional<int64_t> offset, const py::object& selection) {
+             std::optional<int64_t> offset, const py::object& selection,
+             std::optional<int64_t> first, std::optional<std::string> after,
+             std::optional<int64_t> last, std::optional<std::string> before,
+             bool total_count) {
             return self.Find(view, field, where, order_by, limit, offset,
-                             selection, /*is_list=*/true);
+                             selection, /*is_list=*/true,
+                             {first, after, last, before, total_count});
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
           py::arg("limit") = py::none(), py::arg("offset") = py::none(),
-          py::arg("selection") = py::none(),
+          py::arg("selection") = py::none(), py::arg("first") = py::none(),
+          py::arg("after") = py::none(), py::arg("last") = py::none(),
+          py::arg("before") = py::none(), py::arg("total_count") = false,
           "Rows of `view` as {\"data\":{field:[...]}} bytes. where: a filter "
           "dict (or JSON text); order_by: [{field: 'ASC'|'DESC'|...}]; "
-          "selection: GraphQL selection-set text.")
+          "selection: GraphQL selection-set text. With any of first, after, "
+          "last, before or total_count=True the field is a Relay connection "
+          "instead: {\"edges\":[{\"cursor\":...,\"node\":{...}}],"
+          "\"pageInfo\":{\"hasNextPage\":...,\"hasPreviousPage\":...,"
+          "\"startCursor\":...,\"endCursor\":...}[,\"totalCount\":n]}, "
+          "keyset-paginated over order_by plus the view's id.")
       .def(
           "find_one",
           [](PyRepository& self, const std::string& view,
@@ -403,19 +487,111 @@ PYBIND11_MODULE(fraiseql_native, m) {
              const py::object& order_by, std::optional<int64_t> offset,
              const py::object& selection) {
             return self.Find(view, field, where, order_by, std::nullopt,
-                             offset, selection, /*is_list=*/false);
+                             offset, selection, /*is_list=*/false, {});
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
           py::arg("offset") = py::none(), py::arg("selection") = py::none(),
           "The first matching row as {\"data\":{field:{...}}} bytes, or "
           "{\"data\":{field:null}}.")
-      .def("explain", &PyRepository::Explain, py::arg("view"), py::kw_only(),
-           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
-           py::arg("limit") = py::none(), py::arg("offset") = py::none(),
-           "(sql, params) that find() would run, without running it: params "
-           "are text in PostgreSQL's input format ($n::type casts are in the "
-           "SQL).")
+      .def(
+          "count",
+          [](PyRepository& self, const std::string& view,
+             const py::object& where) {
+            return self.Value(view, fraiseql::v1::RootField::COUNT, "", where,
+                              std::nullopt, std::nullopt);
+          },
+          py::arg("view"), py::kw_only(), py::arg("where") = py::none(),
+          "The number of rows matching `where`, as an int.")
+      .def(
+          "exists",
+          [](PyRepository& self, const std::string& view,
+             const py::object& where) {
+            return self.Value(view, fraiseql::v1::RootField::EXISTS, "", where,
+                              std::nullopt, std::nullopt);
+          },
+          py::arg("view"), py::kw_only(), py::arg("where") = py::none(),
+          "Whether any row matches `where`, as a bool.")
+      .def(
+          "sum",
+          [](PyRepository& self, const std::string& view,
+             const std::string& field, const py::object& where) {
+            return self.Value(view, fraiseql::v1::RootField::SUM, field, where,
+                              std::nullopt, std::nullopt);
+          },
+          py::arg("view"), py::arg("field"), py::kw_only(),
+          py::arg("where") = py::none(),
+          "The sum of a number field (dotted path, e.g. 'address.zip') over "
+          "the matching rows: int for Int and Port fields, Decimal for Float "
+          "and Decimal fields; None when no row has a value.")
+      .def(
+          "avg",
+          [](PyRepository& self, const std::string& view,
+             const std::string& field, const py::object& where) {
+            return self.Value(view, fraiseql::v1::RootField::AVG, field, where,
+                              std::nullopt, std::nullopt);
+          },
+          py::arg("view"), py::arg("field"), py::kw_only(),
+          py::arg("where") = py::none(),
+          "The average of a number field as a Decimal (PostgreSQL's numeric "
+          "avg), or None when no row has a value.")
+      .def(
+          "min",
+          [](PyRepository& self, const std::string& view,
+             const std::string& field, const py::object& where) {
+            return self.Value(view, fraiseql::v1::RootField::MIN, field, where,
+                              std::nullopt, std::nullopt);
+          },
+          py::arg("view"), py::arg("field"), py::kw_only(),
+          py::arg("where") = py::none(),
+          "The smallest value of a number, Date, DateTime or text field: int "
+          "or Decimal as for sum, str for the others (dates YYYY-MM-DD, "
+          "date-times ISO 8601 in UTC); None when no row has a value.")
+      .def(
+          "max",
+          [](PyRepository& self, const std::string& view,
+             const std::string& field, const py::object& where) {
+            return self.Value(view, fraiseql::v1::RootField::MAX, field, where,
+                              std::nullopt, std::nullopt);
+          },
+          py::arg("view"), py::arg("field"), py::kw_only(),
+          py::arg("where") = py::none(), "The largest value; see min().")
+      .def(
+          "distinct",
+          [](PyRepository& self, const std::string& view,
+             const std::string& field, const py::object& where,
+             std::optional<int64_t> limit, std::optional<int64_t> offset) {
+            return self.Value(view, fraiseql::v1::RootField::DISTINCT, field, where,
+                              limit, offset);
+          },
+          py::arg("view"), py::arg("field"), py::kw_only(),
+          py::arg("where") = py::none(), py::arg("limit") = py::none(),
+          py::arg("offset") = py::none(),
+          "The distinct values of a field over the matching rows, ascending "
+          "by the field's type, None (missing or null) last, as a list "
+          "(numbers as for sum, JSON and list values as Python objects).")
+      .def(
+          "explain",
+          [](PyRepository& self, const std::string& view,
+             const py::object& where, const py::object& order_by,
+             std::optional<int64_t> limit, std::optional<int64_t> offset,
+             std::optional<int64_t> first, std::optional<std::string> after,
+             std::optional<int64_t> last, std::optional<std::string> before,
+             bool total_count) {
+            return self.Explain(view, where, order_by, limit, offset,
+                                {first, after, last, before, total_count});
+          },
+          py::arg("view"), py::kw_only(), py::arg("where") = py::none(),
+          py::arg("order_by") = py::none(), py::arg("limit") = py::none(),
+          py::arg("offset") = py::none(), py::arg("first") = py::none(),
+          py::arg("after") = py::none(), py::arg("last") = py::none(),
+          py::arg("before") = py::none(), py::arg("total_count") = false,
+          "(sql, params) that find() would run, without running it: params "
+          "are text in PostgreSQL's input format ($n::type casts are in the "
+          "SQL).")
+      .def("plan_cache_stats", &PyRepository::PlanCacheStats,
+           "Counters of the planner's shape cache: hits, misses, evictions, "
+           "size, capacity.")
       .def("execute", &PyRepository::Execute, py::arg("query_definition"),
            "Runs a serialized fraiseql.v1.QueryDefinition (several root "
            "fields give one body).");

@@ -5,17 +5,38 @@
 //
 //   {"data":{"users":[{...},{...}],"me":{...},"post":null}}
 //   {"data":{"users":null},"errors":[{"message":"...","path":["users"]}]}
+//   {"data":{"userCount":300,"cities":["Berlin","Paris"]}}
+//   {"data":{"users":{"edges":[{"cursor":"...","node":{...}}],
+//            "pageInfo":{"hasNextPage":true,"hasPreviousPage":false,
+//                        "startCursor":"...","endCursor":"..."},
+//            "totalCount":300}}}
 #ifndef FRAISEQL_RESPONSE_RESPONSE_WRITER_H_
 #define FRAISEQL_RESPONSE_RESPONSE_WRITER_H_
 
 #include <cstddef>
+#include <cstdint>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "response/projector.h"
 
 namespace fraiseql::response {
+
+// The pageInfo of a connection (Relay cursor connections).
+struct PageInfo {
+  bool has_next_page = false;
+  bool has_previous_page = false;
+};
+
+// Appends `json` (any JSON value, any whitespace) to *out in the canonical
+// form the projector writes (compact, strings re-escaped, numbers as text).
+// InvalidArgument ("row is not valid JSON: ...") when it is not one valid
+// JSON value; *out is then unchanged.
+absl::Status AppendCanonicalJson(absl::string_view json, std::string* out);
 
 // Builds one response body {"data":{...}} (plus "errors":[...] when a field
 // failed) for one or more root fields, in the order they are written. Keys
@@ -55,6 +76,29 @@ class ResponseWriter {
   // Writes `"key":null` (a single object with no row).
   void WriteNull(absl::string_view response_key);
 
+  // Writes a value root field, `"key":<json>` (a count, a sum, a list of
+  // distinct values...), canonical as by AppendCanonicalJson. On error (not
+  // valid JSON) nothing is written.
+  absl::Status WriteValue(absl::string_view response_key,
+                          absl::string_view json);
+
+  // Starts a connection root field: `"key":{"edges":[`. With `reversed`,
+  // edges arrive last first (a backward page read in reverse order) and
+  // are written in the opposite order by EndConnection.
+  void BeginConnection(absl::string_view response_key, bool reversed);
+  // Appends one edge {"cursor":<cursor>,"node":<projected row>} to the open
+  // connection. Errors as AppendListItem (nothing written; FailedPrecondition
+  // when no connection is open).
+  absl::Status AppendEdge(const Projector& projector, absl::string_view cursor,
+                          absl::string_view row_json);
+  // Closes the open connection: `],"pageInfo":{"hasNextPage":b,
+  // "hasPreviousPage":b,"startCursor":c,"endCursor":c}` (cursors of the
+  // first and last edge in output order, null when there is none), then
+  // `"totalCount":n` when given, and `}`. Does nothing when no connection
+  // is open.
+  void EndConnection(const PageInfo& page_info,
+                     std::optional<int64_t> total_count = std::nullopt);
+
   // Records that the root field `response_key` failed: when it is the
   // current (or just written) root field, everything written for it is
   // discarded, an open list included; its value becomes null (written now if
@@ -62,8 +106,9 @@ class ResponseWriter {
   // the errors.
   void FailField(absl::string_view response_key, absl::string_view message);
 
-  // Closes an open list, closes "data", appends "errors":[...] when any
-  // field failed and closes the body. Later calls do nothing; no other
+  // Closes an open list or connection (the latter with an empty PageInfo),
+  // closes "data", appends "errors":[...] when any field failed and closes
+  // the body. Later calls do nothing; no other
   // method may be called after it.
   void Finish();
 
@@ -72,6 +117,10 @@ class ResponseWriter {
   void BeginField(absl::string_view response_key);
   // Removes the current field from *out (it was the last thing written).
   void DiscardField();
+  // Closes an open list or connection.
+  void CloseOpen();
+
+  enum class Open { kNone, kList, kConnection };
 
   std::string* out_;
   size_t field_count_ = 0;  // root fields in *out
@@ -80,8 +129,15 @@ class ResponseWriter {
   bool has_field_ = false;
   std::string field_key_;
   size_t field_start_ = 0;
-  bool list_open_ = false;
-  size_t list_items_ = 0;
+  Open open_ = Open::kNone;
+  size_t list_items_ = 0;  // items of the open list, edges of the connection
+  // The open connection: reversed edges are written back to back and
+  // reordered at the end, from their start offsets in *out.
+  bool reversed_ = false;
+  size_t edges_start_ = 0;
+  std::vector<size_t> edge_starts_;
+  std::string first_cursor_;  // of the first edge appended
+  std::string last_cursor_;   // of the last edge appended
   std::string errors_;  // the elements of the "errors" array
   bool finished_ = false;
 };

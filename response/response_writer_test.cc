@@ -166,6 +166,99 @@ TEST_F(ResponseWriterTest, ClosesOpenListWhenFinishing) {
   EXPECT_EQ(body_, R"({"data":{"users":[]}})");
 }
 
+TEST_F(ResponseWriterTest, WritesValuesCompactWhenRootFieldIsAValue) {
+  ASSERT_TRUE(writer_.WriteValue("userCount", "300").ok());
+  ASSERT_TRUE(writer_.WriteValue("any", "true").ok());
+  ASSERT_TRUE(writer_.WriteValue("total", "12345678901234567.89").ok());
+  ASSERT_TRUE(writer_.WriteValue("none", "null").ok());
+  ASSERT_TRUE(writer_
+                  .WriteValue("cities", R"([ "Berlin", "S\u00e3o Paulo",)"
+                                        R"( {"a" : [1, 2.50]}, null ])")
+                  .ok());
+  writer_.Finish();
+  EXPECT_EQ(body_,
+            R"({"data":{"userCount":300,"any":true,)"
+            R"("total":12345678901234567.89,"none":null,)"
+            R"("cities":["Berlin","São Paulo",{"a":[1,2.50]},null]}})");
+}
+
+TEST_F(ResponseWriterTest, WritesNothingWhenValueIsNotJson) {
+  ASSERT_TRUE(writer_.WriteValue("a", "1").ok());
+  absl::Status status = writer_.WriteValue("b", "[1,");
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(writer_.WriteValue("c", "1 2").code(),
+            absl::StatusCode::kInvalidArgument);
+  writer_.Finish();
+  EXPECT_EQ(body_, R"({"data":{"a":1}})");
+}
+
+TEST(AppendCanonicalJson, LeavesOutUnchangedWhenInvalid) {
+  std::string out = "x";
+  EXPECT_FALSE(AppendCanonicalJson("", &out).ok());
+  EXPECT_FALSE(AppendCanonicalJson("{\"a\":}", &out).ok());
+  EXPECT_EQ(out, "x");
+  ASSERT_TRUE(AppendCanonicalJson(" \"a\\/b\" ", &out).ok());
+  EXPECT_EQ(out, "x\"a/b\"");
+}
+
+TEST_F(ResponseWriterTest, WritesConnectionWhenPagingForward) {
+  writer_.BeginConnection("users", /*reversed=*/false);
+  ASSERT_TRUE(writer_.AppendEdge(users_, "c1", R"({"id": 1})").ok());
+  ASSERT_TRUE(writer_.AppendEdge(users_, "c2", R"({"id": 2})").ok());
+  writer_.EndConnection({/*has_next_page=*/true, /*has_previous_page=*/false},
+                        300);
+  writer_.Finish();
+  EXPECT_EQ(body_,
+            R"({"data":{"users":{"edges":[)"
+            R"({"cursor":"c1","node":{"id":1,"name":null}},)"
+            R"({"cursor":"c2","node":{"id":2,"name":null}}],)"
+            R"("pageInfo":{"hasNextPage":true,"hasPreviousPage":false,)"
+            R"("startCursor":"c1","endCursor":"c2"},"totalCount":300}}})");
+}
+
+TEST_F(ResponseWriterTest, ReversesEdgesWhenPagingBackward) {
+  writer_.BeginConnection("users", /*reversed=*/true);
+  ASSERT_TRUE(writer_.AppendEdge(users_, "c3", R"({"id": 3})").ok());
+  ASSERT_TRUE(writer_.AppendEdge(users_, "c2", R"({"id": 2})").ok());
+  EXPECT_FALSE(writer_.AppendEdge(users_, "cx", "[").ok());  // not written
+  ASSERT_TRUE(writer_.AppendEdge(users_, "c1", R"({"id": 1})").ok());
+  writer_.EndConnection({false, true});
+  writer_.WriteNull("next");
+  writer_.Finish();
+  EXPECT_EQ(body_,
+            R"({"data":{"users":{"edges":[)"
+            R"({"cursor":"c1","node":{"id":1,"name":null}},)"
+            R"({"cursor":"c2","node":{"id":2,"name":null}},)"
+            R"({"cursor":"c3","node":{"id":3,"name":null}}],)"
+            R"("pageInfo":{"hasNextPage":false,"hasPreviousPage":true,)"
+            R"("startCursor":"c1","endCursor":"c3"}},"next":null}})");
+}
+
+TEST_F(ResponseWriterTest, WritesNullCursorsWhenConnectionIsEmpty) {
+  writer_.BeginConnection("users", /*reversed=*/true);
+  writer_.EndConnection({}, 0);
+  writer_.BeginConnection("more", /*reversed=*/false);
+  writer_.Finish();  // closes the open connection
+  EXPECT_EQ(body_,
+            R"({"data":{"users":{"edges":[],"pageInfo":{"hasNextPage":false,)"
+            R"("hasPreviousPage":false,"startCursor":null,"endCursor":null},)"
+            R"("totalCount":0},"more":{"edges":[],"pageInfo":{)"
+            R"("hasNextPage":false,"hasPreviousPage":false,)"
+            R"("startCursor":null,"endCursor":null}}}})");
+}
+
+TEST_F(ResponseWriterTest, DiscardsConnectionWhenFieldFails) {
+  EXPECT_EQ(writer_.AppendEdge(users_, "c", R"({"id": 1})").code(),
+            absl::StatusCode::kFailedPrecondition);
+  writer_.BeginConnection("users", /*reversed=*/false);
+  ASSERT_TRUE(writer_.AppendEdge(users_, "c\"1", R"({"id": 1})").ok());
+  writer_.FailField("users", "bad row");
+  writer_.EndConnection({true, true});  // harmless after FailField
+  writer_.Finish();
+  EXPECT_EQ(body_, R"({"data":{"users":null},"errors":[{"message":)"
+                   R"("bad row","path":["users"]}]})");
+}
+
 TEST(ResponseWriter, AppendsAfterExistingBytesWhenOutIsNotEmpty) {
   std::string body = "HTTP body: ";
   ResponseWriter writer(&body);

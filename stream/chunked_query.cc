@@ -81,21 +81,28 @@ absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
     absl::Status status = sink->OnChunk(chunk);
     ++stats.chunks;
     chunk.rows.clear();
+    chunk.more.clear();
     held.clear();
     return status;
   };
 
+  auto cell = [](const PGresult* r, int column) {
+    return PQgetisnull(r, 0, column)
+               ? absl::string_view("null")
+               : absl::string_view(PQgetvalue(r, 0, column),
+                                   static_cast<size_t>(PQgetlength(r, 0, column)));
+  };
   absl::Status failure;
   while (PGresult* raw = PQgetResult(conn)) {
     Result result(raw);
     ExecStatusType status = PQresultStatus(raw);
     if (status == PGRES_SINGLE_TUPLE) {
       if (!failure.ok()) continue;  // draining after a failure
-      chunk.rows.push_back(
-          PQgetisnull(raw, 0, 0)
-              ? absl::string_view("null")
-              : absl::string_view(PQgetvalue(raw, 0, 0),
-                                  static_cast<size_t>(PQgetlength(raw, 0, 0))));
+      chunk.rows.push_back(cell(raw, 0));
+      if (int columns = PQnfields(raw); columns > 1) {
+        chunk.columns = columns;
+        for (int c = 1; c < columns; ++c) chunk.more.push_back(cell(raw, c));
+      }
       held.push_back(std::move(result));
       ++stats.rows;
       if (chunk.rows.size() >= chunk_rows) {

@@ -22,8 +22,9 @@ struct StreamResult {
   int64_t chunks = 0;
 };
 
-// Sends `plan` (parameters as text, cast in the SQL) and streams its first
-// column. On return the connection is idle again, unless it broke.
+// Sends `plan` (parameters as text, cast in the SQL) and streams its rows:
+// the first column of each in RowChunk::rows, any further columns in
+// RowChunk::more. On return the connection is idle again, unless it broke.
 // Errors: the server's, mapped from its SQLSTATE (base/pg_status.h);
 // Unavailable when the connection is lost; the sink's status when it stops
 // the stream (the query is then cancelled on the server).

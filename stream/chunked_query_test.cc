@@ -50,6 +50,44 @@ TEST_F(StreamQueryTest, DeliversRowsInChunksOfTheConfiguredSize) {
   EXPECT_TRUE(conn_->IsReusable());
 }
 
+TEST_F(StreamQueryTest, DeliversEveryColumnWhenSeveral) {
+  planner::Plan plan{
+      "SELECT g::text, (g * 10)::text, CASE WHEN g = 2 THEN NULL ELSE 'c' END "
+      "FROM generate_series(1, 3) g",
+      {}};
+  class Cells : public RowSink {
+   public:
+    absl::Status OnChunk(const RowChunk& chunk) override {
+      for (size_t r = 0; r < chunk.rows.size(); ++r) {
+        std::string row;
+        for (int c = 0; c < chunk.columns; ++c) {
+          absl::StrAppend(&row, c == 0 ? "" : "|", chunk.cell(r, c));
+        }
+        rows.push_back(row);
+      }
+      return absl::OkStatus();
+    }
+    std::vector<std::string> rows;
+  } sink;
+  auto result = StreamQuery(conn_->raw(), plan, {/*chunk_rows=*/2}, &sink);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(sink.rows,
+            (std::vector<std::string>{"1|10|c", "2|20|null", "3|30|c"}));
+}
+
+TEST_F(StreamQueryTest, OneColumnCarriesNoExtraCells) {
+  planner::Plan plan{"SELECT g::text FROM generate_series(1, 3) g", {}};
+  class Check : public RowSink {
+   public:
+    absl::Status OnChunk(const RowChunk& chunk) override {
+      EXPECT_EQ(chunk.columns, 1);
+      EXPECT_TRUE(chunk.more.empty());
+      return absl::OkStatus();
+    }
+  } sink;
+  ASSERT_TRUE(StreamQuery(conn_->raw(), plan, {}, &sink).ok());
+}
+
 TEST_F(StreamQueryTest, EmptyResultCallsNoSink) {
   planner::Plan plan{"SELECT '{}'::text WHERE false", {}};
   CollectingSink sink;

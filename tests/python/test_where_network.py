@@ -241,8 +241,8 @@ def test_aliases_mean_the_same(repo, users, raw, op, aliases):
      "invalid value at where.ipAddress.is_ipv4: expected true or false, got "
      "a number '1'"),
     ({"ipAddress": {"inSubnet": "10.0.0.0/33"}},
-     "invalid value at where.ipAddress.inSubnet: expected a CIDR network "
-     "(address/prefix), got a string '10.0.0.0/33'"),
+     "invalid value at where.ipAddress.inSubnet: expected an IP network "
+     "(address or address/prefix), got a string '10.0.0.0/33'"),
     ({"ipAddress": {"inRange": {"from": "10.0.0.1"}}},
      "invalid value at where.ipAddress.inRange: missing 'to'; expected an "
      "object {from, to} of two IP addresses of the same family"),
