@@ -35,7 +35,8 @@ std::string KnownFields(const ObjectType& type) {
 absl::Status UnknownField(absl::string_view name, absl::string_view path,
                           const ObjectType& type) {
   return absl::InvalidArgumentError(absl::StrCat(
-      "unknown field '", name, "' at ", path, " on type ", type.name(),
+      "unknown field '", where::PrintableKey(name), "' at ", path,
+      " on type ", type.name(),
       "; known fields: ", KnownFields(type)));
 }
 
@@ -184,7 +185,8 @@ absl::Status CompileOrderObject(const where::Schema& schema,
         absl::StrCat("orderBy too deep at ", path));
   }
   for (const auto& [name, value] : item.members()) {
-    std::string field_path = absl::StrCat(path, ".", name);
+    std::string field_path =
+        absl::StrCat(path, ".", where::PrintableKey(name));
     const FieldDef* field = type.FindField(name);
     if (field == nullptr) return UnknownField(name, field_path, type);
     std::string key_name = absl::StrCat(name_prefix, field->name);

@@ -21,6 +21,7 @@
 #include "response/camel_case.h"
 #include "where/operator.h"
 #include "where/schema.h"
+#include "where/schema_file.h"
 
 namespace py = pybind11;
 
@@ -99,6 +100,14 @@ class PySchema {
     if (operators.has_value()) spec.allowed_operators = *operators;
     spec.text_search_config = text_search_config;
     RaiseIfError(schema_.AddView(spec));
+  }
+
+  void Load(const std::string& path) {
+    RaiseIfError(where::LoadSchemaFile(path, &schema_));
+  }
+
+  void LoadJson(const std::string& text) {
+    RaiseIfError(where::LoadSchemaJson(text, &schema_));
   }
 
   std::vector<std::string> Views() const { return schema_.ViewNames(); }
@@ -443,6 +452,12 @@ PYBIND11_MODULE(fraiseql_native, m) {
            "foreign_keys maps an object field to its FK column "
            "({'author': 'author_id'}); operators, when given, is the "
            "allow-list of operator names or keys for this view's filters.")
+      .def("load", &PySchema::Load, py::arg("path"),
+           "Registers the types and views of a JSON schema file "
+           "({\"types\": {...}, \"views\": [...]}, see "
+           "where/schema_file.h); errors name the place in the file.")
+      .def("load_json", &PySchema::LoadJson, py::arg("text"),
+           "Like load(), from JSON text.")
       .def("views", &PySchema::Views, "Names of the registered views.");
 
   py::class_<PyRepository>(

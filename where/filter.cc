@@ -44,7 +44,7 @@ class Compiler {
     }
     std::vector<std::string> conditions;
     for (const auto& [key, value] : filter.members()) {
-      std::string member_path = absl::StrCat(path, ".", key);
+      std::string member_path = absl::StrCat(path, ".", PrintableKey(key));
       if (key == "AND" || key == "OR") {
         ASSIGN_OR_RETURN(std::string sql,
                          CompileList(key, value, type, jsonb_sql, at_root,
@@ -65,7 +65,8 @@ class Compiler {
       const FieldDef* field = type.FindField(key);
       if (field == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(
-            "unknown field '", key, "' at ", member_path, " on type ",
+            "unknown field '", PrintableKey(key), "' at ", member_path,
+            " on type ",
             type.name(), "; known fields: ", FieldNames(type)));
       }
       if (value.is_null()) continue;
@@ -105,7 +106,8 @@ class Compiler {
     std::vector<std::pair<std::string, JsonValue>> rest;
     std::vector<std::string> conditions;
     for (const auto& [key, sub] : value.members()) {
-      std::string sub_path = absl::StrCat(member_path, ".", key);
+      std::string sub_path =
+          absl::StrCat(member_path, ".", PrintableKey(key));
       if (nested->FindField(key) == nullptr &&
           operators_.Find(key, FieldKind::kObject) != nullptr) {
         if (sub.is_null()) continue;
@@ -153,7 +155,8 @@ class Compiler {
       return conditions;
     }
     for (const auto& [op_name, op_value] : value.members()) {
-      std::string op_path = absl::StrCat(member_path, ".", op_name);
+      std::string op_path =
+          absl::StrCat(member_path, ".", PrintableKey(op_name));
       if (op_value.is_null()) continue;
       ASSIGN_OR_RETURN(std::string sql,
                        Apply(op_name, operand, op_value, op_path));
@@ -207,7 +210,7 @@ class Compiler {
       }
       std::string hint = operators_.Suggest(op_name);
       return absl::InvalidArgumentError(absl::StrCat(
-          "unknown operator '", op_name, "' at ", path,
+          "unknown operator '", PrintableKey(op_name), "' at ", path,
           hint.empty() ? "" : absl::StrCat("; did you mean ", hint, "?")));
     }
     if (!view_.allowed_operators.empty() &&

@@ -173,6 +173,20 @@ absl::string_view JsonValue::TypeDescription() const {
   return "a value";
 }
 
+std::string PrintableKey(absl::string_view key) {
+  std::string out;
+  out.reserve(key.size());
+  for (char c : key) {
+    unsigned char u = static_cast<unsigned char>(c);
+    if (u < 0x20 || u == 0x7f) {
+      absl::StrAppend(&out, "\\x", absl::Hex(u, absl::kZeroPad2));
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text, int max_depth) {
   Builder builder(max_depth);
   rapidjson::MemoryStream stream(text.data(), text.size());

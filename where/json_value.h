@@ -57,6 +57,11 @@ class JsonValue {
   std::vector<std::pair<std::string, JsonValue>> members_;
 };
 
+// A key of user input as it may appear in a path or an error message:
+// control characters (and DEL) are written as \xNN so input cannot forge
+// log lines; everything else is kept.
+std::string PrintableKey(absl::string_view key);
+
 // Parses JSON text. InvalidArgument naming the byte offset for malformed
 // input, for nesting deeper than `max_depth`, and for duplicate object keys.
 absl::StatusOr<JsonValue> ParseJson(absl::string_view text, int max_depth = 64);
