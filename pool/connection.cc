@@ -1,5 +1,9 @@
 #include "pool/connection.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -24,13 +28,14 @@ class KeepHandlePolicy : public pqxx::connectionpolicy {
     if (orig != nullptr) return orig;
     std::string timeout = absl::StrCat(
         std::max<int64_t>(1, absl::ToInt64Seconds(options_.connect_timeout)));
+    std::string session_options = SessionOptionsFor(options_);
     std::vector<const char*> keys = {"dbname", "application_name",
                                      "connect_timeout", "client_encoding",
                                      "options", nullptr};
     std::vector<const char*> values = {
         options_.conninfo.empty() ? nullptr : options_.conninfo.c_str(),
         options_.application_name.c_str(), timeout.c_str(), "UTF8",
-        kPinnedSessionOptions, nullptr};
+        session_options.c_str(), nullptr};
     PGconn* conn = PQconnectdbParams(keys.data(), values.data(),
                                      /*expand_dbname=*/1);
     if (conn == nullptr) throw std::bad_alloc();
@@ -58,7 +63,23 @@ class KeepHandlePolicy : public pqxx::connectionpolicy {
   PGconn* handle_ = nullptr;
 };
 
+// libpq's messages span lines and end with a newline: one line reads better.
+std::string OneLine(const char* message) {
+  return absl::StrReplaceAll(absl::StripAsciiWhitespace(message),
+                             {{"\n\t", " "}, {"\n", " "}});
+}
+
 }  // namespace
+
+std::string SessionOptionsFor(const ConnectionOptions& options) {
+  std::string value = kPinnedSessionOptions;
+  if (options.statement_timeout > absl::ZeroDuration()) {
+    absl::StrAppend(&value, " -c statement_timeout=",
+                    std::max<int64_t>(1, absl::ToInt64Milliseconds(
+                                             options.statement_timeout)));
+  }
+  return value;
+}
 
 class Connection::PqxxConnection : public pqxx::connection_base {
  public:
@@ -116,6 +137,67 @@ Connection::Connection(std::unique_ptr<PqxxConnection> connection)
 Connection::~Connection() = default;
 
 pqxx::connection_base& Connection::pqxx() { return *connection_; }
+
+bool Connection::PollAlive() {
+  if (raw_ == nullptr || PQstatus(raw_) != CONNECTION_OK) return false;
+  // Data on an idle connection: let libpq read and parse it. A terminated
+  // backend sends its FATAL message, then end of stream, which libpq only
+  // sees on a further read: read while the socket stays readable (bounded).
+  for (int i = 0; i < 8; ++i) {
+    pollfd fd = {PQsocket(raw_), POLLIN, 0};
+    int ready = poll(&fd, 1, 0);
+    if (ready < 0 && errno == EINTR) continue;
+    if (ready <= 0) break;
+    if (PQconsumeInput(raw_) == 0) return false;
+    PQisBusy(raw_);  // parses what arrived (a notice while idle)
+    if (PQstatus(raw_) != CONNECTION_OK) return false;
+  }
+  return PQstatus(raw_) == CONNECTION_OK;
+}
+
+absl::Status Connection::Ping(absl::Time deadline) {
+  if (raw_ == nullptr || PQstatus(raw_) != CONNECTION_OK) {
+    return absl::UnavailableError("health check failed: connection is closed");
+  }
+  if (PQsendQuery(raw_, "") == 0) {
+    return absl::UnavailableError(
+        absl::StrCat("health check failed: ", OneLine(PQerrorMessage(raw_))));
+  }
+  // Wait with poll() rather than PQexec: a server that stopped answering
+  // (network partition) must not hold the caller past the deadline.
+  absl::Status status = absl::OkStatus();
+  while (true) {
+    while (PQisBusy(raw_) != 0) {
+      int64_t wait_ms = std::max<int64_t>(
+          0, absl::ToInt64Milliseconds(deadline - absl::Now()));
+      pollfd fd = {PQsocket(raw_), POLLIN, 0};
+      int ready = poll(&fd, 1, static_cast<int>(std::min<int64_t>(
+                                   wait_ms, 1 << 30)));
+      if (ready < 0 && errno == EINTR) continue;
+      if (ready == 0) {
+        return absl::DeadlineExceededError(
+            "health check failed: no answer from the server in time");
+      }
+      if (ready < 0 || PQconsumeInput(raw_) == 0) {
+        return absl::UnavailableError(absl::StrCat(
+            "health check failed: ", OneLine(PQerrorMessage(raw_))));
+      }
+    }
+    PGresult* result = PQgetResult(raw_);
+    if (result == nullptr) break;
+    ExecStatusType kind = PQresultStatus(result);
+    if (status.ok() && kind != PGRES_EMPTY_QUERY && kind != PGRES_COMMAND_OK) {
+      status = absl::UnavailableError(absl::StrCat(
+          "health check failed: ", OneLine(PQresultErrorMessage(result))));
+    }
+    PQclear(result);
+  }
+  if (status.ok() && !IsReusable()) {
+    status = absl::UnavailableError(
+        absl::StrCat("health check failed: ", OneLine(PQerrorMessage(raw_))));
+  }
+  return status;
+}
 
 bool Connection::IsReusable() const {
   return raw_ != nullptr && PQstatus(raw_) == CONNECTION_OK &&

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "libpq-fe.h"
@@ -23,6 +24,9 @@ struct ConnectionOptions {
   std::string conninfo;
   std::string application_name = "fraiseql-native";
   absl::Duration connect_timeout = absl::Seconds(10);
+  // Server-side statement_timeout set at connect (`-c statement_timeout=`
+  // beside the pinned settings); zero keeps the server's default.
+  absl::Duration statement_timeout = absl::ZeroDuration();
 };
 
 // The session settings every connection gets, so that results never depend
@@ -53,6 +57,20 @@ class Connection {
   // The libpqxx connection over the same handle, for transactions.
   pqxx::connection_base& pqxx();
 
+  // A cheap round trip (an empty query) to prove the backend is alive.
+  // Unavailable when the server closed the connection or reports an error,
+  // DeadlineExceeded when no answer came by `deadline` (the connection must
+  // then be discarded: the query may still be in flight). Blocks the caller.
+  absl::Status Ping(absl::Time deadline);
+
+  // A non-blocking check without a round trip: reads whatever the server
+  // sent to this idle connection (a terminated backend's FATAL message and
+  // end of stream) and reports false when the connection is closed.
+  bool PollAlive();
+
+  // When the connection was opened (for the pool's max_lifetime).
+  absl::Time opened_at() const { return opened_at_; }
+
   // False once the connection is broken or left in a state that must not be
   // reused (inside a transaction, a command still running).
   bool IsReusable() const;
@@ -63,7 +81,12 @@ class Connection {
 
   std::unique_ptr<PqxxConnection> connection_;
   PGconn* raw_ = nullptr;
+  absl::Time opened_at_ = absl::Now();
 };
+
+// The `options` connection parameter sent at connect: the pinned session
+// settings, plus statement_timeout when `options` sets one.
+std::string SessionOptionsFor(const ConnectionOptions& options);
 
 // Checks a conninfo string or URL without connecting. InvalidArgument with
 // libpq's reason when it cannot be parsed.
