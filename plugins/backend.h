@@ -8,6 +8,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "planner/planner.h"
+#include "stream/request_context.h"
 #include "stream/row_sink.h"
 
 namespace fraiseql::plugins {
@@ -19,12 +20,21 @@ class Backend {
   // Dotted registry key, e.g. "backend.native".
   virtual absl::string_view name() const = 0;
 
-  // Runs `plan` and hands every row to `sink`, in order. Errors as in
-  // stream::StreamQuery, plus the pool's (DeadlineExceeded when no
-  // connection is free in time, Unavailable when none can be opened).
+  // Runs `plan` under `context` (its variables visible to the statement
+  // and to no other, its statement_timeout, deadline and cancel flag; see
+  // stream/request_context.h) and hands every row to `sink`, in order.
+  // Errors as in stream::StreamQuery, plus the pool's (DeadlineExceeded
+  // without kQueryTimeoutPayloadUrl when no connection is free in time,
+  // Unavailable when none can be opened).
   // Thread-safe: concurrent calls use separate connections.
   virtual absl::Status Execute(const planner::Plan& plan,
+                               const stream::RequestContext& context,
                                stream::RowSink* sink) = 0;
+
+  // Without context.
+  absl::Status Execute(const planner::Plan& plan, stream::RowSink* sink) {
+    return Execute(plan, stream::RequestContext(), sink);
+  }
 };
 
 }  // namespace fraiseql::plugins

@@ -9,6 +9,13 @@ Json = Union[None, bool, int, float, str, Mapping[str, Any], Sequence[Any]]
 # e.g. "2024-01-01T02:11:59+00:00") and text fields; None over no values.
 Aggregate = Union[int, Decimal, str, None]
 
+# Request context of one call: "tenant_id", "user_id" and "app.<name>"
+# (<name>: [a-z_][a-z0-9_]*) to values (str, or anything str() converts).
+# Set with set_config(name, value, true) inside the statement's transaction:
+# visible to it (current_setting('app.tenant_id', true), RLS policies), gone
+# at COMMIT.
+Context = Optional[Mapping[str, Any]]
+
 class Error(Exception):
     code: str
     sqlstate: Optional[str]
@@ -16,6 +23,14 @@ class Error(Exception):
 class InvalidInputError(Error, ValueError): ...
 class DatabaseUnavailableError(Error, ConnectionError): ...
 class PoolTimeoutError(Error, TimeoutError): ...
+
+class QueryTimeoutError(Error, TimeoutError):
+    """A query ran past its `timeout` (client deadline: cancelled on the
+    server; or the server's statement_timeout). The pool stays usable."""
+
+class QueryCancelledError(Error):
+    """The statement was cancelled on the server (SQLSTATE 57014, no
+    timeout involved)."""
 class DatabaseError(Error): ...
 
 class Pool:
@@ -56,6 +71,8 @@ class Repository:
         chunk_rows: int = 256,
         always_typename: bool = False,
         plan_cache_size: int = 1024,
+        prepared_statements: bool = True,
+        pgbouncer: bool = False,
     ) -> None: ...
     def find(
         self,
@@ -72,6 +89,8 @@ class Repository:
         last: Optional[int] = None,
         before: Optional[str] = None,
         total_count: bool = False,
+        context: Context = None,
+        timeout: Optional[float] = None,
     ) -> bytes:
         """{"data":{field:[...]}} bytes; with any of first/after/last/before
         or total_count=True a Relay connection instead:
@@ -92,23 +111,35 @@ class Repository:
         order_by: Union[Json, str] = None,
         offset: Optional[int] = None,
         selection: Optional[str] = None,
+        context: Context = None,
+        timeout: Optional[float] = None,
     ) -> bytes: ...
-    def count(self, view: str, *, where: Union[Json, str] = None) -> int: ...
-    def exists(self, view: str, *, where: Union[Json, str] = None) -> bool: ...
+    def count(
+        self, view: str, *, where: Union[Json, str] = None,
+        context: Context = None, timeout: Optional[float] = None,
+    ) -> int: ...
+    def exists(
+        self, view: str, *, where: Union[Json, str] = None,
+        context: Context = None, timeout: Optional[float] = None,
+    ) -> bool: ...
     def sum(
-        self, view: str, field: str, *, where: Union[Json, str] = None
+        self, view: str, field: str, *, where: Union[Json, str] = None,
+        context: Context = None, timeout: Optional[float] = None,
     ) -> Union[int, Decimal, None]:
         """Sum of a number field (a dotted path: "address.zip"); None over
         no values."""
         ...
     def avg(
-        self, view: str, field: str, *, where: Union[Json, str] = None
+        self, view: str, field: str, *, where: Union[Json, str] = None,
+        context: Context = None, timeout: Optional[float] = None,
     ) -> Optional[Decimal]: ...
     def min(
-        self, view: str, field: str, *, where: Union[Json, str] = None
+        self, view: str, field: str, *, where: Union[Json, str] = None,
+        context: Context = None, timeout: Optional[float] = None,
     ) -> Aggregate: ...
     def max(
-        self, view: str, field: str, *, where: Union[Json, str] = None
+        self, view: str, field: str, *, where: Union[Json, str] = None,
+        context: Context = None, timeout: Optional[float] = None,
     ) -> Aggregate: ...
     def distinct(
         self,
@@ -118,6 +149,8 @@ class Repository:
         where: Union[Json, str] = None,
         limit: Optional[int] = None,
         offset: Optional[int] = None,
+        context: Context = None,
+        timeout: Optional[float] = None,
     ) -> List[Any]:
         """Distinct values ascending by the field's type, None last; values
         typed as for min/max (bool for Boolean, Python objects for JSON and
@@ -137,7 +170,10 @@ class Repository:
         before: Optional[str] = None,
         total_count: bool = False,
     ) -> Tuple[str, List[Optional[str]]]: ...
-    def execute(self, query_definition: bytes) -> bytes: ...
+    def execute(
+        self, query_definition: bytes, *, context: Context = None,
+        timeout: Optional[float] = None,
+    ) -> bytes: ...
     def plan_cache_stats(self) -> Dict[str, int]:
         """hits, misses, evictions, size, capacity of the shape cache."""
         ...

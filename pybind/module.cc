@@ -19,6 +19,7 @@
 #include "pybind11/stl.h"
 #include "repository/repository.h"
 #include "response/camel_case.h"
+#include "stream/request_context.h"
 #include "where/operator.h"
 #include "where/schema.h"
 #include "where/schema_file.h"
@@ -34,6 +35,8 @@ struct Exceptions {
   PyObject* invalid_input = nullptr;     // InvalidInputError(Error, ValueError)
   PyObject* unavailable = nullptr;       // DatabaseUnavailableError(Error, ConnectionError)
   PyObject* timeout = nullptr;           // PoolTimeoutError(Error, TimeoutError)
+  PyObject* query_timeout = nullptr;     // QueryTimeoutError(Error, TimeoutError)
+  PyObject* cancelled = nullptr;         // QueryCancelledError(Error)
   PyObject* database = nullptr;          // DatabaseError(Error)
 };
 Exceptions exceptions;
@@ -52,7 +55,14 @@ Exceptions exceptions;
       type = exceptions.unavailable;
       break;
     case absl::StatusCode::kDeadlineExceeded:
-      type = exceptions.timeout;
+      // The pool's acquire timeout and a query's own deadline share the
+      // code; the query's carries a payload.
+      type = status.GetPayload(stream::kQueryTimeoutPayloadUrl).has_value()
+                 ? exceptions.query_timeout
+                 : exceptions.timeout;
+      break;
+    case absl::StatusCode::kCancelled:
+      type = exceptions.cancelled;
       break;
     default:
       break;
@@ -202,6 +212,50 @@ std::string JsonArgument(const py::object& value, const std::string& name) {
   return json;
 }
 
+// The request context of one call: `context` maps "tenant_id", "user_id"
+// and "app.<name>" to values (str, or anything str() turns into the text);
+// `timeout` (seconds) is both the client deadline and the server's
+// statement_timeout.
+stream::RequestContext MakeContext(const py::object& context,
+                                   std::optional<double> timeout) {
+  stream::RequestContext request;
+  if (timeout.has_value()) {
+    if (!(*timeout > 0)) {
+      throw py::value_error(absl::StrCat("invalid timeout=", *timeout,
+                                         ": expected seconds > 0"));
+    }
+    const absl::Duration d = Seconds(*timeout);
+    request.deadline = absl::Now() + d;
+    request.statement_timeout = d;
+  }
+  if (context.is_none()) return request;
+  if (!py::isinstance<py::dict>(context)) {
+    throw py::type_error(
+        "context must be a dict, e.g. {'tenant_id': ..., 'user_id': ..., "
+        "'app.locale': ...}");
+  }
+  for (auto item : context.cast<py::dict>()) {
+    if (!py::isinstance<py::str>(item.first)) {
+      throw py::type_error("context keys must be str");
+    }
+    std::string key = item.first.cast<std::string>();
+    if (item.second.is_none()) {
+      throw py::type_error(
+          absl::StrCat("context value of '", key, "' is None; leave it out"));
+    }
+    std::string value = py::str(item.second).cast<std::string>();
+    if (key == "tenant_id") {
+      request.tenant_id = std::move(value);
+    } else if (key == "user_id") {
+      request.user_id = std::move(value);
+    } else {
+      request.variables[key] = std::move(value);
+    }
+  }
+  RaiseIfError(stream::ValidateRequestContext(request));
+  return request;
+}
+
 // Keyset pagination arguments of find(); any of them makes the result a
 // connection.
 struct Pagination {
@@ -235,7 +289,8 @@ py::object ValueToPython(const fraiseql::Value& value) {
 class PyRepository {
  public:
   PyRepository(const PyPool& pool, const PySchema& schema, int chunk_rows,
-               bool always_typename, int plan_cache_size) {
+               bool always_typename, int plan_cache_size,
+               bool prepared_statements, bool pgbouncer) {
     if (chunk_rows < 1) {
       throw py::value_error(absl::StrCat(
           "invalid chunk_rows=", chunk_rows, ": expected at least 1"));
@@ -247,14 +302,16 @@ class PyRepository {
     }
     planner::PlannerOptions planner_options;
     planner_options.cache_capacity = static_cast<size_t>(plan_cache_size);
-    stream::StreamOptions stream_options;
-    stream_options.chunk_rows = chunk_rows;
+    plugins::NativeBackendOptions backend_options;
+    backend_options.chunk_rows = chunk_rows;
+    backend_options.prepared_statements = prepared_statements;
+    backend_options.pgbouncer = pgbouncer;
     response::ProjectionOptions projection;
     projection.always_typename = always_typename;
     repository_ = std::make_unique<Repository>(
         std::make_shared<const where::Schema>(schema.schema()),
         OperatorRegistrySnapshot(),
-        std::make_shared<plugins::NativeBackend>(pool.pool(), stream_options),
+        std::make_shared<plugins::NativeBackend>(pool.pool(), backend_options),
         projection, planner_options);
   }
 
@@ -262,13 +319,14 @@ class PyRepository {
                  const py::object& where, const py::object& order_by,
                  std::optional<int64_t> limit, std::optional<int64_t> offset,
                  const py::object& selection, bool is_list,
-                 const Pagination& pagination) {
+                 const Pagination& pagination,
+                 const stream::RequestContext& context) {
     v1::QueryDefinition query;
     v1::RootField* root = query.add_roots();
     FillRoot(root, view, field, where, order_by, limit, offset, selection,
              is_list);
     pagination.Fill(root);
-    return Run(query);
+    return Run(query, context);
   }
 
   // count, exists, sum, avg, min, max, distinct: the value as a Python object
@@ -276,7 +334,8 @@ class PyRepository {
   py::object Value(const std::string& view, v1::RootField::Operation op,
                    const std::string& field, const py::object& where,
                    std::optional<int64_t> limit,
-                   std::optional<int64_t> offset) {
+                   std::optional<int64_t> offset,
+                   const stream::RequestContext& context) {
     v1::RootField root;
     FillRoot(&root, view, std::nullopt, where, py::none(), limit, offset,
              py::none(), /*is_list=*/true);
@@ -285,7 +344,7 @@ class PyRepository {
     absl::StatusOr<fraiseql::Value> value;
     {
       py::gil_scoped_release release;
-      value = repository_->ExecuteValue(root);
+      value = repository_->ExecuteValue(root, context);
     }
     return ValueToPython(ValueOrRaise(std::move(value)));
   }
@@ -317,14 +376,15 @@ class PyRepository {
     return d;
   }
 
-  py::bytes Execute(const py::bytes& serialized) {
+  py::bytes Execute(const py::bytes& serialized,
+                    const stream::RequestContext& context) {
     v1::QueryDefinition query;
     if (!query.ParseFromString(serialized.cast<std::string>())) {
       Raise(absl::InvalidArgumentError(
           "invalid query definition: not a serialized "
           "fraiseql.v1.QueryDefinition message"));
     }
-    return Run(query);
+    return Run(query, context);
   }
 
  private:
@@ -359,11 +419,12 @@ class PyRepository {
     return dot == std::string::npos ? view : view.substr(dot + 1);
   }
 
-  py::bytes Run(const v1::QueryDefinition& query) {
+  py::bytes Run(const v1::QueryDefinition& query,
+                const stream::RequestContext& context) {
     absl::StatusOr<std::string> body;
     {
       py::gil_scoped_release release;
-      body = repository_->Execute(query);
+      body = repository_->Execute(query, context);
     }
     return py::bytes(ValueOrRaise(std::move(body)));
   }
@@ -415,6 +476,20 @@ PYBIND11_MODULE(fraiseql_native, m) {
           .release()
           .ptr(),
       "No connection became free before the pool's acquire timeout.");
+  exceptions.query_timeout = NewException(
+      m, "QueryTimeoutError",
+      py::make_tuple(py::handle(exceptions.error),
+                     py::handle(PyExc_TimeoutError))
+          .release()
+          .ptr(),
+      "A query ran past its `timeout`: the client deadline passed (the "
+      "statement was cancelled on the server) or the server's "
+      "statement_timeout fired. The connection was cleaned up or discarded; "
+      "the pool stays usable.");
+  exceptions.cancelled = NewException(
+      m, "QueryCancelledError", exceptions.error,
+      "The statement was cancelled on the server (by its caller, or by "
+      "pg_cancel_backend): SQLSTATE 57014 without a timeout.");
   exceptions.database = NewException(
       m, "DatabaseError", exceptions.error,
       "The server rejected the statement (see .sqlstate).");
@@ -464,10 +539,16 @@ PYBIND11_MODULE(fraiseql_native, m) {
       m, "Repository",
       "Runs queries on registered views and returns GraphQL response bytes. "
       "Takes a snapshot of the schema at construction.")
-      .def(py::init<const PyPool&, const PySchema&, int, bool, int>(),
+      .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool,
+                    bool>(),
            py::arg("pool"), py::arg("schema"), py::arg("chunk_rows") = 256,
            py::arg("always_typename") = false,
-           py::arg("plan_cache_size") = 1024)
+           py::arg("plan_cache_size") = 1024,
+           py::arg("prepared_statements") = true, py::arg("pgbouncer") = false,
+           "prepared_statements: prepare each statement shape once per "
+           "connection and run it by name. pgbouncer=True: PgBouncer in "
+           "transaction-pooling mode is in front; no session state is used "
+           "(no prepared statements).")
       .def(
           "find",
           [](PyRepository& self, const std::string& view,
@@ -476,10 +557,12 @@ PYBIND11_MODULE(fraiseql_native, m) {
              std::optional<int64_t> offset, const py::object& selection,
              std::optional<int64_t> first, std::optional<std::string> after,
              std::optional<int64_t> last, std::optional<std::string> before,
-             bool total_count) {
+             bool total_count, const py::object& context,
+             std::optional<double> timeout) {
             return self.Find(view, field, where, order_by, limit, offset,
                              selection, /*is_list=*/true,
-                             {first, after, last, before, total_count});
+                             {first, after, last, before, total_count},
+                             MakeContext(context, timeout));
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
@@ -487,6 +570,7 @@ PYBIND11_MODULE(fraiseql_native, m) {
           py::arg("selection") = py::none(), py::arg("first") = py::none(),
           py::arg("after") = py::none(), py::arg("last") = py::none(),
           py::arg("before") = py::none(), py::arg("total_count") = false,
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "Rows of `view` as {\"data\":{field:[...]}} bytes. where: a filter "
           "dict (or JSON text); order_by: [{field: 'ASC'|'DESC'|...}]; "
           "selection: GraphQL selection-set text. With any of first, after, "
@@ -494,94 +578,123 @@ PYBIND11_MODULE(fraiseql_native, m) {
           "instead: {\"edges\":[{\"cursor\":...,\"node\":{...}}],"
           "\"pageInfo\":{\"hasNextPage\":...,\"hasPreviousPage\":...,"
           "\"startCursor\":...,\"endCursor\":...}[,\"totalCount\":n]}, "
-          "keyset-paginated over order_by plus the view's id.")
+          "keyset-paginated over order_by plus the view's id. "
+          "context: {'tenant_id': .., 'user_id': .., 'app.<name>': ..}, set "
+          "with set_config(.., true) inside the statement's own transaction "
+          "(visible to it, e.g. to RLS policies through current_setting, and "
+          "to no later user of the connection). timeout: seconds; past it "
+          "QueryTimeoutError (client deadline and server statement_timeout). "
+          "Every query method takes context and timeout.")
       .def(
           "find_one",
           [](PyRepository& self, const std::string& view,
              std::optional<std::string> field, const py::object& where,
              const py::object& order_by, std::optional<int64_t> offset,
-             const py::object& selection) {
+             const py::object& selection, const py::object& context,
+             std::optional<double> timeout) {
             return self.Find(view, field, where, order_by, std::nullopt,
-                             offset, selection, /*is_list=*/false, {});
+                             offset, selection, /*is_list=*/false, {},
+                             MakeContext(context, timeout));
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
           py::arg("offset") = py::none(), py::arg("selection") = py::none(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The first matching row as {\"data\":{field:{...}}} bytes, or "
           "{\"data\":{field:null}}.")
       .def(
           "count",
           [](PyRepository& self, const std::string& view,
-             const py::object& where) {
+             const py::object& where,
+             const py::object& context, std::optional<double> timeout) {
             return self.Value(view, fraiseql::v1::RootField::COUNT, "", where,
-                              std::nullopt, std::nullopt);
+                              std::nullopt, std::nullopt,
+                              MakeContext(context, timeout));
           },
           py::arg("view"), py::kw_only(), py::arg("where") = py::none(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The number of rows matching `where`, as an int.")
       .def(
           "exists",
           [](PyRepository& self, const std::string& view,
-             const py::object& where) {
+             const py::object& where,
+             const py::object& context, std::optional<double> timeout) {
             return self.Value(view, fraiseql::v1::RootField::EXISTS, "", where,
-                              std::nullopt, std::nullopt);
+                              std::nullopt, std::nullopt,
+                              MakeContext(context, timeout));
           },
           py::arg("view"), py::kw_only(), py::arg("where") = py::none(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "Whether any row matches `where`, as a bool.")
       .def(
           "sum",
           [](PyRepository& self, const std::string& view,
-             const std::string& field, const py::object& where) {
+             const std::string& field, const py::object& where,
+             const py::object& context, std::optional<double> timeout) {
             return self.Value(view, fraiseql::v1::RootField::SUM, field, where,
-                              std::nullopt, std::nullopt);
+                              std::nullopt, std::nullopt,
+                              MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
           py::arg("where") = py::none(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The sum of a number field (dotted path, e.g. 'address.zip') over "
           "the matching rows: int for Int and Port fields, Decimal for Float "
           "and Decimal fields; None when no row has a value.")
       .def(
           "avg",
           [](PyRepository& self, const std::string& view,
-             const std::string& field, const py::object& where) {
+             const std::string& field, const py::object& where,
+             const py::object& context, std::optional<double> timeout) {
             return self.Value(view, fraiseql::v1::RootField::AVG, field, where,
-                              std::nullopt, std::nullopt);
+                              std::nullopt, std::nullopt,
+                              MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
           py::arg("where") = py::none(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The average of a number field as a Decimal (PostgreSQL's numeric "
           "avg), or None when no row has a value.")
       .def(
           "min",
           [](PyRepository& self, const std::string& view,
-             const std::string& field, const py::object& where) {
+             const std::string& field, const py::object& where,
+             const py::object& context, std::optional<double> timeout) {
             return self.Value(view, fraiseql::v1::RootField::MIN, field, where,
-                              std::nullopt, std::nullopt);
+                              std::nullopt, std::nullopt,
+                              MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
           py::arg("where") = py::none(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The smallest value of a number, Date, DateTime or text field: int "
           "or Decimal as for sum, str for the others (dates YYYY-MM-DD, "
           "date-times ISO 8601 in UTC); None when no row has a value.")
       .def(
           "max",
           [](PyRepository& self, const std::string& view,
-             const std::string& field, const py::object& where) {
+             const std::string& field, const py::object& where,
+             const py::object& context, std::optional<double> timeout) {
             return self.Value(view, fraiseql::v1::RootField::MAX, field, where,
-                              std::nullopt, std::nullopt);
+                              std::nullopt, std::nullopt,
+                              MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
-          py::arg("where") = py::none(), "The largest value; see min().")
+          py::arg("where") = py::none(), py::arg("context") = py::none(), py::arg("timeout") = py::none(), "The largest value; see min().")
       .def(
           "distinct",
           [](PyRepository& self, const std::string& view,
              const std::string& field, const py::object& where,
-             std::optional<int64_t> limit, std::optional<int64_t> offset) {
-            return self.Value(view, fraiseql::v1::RootField::DISTINCT, field, where,
-                              limit, offset);
+             std::optional<int64_t> limit, std::optional<int64_t> offset,
+             const py::object& context, std::optional<double> timeout) {
+            return self.Value(view, fraiseql::v1::RootField::DISTINCT, field,
+                              where, limit, offset,
+                              MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
           py::arg("where") = py::none(), py::arg("limit") = py::none(),
           py::arg("offset") = py::none(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The distinct values of a field over the matching rows, ascending "
           "by the field's type, None (missing or null) last, as a list "
           "(numbers as for sum, JSON and list values as Python objects).")
@@ -607,9 +720,16 @@ PYBIND11_MODULE(fraiseql_native, m) {
       .def("plan_cache_stats", &PyRepository::PlanCacheStats,
            "Counters of the planner's shape cache: hits, misses, evictions, "
            "size, capacity.")
-      .def("execute", &PyRepository::Execute, py::arg("query_definition"),
-           "Runs a serialized fraiseql.v1.QueryDefinition (several root "
-           "fields give one body).");
+      .def(
+          "execute",
+          [](PyRepository& self, const py::bytes& serialized,
+             const py::object& context, std::optional<double> timeout) {
+            return self.Execute(serialized, MakeContext(context, timeout));
+          },
+          py::arg("query_definition"), py::kw_only(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+          "Runs a serialized fraiseql.v1.QueryDefinition (several root "
+          "fields give one body). context and timeout as for find().");
 
   DefineOperatorBindings(m);
 

@@ -140,11 +140,11 @@ class ValueSink : public stream::RowSink {
 
 }  // namespace
 
-absl::StatusOr<std::string> Repository::RunValue(const planner::Plan& plan,
-                                                 bool list,
-                                                 absl::Status* row_error) const {
+absl::StatusOr<std::string> Repository::RunValue(
+    const planner::Plan& plan, bool list,
+    const stream::RequestContext& context, absl::Status* row_error) const {
   ValueSink sink(list);
-  absl::Status status = backend_->Execute(plan, &sink);
+  absl::Status status = backend_->Execute(plan, context, &sink);
   if (!sink.row_error().ok()) {
     *row_error = sink.row_error();
     return std::string();
@@ -154,6 +154,7 @@ absl::StatusOr<std::string> Repository::RunValue(const planner::Plan& plan,
 }
 
 absl::Status Repository::WriteRoot(const planner::RootPlan& plan,
+                                   const stream::RequestContext& context,
                                    response::ResponseWriter* writer) const {
   const std::string& key = plan.response_key;
   auto fail_row = [&](const absl::Status& row_error) {
@@ -168,7 +169,7 @@ absl::Status Repository::WriteRoot(const planner::RootPlan& plan,
       ASSIGN_OR_RETURN(std::string json,
                        RunValue(plan.plan,
                                 plan.shape == ResultShape::kValueList,
-                                &row_error));
+                                context, &row_error));
       if (!row_error.ok()) return fail_row(row_error);
       return writer->WriteValue(key, json);
     }
@@ -176,7 +177,7 @@ absl::Status Repository::WriteRoot(const planner::RootPlan& plan,
       response::Projector projector(*plan.selection, projection_);
       EdgeSink sink(projector, writer, plan.connection);
       writer->BeginConnection(key, plan.connection.backward);
-      absl::Status status = backend_->Execute(plan.plan, &sink);
+      absl::Status status = backend_->Execute(plan.plan, context, &sink);
       if (!sink.row_error().ok()) return fail_row(sink.row_error());
       RETURN_IF_ERROR(status);
       std::optional<int64_t> total;
@@ -184,7 +185,8 @@ absl::Status Repository::WriteRoot(const planner::RootPlan& plan,
         absl::Status row_error;
         ASSIGN_OR_RETURN(
             std::string count,
-            RunValue(*plan.connection.total_count, false, &row_error));
+            RunValue(*plan.connection.total_count, false, context,
+                     &row_error));
         int64_t n;
         if (!row_error.ok() || !absl::SimpleAtoi(count, &n)) {
           return absl::DataLossError(
@@ -204,7 +206,7 @@ absl::Status Repository::WriteRoot(const planner::RootPlan& plan,
       response::Projector projector(*plan.selection, projection_);
       ProjectingSink sink(projector, writer, is_list, key);
       if (is_list) writer->BeginList(key);
-      absl::Status status = backend_->Execute(plan.plan, &sink);
+      absl::Status status = backend_->Execute(plan.plan, context, &sink);
       if (!sink.row_error().ok()) return fail_row(sink.row_error());
       RETURN_IF_ERROR(status);
       if (is_list) {
@@ -219,10 +221,12 @@ absl::Status Repository::WriteRoot(const planner::RootPlan& plan,
 }
 
 absl::StatusOr<std::string> Repository::Execute(
-    const v1::QueryDefinition& query) const {
+    const v1::QueryDefinition& query,
+    const stream::RequestContext& context) const {
   if (query.roots_size() == 0) {
     return absl::InvalidArgumentError("the query has no root field");
   }
+  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
   std::vector<planner::RootPlan> plans;
   plans.reserve(query.roots_size());
   for (const v1::RootField& root : query.roots()) {
@@ -240,14 +244,15 @@ absl::StatusOr<std::string> Repository::Execute(
   std::string body;
   response::ResponseWriter writer(&body);
   for (const planner::RootPlan& plan : plans) {
-    RETURN_IF_ERROR(WriteRoot(plan, &writer));
+    RETURN_IF_ERROR(WriteRoot(plan, context, &writer));
   }
   writer.Finish();
   return body;
 }
 
 absl::StatusOr<Value> Repository::ExecuteValue(
-    const v1::RootField& root) const {
+    const v1::RootField& root, const stream::RequestContext& context) const {
+  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(planner::RootPlan plan, planner_.PlanRoot(root));
   if (plan.shape != ResultShape::kValue &&
       plan.shape != ResultShape::kValueList) {
@@ -260,7 +265,7 @@ absl::StatusOr<Value> Repository::ExecuteValue(
   value.decimal_numbers = plan.decimal_numbers;
   ASSIGN_OR_RETURN(value.json,
                    RunValue(plan.plan, plan.shape == ResultShape::kValueList,
-                            &row_error));
+                            context, &row_error));
   if (!row_error.ok()) {
     return absl::DataLossError(absl::StrCat("invalid value from ",
                                             backend_->name(), ": ",

@@ -11,6 +11,7 @@
 #include "planner/planner.h"
 #include "plugins/backend.h"
 #include "proto/query.pb.h"
+#include "stream/request_context.h"
 #include "response/response_writer.h"
 #include "response/selection.h"
 #include "where/operator.h"
@@ -61,12 +62,23 @@ class Repository {
   // cost another statement). totalCount runs as a second statement after
   // the page (count(*) over the filter), so it is not read in the same
   // snapshot as the page.
-  absl::StatusOr<std::string> Execute(const v1::QueryDefinition& query) const;
+  //
+  // `context` applies to every statement the call runs (each in its own
+  // transaction when it has variables or a statement_timeout; see
+  // stream/request_context.h); its deadline bounds the whole call. Further
+  // errors: InvalidArgument for a bad context variable name,
+  // DeadlineExceeded (with stream::kQueryTimeoutPayloadUrl) when the
+  // deadline or statement_timeout passes, Cancelled on the cancel flag.
+  absl::StatusOr<std::string> Execute(
+      const v1::QueryDefinition& query,
+      const stream::RequestContext& context = {}) const;
 
   // Runs one root field of a value operation (operation other than FIND)
   // and returns its value. Errors as Execute, plus InvalidArgument for a
   // FIND root, and DataLoss when the server's value is not valid JSON.
-  absl::StatusOr<Value> ExecuteValue(const v1::RootField& root) const;
+  absl::StatusOr<Value> ExecuteValue(
+      const v1::RootField& root,
+      const stream::RequestContext& context = {}) const;
 
   // The statement one root field would run, without running it (for
   // debugging, and for running the same SQL through another driver).
@@ -80,10 +92,12 @@ class Repository {
   // Runs one planned root field into `writer`. A bad row fails the field
   // (FailField), not the call; other errors are returned.
   absl::Status WriteRoot(const planner::RootPlan& plan,
+                         const stream::RequestContext& context,
                          response::ResponseWriter* writer) const;
   // Runs a kValue/kValueList statement: the value as compact JSON.
   // `row_error` receives a row that is not valid JSON.
   absl::StatusOr<std::string> RunValue(const planner::Plan& plan, bool list,
+                                       const stream::RequestContext& context,
                                        absl::Status* row_error) const;
 
   std::shared_ptr<const where::Schema> schema_;

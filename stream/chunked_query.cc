@@ -1,8 +1,16 @@
 #include "stream/chunked_query.h"
 
+#include <poll.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <climits>
 #include <memory>
+#include <string>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "base/pg_status.h"
 
@@ -13,6 +21,12 @@ struct ResultDeleter {
   void operator()(PGresult* r) const { PQclear(r); }
 };
 using Result = std::unique_ptr<PGresult, ResultDeleter>;
+
+// How long cleanup (draining after a cancel, ROLLBACK) may take before the
+// connection is given up on and left for the pool to discard.
+constexpr absl::Duration kCleanupBound = absl::Seconds(5);
+// How often a cancel flag is looked at while waiting for the server.
+constexpr absl::Duration kCancelSlice = absl::Milliseconds(50);
 
 absl::Status ConnectionError(PGconn* conn, absl::string_view what) {
   std::string why = PQerrorMessage(conn);
@@ -35,18 +49,422 @@ absl::Status ServerError(const PGresult* result) {
                                                : PQresultErrorMessage(result));
 }
 
-// Reads and drops whatever results are left so the connection is idle.
-void Drain(PGconn* conn) {
-  while (PGresult* r = PQgetResult(conn)) PQclear(r);
+absl::Status QueryTimeout(std::string message) {
+  absl::Status status = absl::DeadlineExceededError(std::move(message));
+  status.SetPayload(kQueryTimeoutPayloadUrl, absl::Cord("query"));
+  return status;
 }
 
-void Cancel(PGconn* conn) {
+void SendCancel(PGconn* conn) {
   if (PGcancel* cancel = PQgetCancel(conn)) {
     char buf[256];
     PQcancel(cancel, buf, sizeof buf);
     PQfreeCancel(cancel);
   }
-  Drain(conn);
+}
+
+enum class Wait { kReady, kDeadline, kCancelled, kBroken };
+
+// Waits until PQgetResult can return without blocking: polls the socket
+// with the time left (in slices when there is a cancel flag to look at).
+Wait WaitForResult(PGconn* conn, absl::Time deadline,
+                   const std::atomic<bool>* cancelled) {
+  while (true) {
+    if (!PQconsumeInput(conn)) return Wait::kBroken;
+    if (!PQisBusy(conn)) return Wait::kReady;
+    if (cancelled != nullptr && cancelled->load(std::memory_order_relaxed)) {
+      return Wait::kCancelled;
+    }
+    const absl::Time now = absl::Now();
+    if (now >= deadline) return Wait::kDeadline;
+    absl::Duration slice = deadline - now;
+    if (cancelled != nullptr) slice = std::min(slice, kCancelSlice);
+    int timeout_ms = -1;
+    if (slice != absl::InfiniteDuration()) {
+      timeout_ms = static_cast<int>(std::min<int64_t>(
+          INT_MAX, absl::ToInt64Milliseconds(absl::Ceil(
+                       slice, absl::Milliseconds(1)))));
+    }
+    pollfd fd{PQsocket(conn), POLLIN, 0};
+    if (fd.fd < 0) return Wait::kBroken;
+    if (poll(&fd, 1, timeout_ms) < 0 && errno != EINTR) return Wait::kBroken;
+  }
+}
+
+// What one sent command is, so its results are read in order.
+enum class Step { kBegin, kSetConfig, kPrepare, kQuery, kCommit, kOther };
+
+// Why we stopped waiting normally.
+enum class Interrupt { kNone, kDeadline, kCancelled, kSink, kBroken };
+
+class Run {
+ public:
+  Run(PGconn* conn, const StreamOptions& options, const RequestContext& context,
+      RowSink* sink)
+      : conn_(conn), options_(options), context_(context), sink_(sink) {}
+
+  absl::StatusOr<StreamResult> Go(const planner::Plan& plan);
+
+  // The call failed only because a statement believed prepared on this
+  // connection was not (SQLSTATE 26000) before any row: safe to run again
+  // unprepared.
+  bool StaleStatement() const {
+    return executed_by_name_ && stats_.rows == 0 &&
+           interrupt_ == Interrupt::kNone && !failure_.ok() &&
+           SqlStateOf(failure_) == "26000";
+  }
+
+ private:
+  // Sends the request's pipeline; false when libpq refused a command.
+  bool Send(const planner::Plan& plan);
+  // Reads the results of `steps_` and the Sync.
+  void ReadAll();
+  // Reads one step's results up to its terminating null.
+  void ReadStep(Step step);
+  // Waits for a result under the current deadline; on a deadline or cancel,
+  // cancels on the server and switches to the cleanup bound. False when
+  // the connection broke or cleanup took too long (give up reading).
+  bool WaitOrInterrupt();
+  void Interrupted(Interrupt why);
+  void RecordFailure(absl::Status status) {
+    if (failure_.ok()) failure_ = std::move(status);
+  }
+  absl::Status Flush();
+  // After the main pipeline: ROLLBACK when a transaction is left open, and
+  // DEALLOCATE of evicted statements; one more round trip, only when needed.
+  void Cleanup(const std::vector<std::string>& evicted);
+  absl::Status FinalStatus();
+
+  PGconn* conn_;
+  const StreamOptions& options_;
+  const RequestContext& context_;
+  RowSink* sink_;
+
+  std::vector<Step> steps_;
+  std::string prepare_sql_, prepare_name_;
+  bool executed_by_name_ = false;
+  absl::Time deadline_ = absl::InfiniteFuture();
+  absl::Duration budget_ = absl::InfiniteDuration();
+  const std::atomic<bool>* cancelled_ = nullptr;
+  Interrupt interrupt_ = Interrupt::kNone;
+  bool gave_up_ = false;
+  absl::Status failure_;       // first server or protocol error
+  absl::Status sink_failure_;  // the sink's own status
+
+  // Chunking.
+  size_t chunk_rows_ = 1;
+  StreamResult stats_;
+  std::vector<Result> held_;  // keeps the chunk's rows alive until handed on
+  RowChunk chunk_;
+};
+
+absl::Status Run::Flush() {
+  if (chunk_.rows.empty()) return absl::OkStatus();
+  absl::Status status = sink_->OnChunk(chunk_);
+  ++stats_.chunks;
+  chunk_.rows.clear();
+  chunk_.more.clear();
+  held_.clear();
+  return status;
+}
+
+void Run::Interrupted(Interrupt why) {
+  if (interrupt_ == Interrupt::kNone) interrupt_ = why;
+  if (why == Interrupt::kBroken) {
+    gave_up_ = true;
+    return;
+  }
+  SendCancel(conn_);
+  // The rest is cleanup: bounded, and no longer cancellable.
+  deadline_ = absl::Now() + kCleanupBound;
+  cancelled_ = nullptr;
+}
+
+bool Run::WaitOrInterrupt() {
+  while (!gave_up_) {
+    switch (WaitForResult(conn_, deadline_, cancelled_)) {
+      case Wait::kReady:
+        return true;
+      case Wait::kBroken:
+        Interrupted(Interrupt::kBroken);
+        return false;
+      case Wait::kDeadline:
+        if (interrupt_ != Interrupt::kNone) {  // cleanup ran out of time
+          gave_up_ = true;
+          return false;
+        }
+        Interrupted(Interrupt::kDeadline);
+        break;
+      case Wait::kCancelled:
+        Interrupted(Interrupt::kCancelled);
+        break;
+    }
+  }
+  return false;
+}
+
+void Run::ReadStep(Step step) {
+  if (step == Step::kQuery && !PQsetSingleRowMode(conn_)) {
+    RecordFailure(
+        absl::InternalError("cannot switch the query to single-row mode"));
+  }
+  auto cell = [](const PGresult* r, int column) {
+    return PQgetisnull(r, 0, column)
+               ? absl::string_view("null")
+               : absl::string_view(
+                     PQgetvalue(r, 0, column),
+                     static_cast<size_t>(PQgetlength(r, 0, column)));
+  };
+  while (WaitOrInterrupt()) {
+    PGresult* raw = PQgetResult(conn_);
+    if (raw == nullptr) return;  // this step's results are done
+    Result result(raw);
+    const ExecStatusType status = PQresultStatus(raw);
+    const bool stopped = !failure_.ok() || interrupt_ != Interrupt::kNone;
+    switch (status) {
+      case PGRES_SINGLE_TUPLE:
+        if (stopped || step != Step::kQuery) break;  // draining
+        chunk_.rows.push_back(cell(raw, 0));
+        if (int columns = PQnfields(raw); columns > 1) {
+          chunk_.columns = columns;
+          for (int c = 1; c < columns; ++c) chunk_.more.push_back(cell(raw, c));
+        }
+        held_.push_back(std::move(result));
+        ++stats_.rows;
+        if (chunk_.rows.size() >= chunk_rows_) {
+          sink_failure_ = Flush();
+          if (!sink_failure_.ok()) Interrupted(Interrupt::kSink);
+        }
+        break;
+      case PGRES_TUPLES_OK:
+        if (step == Step::kQuery && !stopped) {
+          // End of the rows (or a zero-row result in single-row mode).
+          sink_failure_ = Flush();
+          if (!sink_failure_.ok()) Interrupted(Interrupt::kSink);
+        }
+        break;
+      case PGRES_COMMAND_OK:
+        if (step == Step::kPrepare && options_.statements != nullptr) {
+          options_.statements->Insert(conn_, prepare_sql_, prepare_name_);
+        }
+        break;
+      case PGRES_PIPELINE_ABORTED:
+        break;  // an earlier command failed; its error is recorded
+      case PGRES_FATAL_ERROR:
+      case PGRES_NONFATAL_ERROR:
+      case PGRES_BAD_RESPONSE:
+        RecordFailure(ServerError(raw));
+        break;
+      default:
+        RecordFailure(absl::InternalError(absl::StrCat(
+            "unexpected result status ", PQresStatus(status))));
+    }
+  }
+}
+
+void Run::ReadAll() {
+  for (Step step : steps_) {
+    if (gave_up_) return;
+    ReadStep(step);
+  }
+  // The Sync's own result; no null follows it.
+  while (!gave_up_ && WaitOrInterrupt()) {
+    Result result(PQgetResult(conn_));
+    if (result != nullptr &&
+        PQresultStatus(result.get()) == PGRES_PIPELINE_SYNC) {
+      return;
+    }
+  }
+}
+
+bool Run::Send(const planner::Plan& plan) {
+  std::vector<const char*> values;
+  values.reserve(plan.params.size());
+  for (const where::Param& p : plan.params) {
+    values.push_back(p.is_null ? nullptr : p.text.c_str());
+  }
+  const bool transaction = context_.NeedsTransaction();
+  if (transaction) {
+    if (!PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr,
+                           nullptr, 0)) {
+      return false;
+    }
+    steps_.push_back(Step::kBegin);
+    // One statement for every setting; names and values bound.
+    std::vector<std::string> texts;
+    if (context_.statement_timeout > absl::ZeroDuration()) {
+      texts.push_back("statement_timeout");
+      texts.push_back(absl::StrCat(
+          std::max<int64_t>(1, absl::ToInt64Milliseconds(
+                                   context_.statement_timeout)),
+          "ms"));
+    }
+    auto add = [&](const std::string& name, const std::string& value) {
+      texts.push_back(name);
+      texts.push_back(value);
+    };
+    if (context_.tenant_id.has_value()) add("app.tenant_id", *context_.tenant_id);
+    if (context_.user_id.has_value()) add("app.user_id", *context_.user_id);
+    for (const auto& [name, value] : context_.variables) add(name, value);
+    if (!texts.empty()) {
+      std::string sql = "SELECT ";
+      std::vector<const char*> bound;
+      for (size_t i = 0; i < texts.size(); i += 2) {
+        absl::StrAppend(&sql, i == 0 ? "" : ", ", "set_config($", i + 1,
+                        "::text, $", i + 2, "::text, true)");
+        bound.push_back(texts[i].c_str());
+        bound.push_back(texts[i + 1].c_str());
+      }
+      if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(bound.size()),
+                             nullptr, bound.data(), nullptr, nullptr, 0)) {
+        return false;
+      }
+      steps_.push_back(Step::kSetConfig);
+    }
+  }
+
+  std::optional<std::string> name;
+  if (options_.statements != nullptr && !options_.statements->Disabled(conn_)) {
+    name = options_.statements->Find(conn_, plan.sql);
+    if (!name.has_value()) {
+      prepare_sql_ = plan.sql;
+      prepare_name_ = StatementCache::NewName();
+      if (!PQsendPrepare(conn_, prepare_name_.c_str(), plan.sql.c_str(),
+                         static_cast<int>(values.size()), nullptr)) {
+        return false;
+      }
+      steps_.push_back(Step::kPrepare);
+      name = prepare_name_;
+    }
+  }
+  const int sent =
+      name.has_value()
+          ? PQsendQueryPrepared(conn_, name->c_str(),
+                                static_cast<int>(values.size()), values.data(),
+                                nullptr, nullptr, /*resultFormat=*/0)
+          : PQsendQueryParams(conn_, plan.sql.c_str(),
+                              static_cast<int>(values.size()), nullptr,
+                              values.data(), nullptr, nullptr,
+                              /*resultFormat=*/0);
+  if (!sent) return false;
+  executed_by_name_ = name.has_value();
+  steps_.push_back(Step::kQuery);
+  if (transaction) {
+    if (!PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr,
+                           nullptr, 0)) {
+      return false;
+    }
+    steps_.push_back(Step::kCommit);
+  }
+  return PQpipelineSync(conn_) == 1;
+}
+
+void Run::Cleanup(const std::vector<std::string>& evicted) {
+  const bool rollback = PQtransactionStatus(conn_) != PQTRANS_IDLE;
+  if (gave_up_ || (!rollback && evicted.empty())) return;
+  steps_.clear();
+  if (rollback) {
+    if (!PQsendQueryParams(conn_, "ROLLBACK", 0, nullptr, nullptr, nullptr,
+                           nullptr, 0)) {
+      return;
+    }
+    steps_.push_back(Step::kOther);
+  }
+  for (const std::string& name : evicted) {
+    // Names are ours ("fql_<n>"): safe to quote as identifiers.
+    std::string sql = absl::StrCat("DEALLOCATE \"", name, "\"");
+    if (!PQsendQueryParams(conn_, sql.c_str(), 0, nullptr, nullptr, nullptr,
+                           nullptr, 0)) {
+      return;
+    }
+    steps_.push_back(Step::kOther);
+  }
+  if (PQpipelineSync(conn_) != 1) return;
+  // Errors here (a statement already gone) change nothing for the caller.
+  absl::Status kept = failure_;
+  if (interrupt_ == Interrupt::kNone) deadline_ = absl::Now() + kCleanupBound;
+  cancelled_ = nullptr;
+  ReadAll();
+  failure_ = kept;
+}
+
+absl::Status Run::FinalStatus() {
+  if (PQstatus(conn_) != CONNECTION_OK || interrupt_ == Interrupt::kBroken) {
+    return ConnectionError(conn_, "query failed");
+  }
+  switch (interrupt_) {
+    case Interrupt::kSink:
+      return sink_failure_;
+    case Interrupt::kDeadline:
+      return QueryTimeout(absl::StrCat(
+          "query exceeded its deadline of ", absl::FormatDuration(budget_),
+          "; cancelled on the server"));
+    case Interrupt::kCancelled:
+      return absl::CancelledError(
+          "query cancelled by the caller; cancelled on the server");
+    default:
+      break;
+  }
+  if (!failure_.ok() && SqlStateOf(failure_) == "57014" &&
+      context_.statement_timeout > absl::ZeroDuration()) {
+    absl::Status status = QueryTimeout(absl::StrCat(
+        "query exceeded statement_timeout of ",
+        absl::FormatDuration(context_.statement_timeout),
+        " on the server (SQLSTATE 57014)"));
+    status.SetPayload(kSqlStatePayloadUrl, absl::Cord("57014"));
+    return status;
+  }
+  return failure_;
+}
+
+absl::StatusOr<StreamResult> Run::Go(const planner::Plan& plan) {
+  if (absl::Status valid = ValidateRequestContext(context_); !valid.ok()) {
+    return valid;
+  }
+  const absl::Time start = absl::Now();
+  deadline_ = context_.deadline;
+  // For the message: the time this statement was given, to the millisecond.
+  budget_ = absl::Ceil(deadline_ - start, absl::Milliseconds(1));
+  cancelled_ = context_.cancelled;
+  if (deadline_ <= start) {
+    return QueryTimeout("query exceeded its deadline before it was sent");
+  }
+  if (cancelled_ != nullptr && cancelled_->load()) {
+    return absl::CancelledError("query cancelled by the caller before it was sent");
+  }
+  chunk_rows_ = options_.chunk_rows > 0 ? options_.chunk_rows : 1;
+  held_.reserve(chunk_rows_);
+  chunk_.rows.reserve(chunk_rows_);
+
+  if (!PQenterPipelineMode(conn_)) {
+    return ConnectionError(conn_, "cannot start the query pipeline");
+  }
+  const std::vector<std::string> evicted =
+      options_.statements != nullptr ? options_.statements->TakeEvicted(conn_)
+                                     : std::vector<std::string>();
+  if (!Send(plan)) {
+    absl::Status status = ConnectionError(conn_, "cannot send the query");
+    // Whatever was queued before the failure still has to be read.
+    if (PQpipelineSync(conn_) == 1) {
+      failure_ = status;
+      ReadAll();
+      Cleanup({});
+    }
+    PQexitPipelineMode(conn_);
+    return status;
+  }
+  ReadAll();
+  if (StaleStatement()) {
+    // A statement we thought prepared is gone: most likely PgBouncer in
+    // transaction pooling mode (another server session per transaction).
+    // Stop preparing on this connection; StreamQuery runs the call again.
+    options_.statements->Disable(conn_);
+  }
+  Cleanup(evicted);
+  if (!gave_up_) PQexitPipelineMode(conn_);
+  absl::Status status = FinalStatus();
+  if (!status.ok()) return status;
+  return stats_;
 }
 
 }  // namespace
@@ -54,82 +472,18 @@ void Cancel(PGconn* conn) {
 absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
                                          const planner::Plan& plan,
                                          const StreamOptions& options,
+                                         const RequestContext& context,
                                          RowSink* sink) {
-  std::vector<const char*> values;
-  values.reserve(plan.params.size());
-  for (const where::Param& p : plan.params) {
-    values.push_back(p.is_null ? nullptr : p.text.c_str());
+  Run run(conn, options, context, sink);
+  absl::StatusOr<StreamResult> result = run.Go(plan);
+  if (result.ok() || !run.StaleStatement() ||
+      PQstatus(conn) != CONNECTION_OK ||
+      PQtransactionStatus(conn) != PQTRANS_IDLE) {
+    return result;
   }
-  if (!PQsendQueryParams(conn, plan.sql.c_str(),
-                         static_cast<int>(values.size()), nullptr,
-                         values.data(), nullptr, nullptr, /*resultFormat=*/0)) {
-    return ConnectionError(conn, "cannot send the query");
-  }
-  if (!PQsetSingleRowMode(conn)) {
-    Drain(conn);
-    return absl::InternalError("cannot switch the query to single-row mode");
-  }
-
-  const size_t chunk_rows = options.chunk_rows > 0 ? options.chunk_rows : 1;
-  StreamResult stats;
-  std::vector<Result> held;  // keeps the chunk's rows alive until handed on
-  held.reserve(chunk_rows);
-  RowChunk chunk;
-  chunk.rows.reserve(chunk_rows);
-  auto flush = [&]() -> absl::Status {
-    if (chunk.rows.empty()) return absl::OkStatus();
-    absl::Status status = sink->OnChunk(chunk);
-    ++stats.chunks;
-    chunk.rows.clear();
-    chunk.more.clear();
-    held.clear();
-    return status;
-  };
-
-  auto cell = [](const PGresult* r, int column) {
-    return PQgetisnull(r, 0, column)
-               ? absl::string_view("null")
-               : absl::string_view(PQgetvalue(r, 0, column),
-                                   static_cast<size_t>(PQgetlength(r, 0, column)));
-  };
-  absl::Status failure;
-  while (PGresult* raw = PQgetResult(conn)) {
-    Result result(raw);
-    ExecStatusType status = PQresultStatus(raw);
-    if (status == PGRES_SINGLE_TUPLE) {
-      if (!failure.ok()) continue;  // draining after a failure
-      chunk.rows.push_back(cell(raw, 0));
-      if (int columns = PQnfields(raw); columns > 1) {
-        chunk.columns = columns;
-        for (int c = 1; c < columns; ++c) chunk.more.push_back(cell(raw, c));
-      }
-      held.push_back(std::move(result));
-      ++stats.rows;
-      if (chunk.rows.size() >= chunk_rows) {
-        failure = flush();
-        if (!failure.ok()) {
-          Cancel(conn);
-          return failure;
-        }
-      }
-    } else if (status == PGRES_TUPLES_OK) {
-      // End of the rows (zero-row result in single-row mode).
-      if (failure.ok()) failure = flush();
-    } else if (status == PGRES_FATAL_ERROR || status == PGRES_NONFATAL_ERROR ||
-               status == PGRES_BAD_RESPONSE) {
-      if (failure.ok()) failure = ServerError(raw);
-    } else {
-      if (failure.ok()) {
-        failure = absl::InternalError(absl::StrCat(
-            "unexpected result status ", PQresStatus(status)));
-      }
-    }
-  }
-  if (PQstatus(conn) != CONNECTION_OK) {
-    return ConnectionError(conn, "query failed");
-  }
-  if (!failure.ok()) return failure;
-  return stats;
+  StreamOptions unprepared = options;
+  unprepared.statements = nullptr;
+  return Run(conn, unprepared, context, sink).Go(plan);
 }
 
 }  // namespace fraiseql::stream

@@ -1,16 +1,31 @@
 // plugins/backends/native: the `backend.native` executor. Borrows a
 // connection from the pool and streams the statement's rows with libpq
-// single-row mode, in chunks.
+// single-row mode, in chunks, applying the request context and preparing
+// statements per connection (stream/chunked_query.h).
 #ifndef FRAISEQL_PLUGINS_BACKENDS_NATIVE_NATIVE_BACKEND_H_
 #define FRAISEQL_PLUGINS_BACKENDS_NATIVE_NATIVE_BACKEND_H_
 
+#include <cstddef>
 #include <memory>
 
 #include "plugins/backend.h"
 #include "pool/pool.h"
 #include "stream/chunked_query.h"
+#include "stream/statement_cache.h"
 
 namespace fraiseql::plugins {
+
+struct NativeBackendOptions {
+  int chunk_rows = 256;
+  // Prepare each statement shape once per connection and run it by name.
+  bool prepared_statements = true;
+  // Statements kept prepared per connection (least recently used evicted).
+  size_t prepared_statements_per_connection = 256;
+  // PgBouncer in transaction-pooling mode in front of the server: no
+  // session state at all (no prepared statements; the request context is
+  // per transaction anyway). Overrides prepared_statements.
+  bool pgbouncer = false;
+};
 
 // Thread-safe; each Execute borrows its own connection. A connection that
 // comes back broken or mid-transaction is closed by the pool, so a failed
@@ -18,15 +33,20 @@ namespace fraiseql::plugins {
 class NativeBackend : public Backend {
  public:
   NativeBackend(std::shared_ptr<pool::Pool> pool,
-                stream::StreamOptions options = {})
-      : pool_(std::move(pool)), options_(options) {}
+                NativeBackendOptions options = {});
 
   absl::string_view name() const override { return "backend.native"; }
+  using Backend::Execute;
   absl::Status Execute(const planner::Plan& plan,
+                       const stream::RequestContext& context,
                        stream::RowSink* sink) override;
+
+  // The per-connection prepared statements; null when they are off.
+  stream::StatementCache* statement_cache() const { return statements_.get(); }
 
  private:
   std::shared_ptr<pool::Pool> pool_;
+  std::unique_ptr<stream::StatementCache> statements_;
   stream::StreamOptions options_;
 };
 

@@ -1,0 +1,63 @@
+// stream/: what a caller asks of one request beyond its statements: the
+// tenant, user and app.* variables the statements may read (for example in
+// row-level security policies), a server-side statement_timeout, a client
+// deadline and a cancel flag. StreamQuery applies it to every statement it
+// runs (see chunked_query.h for the SQL).
+#ifndef FRAISEQL_STREAM_REQUEST_CONTEXT_H_
+#define FRAISEQL_STREAM_REQUEST_CONTEXT_H_
+
+#include <atomic>
+#include <map>
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
+
+namespace fraiseql::stream {
+
+// Payload key (value "query") on the DeadlineExceeded statuses of a query's
+// own deadline or statement_timeout, so that they can be told apart from the
+// pool's acquire timeout, which has the same code.
+inline constexpr absl::string_view kQueryTimeoutPayloadUrl =
+    "fraiseql.dev/query-timeout";
+
+struct RequestContext {
+  // Set as app.tenant_id and app.user_id when present.
+  std::optional<std::string> tenant_id;
+  std::optional<std::string> user_id;
+  // Further variables, by full name: "app.<name>" with <name> matching
+  // [a-z_][a-z0-9_]* (ValidateRequestContext checks). Values are bound as
+  // parameters, never spliced into SQL text.
+  std::map<std::string, std::string> variables;
+  // Server-side statement_timeout for the request's statements (set with
+  // set_config(..., true), i.e. SET LOCAL); zero or less: the server's.
+  absl::Duration statement_timeout = absl::ZeroDuration();
+  // Client-side deadline: past it the running statement is cancelled on the
+  // server and the call returns DeadlineExceeded.
+  absl::Time deadline = absl::InfiniteFuture();
+  // When non-null and set to true (from any thread), the running statement is
+  // cancelled on the server and the call returns Cancelled. Checked at least
+  // every 50 ms while waiting for the server. Must outlive the call.
+  const std::atomic<bool>* cancelled = nullptr;
+
+  // Whether the statements need a transaction of their own: any variable or
+  // a statement_timeout. The deadline and the cancel flag need none.
+  bool NeedsTransaction() const {
+    return tenant_id.has_value() || user_id.has_value() ||
+           !variables.empty() || statement_timeout > absl::ZeroDuration();
+  }
+};
+
+// InvalidArgument naming the first variable whose name is not
+// app.[a-z_][a-z0-9_]* (or that repeats app.tenant_id / app.user_id when
+// those are also given as fields).
+absl::Status ValidateRequestContext(const RequestContext& context);
+
+// Whether `name` is a valid variable name: "app." then [a-z_][a-z0-9_]*.
+bool IsValidVariableName(absl::string_view name);
+
+}  // namespace fraiseql::stream
+
+#endif  // FRAISEQL_STREAM_REQUEST_CONTEXT_H_
