@@ -201,7 +201,8 @@ absl::Status Connection::Ping(absl::Time deadline) {
 
 bool Connection::IsReusable() const {
   return raw_ != nullptr && PQstatus(raw_) == CONNECTION_OK &&
-         PQtransactionStatus(raw_) == PQTRANS_IDLE && !PQisBusy(raw_);
+         PQtransactionStatus(raw_) == PQTRANS_IDLE && !PQisBusy(raw_) &&
+         PQpipelineStatus(raw_) == PQ_PIPELINE_OFF;
 }
 
 }  // namespace fraiseql::pool

@@ -23,6 +23,7 @@ class Error(Exception):
 class InvalidInputError(Error, ValueError): ...
 class DatabaseUnavailableError(Error, ConnectionError): ...
 class PoolTimeoutError(Error, TimeoutError): ...
+class PoolExhaustedError(Error): ...
 
 class QueryTimeoutError(Error, TimeoutError):
     """A query ran past its `timeout` (client deadline: cancelled on the
@@ -42,8 +43,17 @@ class Pool:
         acquire_timeout: float = 10.0,
         connect_timeout: float = 10.0,
         application_name: str = "fraiseql-native",
+        idle_timeout: float = 600.0,
+        max_lifetime: float = 3600.0,
+        health_check_after_idle: float = 1.0,
+        reconnect_backoff_base: float = 0.1,
+        reconnect_backoff_max: float = 10.0,
+        reconnect_jitter: float = 0.2,
+        max_waiters: int = 1000,
+        statement_timeout: float = 0.0,
+        maintenance_interval: float = 1.0,
     ) -> None: ...
-    def stats(self) -> Dict[str, int]: ...
+    def stats(self) -> Dict[str, Union[int, str]]: ...
 
 class Schema:
     def __init__(self) -> None: ...

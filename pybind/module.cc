@@ -1,6 +1,7 @@
 // pybind/: the `fraiseql_native` Python module. Declarations only: the work
 // happens in the C++ stages; absl::Status becomes a Python exception in one
 // place (RaiseIfError). The GIL is released around every database call.
+#include <cmath>
 #include <memory>
 #include <optional>
 #include <string>
@@ -35,6 +36,7 @@ struct Exceptions {
   PyObject* invalid_input = nullptr;     // InvalidInputError(Error, ValueError)
   PyObject* unavailable = nullptr;       // DatabaseUnavailableError(Error, ConnectionError)
   PyObject* timeout = nullptr;           // PoolTimeoutError(Error, TimeoutError)
+  PyObject* exhausted = nullptr;         // PoolExhaustedError(Error)
   PyObject* query_timeout = nullptr;     // QueryTimeoutError(Error, TimeoutError)
   PyObject* cancelled = nullptr;         // QueryCancelledError(Error)
   PyObject* database = nullptr;          // DatabaseError(Error)
@@ -63,6 +65,11 @@ Exceptions exceptions;
       break;
     case absl::StatusCode::kCancelled:
       type = exceptions.cancelled;
+      break;
+    case absl::StatusCode::kResourceExhausted:
+      // The pool's wait queue is full; a server 53xxx keeps DatabaseError.
+      type = SqlStateOf(status).has_value() ? exceptions.database
+                                            : exceptions.exhausted;
       break;
     default:
       break;
@@ -159,22 +166,51 @@ class PySchema {
   where::Schema schema_;
 };
 
+// Seconds from Python; float('inf') means "never" (InfiniteDuration).
+absl::Duration SecondsOrInfinite(double seconds) {
+  return std::isinf(seconds) && seconds > 0 ? absl::InfiniteDuration()
+                                            : absl::Seconds(seconds);
+}
+
+// Keyword arguments of Pool(...), with their defaults.
+struct PoolArgs {
+  std::optional<std::string> url;
+  int min_size = 0;
+  int max_size = 10;
+  double acquire_timeout = 10.0;
+  double connect_timeout = 10.0;
+  std::string application_name = "fraiseql-native";
+  double idle_timeout = 600.0;
+  double max_lifetime = 3600.0;
+  double health_check_after_idle = 1.0;
+  double reconnect_backoff_base = 0.1;
+  double reconnect_backoff_max = 10.0;
+  double reconnect_jitter = 0.2;
+  int max_waiters = 1000;
+  double statement_timeout = 0.0;
+  double maintenance_interval = 1.0;
+};
+
 class PyPool {
  public:
-  PyPool(std::optional<std::string> url, int min_size, int max_size,
-         double acquire_timeout, double connect_timeout,
-         const std::string& application_name) {
-    pool::PoolOptions options;
-    if (url.has_value()) {
-      options.connection.conninfo = *url;
-    } else if (const char* env = std::getenv("FRAISEQL_DATABASE_URL")) {
-      options.connection.conninfo = env;
-    }
-    options.connection.application_name = application_name;
-    options.connection.connect_timeout = Seconds(connect_timeout);
-    options.min_size = min_size;
-    options.max_size = max_size;
-    options.acquire_timeout = Seconds(acquire_timeout);
+  explicit PyPool(const PoolArgs& args) {
+    pool::PoolOptions options = pool::PoolOptions::FromEnvironment();
+    if (args.url.has_value()) options.connection.conninfo = *args.url;
+    options.connection.application_name = args.application_name;
+    options.connection.connect_timeout = Seconds(args.connect_timeout);
+    options.connection.statement_timeout = Seconds(args.statement_timeout);
+    options.min_size = args.min_size;
+    options.max_size = args.max_size;
+    options.acquire_timeout = Seconds(args.acquire_timeout);
+    options.idle_timeout = SecondsOrInfinite(args.idle_timeout);
+    options.max_lifetime = SecondsOrInfinite(args.max_lifetime);
+    options.health_check_after_idle =
+        SecondsOrInfinite(args.health_check_after_idle);
+    options.reconnect_backoff_base = Seconds(args.reconnect_backoff_base);
+    options.reconnect_backoff_max = Seconds(args.reconnect_backoff_max);
+    options.reconnect_jitter = args.reconnect_jitter;
+    options.max_waiters = args.max_waiters;
+    options.maintenance_interval = Seconds(args.maintenance_interval);
     absl::StatusOr<std::shared_ptr<pool::Pool>> created;
     {
       py::gil_scoped_release release;
@@ -195,6 +231,10 @@ class PyPool {
     d["errors"] = s.errors;
     d["opened"] = s.opened;
     d["closed"] = s.closed;
+    d["rejected"] = s.rejected;
+    d["health_check_failures"] = s.health_check_failures;
+    d["retired"] = s.retired;
+    d["last_error"] = s.last_error;
     return d;
   }
 
@@ -476,6 +516,10 @@ PYBIND11_MODULE(fraiseql_native, m) {
           .release()
           .ptr(),
       "No connection became free before the pool's acquire timeout.");
+  exceptions.exhausted = NewException(
+      m, "PoolExhaustedError", exceptions.error,
+      "The pool's wait queue is full (max_waiters): the call was refused at "
+      "once instead of waiting.");
   exceptions.query_timeout = NewException(
       m, "QueryTimeoutError",
       py::make_tuple(py::handle(exceptions.error),
@@ -497,15 +541,53 @@ PYBIND11_MODULE(fraiseql_native, m) {
   py::class_<PyPool>(m, "Pool",
                      "A pool of PostgreSQL connections. `url` defaults to "
                      "$FRAISEQL_DATABASE_URL, then libpq's PG* variables.")
-      .def(py::init<std::optional<std::string>, int, int, double, double,
-                    const std::string&>(),
+      .def(py::init([](std::optional<std::string> url, int min_size,
+                       int max_size, double acquire_timeout,
+                       double connect_timeout,
+                       const std::string& application_name,
+                       double idle_timeout, double max_lifetime,
+                       double health_check_after_idle,
+                       double reconnect_backoff_base,
+                       double reconnect_backoff_max, double reconnect_jitter,
+                       int max_waiters, double statement_timeout,
+                       double maintenance_interval) {
+             PoolArgs args{url,
+                           min_size,
+                           max_size,
+                           acquire_timeout,
+                           connect_timeout,
+                           application_name,
+                           idle_timeout,
+                           max_lifetime,
+                           health_check_after_idle,
+                           reconnect_backoff_base,
+                           reconnect_backoff_max,
+                           reconnect_jitter,
+                           max_waiters,
+                           statement_timeout,
+                           maintenance_interval};
+             return std::make_unique<PyPool>(args);
+           }),
            py::arg("url") = py::none(), py::arg("min_size") = 0,
            py::arg("max_size") = 10, py::arg("acquire_timeout") = 10.0,
            py::arg("connect_timeout") = 10.0,
-           py::arg("application_name") = "fraiseql-native")
+           py::arg("application_name") = "fraiseql-native",
+           py::arg("idle_timeout") = 600.0, py::arg("max_lifetime") = 3600.0,
+           py::arg("health_check_after_idle") = 1.0,
+           py::arg("reconnect_backoff_base") = 0.1,
+           py::arg("reconnect_backoff_max") = 10.0,
+           py::arg("reconnect_jitter") = 0.2, py::arg("max_waiters") = 1000,
+           py::arg("statement_timeout") = 0.0,
+           py::arg("maintenance_interval") = 1.0,
+           "Durations are seconds (float('inf') disables idle_timeout, "
+           "max_lifetime and health_check_after_idle). statement_timeout=0 "
+           "keeps the server's. Callers beyond max_waiters fail at once with "
+           "PoolExhaustedError. Invalid options raise InvalidInputError "
+           "naming the option.")
       .def("stats", &PyPool::Stats,
            "Counters: size, idle, in_use, waiting, acquired_total, timeouts, "
-           "errors, opened, closed.");
+           "errors, opened, closed, rejected, health_check_failures, "
+           "retired, and last_error (text).");
 
   py::class_<PySchema>(m, "Schema",
                        "Registered views and object types. Field kinds: "

@@ -1,6 +1,5 @@
 """The connection pool through Python: default configuration sources, stats,
-and recovery after the server drops every idle connection. Options that
-pybind/module.cc does not expose yet are skipped, not failed."""
+and recovery after the server drops every idle connection."""
 import json
 import uuid
 
@@ -23,13 +22,6 @@ def _terminate(db_url, app_name):
             "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
             "WHERE application_name = %s", (app_name,)).fetchall()
     return len(rows)
-
-
-def _pool_or_skip(fn, *args, **kwargs):
-    try:
-        return fn.Pool(*args, **kwargs)
-    except TypeError as e:  # an option pybind/module.cc does not expose yet
-        pytest.skip(f"fraiseql_native.Pool lacks an option: {e}")
 
 
 def test_stats_report_every_counter(fn, db_url):
@@ -84,18 +76,37 @@ def test_queries_work_after_every_idle_backend_is_terminated(
         assert len(body["data"]["v_user"]) == 3
     stats = pool.stats()
     assert stats["size"] <= 2 and stats["errors"] == 0
-    if "health_check_failures" in stats:
-        assert stats["health_check_failures"] == 2
+    assert stats["health_check_failures"] == 2
 
 
-def test_bounded_wait_queue_option(fn, db_url):
-    pool = _pool_or_skip(fn, db_url, max_size=1, max_waiters=0,
-                         acquire_timeout=5)
-    assert pool.stats()["rejected"] == 0
+def test_bounded_wait_queue_rejects_at_once(fn, db_url, sample):
+    import threading
+    import time
+    with psycopg.connect(db_url, autocommit=True) as admin:
+        admin.execute(f"CREATE OR REPLACE VIEW {sample}.v_pool_sleep AS "
+                      "SELECT '{}'::jsonb AS data FROM pg_sleep(1)")
+    schema = fn.Schema()
+    schema.add_view(f"{sample}.v_pool_sleep", "Sleep", {"a": "Int"})
+    pool = fn.Pool(db_url, max_size=1, max_waiters=0, acquire_timeout=5)
+    repo = fn.Repository(pool, schema)
+    holder = threading.Thread(target=repo.find, args=(f"{sample}.v_pool_sleep",))
+    holder.start()
+    deadline = time.monotonic() + 5
+    while pool.stats()["in_use"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert pool.stats()["in_use"] == 1
+    start = time.monotonic()
+    with pytest.raises(fn.PoolExhaustedError) as e:
+        repo.find(f"{sample}.v_pool_sleep")
+    assert time.monotonic() - start < 0.5  # refused, not queued
+    assert "max_waiters" in str(e.value)
+    holder.join(10)
+    assert not holder.is_alive()
+    stats = pool.stats()
+    assert stats["rejected"] == 1 and stats["in_use"] == 0
 
 
 def test_invalid_new_options_are_rejected(fn, db_url):
-    _pool_or_skip(fn, db_url, idle_timeout=60.0)  # skips when not exposed
     with pytest.raises(Exception, match="idle_timeout"):
         fn.Pool(db_url, idle_timeout=0.0)
     with pytest.raises(Exception, match="max_waiters"):

@@ -1,5 +1,7 @@
 #include "plugins/backends/native/native_backend.h"
 
+#include <algorithm>
+
 
 namespace fraiseql::plugins {
 
@@ -17,9 +19,13 @@ NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
 absl::Status NativeBackend::Execute(const planner::Plan& plan,
                                     const stream::RequestContext& context,
                                     stream::RowSink* sink) {
-  // The pool has no per-call deadline yet: its own acquire_timeout bounds
-  // the wait, and a deadline that passed meanwhile is reported here.
-  absl::StatusOr<pool::PooledConnection> connection = pool_->Acquire();
+  // The wait for a connection counts against the call's deadline too, and
+  // never exceeds the pool's own acquire_timeout.
+  absl::Time acquire_deadline =
+      std::min(context.deadline,
+               absl::Now() + pool_->options().acquire_timeout);
+  absl::StatusOr<pool::PooledConnection> connection =
+      pool_->Acquire(acquire_deadline);
   if (!connection.ok()) return connection.status();
   absl::StatusOr<stream::StreamResult> result = stream::StreamQuery(
       (*connection)->raw(), plan, options_, context, sink);
