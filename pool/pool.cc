@@ -201,10 +201,12 @@ absl::StatusOr<PooledConnection> Pool::AcquireUntil(absl::Time start,
           ++timeouts_;
           std::string message = absl::StrFormat(
               "timed out after %s waiting for a connection: all %d "
-              "connections of the pool (max_size=%d) are in use, %d "
+              "connections of the pool (max_size=%d) are in use, %d other "
               "callers waiting",
-              absl::FormatDuration(deadline - start), size_,
-              options_.max_size, waiting);
+              // The wait ends a hair before the deadline: show whole ms.
+              absl::FormatDuration(
+                  absl::Ceil(deadline - start, absl::Milliseconds(1))),
+              size_, options_.max_size, waiting - 1);
           if (!last_connect_error_.ok()) {
             absl::StrAppend(&message, "; last connection error: ",
                             last_connect_error_.message());

@@ -94,7 +94,7 @@ TEST(Pool, TimesOutWhenExhaustedAndRecovers) {
   EXPECT_EQ(second.status().code(), absl::StatusCode::kDeadlineExceeded);
   EXPECT_EQ(std::string(second.status().message()),
             "timed out after 300ms waiting for a connection: all 1 "
-            "connections of the pool (max_size=1) are in use, 1 callers "
+            "connections of the pool (max_size=1) are in use, 0 other callers "
             "waiting");
   EXPECT_EQ((*pool)->Stats().timeouts, 1);
   *held = PooledConnection();  // give it back
