@@ -113,21 +113,12 @@ RenderFunction Rank(std::string rank_function, std::string sql_operator) {
   };
 }
 
-struct Spec {
-  std::string key;  // after "where.full_text."
-  std::string name;
-  std::vector<std::string> aliases;
-  std::string value_shape;
-  std::string description;
-  std::string example;
-  RenderFunction render;
-};
 
 }  // namespace
 
 absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry) {
   const std::string kQuery = "a text search query (a string)";
-  std::vector<Spec> specs = {
+  std::vector<OperatorSpec> specs = {
       {"matches", "matches", {}, "a to_tsquery query (a string)",
        "Matches the query in to_tsquery syntax (& | ! <-> :* and "
        "parentheses), in the view's text search configuration; a malformed "
@@ -170,7 +161,7 @@ absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry) {
     for (const Comparison& c : comparisons) {
       std::string name = absl::StrCat(stem, c.suffix);
       std::string snake = absl::StrCat(snake_stem, c.snake);
-      specs.push_back(Spec{
+      specs.push_back(OperatorSpec{
           snake,
           name,
           {snake, absl::StrCat(lower_stem, c.snake)},
@@ -188,19 +179,8 @@ absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry) {
           Rank(function, c.sql)});
     }
   }
-  for (Spec& s : specs) {
-    OperatorInfo info;
-    info.key = absl::StrCat("where.full_text.", s.key);
-    info.name = std::move(s.name);
-    info.aliases = std::move(s.aliases);
-    info.kinds = {FieldKind::kFullText};
-    info.value_shape = std::move(s.value_shape);
-    info.description = std::move(s.description);
-    info.example = std::move(s.example);
-    RETURN_IF_ERROR(
-        registry->Register(MakeOperator(std::move(info), std::move(s.render))));
-  }
-  return absl::OkStatus();
+  return RegisterFamily(registry, "full_text", {FieldKind::kFullText},
+                        std::move(specs));
 }
 
 }  // namespace fraiseql::where

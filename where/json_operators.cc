@@ -85,7 +85,7 @@ PathCheck CheckJsonPath(absl::string_view path) {
 
 absl::StatusOr<Param> BindJsonPath(const JsonValue& value,
                                    absl::string_view path) {
-  constexpr absl::string_view kExpected =
+  constexpr char kExpected[] =
       "a SQL/JSON path with balanced brackets and quotes, like "
       "$.theme or $.tags[*] ? (@ == \"dev\")";
   if (!value.is_string()) return ExpectedError(path, kExpected, value);
@@ -133,20 +133,11 @@ absl::StatusOr<Param> BindPath(const Operand&, const JsonValue& value,
   return BindJsonPath(value, path);
 }
 
-struct Spec {
-  absl::string_view key;  // after "where.json."
-  absl::string_view name;
-  std::vector<std::string> aliases;
-  absl::string_view value_shape;
-  absl::string_view description;
-  absl::string_view example;
-  RenderFunction render;
-};
 
 }  // namespace
 
 absl::Status RegisterBuiltinJsonOperators(OperatorRegistry* registry) {
-  const Spec specs[] = {
+  std::vector<OperatorSpec> specs = {
       {"has_key", "hasKey", {"has_key", "haskey"}, "a key (a string)",
        "The object has this top-level key (PostgreSQL ?; on an array: a "
        "string element equal to it).",
@@ -192,19 +183,7 @@ absl::Status RegisterBuiltinJsonOperators(OperatorRegistry* registry) {
        R"({"preferences": {"pathMatch": "$.fontSize >= 14"}})",
        Binary("@@", BindPath)},
   };
-  for (const Spec& s : specs) {
-    OperatorInfo info;
-    info.key = absl::StrCat("where.json.", s.key);
-    info.name = std::string(s.name);
-    info.aliases = s.aliases;
-    info.kinds = {FieldKind::kJson};
-    info.value_shape = std::string(s.value_shape);
-    info.description = std::string(s.description);
-    info.example = std::string(s.example);
-    RETURN_IF_ERROR(
-        registry->Register(MakeOperator(std::move(info), s.render)));
-  }
-  return absl::OkStatus();
+  return RegisterFamily(registry, "json", {FieldKind::kJson}, std::move(specs));
 }
 
 }  // namespace fraiseql::where

@@ -236,23 +236,14 @@ absl::StatusOr<std::string> RenderAllEq(const Operand& operand,
                    params->Add(Param{std::move(item), "jsonb"}), ")"));
 }
 
-struct Spec {
-  absl::string_view key;  // after "where.list."
-  absl::string_view name;
-  std::vector<std::string> aliases;
-  absl::string_view value_shape;
-  absl::string_view description;
-  absl::string_view example;
-  RenderFunction render;
-};
 
 }  // namespace
 
 absl::Status RegisterBuiltinListOperators(OperatorRegistry* registry) {
-  constexpr absl::string_view kItems = "a list of values of the element kind";
-  constexpr absl::string_view kItem = "one value of the element kind";
-  constexpr absl::string_view kLength = "a non-negative integer";
-  const Spec specs[] = {
+  constexpr char kItems[] = "a list of values of the element kind";
+  constexpr char kItem[] = "one value of the element kind";
+  constexpr char kLength[] = "a non-negative integer";
+  std::vector<OperatorSpec> specs = {
       {"contains", "contains", {}, kItems,
        "The list contains every given item (jsonb @>; objects match "
        "partially); an empty list of items matches every list.",
@@ -292,19 +283,7 @@ absl::Status RegisterBuiltinListOperators(OperatorRegistry* registry) {
        "The list is not empty and every element equals the value.",
        R"({"tags": {"allEq": "dev"}})", RenderAllEq},
   };
-  for (const Spec& s : specs) {
-    OperatorInfo info;
-    info.key = absl::StrCat("where.list.", s.key);
-    info.name = std::string(s.name);
-    info.aliases = s.aliases;
-    info.kinds = {FieldKind::kList};
-    info.value_shape = std::string(s.value_shape);
-    info.description = std::string(s.description);
-    info.example = std::string(s.example);
-    RETURN_IF_ERROR(
-        registry->Register(MakeOperator(std::move(info), s.render)));
-  }
-  return absl::OkStatus();
+  return RegisterFamily(registry, "list", {FieldKind::kList}, std::move(specs));
 }
 
 }  // namespace fraiseql::where

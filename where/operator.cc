@@ -82,6 +82,25 @@ std::vector<std::string> NameSpellings(absl::string_view camel,
   return out;
 }
 
+absl::Status RegisterFamily(OperatorRegistry* registry,
+                            absl::string_view family,
+                            const std::vector<FieldKind>& kinds,
+                            std::vector<OperatorSpec> specs) {
+  for (OperatorSpec& spec : specs) {
+    OperatorInfo info;
+    info.key = absl::StrCat("where.", family, ".", spec.key);
+    info.name = std::move(spec.name);
+    info.aliases = std::move(spec.aliases);
+    info.kinds = kinds;
+    info.value_shape = std::move(spec.value_shape);
+    info.description = std::move(spec.description);
+    info.example = std::move(spec.example);
+    RETURN_IF_ERROR(registry->Register(
+        MakeOperator(std::move(info), std::move(spec.render))));
+  }
+  return absl::OkStatus();
+}
+
 std::unique_ptr<Operator> MakeOperator(OperatorInfo info,
                                        RenderFunction render) {
   return std::make_unique<FunctionOperator>(std::move(info), std::move(render));

@@ -22,6 +22,8 @@
 
 namespace fraiseql::where {
 
+class OperatorRegistry;
+
 // What an operator renders against: one field of one row.
 struct Operand {
   const FieldDef* field = nullptr;
@@ -77,6 +79,23 @@ using RenderFunction = std::function<absl::StatusOr<std::string>(
 // `extra`, leaving out any that equal the name.
 std::vector<std::string> NameSpellings(absl::string_view camel,
                                        std::vector<std::string> extra = {});
+
+// One operator of a built-in family, as the family files list them.
+struct OperatorSpec {
+  std::string key;  // after the family prefix: "starts_with"
+  std::string name;
+  std::vector<std::string> aliases;
+  std::string value_shape;
+  std::string description;
+  std::string example;
+  RenderFunction render;
+};
+
+// Registers `specs` under keys `where.<family>.<key>`, each for `kinds`.
+absl::Status RegisterFamily(OperatorRegistry* registry,
+                            absl::string_view family,
+                            const std::vector<FieldKind>& kinds,
+                            std::vector<OperatorSpec> specs);
 
 // An Operator from its description and a render function.
 std::unique_ptr<Operator> MakeOperator(OperatorInfo info, RenderFunction render);

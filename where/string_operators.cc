@@ -85,24 +85,15 @@ RenderFunction Pattern(std::string sql_operator) {
   };
 }
 
-struct Spec {
-  absl::string_view key;  // after "where.string."
-  absl::string_view name;
-  std::vector<std::string> aliases;
-  absl::string_view value_shape;
-  absl::string_view description;
-  absl::string_view example;
-  RenderFunction render;
-};
 
 }  // namespace
 
 absl::Status RegisterBuiltinStringOperators(OperatorRegistry* registry) {
-  constexpr absl::string_view kText = "a string, matched literally";
-  constexpr absl::string_view kLike =
+  constexpr char kText[] = "a string, matched literally";
+  constexpr char kLike[] =
       "a LIKE pattern (% any text, _ one character, \\ escapes)";
-  constexpr absl::string_view kRegex = "a POSIX regular expression";
-  const Spec specs[] = {
+  constexpr char kRegex[] = "a POSIX regular expression";
+  std::vector<OperatorSpec> specs = {
       {"contains", "contains", {}, kText,
        "Contains the text, case-sensitively. %, _ and \\ in the value are "
        "ordinary characters. Null and missing values do not match.",
@@ -154,18 +145,7 @@ absl::Status RegisterBuiltinStringOperators(OperatorRegistry* registry) {
        "case-sensitive). Null and missing values do not match.",
        R"({"firstName": {"notMatches": "^[A-M]"}})", Pattern("!~")},
   };
-  for (const Spec& s : specs) {
-    OperatorInfo info;
-    info.key = absl::StrCat("where.string.", s.key);
-    info.name = std::string(s.name);
-    info.aliases = s.aliases;
-    info.kinds = StringKinds();
-    info.value_shape = std::string(s.value_shape);
-    info.description = std::string(s.description);
-    info.example = std::string(s.example);
-    RETURN_IF_ERROR(registry->Register(MakeOperator(std::move(info), s.render)));
-  }
-  return absl::OkStatus();
+  return RegisterFamily(registry, "string", StringKinds(), std::move(specs));
 }
 
 }  // namespace fraiseql::where

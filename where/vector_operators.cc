@@ -103,7 +103,7 @@ absl::StatusOr<Param> BindFloatVector(const JsonValue& value,
 // A query bit vector: "0101" or [0,1,0,1] or [false,true,...].
 absl::StatusOr<Param> BindBitVector(const JsonValue& value,
                                     const std::string& path) {
-  constexpr absl::string_view kExpected =
+  constexpr char kExpected[] =
       "a bit string like \"0101\" or a list of 0/1 or booleans";
   std::string bits;
   if (value.is_string()) {
@@ -147,7 +147,7 @@ RenderFunction Distance(std::string sql_operator, Element element,
              const Operand& operand, const JsonValue& value,
              absl::string_view path,
              ParamList* params) -> absl::StatusOr<std::string> {
-    constexpr absl::string_view kShape =
+    constexpr char kShape[] =
         "an object {vector, threshold, comparison: lt|lte|gt|gte}";
     if (!value.is_object()) return ExpectedError(path, kShape, value);
     const JsonValue* vector = nullptr;
@@ -206,26 +206,17 @@ RenderFunction Distance(std::string sql_operator, Element element,
   };
 }
 
-struct Spec {
-  absl::string_view key;  // after "where.vector."
-  absl::string_view name;
-  std::vector<std::string> aliases;
-  absl::string_view value_shape;
-  absl::string_view description;
-  absl::string_view example;
-  RenderFunction render;
-};
 
 }  // namespace
 
 absl::Status RegisterBuiltinVectorOperators(OperatorRegistry* registry) {
-  constexpr absl::string_view kFloats =
+  constexpr char kFloats[] =
       "{vector: [numbers], threshold: number, comparison: lt|lte|gt|gte "
       "(default lte)}";
-  constexpr absl::string_view kBits =
+  constexpr char kBits[] =
       "{vector: \"0101\" or [0/1 or booleans], threshold: number, "
       "comparison: lt|lte|gt|gte (default lte)}";
-  const Spec specs[] = {
+  std::vector<OperatorSpec> specs = {
       {"cosine_distance", "cosineDistance",
        {"cosine_distance", "cosinedistance"}, kFloats,
        "Cosine distance (pgvector <=>, 0 to 2) to the vector compared with "
@@ -269,19 +260,7 @@ absl::Status RegisterBuiltinVectorOperators(OperatorRegistry* registry) {
        R"({"vector": [1, 0, 1, 1], "threshold": 0.5}}})",
        Distance("<%>", Element::kBit, false)},
   };
-  for (const Spec& s : specs) {
-    OperatorInfo info;
-    info.key = absl::StrCat("where.vector.", s.key);
-    info.name = std::string(s.name);
-    info.aliases = s.aliases;
-    info.kinds = {FieldKind::kVector};
-    info.value_shape = std::string(s.value_shape);
-    info.description = std::string(s.description);
-    info.example = std::string(s.example);
-    RETURN_IF_ERROR(
-        registry->Register(MakeOperator(std::move(info), s.render)));
-  }
-  return absl::OkStatus();
+  return RegisterFamily(registry, "vector", {FieldKind::kVector}, std::move(specs));
 }
 
 }  // namespace fraiseql::where
