@@ -14,61 +14,19 @@ and stopped again unless it ran before the test.
 """
 import json
 import os
-import pathlib
 import signal
-import subprocess
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from servers import ROOT, ci_postgres, ci_postgres_ok, port_of, wait_until
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CI_POSTGRES = str(ROOT / "ci" / "postgres")
 POSTMASTER_PID = ROOT / ".pg" / "data" / "postmaster.pid"
 SCHEMA = f"fql_pytest_failover_{os.getpid()}"
 DEADLINE_S = 15.0
 MAX_FAILED_CALLS = 2   # after the switch, before a call lands on the new primary
 CALL_BOUND_S = 5.0     # no single call may take longer (acquire 3 s + connect 2 s)
-
-
-def ci_postgres(*args, timeout=180):
-    return subprocess.run([CI_POSTGRES, *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def ci_postgres_ok(*args, timeout=180):
-    """Runs ci/postgres; returns its last stdout line, fails with its output."""
-    proc = ci_postgres(*args, timeout=timeout)
-    if proc.returncode != 0:
-        pytest.fail(f"`ci/postgres {' '.join(args)}` failed "
-                    f"(exit {proc.returncode}):\n{proc.stderr}{proc.stdout}")
-    lines = proc.stdout.strip().splitlines()
-    return lines[-1] if lines else ""
-
-
-def _port(url):
-    return urlsplit(url).port
-
-
-def wait_until(predicate, what, timeout=DEADLINE_S):
-    """Polls predicate() until it returns a truthy value; fails at the deadline."""
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    last_error = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (psycopg.Error, OSError) as e:  # not there yet
-            last_error = e
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}"
-                        + (f" (last error: {last_error})" if last_error else ""))
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
 
 
 def answers(url):
@@ -101,7 +59,7 @@ def which_server(repo):
 
 def test_read_write_pool_follows_a_promoted_standby(fn, db_url):
     if ci_postgres("status").returncode != 0 or \
-            _port(ci_postgres_ok("url")) != _port(db_url):
+            port_of(ci_postgres_ok("url")) != port_of(db_url):
         pytest.skip("FRAISEQL_DATABASE_URL is not the running ci/postgres server")
     standby_was_running = ci_postgres("standby", "status").returncode == 0
     primary = ci_postgres_ok("url")
@@ -109,7 +67,7 @@ def test_read_write_pool_follows_a_promoted_standby(fn, db_url):
     try:
         standby = ci_postgres_ok("standby", "start")
         multi = ci_postgres_ok("replica-url")
-        pport, sport = _port(primary), _port(standby)
+        pport, sport = port_of(primary), port_of(standby)
         assert pport != sport
 
         # A view telling which server answers, replicated to the standby.

@@ -10,19 +10,15 @@ The restart test stops and starts the shared embedded server (ci/postgres);
 it always leaves it running (and the standby too, if it ran before)."""
 import json
 import os
-import pathlib
 import re
-import subprocess
 import threading
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from servers import ci_postgres, port_of, wait_until
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CI_POSTGRES = str(ROOT / "ci" / "postgres")
 SCHEMA = f"fql_pytest_faults_{os.getpid()}"
 SLOW_S = 2      # v_slow: the exhaustion test's holder
 LONG_S = 10     # v_long: terminated/cancelled long before it would end
@@ -87,13 +83,6 @@ class Call(threading.Thread):
         self.join(timeout)
         assert not self.is_alive(), f"the call hung (> {timeout}s)"
         return self
-
-
-def wait_until(predicate, what, timeout=5.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def active_backend(db_url, app):
@@ -239,15 +228,6 @@ def test_cancelled_query_raises_query_cancelled(fn, db_url, fault_schema):
 
 # -- server restart during traffic -------------------------------------------
 
-def ci_postgres(*args, timeout=90):
-    return subprocess.run([CI_POSTGRES, *args], cwd=ROOT, capture_output=True,
-                          text=True, timeout=timeout)
-
-
-def _port(url):
-    return urlsplit(url).port
-
-
 def server_answers(db_url):
     try:
         with psycopg.connect(db_url, autocommit=True, connect_timeout=3) as conn:
@@ -293,7 +273,7 @@ class Worker(threading.Thread):
 
 def test_server_restart_during_traffic(fn, db_url, fault_schema):
     if ci_postgres("status").returncode != 0 or \
-            _port(ci_postgres("url").stdout.strip().splitlines()[-1]) != _port(db_url):
+            port_of(ci_postgres("url").stdout.strip().splitlines()[-1]) != port_of(db_url):
         pytest.skip("FRAISEQL_DATABASE_URL is not the running ci/postgres server")
     standby_was_running = ci_postgres("standby", "status").returncode == 0
     pool = fn.Pool(db_url, min_size=4, max_size=4, acquire_timeout=2,
@@ -311,7 +291,7 @@ def test_server_restart_during_traffic(fn, db_url, fault_schema):
         time.sleep(1.0)  # the outage
         started = ci_postgres("start")
         assert started.returncode == 0, started.stderr
-        assert _port(started.stdout.strip().splitlines()[-1]) == _port(db_url)
+        assert port_of(started.stdout.strip().splitlines()[-1]) == port_of(db_url)
         up_at = time.monotonic()
         # Every thread is served again within the deadline.
         wait_until(lambda: all(w.succeeded_after(up_at) for w in workers),

@@ -9,63 +9,24 @@ someone else's and is left as found).
 """
 import json
 import os
-import pathlib
-import subprocess
 import threading
 import time
 import uuid
-from urllib.parse import urlsplit
 
 import psycopg
 import pytest
+from servers import ci_postgres as run_ci_postgres
+from servers import ci_postgres_ok as ci_postgres, port_of, wait_until
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
-CI_POSTGRES = str(ROOT / "ci" / "postgres")
 SCHEMA = f"fql_pytest_replica_{os.getpid()}"
 DEADLINE_S = 30.0
-
-
-def ci_postgres(*args, timeout=180):
-    """Runs ci/postgres; returns its last stdout line or fails the test with
-    its output."""
-    proc = subprocess.run([CI_POSTGRES, *args], capture_output=True, text=True,
-                          timeout=timeout)
-    if proc.returncode != 0:
-        pytest.fail(f"`ci/postgres {' '.join(args)}` failed "
-                    f"(exit {proc.returncode}):\n{proc.stderr}{proc.stdout}")
-    lines = proc.stdout.strip().splitlines()
-    return lines[-1] if lines else ""
-
-
-def port_of(url):
-    return urlsplit(url).port
-
-
-def wait_until(predicate, what, timeout=DEADLINE_S):
-    """Polls predicate() until it returns a truthy value; fails at the deadline."""
-    deadline = time.monotonic() + timeout
-    delay = 0.01
-    last_error = None
-    while True:
-        try:
-            value = predicate()
-            if value:
-                return value
-        except (psycopg.Error, RuntimeError) as e:  # not there yet
-            last_error = e
-        if time.monotonic() >= deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}"
-                        + (f" (last error: {last_error})" if last_error else ""))
-        time.sleep(delay)
-        delay = min(delay * 2, 0.2)
 
 
 @pytest.fixture(scope="module")
 def servers():
     """(primary URL, standby URL, multi-host URL) with the standby running
     and caught up."""
-    was_running = subprocess.run(
-        [CI_POSTGRES, "standby", "status"], capture_output=True).returncode == 0
+    was_running = run_ci_postgres("standby", "status").returncode == 0
     standby = ci_postgres("standby", "start")  # also starts the primary
     primary = ci_postgres("url")
     multi = ci_postgres("replica-url")

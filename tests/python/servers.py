@@ -1,0 +1,54 @@
+"""Helpers for tests that start, stop and probe the project's own servers
+(ci/postgres, its standby, ci/pgbouncer)."""
+import pathlib
+import subprocess
+import time
+from urllib.parse import urlsplit
+
+import psycopg
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CI_POSTGRES = str(ROOT / "ci" / "postgres")
+
+
+def ci_postgres(*args, timeout=180):
+    """Runs ci/postgres with `args`; returns the CompletedProcess."""
+    return subprocess.run([CI_POSTGRES, *args], cwd=ROOT, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def ci_postgres_ok(*args, timeout=180):
+    """Runs ci/postgres; returns its last stdout line or fails the test with
+    its output."""
+    proc = ci_postgres(*args, timeout=timeout)
+    if proc.returncode != 0:
+        pytest.fail(f"`ci/postgres {' '.join(args)}` failed "
+                    f"(exit {proc.returncode}):\n{proc.stderr}{proc.stdout}")
+    lines = proc.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
+
+
+def port_of(url):
+    return urlsplit(url).port
+
+
+def wait_until(predicate, what, timeout=30.0):
+    """Polls predicate() (backing off from 10 ms to 200 ms) until it returns
+    a truthy value, which it returns; fails the test at the deadline.
+    Database and OS errors count as "not yet"."""
+    deadline = time.monotonic() + timeout
+    delay = 0.01
+    last_error = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except (psycopg.Error, OSError, RuntimeError) as e:
+            last_error = e
+        if time.monotonic() >= deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}"
+                        + (f" (last error: {last_error})" if last_error else ""))
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
