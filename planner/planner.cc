@@ -40,10 +40,37 @@ absl::Status UnknownField(absl::string_view name, absl::string_view path,
       "; known fields: ", KnownFields(type)));
 }
 
+// GraphQL field merging: fields with the same response key are one field
+// (their sub-selections are merged); the same key on two different fields
+// is an error.
+absl::StatusOr<google::protobuf::RepeatedPtrField<v1::Selection>>
+MergeSameKeys(const google::protobuf::RepeatedPtrField<v1::Selection>& in,
+              const std::string& path) {
+  google::protobuf::RepeatedPtrField<v1::Selection> out;
+  for (const v1::Selection& s : in) {
+    v1::Selection* same = nullptr;
+    for (v1::Selection& earlier : out) {
+      if (earlier.response_key() == s.response_key()) same = &earlier;
+    }
+    if (same == nullptr) {
+      *out.Add() = s;
+    } else if (same->field_name() != s.field_name()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid selection at ", path, ".", s.response_key(), ": '",
+          s.response_key(), "' names both ", same->field_name(), " and ",
+          s.field_name(), "; give one of them another alias"));
+    } else {
+      for (const v1::Selection& sub : s.fields()) *same->add_fields() = sub;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelection(
     const where::Schema& schema, const ObjectType& type,
-    const google::protobuf::RepeatedPtrField<v1::Selection>& selections,
+    const google::protobuf::RepeatedPtrField<v1::Selection>& requested,
     const std::string& path) {
+  ASSIGN_OR_RETURN(auto selections, MergeSameKeys(requested, path));
   std::vector<response::FieldSelection> fields;
   for (const v1::Selection& s : selections) {
     std::string field_path = absl::StrCat(path, ".", s.response_key());
@@ -463,6 +490,7 @@ std::string CacheKey(const v1::RootField& root, absl::string_view condition) {
               root.order_by_json().size() + root.aggregate_field().size() +
               32 + 16 * root.selection_size());
   char flags[] = {
+      // Valid operations are checked before the lookup: 0..7 fit a digit.
       static_cast<char>('0' + root.operation()),
       root.is_list() ? 'L' : '-',
       root.has_limit() ? 'l' : '-',
@@ -738,6 +766,11 @@ absl::StatusOr<RootPlan> Planner::PlanRoot(const v1::RootField& root) const {
     return absl::NotFoundError(absl::StrCat(
         "unknown view '", root.view(), "'; registered views: ",
         known.empty() ? "none" : absl::StrJoin(known, ", ")));
+  }
+  // An unknown operation must fail here, before it could share a cache key.
+  if (!v1::RootField::Operation_IsValid(root.operation())) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("unknown operation ", static_cast<int>(root.operation())));
   }
   // The values: compiled and checked on every call.
   where::ParamList params;

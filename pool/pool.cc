@@ -227,7 +227,9 @@ absl::StatusOr<PooledConnection> Pool::AcquireUntil(absl::Time start,
     if (!retire) {
       dead = !connection->IsReusable() || !connection->PollAlive() ||
              (now - idle_since >= options_.health_check_after_idle &&
-              !connection->Ping(now + options_.connection.connect_timeout)
+              // The caller's deadline bounds the check too.
+              !connection->Ping(std::min(
+                   deadline, now + options_.connection.connect_timeout))
                    .ok());
     }
     if (!retire && !dead) break;

@@ -193,6 +193,13 @@ struct PoolArgs {
 
 class PyPool {
  public:
+  // Closing the pool joins its threads and closes connections: not under
+  // the GIL.
+  ~PyPool() {
+    py::gil_scoped_release release;
+    pool_.reset();
+  }
+
   explicit PyPool(const PoolArgs& args) {
     pool::PoolOptions options = pool::PoolOptions::FromEnvironment();
     if (args.url.has_value()) options.connection.conninfo = *args.url;
@@ -328,6 +335,12 @@ py::object ValueToPython(const fraiseql::Value& value) {
 
 class PyRepository {
  public:
+  // The repository may hold the last reference to a pool (see ~PyPool).
+  ~PyRepository() {
+    py::gil_scoped_release release;
+    repository_.reset();
+  }
+
   PyRepository(const PyPool& pool, const PySchema& schema, int chunk_rows,
                bool always_typename, int plan_cache_size,
                bool prepared_statements, bool pgbouncer) {
@@ -813,6 +826,7 @@ PYBIND11_MODULE(fraiseql_native, m) {
           "Runs a serialized fraiseql.v1.QueryDefinition (several root "
           "fields give one body). context and timeout as for find().");
 
+  InitPythonJson();
   DefineOperatorBindings(m);
 
   m.def(

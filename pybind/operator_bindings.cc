@@ -24,6 +24,23 @@ std::shared_ptr<where::OperatorRegistry>& Registry()
   return *registry;
 }
 
+// A PostgreSQL type name as bind() may cast to: lowercase words, digits,
+// underscores, spaces, an optional schema and a trailing [] (never SQL).
+bool IsSqlTypeName(const std::string& type) {
+  if (type.empty() || type.size() > 63) return false;
+  std::string base = type;
+  if (base.size() > 2 && base.compare(base.size() - 2, 2, "[]") == 0) {
+    base.resize(base.size() - 2);
+  }
+  if (base.empty() || base.front() == ' ' || base.back() == ' ') return false;
+  for (char c : base) {
+    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+              c == ' ' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
+}
+
 // What a Python renderer receives as `field`.
 struct PyField {
   std::string name;
@@ -89,8 +106,20 @@ class PythonOperator : public where::Operator {
       PyField field{operand.field != nullptr ? operand.field->name : "",
                     std::string(where::FieldKindName(operand.kind)),
                     operand.typed_sql, operand.text_sql, operand.jsonb_sql};
+      // bind() may outlive this call if the renderer keeps it: it then
+      // refuses instead of writing into a finished ParamList.
+      auto live = std::make_shared<where::ParamList*>(params);
       auto bind = py::cpp_function(
-          [params, path](const py::object& v, const std::string& sql_type) {
+          [live, path = std::string(path)](const py::object& v,
+                                           const std::string& sql_type) {
+            if (*live == nullptr) {
+              throw py::value_error("bind() used after render() returned");
+            }
+            if (!IsSqlTypeName(sql_type)) {
+              throw py::value_error(absl::StrCat(
+                  "bind(): invalid sql_type '", sql_type,
+                  "'; expected a type name like text, integer, numeric[]"));
+            }
             where::Param p;
             p.sql_type = sql_type;
             if (v.is_none()) {
@@ -99,12 +128,16 @@ class PythonOperator : public where::Operator {
               p.text = v.cast<std::string>();
             } else {
               std::string json;
-              AppendPythonJson(v, std::string(path), &json);
+              AppendPythonJson(v, path, &json);
               p.text = json;
             }
-            return params->Add(std::move(p));
+            return (*live)->Add(std::move(p));
           },
           py::arg("value"), py::arg("sql_type") = "text");
+      struct Expire {
+        std::shared_ptr<where::ParamList*> live;
+        ~Expire() { *live = nullptr; }
+      } expire{live};
       py::object sql = render_(py::cast(field), ToPython(value), bind);
       if (!py::isinstance<py::str>(sql)) {
         return absl::InternalError(absl::StrCat(
@@ -134,15 +167,6 @@ class PythonOperator : public where::Operator {
   where::OperatorInfo info_;
   py::object render_;
 };
-
-[[maybe_unused]] std::string KindNames(const std::vector<where::FieldKind>& kinds) {
-  std::string out;
-  for (where::FieldKind k : kinds) {
-    if (!out.empty()) out += ",";
-    out += std::string(where::FieldKindName(k));
-  }
-  return out;
-}
 
 }  // namespace
 

@@ -18,18 +18,36 @@ void AppendString(const std::string& text, std::string* out) {
   out->append(buffer.GetString(), buffer.GetSize());
 }
 
+struct PythonTypes {
+  py::handle decimal, uuid, date, time;
+};
+
+PythonTypes& MutableTypes() {
+  static PythonTypes types;
+  return types;
+}
+
+const PythonTypes& Types() { return MutableTypes(); }
+
 }  // namespace
+
+void InitPythonJson() {
+  // Imported once at module import, under the GIL: a function-local static
+  // initialised by an import could deadlock two threads (pybind11 docs).
+  PythonTypes& types = MutableTypes();
+  types.decimal = py::object(py::module_::import("decimal").attr("Decimal")).release();
+  types.uuid = py::object(py::module_::import("uuid").attr("UUID")).release();
+  types.date = py::object(py::module_::import("datetime").attr("date")).release();
+  types.time = py::object(py::module_::import("datetime").attr("time")).release();
+}
 
 void AppendPythonJson(py::handle value, const std::string& path,
                       std::string* out) {
-  static py::handle decimal_type =
-      py::object(py::module_::import("decimal").attr("Decimal")).release();
-  static py::handle uuid_type =
-      py::object(py::module_::import("uuid").attr("UUID")).release();
-  static py::handle date_type =
-      py::object(py::module_::import("datetime").attr("date")).release();
-  static py::handle time_type =
-      py::object(py::module_::import("datetime").attr("time")).release();
+  const PythonTypes& types = Types();
+  py::handle decimal_type = types.decimal;
+  py::handle uuid_type = types.uuid;
+  py::handle date_type = types.date;
+  py::handle time_type = types.time;
 
   if (value.is_none()) {
     out->append("null");

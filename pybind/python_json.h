@@ -10,6 +10,10 @@
 
 namespace fraiseql::pybind {
 
+// Resolves the Python types the conversion recognises. Call once, from the
+// module's init, before AppendPythonJson.
+void InitPythonJson();
+
 // Appends the JSON of `value` to `out`. Throws pybind11::type_error naming
 // the path (`where.age.gt`) for values that have no JSON form (NaN, a set,
 // a non-string dict key, ...). `str` input at the top level is taken as JSON

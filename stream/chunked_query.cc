@@ -70,14 +70,17 @@ enum class Wait { kReady, kDeadline, kCancelled, kBroken };
 Wait WaitForResult(PGconn* conn, absl::Time deadline,
                    const std::atomic<bool>* cancelled) {
   while (true) {
-    if (!PQconsumeInput(conn)) return Wait::kBroken;
-    if (!PQisBusy(conn)) return Wait::kReady;
+    // Checked before anything else: a server that keeps rows coming must
+    // not keep a cancelled or late call streaming.
     if (cancelled != nullptr && cancelled->load(std::memory_order_relaxed)) {
       return Wait::kCancelled;
     }
-    const absl::Time now = absl::Now();
-    if (now >= deadline) return Wait::kDeadline;
-    absl::Duration slice = deadline - now;
+    const bool bounded = deadline != absl::InfiniteFuture();
+    const absl::Time now = bounded ? absl::Now() : absl::InfinitePast();
+    if (bounded && now >= deadline) return Wait::kDeadline;
+    if (!PQconsumeInput(conn)) return Wait::kBroken;
+    if (!PQisBusy(conn)) return Wait::kReady;
+    absl::Duration slice = bounded ? deadline - now : absl::InfiniteDuration();
     if (cancelled != nullptr) slice = std::min(slice, kCancelSlice);
     int timeout_ms = -1;
     if (slice != absl::InfiniteDuration()) {
@@ -448,7 +451,7 @@ absl::StatusOr<StreamResult> Run::Go(const planner::Plan& plan) {
     if (PQpipelineSync(conn_) == 1) {
       failure_ = status;
       ReadAll();
-      Cleanup({});
+      Cleanup(evicted);
     }
     PQexitPipelineMode(conn_);
     return status;

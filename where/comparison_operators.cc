@@ -155,7 +155,8 @@ absl::Status RegisterBuiltinComparisonOperators(OperatorRegistry* registry) {
       Info("nin", {"notIn", "not_in"}, MembershipKinds(),
            "a list of values of the field's kind",
            "None of the listed values (null and missing values do not "
-           "match); an empty list matches every row with a value.",
+           "match); an empty list matches every row, null and missing "
+           "values included.",
            R"({"email": {"nin": ["a@example.com"]}})"),
       [](const Operand& o, const JsonValue& v, absl::string_view p,
          ParamList* params) { return RenderIn(o, v, p, params, true); })));

@@ -122,9 +122,8 @@ class Compiler {
         // The declared FK column stands for the related object's id.
         FieldDef column_field = *sub_field;
         column_field.column = field.fk_column;
-        fk_fields_.push_back(std::make_unique<FieldDef>(column_field));
         ASSIGN_OR_RETURN(std::vector<std::string> inner,
-                         CompileLeaf(*fk_fields_.back(), sub, jsonb_sql,
+                         CompileLeaf(column_field, sub, jsonb_sql,
                                      /*at_root=*/true, sub_path));
         conditions.insert(conditions.end(), inner.begin(), inner.end());
         continue;
@@ -290,8 +289,6 @@ class Compiler {
   ParamList* params_;
   FilterLimits limits_;
   int conditions_ = 0;
-  // Column-backed copies of FK `id` fields, alive while compiling.
-  std::vector<std::unique_ptr<FieldDef>> fk_fields_;
 };
 
 }  // namespace

@@ -262,6 +262,9 @@ absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
   Param param;
   param.sql_type = std::string(SqlTypeForKind(kind));
   if (param.sql_type == "jsonb") {
+    // jsonb cannot store NUL either: refuse it here, not at the server.
+    absl::Status storable = CheckJsonStorable(value, std::string(path));
+    if (!storable.ok()) return storable;
     param.text = value.ToJson();
     return param;
   }

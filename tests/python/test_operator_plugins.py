@@ -100,3 +100,22 @@ def test_view_allow_list(fn, pool, sample, raw):
     assert str(e.value) == (f"operator 'gt' at where.age.gt is not allowed on "
                             f"view {sample}.v_user; allowed: eq, "
                             "where.compare.in")
+
+
+def test_bind_is_checked_and_expires_with_the_call(fn, pool, schema, users):
+    kept = []
+
+    def render(field, value, bind):
+        kept.append(bind)
+        if value == "bad-type":
+            return f"{field.text} = {bind(value, 'text); DROP TABLE x; --')}"
+        return f"{field.text} = {bind(value)}"
+
+    fn.register_operator("where.test.kept_bind", "keptBind", ["String"],
+                         render)
+    repo = fn.Repository(pool, schema)
+    repo.explain(users, where={"firstName": {"keptBind": "Ann"}})
+    with pytest.raises(ValueError, match="after render"):
+        kept[-1]("late", "text")
+    with pytest.raises(fn.InvalidInputError, match="invalid sql_type"):
+        repo.explain(users, where={"firstName": {"keptBind": "bad-type"}})

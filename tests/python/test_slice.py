@@ -188,3 +188,22 @@ def test_explain_shows_parameterised_sql(repo, users, db_url):
         rows = conn.pgconn.exec_params(sql.encode(),
                                        [p.encode() for p in params])
         assert rows.status == psycopg.pq.ExecStatus.TUPLES_OK
+
+
+def test_same_key_twice_is_one_field_and_conflicts_are_errors(fn, repo, users,
+                                                              raw):
+    source = raw["v_user"][2]
+    body = repo.find(users, where={"id": source["id"]},
+                     selection="id address { cityName } id "
+                               "address { postalCode }")
+    row = json.loads(body)["data"]["v_user"][0]
+    assert list(row) == ["id", "address"]
+    if source.get("address"):
+        assert row["address"] == {
+            "cityName": source["address"]["city_name"],
+            "postalCode": source["address"]["postal_code"]}
+    with pytest.raises(fn.InvalidInputError) as e:
+        repo.find(users, selection="a: firstName a: email")
+    assert str(e.value) == ("invalid selection at selection.v_user.a: 'a' "
+                            "names both firstName and email; give one of "
+                            "them another alias")

@@ -9,7 +9,9 @@ NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
                              NativeBackendOptions options)
     : pool_(std::move(pool)) {
   options_.chunk_rows = options.chunk_rows;
-  if (options.prepared_statements && !options.pgbouncer) {
+  // A cache of size 0 would prepare every call and never deallocate.
+  if (options.prepared_statements && !options.pgbouncer &&
+      options.prepared_statements_per_connection > 0) {
     statements_ = std::make_unique<stream::StatementCache>(
         options.prepared_statements_per_connection);
     options_.statements = statements_.get();
