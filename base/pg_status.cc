@@ -1,6 +1,8 @@
 #include "base/pg_status.h"
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/cord.h"
+#include "absl/strings/str_replace.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_cat.h"
@@ -77,6 +79,11 @@ absl::Status StatusFromSqlState(absl::string_view sqlstate,
                                    MissingExtensionHint(sqlstate, message)));
   status.SetPayload(kSqlStatePayloadUrl, absl::Cord(sqlstate));
   return status;
+}
+
+std::string PgMessageOneLine(absl::string_view message) {
+  return absl::StrReplaceAll(absl::StripAsciiWhitespace(message),
+                             {{"\n\t", " "}, {"\n", " "}});
 }
 
 std::optional<std::string> SqlStateOf(const absl::Status& status) {

@@ -29,6 +29,10 @@ absl::Status StatusFromSqlState(absl::string_view sqlstate,
                                 absl::string_view context,
                                 absl::string_view server_message);
 
+// libpq's messages span lines ("...refused\n\tIs the server running...")
+// and end with a newline: this is the same text on one line.
+std::string PgMessageOneLine(absl::string_view message);
+
 // The SQLSTATE attached by StatusFromSqlState, if any.
 std::optional<std::string> SqlStateOf(const absl::Status& status);
 

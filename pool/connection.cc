@@ -1,5 +1,7 @@
 #include "pool/connection.h"
 
+#include "base/pg_status.h"
+
 #include <poll.h>
 
 #include <algorithm>
@@ -40,10 +42,7 @@ class KeepHandlePolicy : public pqxx::connectionpolicy {
                                      /*expand_dbname=*/1);
     if (conn == nullptr) throw std::bad_alloc();
     if (PQstatus(conn) != CONNECTION_OK) {
-      // libpq's message spans lines ("...refused\n\tIs the server
-      // running..."): one line reads better in logs and exceptions.
-      std::string why = absl::StrReplaceAll(
-          absl::StripAsciiWhitespace(PQerrorMessage(conn)), {{"\n\t", " "}, {"\n", " "}});
+      std::string why = PgMessageOneLine(PQerrorMessage(conn));
       PQfinish(conn);
       throw pqxx::broken_connection(why);
     }
@@ -62,12 +61,6 @@ class KeepHandlePolicy : public pqxx::connectionpolicy {
   ConnectionOptions options_;
   PGconn* handle_ = nullptr;
 };
-
-// libpq's messages span lines and end with a newline: one line reads better.
-std::string OneLine(const char* message) {
-  return absl::StrReplaceAll(absl::StripAsciiWhitespace(message),
-                             {{"\n\t", " "}, {"\n", " "}});
-}
 
 }  // namespace
 
@@ -102,11 +95,9 @@ absl::Status ValidateConninfo(const std::string& conninfo) {
   char* error = nullptr;
   PQconninfoOption* options = PQconninfoParse(conninfo.c_str(), &error);
   if (options == nullptr) {
-    std::string why = error != nullptr ? error : "out of memory";
+    std::string why =
+        PgMessageOneLine(error != nullptr ? error : "out of memory");
     PQfreemem(error);
-    while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) {
-      why.pop_back();
-    }
     return absl::InvalidArgumentError(
         absl::StrCat("invalid connection string: ", why));
   }
@@ -161,7 +152,7 @@ absl::Status Connection::Ping(absl::Time deadline) {
   }
   if (PQsendQuery(raw_, "") == 0) {
     return absl::UnavailableError(
-        absl::StrCat("health check failed: ", OneLine(PQerrorMessage(raw_))));
+        absl::StrCat("health check failed: ", PgMessageOneLine(PQerrorMessage(raw_))));
   }
   // Wait with poll() rather than PQexec: a server that stopped answering
   // (network partition) must not hold the caller past the deadline.
@@ -180,7 +171,7 @@ absl::Status Connection::Ping(absl::Time deadline) {
       }
       if (ready < 0 || PQconsumeInput(raw_) == 0) {
         return absl::UnavailableError(absl::StrCat(
-            "health check failed: ", OneLine(PQerrorMessage(raw_))));
+            "health check failed: ", PgMessageOneLine(PQerrorMessage(raw_))));
       }
     }
     PGresult* result = PQgetResult(raw_);
@@ -188,13 +179,13 @@ absl::Status Connection::Ping(absl::Time deadline) {
     ExecStatusType kind = PQresultStatus(result);
     if (status.ok() && kind != PGRES_EMPTY_QUERY && kind != PGRES_COMMAND_OK) {
       status = absl::UnavailableError(absl::StrCat(
-          "health check failed: ", OneLine(PQresultErrorMessage(result))));
+          "health check failed: ", PgMessageOneLine(PQresultErrorMessage(result))));
     }
     PQclear(result);
   }
   if (status.ok() && !IsReusable()) {
     status = absl::UnavailableError(
-        absl::StrCat("health check failed: ", OneLine(PQerrorMessage(raw_))));
+        absl::StrCat("health check failed: ", PgMessageOneLine(PQerrorMessage(raw_))));
   }
   return status;
 }

@@ -29,10 +29,7 @@ constexpr absl::Duration kCleanupBound = absl::Seconds(5);
 constexpr absl::Duration kCancelSlice = absl::Milliseconds(50);
 
 absl::Status ConnectionError(PGconn* conn, absl::string_view what) {
-  std::string why = PQerrorMessage(conn);
-  while (!why.empty() && (why.back() == '\n' || why.back() == ' ')) {
-    why.pop_back();
-  }
+  std::string why = PgMessageOneLine(PQerrorMessage(conn));
   if (PQstatus(conn) != CONNECTION_OK) {
     return absl::UnavailableError(absl::StrCat(
         what, ": the connection to the server was lost: ", why));
