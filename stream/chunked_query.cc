@@ -409,11 +409,15 @@ absl::Status Run::FinalStatus() {
     default:
       break;
   }
+  // Whichever timeout applied: the call's own, else the session's.
+  const absl::Duration timeout =
+      context_.statement_timeout > absl::ZeroDuration()
+          ? context_.statement_timeout
+          : options_.session_statement_timeout;
   if (!failure_.ok() && SqlStateOf(failure_) == "57014" &&
-      context_.statement_timeout > absl::ZeroDuration()) {
+      timeout > absl::ZeroDuration()) {
     absl::Status status = QueryTimeout(absl::StrCat(
-        "query exceeded statement_timeout of ",
-        absl::FormatDuration(context_.statement_timeout),
+        "query exceeded statement_timeout of ", absl::FormatDuration(timeout),
         " on the server (SQLSTATE 57014)"));
     status.SetPayload(kSqlStatePayloadUrl, absl::Cord("57014"));
     return status;

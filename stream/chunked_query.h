@@ -25,6 +25,10 @@ struct StreamOptions {
   // prepared statement does not survive the transaction). Not owned; must
   // outlive the calls.
   StatementCache* statements = nullptr;
+  // The statement_timeout the connection's session already carries (the
+  // pool sets it at connect); 0 when none. A 57014 from the server is then
+  // our timeout (DeadlineExceeded), not a cancellation.
+  absl::Duration session_statement_timeout = absl::ZeroDuration();
 };
 
 struct StreamResult {

@@ -325,3 +325,18 @@ def test_server_restart_during_traffic(fn, db_url, fault_schema):
     assert stats["errors"] >= 1 and stats["closed"] >= 1, stats
     assert stats["size"] <= 4, stats
     json.dumps(stats)  # plain ints
+
+
+def test_pool_statement_timeout_is_a_query_timeout(fn, db_url, fault_schema):
+    """A timeout set on the pool (session statement_timeout) surfaces as
+    QueryTimeoutError, like a call's own timeout=, not as a cancellation."""
+    pool = fn.Pool(db_url, max_size=1, statement_timeout=0.2)
+    repo = fn.Repository(pool, fault_schema)
+    start = time.monotonic()
+    with pytest.raises(fn.QueryTimeoutError) as e:
+        repo.find(SLOW, field="r")
+    assert time.monotonic() - start < 5
+    assert "statement_timeout of 200ms" in str(e.value)
+    assert e.value.sqlstate == "57014"
+    assert pool.stats()["in_use"] == 0
+    assert repo.find(FAST, field="r") == OK_BODY

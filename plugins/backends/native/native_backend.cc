@@ -9,6 +9,8 @@ NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
                              NativeBackendOptions options)
     : pool_(std::move(pool)) {
   options_.chunk_rows = options.chunk_rows;
+  options_.session_statement_timeout =
+      pool_->options().connection.statement_timeout;
   // A cache of size 0 would prepare every call and never deallocate.
   if (options.prepared_statements && !options.pgbouncer &&
       options.prepared_statements_per_connection > 0) {
