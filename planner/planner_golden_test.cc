@@ -5,7 +5,6 @@
 // cache, and twice by one with a cache (a miss, then a hit), and all three
 // plans must be identical, so the shape cache is checked on every case.
 #include <cstdlib>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -14,8 +13,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tests/golden_file.h"
 #include "planner/planner.h"
 #include "planner/selection_text.h"
 #include "where/json_value.h"
@@ -89,109 +88,83 @@ int64_t Number(absl::string_view text) {
 }
 
 std::vector<Case> LoadCases(const std::string& file) {
-  std::ifstream in(absl::StrCat("planner/testdata/", file));
-  EXPECT_TRUE(in.good()) << "cannot read " << file;
   std::vector<Case> cases;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty() || absl::StartsWith(line, "#")) continue;
-    if (absl::StartsWith(line, "== ")) {
-      Case c;
-      c.file = file;
-      c.line = number;
-      c.name = line.substr(3);
-      c.root.set_view("sample.v_user");
-      c.root.set_response_key("users");
-      c.root.set_is_list(true);
-      cases.push_back(std::move(c));
-      continue;
-    }
-    EXPECT_FALSE(cases.empty()) << file << ":" << number << ": text before ==";
-    if (cases.empty()) continue;
-    Case& c = cases.back();
+  for (const testing::GoldenBlock& block :
+       testing::ReadGoldenFile(absl::StrCat("planner/testdata/", file))) {
+    Case c;
+    c.file = file;
+    c.line = block.line;
+    c.name = block.name;
+    c.root.set_view("sample.v_user");
+    c.root.set_response_key("users");
+    c.root.set_is_list(true);
     v1::RootField& root = c.root;
-    absl::string_view rest = line;
-    size_t colon = rest.find(": ");
-    if (colon == absl::string_view::npos) {
-      ADD_FAILURE() << file << ":" << number << ": not `key: value`: " << line;
-      continue;
+    for (const auto& [key, value] : block.fields) {
+      if (key == "view") {
+        root.set_view(value);
+      } else if (key == "single") {
+        root.set_is_list(value != "true");
+      } else if (key == "operation") {
+        v1::RootField::Operation op;
+        EXPECT_TRUE(v1::RootField::Operation_Parse(value, &op)) << value;
+        root.set_operation(op);
+      } else if (key == "field") {
+        root.set_aggregate_field(value);
+      } else if (key == "where") {
+        root.set_where_json(value);
+      } else if (key == "order_by") {
+        root.set_order_by_json(value);
+      } else if (key == "selection") {
+        c.selection = value;
+      } else if (key == "limit") {
+        root.set_limit(Number(value));
+      } else if (key == "offset") {
+        root.set_offset(Number(value));
+      } else if (key == "first") {
+        root.set_first(Number(value));
+      } else if (key == "last") {
+        root.set_last(Number(value));
+      } else if (key == "after") {
+        root.set_after(value);
+      } else if (key == "before") {
+        root.set_before(value);
+      } else if (key == "after_keys") {
+        root.set_after(CursorOf(value));
+      } else if (key == "before_keys") {
+        root.set_before(CursorOf(value));
+      } else if (key == "total_count") {
+        root.set_include_total_count(value == "true");
+      } else if (key == "sql") {
+        c.sql = value;
+      } else if (key == "params") {
+        c.params = value;
+      } else if (key == "count_sql") {
+        c.count_sql = value;
+      } else if (key == "count_params") {
+        c.count_params = value;
+      } else if (key == "error") {
+        c.error = value;
+      } else {
+        ADD_FAILURE() << file << ":" << block.line << ": unknown key: " << key;
+      }
     }
-    std::string key(rest.substr(0, colon));
-    std::string value(rest.substr(colon + 2));
-    if (key == "view") {
-      root.set_view(value);
-    } else if (key == "single") {
-      root.set_is_list(value != "true");
-    } else if (key == "operation") {
-      v1::RootField::Operation op;
-      EXPECT_TRUE(v1::RootField::Operation_Parse(value, &op)) << value;
-      root.set_operation(op);
-    } else if (key == "field") {
-      root.set_aggregate_field(value);
-    } else if (key == "where") {
-      root.set_where_json(value);
-    } else if (key == "order_by") {
-      root.set_order_by_json(value);
-    } else if (key == "selection") {
-      c.selection = value;
-    } else if (key == "limit") {
-      root.set_limit(Number(value));
-    } else if (key == "offset") {
-      root.set_offset(Number(value));
-    } else if (key == "first") {
-      root.set_first(Number(value));
-    } else if (key == "last") {
-      root.set_last(Number(value));
-    } else if (key == "after") {
-      root.set_after(value);
-    } else if (key == "before") {
-      root.set_before(value);
-    } else if (key == "after_keys") {
-      root.set_after(CursorOf(value));
-    } else if (key == "before_keys") {
-      root.set_before(CursorOf(value));
-    } else if (key == "total_count") {
-      root.set_include_total_count(value == "true");
-    } else if (key == "sql") {
-      c.sql = value;
-    } else if (key == "params") {
-      c.params = value;
-    } else if (key == "count_sql") {
-      c.count_sql = value;
-    } else if (key == "count_params") {
-      c.count_params = value;
-    } else if (key == "error") {
-      c.error = value;
-    } else {
-      ADD_FAILURE() << file << ":" << number << ": unknown key: " << key;
-    }
+    cases.push_back(std::move(c));
   }
   return cases;
 }
 
 // Parameters as the golden files spell them: [["text","type"],...], nulls
 // as [null,"type"].
-std::string FormatParams(const std::vector<where::Param>& params) {
-  std::vector<where::JsonValue> items;
-  for (const where::Param& p : params) {
-    items.push_back(where::JsonValue::Array(
-        {p.is_null ? where::JsonValue::Null() : where::JsonValue::String(p.text),
-         where::JsonValue::String(p.sql_type)}));
-  }
-  return where::JsonValue::Array(std::move(items)).ToJson();
-}
 
 // A plan as one comparable text.
 std::string Describe(const absl::StatusOr<RootPlan>& plan) {
   if (!plan.ok()) return absl::StrCat("error: ", plan.status().ToString());
   std::string out = absl::StrCat("sql: ", plan->plan.sql,
-                                 "\nparams: ", FormatParams(plan->plan.params));
+                                 "\nparams: ", testing::FormatGoldenParams(plan->plan.params));
   if (plan->connection.total_count.has_value()) {
     absl::StrAppend(&out, "\ncount_sql: ", plan->connection.total_count->sql,
                     "\ncount_params: ",
-                    FormatParams(plan->connection.total_count->params));
+                    testing::FormatGoldenParams(plan->connection.total_count->params));
   }
   return out;
 }
@@ -230,14 +203,14 @@ void RunGoldenFile(const std::string& file) {
     }
     ASSERT_TRUE(plan.ok()) << plan.status();
     EXPECT_EQ(plan->plan.sql, c.sql);
-    EXPECT_EQ(FormatParams(plan->plan.params),
+    EXPECT_EQ(testing::FormatGoldenParams(plan->plan.params),
               c.params.empty() ? "[]" : c.params);
     if (c.count_sql.empty()) {
       EXPECT_FALSE(plan->connection.total_count.has_value());
     } else {
       ASSERT_TRUE(plan->connection.total_count.has_value());
       EXPECT_EQ(plan->connection.total_count->sql, c.count_sql);
-      EXPECT_EQ(FormatParams(plan->connection.total_count->params),
+      EXPECT_EQ(testing::FormatGoldenParams(plan->connection.total_count->params),
                 c.count_params.empty() ? "[]" : c.count_params);
     }
   }

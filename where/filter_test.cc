@@ -3,7 +3,6 @@
 // parameters it must compile to, or the exact error.
 #include "where/filter.h"
 
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -11,8 +10,8 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "absl/strings/strip.h"
 #include "gtest/gtest.h"
+#include "tests/golden_file.h"
 
 namespace fraiseql::where {
 namespace {
@@ -78,51 +77,28 @@ struct Case {
 };
 
 std::vector<Case> LoadCases(const std::string& file) {
-  std::ifstream in(absl::StrCat("where/testdata/", file));
-  EXPECT_TRUE(in.good()) << "cannot read " << file;
   std::vector<Case> cases;
-  std::string line;
-  int number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    if (line.empty() || absl::StartsWith(line, "#")) continue;
-    if (absl::StartsWith(line, "== ")) {
-      cases.push_back(Case{file, number, line.substr(3)});
-      continue;
+  for (const testing::GoldenBlock& block :
+       testing::ReadGoldenFile(absl::StrCat("where/testdata/", file))) {
+    Case c{file, block.line, block.name};
+    for (const auto& [key, value] : block.fields) {
+      if (key == "view") {
+        c.view = value;
+      } else if (key == "where") {
+        c.where = value;
+      } else if (key == "sql") {
+        c.sql = value;
+      } else if (key == "params") {
+        c.params = value;
+      } else if (key == "error") {
+        c.error = value;
+      } else {
+        ADD_FAILURE() << file << ":" << block.line << ": unknown key: " << key;
+      }
     }
-    EXPECT_FALSE(cases.empty()) << file << ":" << number << ": text before ==";
-    if (cases.empty()) continue;
-    Case& c = cases.back();
-    absl::string_view rest = line;
-    if (absl::ConsumePrefix(&rest, "view: ")) {
-      c.view = std::string(rest);
-    } else if (rest == "where:") {
-      c.where.clear();
-    } else if (absl::ConsumePrefix(&rest, "where: ")) {
-      c.where = std::string(rest);
-    } else if (absl::ConsumePrefix(&rest, "sql: ")) {
-      c.sql = std::string(rest);
-    } else if (absl::ConsumePrefix(&rest, "params: ")) {
-      c.params = std::string(rest);
-    } else if (absl::ConsumePrefix(&rest, "error: ")) {
-      c.error = std::string(rest);
-    } else {
-      ADD_FAILURE() << file << ":" << number << ": unknown line: " << line;
-    }
+    cases.push_back(std::move(c));
   }
   return cases;
-}
-
-// Parameters as the golden files spell them: [["text","type"],...], nulls
-// as [null,"type"].
-std::string FormatParams(const std::vector<Param>& params) {
-  std::vector<JsonValue> items;
-  for (const Param& p : params) {
-    items.push_back(JsonValue::Array(
-        {p.is_null ? JsonValue::Null() : JsonValue::String(p.text),
-         JsonValue::String(p.sql_type)}));
-  }
-  return JsonValue::Array(std::move(items)).ToJson();
 }
 
 void RunGoldenFile(const std::string& file) {
@@ -147,7 +123,7 @@ void RunGoldenFile(const std::string& file) {
     }
     ASSERT_TRUE(sql.ok()) << sql.status();
     EXPECT_EQ(*sql, c.sql == "<none>" ? "" : c.sql);
-    EXPECT_EQ(FormatParams(params.params()), c.params.empty() ? "[]" : c.params);
+    EXPECT_EQ(testing::FormatGoldenParams(params.params()), c.params.empty() ? "[]" : c.params);
   }
 }
 
