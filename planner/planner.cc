@@ -855,3 +855,26 @@ absl::StatusOr<RootPlan> Planner::PlanRoot(const v1::RootField& root) const {
 }
 
 }  // namespace fraiseql::planner
+
+namespace fraiseql::planner {
+
+absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelectionForType(
+    const where::Schema& schema, absl::string_view type_name,
+    const google::protobuf::RepeatedPtrField<v1::Selection>& selection,
+    const std::string& path) {
+  const ObjectType* type = schema.FindObjectType(type_name);
+  if (type == nullptr) {
+    for (const std::string& view : schema.ViewNames()) {
+      const where::ViewDef* def = schema.FindView(view);
+      if (def->type.name() == type_name) type = &def->type;
+    }
+  }
+  if (type == nullptr) {
+    return absl::NotFoundError(absl::StrCat(
+        "unknown type '", type_name, "' at ", path,
+        "; register it with add_type or as a view's type"));
+  }
+  return ResolveSelection(schema, *type, selection, path);
+}
+
+}  // namespace fraiseql::planner

@@ -5,13 +5,33 @@
 #ifndef FRAISEQL_PLUGINS_BACKEND_H_
 #define FRAISEQL_PLUGINS_BACKEND_H_
 
+#include <memory>
+#include <string>
+
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "absl/types/span.h"
 #include "absl/strings/string_view.h"
 #include "planner/planner.h"
+#include "stream/chunked_query.h"
 #include "stream/request_context.h"
 #include "stream/row_sink.h"
 
 namespace fraiseql::plugins {
+
+class Transaction;
+
+// How a transaction begins (BEGIN ISOLATION LEVEL ... [READ ONLY]).
+struct TransactionOptions {
+  enum class Isolation { kReadCommitted, kRepeatableRead, kSerializable };
+  Isolation isolation = Isolation::kReadCommitted;
+  bool read_only = false;
+};
+
+// The BEGIN statement for `options`.
+std::string BeginSql(const TransactionOptions& options);
 
 class Backend {
  public:
@@ -23,7 +43,7 @@ class Backend {
   // Runs `plan` under `context` (its variables visible to the statement
   // and to no other, its statement_timeout, deadline and cancel flag; see
   // stream/request_context.h) and hands every row to `sink`, in order.
-  // Errors as in stream::StreamQuery, plus the pool's (DeadlineExceeded
+  // Errors as in stream::StreamBatch, plus the pool's (DeadlineExceeded
   // without kQueryTimeoutPayloadUrl when no connection is free in time,
   // Unavailable when none can be opened).
   // Thread-safe: concurrent calls use separate connections.
@@ -35,6 +55,69 @@ class Backend {
   absl::Status Execute(const planner::Plan& plan, stream::RowSink* sink) {
     return Execute(plan, stream::RequestContext(), sink);
   }
+
+  // Runs several statements as one unit, in order, each streaming to its
+  // own sink, all reading one snapshot (see stream::StreamBatch; the native
+  // backend sends them in one round trip). The first failure ends the
+  // batch. This default runs them one by one through Execute, for backends
+  // that cannot do better.
+  virtual absl::Status ExecuteBatch(
+      absl::Span<const stream::Statement> statements,
+      const stream::RequestContext& context) {
+    for (const stream::Statement& statement : statements) {
+      stream::RowSink* sink = statement.sink;
+      DiscardSink discard;
+      absl::Status status =
+          Execute(*statement.plan, context, sink != nullptr ? sink : &discard);
+      if (!status.ok()) return status;
+    }
+    return absl::OkStatus();
+  }
+
+  // Opens a transaction on one connection of this backend. `context`'s
+  // variables and statement_timeout hold for the whole transaction; its
+  // deadline bounds the wait for a connection. Nothing is sent before the
+  // first statement (BEGIN travels with it). Errors: the pool's.
+  // Unimplemented when the backend has no transactions.
+  virtual absl::StatusOr<std::unique_ptr<Transaction>> Begin(
+      const TransactionOptions& options,
+      const stream::RequestContext& context) {
+    return absl::UnimplementedError(
+        absl::StrCat(name(), " does not support transactions"));
+  }
+
+ private:
+  class DiscardSink : public stream::RowSink {
+   public:
+    absl::Status OnChunk(const stream::RowChunk&) override {
+      return absl::OkStatus();
+    }
+  };
+};
+
+// An open transaction: itself a Backend whose statements all run in it, on
+// one connection, so a Repository can run on it unchanged. Begin on a
+// transaction opens a nested one (a savepoint).
+//
+// Statements take no context variables or statement_timeout of their own
+// (InvalidArgument): those were fixed by Begin. Their deadline and cancel
+// flag apply per call. After a statement fails the transaction is aborted:
+// later statements and Commit fail with FailedPrecondition until Rollback.
+//
+// Not for concurrent use: calls are serialised (one connection).
+// Destroying an open transaction rolls it back.
+class Transaction : public Backend {
+ public:
+  // Makes the transaction's work permanent and ends it. Errors: the
+  // server's (a serialization failure is Aborted, SQLSTATE 40001);
+  // FailedPrecondition when it was aborted by an earlier error (it is then
+  // rolled back) or already ended. Nothing begun: OK, nothing sent.
+  virtual absl::Status Commit(absl::Time deadline = absl::InfiniteFuture()) = 0;
+  // Undoes the transaction's work and ends it. FailedPrecondition when it
+  // already ended.
+  virtual absl::Status Rollback(absl::Time deadline = absl::InfiniteFuture()) = 0;
+  // Neither committed nor rolled back yet.
+  virtual bool open() const = 0;
 };
 
 }  // namespace fraiseql::plugins

@@ -18,6 +18,7 @@
 #include "pybind/python_json.h"
 #include "pybind11/pybind11.h"
 #include "pybind11/stl.h"
+#include "repository/body_stream.h"
 #include "repository/repository.h"
 #include "response/camel_case.h"
 #include "stream/request_context.h"
@@ -40,6 +41,8 @@ struct Exceptions {
   PyObject* query_timeout = nullptr;     // QueryTimeoutError(Error, TimeoutError)
   PyObject* cancelled = nullptr;         // QueryCancelledError(Error)
   PyObject* database = nullptr;          // DatabaseError(Error)
+  PyObject* too_large = nullptr;         // ResponseTooLargeError(Error)
+  PyObject* transaction = nullptr;       // TransactionError(Error)
 };
 Exceptions exceptions;
 
@@ -67,9 +70,18 @@ Exceptions exceptions;
       type = exceptions.cancelled;
       break;
     case absl::StatusCode::kResourceExhausted:
-      // The pool's wait queue is full; a server 53xxx keeps DatabaseError.
+      // The pool's wait queue is full, or the body passed its cap; a server
+      // 53xxx keeps DatabaseError.
       type = SqlStateOf(status).has_value() ? exceptions.database
-                                            : exceptions.exhausted;
+             : status.GetPayload(kResponseTooLargePayloadUrl).has_value()
+                 ? exceptions.too_large
+                 : exceptions.exhausted;
+      break;
+    case absl::StatusCode::kFailedPrecondition:
+      // A transaction used after it was aborted or ended; a server 23xxx
+      // keeps DatabaseError.
+      type = SqlStateOf(status).has_value() ? exceptions.database
+                                            : exceptions.transaction;
       break;
     default:
       break;
@@ -336,14 +348,15 @@ py::object ValueToPython(const fraiseql::Value& value) {
 class PyRepository {
  public:
   // The repository may hold the last reference to a pool (see ~PyPool).
-  ~PyRepository() {
+  virtual ~PyRepository() {
     py::gil_scoped_release release;
-    repository_.reset();
+    owned_.reset();
   }
 
   PyRepository(const PyPool& pool, const PySchema& schema, int chunk_rows,
                bool always_typename, int plan_cache_size,
-               bool prepared_statements, bool pgbouncer) {
+               bool prepared_statements, bool pgbouncer,
+               int64_t max_response_bytes, const PyPool* read_pool) {
     if (chunk_rows < 1) {
       throw py::value_error(absl::StrCat(
           "invalid chunk_rows=", chunk_rows, ": expected at least 1"));
@@ -353,19 +366,30 @@ class PyRepository {
                                          plan_cache_size,
                                          ": expected 0 (off) or more"));
     }
-    planner::PlannerOptions planner_options;
-    planner_options.cache_capacity = static_cast<size_t>(plan_cache_size);
+    if (max_response_bytes < 0) {
+      throw py::value_error(absl::StrCat("invalid max_response_bytes=",
+                                         max_response_bytes,
+                                         ": expected 0 (no cap) or more"));
+    }
+    RepositoryOptions options;
+    options.planner.cache_capacity = static_cast<size_t>(plan_cache_size);
+    options.projection.always_typename = always_typename;
+    options.max_response_bytes = static_cast<size_t>(max_response_bytes);
     plugins::NativeBackendOptions backend_options;
     backend_options.chunk_rows = chunk_rows;
     backend_options.prepared_statements = prepared_statements;
     backend_options.pgbouncer = pgbouncer;
-    response::ProjectionOptions projection;
-    projection.always_typename = always_typename;
-    repository_ = std::make_unique<Repository>(
+    auto writer =
+        std::make_shared<plugins::NativeBackend>(pool.pool(), backend_options);
+    std::shared_ptr<plugins::Backend> reader = writer;
+    if (read_pool != nullptr) {
+      reader = std::make_shared<plugins::NativeBackend>(read_pool->pool(),
+                                                        backend_options);
+    }
+    owned_ = std::make_unique<Repository>(
         std::make_shared<const where::Schema>(schema.schema()),
-        OperatorRegistrySnapshot(),
-        std::make_shared<plugins::NativeBackend>(pool.pool(), backend_options),
-        projection, planner_options);
+        OperatorRegistrySnapshot(), reader, options, writer);
+    repository_ = owned_.get();
   }
 
   py::bytes Find(const std::string& view, std::optional<std::string> field,
@@ -431,16 +455,115 @@ class PyRepository {
 
   py::bytes Execute(const py::bytes& serialized,
                     const stream::RequestContext& context) {
+    return Run(ParseQuery(serialized), context);
+  }
+
+  py::bytes Mutate(const std::string& function, const py::object& input,
+                   std::optional<std::string> field,
+                   const std::string& success_type,
+                   const std::string& error_type,
+                   const std::string& entity_field,
+                   const std::string& entity_type,
+                   const py::object& success_selection,
+                   const py::object& error_selection,
+                   const std::vector<std::string>& context_args,
+                   const stream::RequestContext& context) {
+    v1::MutationField mutation;
+    mutation.set_function(function);
+    mutation.set_response_key(field.has_value() ? *field
+                                                : DefaultKey(function));
+    if (input.is_none()) {
+      throw py::type_error("input must be a dict (or JSON text) of the input object");
+    }
+    mutation.set_input_json(JsonArgument(input, "input"));
+    for (const std::string& name : context_args) {
+      mutation.add_context_arguments(name);
+    }
+    mutation.set_success_type(success_type);
+    mutation.set_error_type(error_type);
+    mutation.set_entity_field(entity_field);
+    mutation.set_entity_type(entity_type);
+    if (!success_selection.is_none() || !error_selection.is_none()) {
+      mutation.set_has_selection(true);
+      for (v1::Selection& s : ParseSelection(success_selection)) {
+        *mutation.add_success_selection() = std::move(s);
+      }
+      for (v1::Selection& s : ParseSelection(error_selection)) {
+        *mutation.add_error_selection() = std::move(s);
+      }
+    }
+    absl::StatusOr<std::string> body;
+    {
+      py::gil_scoped_release release;
+      body = repository_->Mutate(mutation, context);
+    }
+    return py::bytes(ValueOrRaise(std::move(body)));
+  }
+
+  absl::StatusOr<Repository::TransactionScope> Begin(
+      const plugins::TransactionOptions& options,
+      const stream::RequestContext& context) const {
+    py::gil_scoped_release release;
+    return repository_->BeginTransaction(options, context);
+  }
+
+  std::unique_ptr<BodyStream> Stream(const v1::QueryDefinition& query,
+                                     const stream::RequestContext& context,
+                                     int64_t chunk_bytes) const {
+    if (chunk_bytes < 1) {
+      throw py::value_error(absl::StrCat("invalid chunk_bytes=", chunk_bytes,
+                                         ": expected at least 1"));
+    }
+    BodyStreamOptions options;
+    options.chunk_bytes = static_cast<size_t>(chunk_bytes);
+    return BodyStream::Start(repository_, query, context, options);
+  }
+
+  std::unique_ptr<BodyStream> FindStream(
+      const std::string& view, std::optional<std::string> field,
+      const py::object& where, const py::object& order_by,
+      std::optional<int64_t> limit, std::optional<int64_t> offset,
+      const py::object& selection, const stream::RequestContext& context,
+      int64_t chunk_bytes) const {
+    v1::QueryDefinition query;
+    FillRoot(query.add_roots(), view, field, where, order_by, limit, offset,
+             selection, /*is_list=*/true);
+    return Stream(query, context, chunk_bytes);
+  }
+
+  std::unique_ptr<BodyStream> ExecuteStream(const py::bytes& serialized,
+                                            const stream::RequestContext& context,
+                                            int64_t chunk_bytes) const {
+    return Stream(ParseQuery(serialized), context, chunk_bytes);
+  }
+
+ protected:
+  // A transaction's repository: owned by the transaction scope.
+  PyRepository() = default;
+  Repository* repository_ = nullptr;
+
+ private:
+  static v1::QueryDefinition ParseQuery(const py::bytes& serialized) {
     v1::QueryDefinition query;
     if (!query.ParseFromString(serialized.cast<std::string>())) {
       Raise(absl::InvalidArgumentError(
           "invalid query definition: not a serialized "
           "fraiseql.v1.QueryDefinition message"));
     }
-    return Run(query, context);
+    return query;
   }
 
- private:
+  static std::vector<v1::Selection> ParseSelection(const py::object& selection) {
+    if (selection.is_none()) return {};
+    if (!py::isinstance<py::str>(selection)) {
+      throw py::type_error(
+          "selection must be GraphQL selection-set text, e.g. "
+          "\"id firstName address { cityName }\"");
+    }
+    return ValueOrRaise(
+        planner::ParseSelectionText(selection.cast<std::string>()));
+  }
+
   static void FillRoot(v1::RootField* root, const std::string& view,
                        std::optional<std::string> field,
                        const py::object& where, const py::object& order_by,
@@ -455,15 +578,10 @@ class PyRepository {
     if (limit.has_value()) root->set_limit(*limit);
     if (offset.has_value()) root->set_offset(*offset);
     if (!selection.is_none()) {
-      if (!py::isinstance<py::str>(selection)) {
-        throw py::type_error(
-            "selection must be GraphQL selection-set text, e.g. "
-            "\"id firstName address { cityName }\"");
-      }
-      std::vector<v1::Selection> fields = ValueOrRaise(
-          planner::ParseSelectionText(selection.cast<std::string>()));
       root->set_has_selection(true);
-      for (v1::Selection& s : fields) *root->add_selection() = std::move(s);
+      for (v1::Selection& s : ParseSelection(selection)) {
+        *root->add_selection() = std::move(s);
+      }
     }
   }
 
@@ -482,8 +600,98 @@ class PyRepository {
     return py::bytes(ValueOrRaise(std::move(body)));
   }
 
-  std::unique_ptr<Repository> repository_;
+  std::unique_ptr<Repository> owned_;
 };
+
+// A transaction, and the repository whose calls run in it. Keeps the
+// Python Repository it came from alive (its backend holds the pool).
+class PyTransaction : public PyRepository {
+ public:
+  PyTransaction(Repository::TransactionScope scope, py::object parent)
+      : scope_(std::move(scope)), parent_(std::move(parent)) {
+    repository_ = scope_.repository.get();
+  }
+
+  // Rolls back an open transaction and returns its connection: not under
+  // the GIL.
+  ~PyTransaction() override {
+    py::gil_scoped_release release;
+    scope_.repository.reset();
+    scope_.transaction.reset();
+  }
+
+  void Commit(std::optional<double> timeout) {
+    absl::Status status;
+    {
+      py::gil_scoped_release release;
+      status = scope_.transaction->Commit(Deadline(timeout));
+    }
+    RaiseIfError(status);
+  }
+
+  void Rollback(std::optional<double> timeout) {
+    absl::Status status;
+    {
+      py::gil_scoped_release release;
+      status = scope_.transaction->Rollback(Deadline(timeout));
+    }
+    RaiseIfError(status);
+  }
+
+  bool open() const { return scope_.transaction->open(); }
+
+ private:
+  static absl::Time Deadline(std::optional<double> timeout) {
+    return timeout.has_value() ? absl::Now() + Seconds(*timeout)
+                               : absl::InfiniteFuture();
+  }
+
+  Repository::TransactionScope scope_;
+  py::object parent_;
+};
+
+// Iterates over the pieces of a streamed body (bytes), reading the next one
+// without the GIL. close() (or garbage collection) cancels the query.
+class PyBodyIterator {
+ public:
+  PyBodyIterator(std::unique_ptr<BodyStream> stream, py::object parent)
+      : stream_(std::move(stream)), parent_(std::move(parent)) {}
+  ~PyBodyIterator() {
+    py::gil_scoped_release release;
+    stream_.reset();
+  }
+
+  py::bytes Next() {
+    if (stream_ == nullptr) throw py::stop_iteration();
+    absl::StatusOr<std::optional<std::string>> piece;
+    {
+      py::gil_scoped_release release;
+      piece = stream_->Next();
+    }
+    std::optional<std::string> bytes = ValueOrRaise(std::move(piece));
+    if (!bytes.has_value()) throw py::stop_iteration();
+    return py::bytes(*bytes);
+  }
+
+  void Close() {
+    py::gil_scoped_release release;
+    stream_.reset();
+  }
+
+ private:
+  std::unique_ptr<BodyStream> stream_;
+  py::object parent_;
+};
+
+plugins::TransactionOptions::Isolation ParseIsolation(const std::string& name) {
+  using Isolation = plugins::TransactionOptions::Isolation;
+  if (name == "read_committed") return Isolation::kReadCommitted;
+  if (name == "repeatable_read") return Isolation::kRepeatableRead;
+  if (name == "serializable") return Isolation::kSerializable;
+  throw py::value_error(absl::StrCat(
+      "invalid isolation='", name,
+      "': expected 'read_committed', 'repeatable_read' or 'serializable'"));
+}
 
 PyObject* NewException(py::module_& m, const char* name, PyObject* bases,
                        const char* doc) {
@@ -550,6 +758,14 @@ PYBIND11_MODULE(fraiseql_native, m) {
   exceptions.database = NewException(
       m, "DatabaseError", exceptions.error,
       "The server rejected the statement (see .sqlstate).");
+  exceptions.too_large = NewException(
+      m, "ResponseTooLargeError", exceptions.error,
+      "The response body passed the repository's max_response_bytes: the "
+      "query was cancelled on the server and nothing was returned.");
+  exceptions.transaction = NewException(
+      m, "TransactionError", exceptions.error,
+      "A transaction was used after an earlier error aborted it (roll it "
+      "back), or after it ended.");
 
   py::class_<PyPool>(m, "Pool",
                      "A pool of PostgreSQL connections. `url` defaults to "
@@ -635,15 +851,20 @@ PYBIND11_MODULE(fraiseql_native, m) {
       "Runs queries on registered views and returns GraphQL response bytes. "
       "Takes a snapshot of the schema at construction.")
       .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool,
-                    bool>(),
+                    bool, int64_t, const PyPool*>(),
            py::arg("pool"), py::arg("schema"), py::arg("chunk_rows") = 256,
            py::arg("always_typename") = false,
            py::arg("plan_cache_size") = 1024,
            py::arg("prepared_statements") = true, py::arg("pgbouncer") = false,
+           py::arg("max_response_bytes") = 0,
+           py::arg("read_pool") = py::none(),
            "prepared_statements: prepare each statement shape once per "
            "connection and run it by name. pgbouncer=True: PgBouncer in "
            "transaction-pooling mode is in front; no session state is used "
-           "(no prepared statements).")
+           "(no prepared statements). max_response_bytes: past this body "
+           "size the query is cancelled and ResponseTooLargeError raised "
+           "(0: no cap). read_pool: queries read from it (e.g. a standby "
+           "pool); mutations and transactions use `pool`.")
       .def(
           "find",
           [](PyRepository& self, const std::string& view,
@@ -824,7 +1045,150 @@ PYBIND11_MODULE(fraiseql_native, m) {
           py::arg("query_definition"), py::kw_only(),
           py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "Runs a serialized fraiseql.v1.QueryDefinition (several root "
-          "fields give one body). context and timeout as for find().");
+          "fields give one body; their statements go to the server in one "
+          "round trip and read one snapshot). context and timeout as for "
+          "find().")
+      .def(
+          "find_stream",
+          [](const PyRepository& self, const std::string& view,
+             std::optional<std::string> field, const py::object& where,
+             const py::object& order_by, std::optional<int64_t> limit,
+             std::optional<int64_t> offset, const py::object& selection,
+             const py::object& context, std::optional<double> timeout,
+             int64_t chunk_bytes) {
+            return std::make_unique<PyBodyIterator>(
+                self.FindStream(view, field, where, order_by, limit, offset,
+                                selection, MakeContext(context, timeout),
+                                chunk_bytes),
+                py::cast(&self));
+          },
+          py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
+          py::arg("where") = py::none(), py::arg("order_by") = py::none(),
+          py::arg("limit") = py::none(), py::arg("offset") = py::none(),
+          py::arg("selection") = py::none(), py::arg("context") = py::none(),
+          py::arg("timeout") = py::none(), py::arg("chunk_bytes") = 65536,
+          "find() as an iterator over pieces of the body (bytes of about "
+          "chunk_bytes; joined they are find()'s body), for a streaming HTTP "
+          "response. Rows are read as the pieces are taken: memory stays "
+          "bounded whatever the result size, and a slow consumer slows the "
+          "reads. close() (or dropping the iterator) cancels the query. "
+          "Errors are raised by the next() that reaches them.")
+      .def(
+          "execute_stream",
+          [](const PyRepository& self, const py::bytes& serialized,
+             const py::object& context, std::optional<double> timeout,
+             int64_t chunk_bytes) {
+            return std::make_unique<PyBodyIterator>(
+                self.ExecuteStream(serialized, MakeContext(context, timeout),
+                                   chunk_bytes),
+                py::cast(&self));
+          },
+          py::arg("query_definition"), py::kw_only(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+          py::arg("chunk_bytes") = 65536,
+          "execute() as an iterator over pieces of the body; see "
+          "find_stream().")
+      .def(
+          "mutate",
+          [](PyRepository& self, const std::string& function,
+             const py::object& input, std::optional<std::string> field,
+             const std::string& success_type, const std::string& error_type,
+             const std::string& entity_field, const std::string& entity_type,
+             const py::object& success_selection,
+             const py::object& error_selection,
+             const std::vector<std::string>& context_args,
+             const py::object& context, std::optional<double> timeout) {
+            return self.Mutate(function, input, field, success_type,
+                               error_type, entity_field, entity_type,
+                               success_selection, error_selection,
+                               context_args, MakeContext(context, timeout));
+          },
+          py::arg("function"), py::arg("input"), py::kw_only(),
+          py::arg("field") = py::none(), py::arg("success_type"),
+          py::arg("error_type"), py::arg("entity_field") = "",
+          py::arg("entity_type") = "",
+          py::arg("success_selection") = py::none(),
+          py::arg("error_selection") = py::none(),
+          py::arg("context_args") = std::vector<std::string>(),
+          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+          "Calls the PostgreSQL function `function` (e.g. 'app.create_user') "
+          "with the values of context_args from `context` (e.g. "
+          "['tenant_id', 'user_id']) and then `input` as jsonb, in a "
+          "transaction carrying `context` (a savepoint inside transaction()). "
+          "It returns mutation_response (status, message, entity_id, "
+          "entity_type, entity, updated_fields, cascade, metadata). Status "
+          "success/created/updated/deleted commits and is written with "
+          "success_type; any other status rolls back and is written with "
+          "error_type and a code (noop:/validation: 422, unauthorized: 401, "
+          "forbidden: 403, not_found: 404, conflict: 409, timeout: 408, "
+          "failed: and unknown 500). An error raised by the function rolls "
+          "back and raises. The entity is written under entity_field, "
+          "projected by its sub-selection against entity_type. Returns "
+          "{\"data\":{field:{...}}} bytes.")
+      .def(
+          "transaction",
+          [](py::object self, const std::string& isolation, bool read_only,
+             const py::object& context, std::optional<double> timeout) {
+            fraiseql::plugins::TransactionOptions options;
+            options.isolation = ParseIsolation(isolation);
+            options.read_only = read_only;
+            const PyRepository& repo = self.cast<const PyRepository&>();
+            fraiseql::Repository::TransactionScope scope = ValueOrRaise(
+                repo.Begin(options, MakeContext(context, timeout)));
+            return std::make_unique<PyTransaction>(std::move(scope), self);
+          },
+          py::kw_only(), py::arg("isolation") = "read_committed",
+          py::arg("read_only") = false, py::arg("context") = py::none(),
+          py::arg("timeout") = py::none(),
+          "Opens a transaction on one connection of `pool`: every call on "
+          "the returned Transaction runs in it, with `context` (set once, "
+          "with SET LOCAL semantics) and `timeout` (the statement_timeout "
+          "of the whole transaction and the deadline for a connection). Use "
+          "as `with repo.transaction() as tx:` (commits at the end, rolls "
+          "back on an exception), or call commit()/rollback(). Calls on it "
+          "take timeout= but no context=.");
+
+  py::class_<PyTransaction, PyRepository>(
+      m, "Transaction",
+      "An open transaction (from Repository.transaction()): every query and "
+      "mutate call runs in it; a mutation that fails is rolled back to its "
+      "own savepoint. After a failed statement the transaction is aborted: "
+      "further calls and commit() raise TransactionError; roll it back.")
+      .def("commit", &PyTransaction::Commit, py::arg("timeout") = py::none(),
+           "Commits and ends the transaction. A serialization failure "
+           "raises DatabaseError (sqlstate 40001).")
+      .def("rollback", &PyTransaction::Rollback,
+           py::arg("timeout") = py::none(),
+           "Rolls back and ends the transaction.")
+      .def_property_readonly("open", &PyTransaction::open,
+                             "Not yet committed or rolled back.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def(
+          "__exit__",
+          [](PyTransaction& self, const py::object& type, const py::object&,
+             const py::object&) {
+            if (!self.open()) return false;
+            if (type.is_none()) {
+              self.Commit(std::nullopt);
+            } else {
+              self.Rollback(std::nullopt);
+            }
+            return false;
+          });
+
+  py::class_<PyBodyIterator>(m, "BodyIterator",
+                             "Pieces of a streamed response body (bytes).")
+      .def("__iter__", [](py::object self) { return self; })
+      .def("__next__", &PyBodyIterator::Next)
+      .def("close", &PyBodyIterator::Close,
+           "Stops the stream: the query is cancelled on the server.")
+      .def("__enter__", [](py::object self) { return self; })
+      .def("__exit__",
+           [](PyBodyIterator& self, const py::object&, const py::object&,
+              const py::object&) {
+             self.Close();
+             return false;
+           });
 
   InitPythonJson();
   DefineOperatorBindings(m);

@@ -1,12 +1,15 @@
 #include "repository/repository.h"
 
 #include <optional>
+#include <utility>
 #include <vector>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "planner/cursor.h"
+#include "planner/mutation.h"
 #include "planner/planner.h"
 #include "response/projector.h"
 #include "response/response_writer.h"
@@ -16,109 +19,104 @@ namespace {
 
 using planner::ResultShape;
 
-// Projects each streamed row into the response as it arrives. A row that
-// cannot be projected stops the stream; its status is reported as the
-// field's GraphQL error rather than as a failure of the whole call.
-class ProjectingSink : public stream::RowSink {
+// The body under construction: the writer, the size cap, and the pieces
+// handed to a streaming consumer.
+class Body {
  public:
-  ProjectingSink(const response::Projector& projector,
-                 response::ResponseWriter* writer, bool is_list,
-                 absl::string_view key)
-      : projector_(projector), writer_(writer), is_list_(is_list), key_(key) {}
+  Body(std::string* out, BodySink* sink, size_t chunk_bytes, size_t cap)
+      : writer_(out), out_(out), sink_(sink), chunk_bytes_(chunk_bytes),
+        cap_(cap) {}
 
-  absl::Status OnChunk(const stream::RowChunk& chunk) override {
-    for (absl::string_view row : chunk.rows) {
-      absl::Status status =
-          is_list_ ? writer_->AppendListItem(projector_, row)
-                   : writer_->WriteObject(key_, projector_, row);
-      if (!status.ok()) {
-        row_error_ = status;
-        return status;
-      }
-      ++rows_;
+  response::ResponseWriter& writer() { return writer_; }
+
+  // After rows of the root `key` were written: fails past the cap, and
+  // hands a full piece to the consumer.
+  absl::Status AfterRows(absl::string_view key, int64_t rows,
+                         size_t pending_bytes = 0) {
+    if (cap_ > 0 && writer_.bytes_written() + pending_bytes > cap_) {
+      cap_hit_ = true;
+      absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
+          "the response exceeds max_response_bytes (", cap_,
+          " bytes) at root field '", key, "' after ", rows,
+          " rows; narrow the filter, page with first/after or limit, or "
+          "raise max_response_bytes"));
+      status.SetPayload(kResponseTooLargePayloadUrl, absl::Cord("response"));
+      return status;
     }
+    if (sink_ != nullptr && out_->size() >= chunk_bytes_) return Flush();
     return absl::OkStatus();
   }
 
-  int64_t rows() const { return rows_; }
-  const absl::Status& row_error() const { return row_error_; }
+  absl::Status Flush() {
+    if (sink_ == nullptr) return absl::OkStatus();
+    piece_.clear();
+    writer_.TakeBytes(&piece_);
+    if (piece_.empty()) return absl::OkStatus();
+    sent_ = true;
+    return sink_->OnBytes(piece_);
+  }
+
+  bool cap_hit() const { return cap_hit_; }
+  // Whether any bytes reached the consumer.
+  bool sent() const { return sent_; }
 
  private:
-  const response::Projector& projector_;
-  response::ResponseWriter* writer_;
-  bool is_list_;
-  absl::string_view key_;
-  int64_t rows_ = 0;
-  absl::Status row_error_;
+  response::ResponseWriter writer_;
+  std::string* out_;
+  BodySink* sink_;
+  size_t chunk_bytes_;
+  size_t cap_;
+  std::string piece_;
+  bool cap_hit_ = false;
+  bool sent_ = false;
 };
 
-// Writes the rows of a connection page as edges, each with the cursor made
-// from its key column. The row past the page size only tells that there is
-// another page.
-class EdgeSink : public stream::RowSink {
+class RootSink;
+
+// Root fields are written in request order while their statements' rows
+// arrive in the same order: a root is begun when its first rows (or the
+// end of the batch) arrive, and every earlier root is finished then.
+class Sequencer {
  public:
-  EdgeSink(const response::Projector& projector,
-           response::ResponseWriter* writer,
-           const planner::ConnectionPlan& connection)
-      : projector_(projector), writer_(writer), connection_(connection) {}
-
-  absl::Status OnChunk(const stream::RowChunk& chunk) override {
-    if (chunk.columns < 2) {
-      row_error_ = absl::InternalError(
-          "the page statement returned no cursor column");
-      return row_error_;
-    }
-    for (size_t r = 0; r < chunk.rows.size(); ++r) {
-      if (connection_.page_size.has_value() && rows_ >= *connection_.page_size) {
-        more_ = true;
-        continue;
-      }
-      absl::StatusOr<std::string> cursor = planner::EncodeCursor(
-          connection_.cursor_fingerprint, chunk.cell(r, 1));
-      absl::Status status =
-          cursor.ok() ? writer_->AppendEdge(projector_, *cursor, chunk.rows[r])
-                      : cursor.status();
-      if (!status.ok()) {
-        row_error_ = status;
-        return status;
-      }
-      ++rows_;
-    }
-    return absl::OkStatus();
-  }
-
-  bool more() const { return more_; }
-  const absl::Status& row_error() const { return row_error_; }
+  void Add(RootSink* root) { roots_.push_back(root); }
+  void Enter(size_t index);
+  void FinishAll() { Enter(roots_.size()); }
+  // The root being written; roots_.size() when none.
+  size_t current() const { return current_ < 0 ? 0 : current_; }
 
  private:
-  const response::Projector& projector_;
-  response::ResponseWriter* writer_;
-  const planner::ConnectionPlan& connection_;
-  int64_t rows_ = 0;
-  bool more_ = false;
-  absl::Status row_error_;
+  std::vector<RootSink*> roots_;
+  ptrdiff_t current_ = -1;
 };
 
 // Collects a value statement's result as compact JSON: the one row's value,
-// or a list of every row's value.
-class ValueSink : public stream::RowSink {
+// or a list of every row's value. Rows after an invalid one are ignored.
+class ValueCollector : public stream::RowSink {
  public:
-  explicit ValueSink(bool list) : list_(list) {
+  ValueCollector(bool list, Body* body, Sequencer* sequencer, size_t index,
+                 absl::string_view key)
+      : list_(list), body_(body), sequencer_(sequencer), index_(index),
+        key_(key) {
     if (list_) json_.push_back('[');
   }
 
   absl::Status OnChunk(const stream::RowChunk& chunk) override {
+    if (sequencer_ != nullptr) sequencer_->Enter(index_);
     for (absl::string_view row : chunk.rows) {
+      if (!row_error_.ok()) break;
       if (!list_) json_.clear();
       if (list_ && rows_ > 0) json_.push_back(',');
-      absl::Status status = response::AppendCanonicalJson(row, &json_);
-      if (!status.ok()) {
-        row_error_ = status;
-        return status;
+      const size_t before = json_.size();
+      if (absl::Status s = response::AppendCanonicalJson(row, &json_);
+          !s.ok()) {
+        json_.resize(before);
+        row_error_ = s;
+        break;
       }
       ++rows_;
     }
-    return absl::OkStatus();
+    return body_ != nullptr ? body_->AfterRows(key_, rows_, json_.size())
+                            : absl::OkStatus();
   }
 
   std::string Take() {
@@ -133,100 +131,229 @@ class ValueSink : public stream::RowSink {
 
  private:
   bool list_;
+  Body* body_;
+  Sequencer* sequencer_;
+  size_t index_;
+  absl::string_view key_;
   std::string json_;
   int64_t rows_ = 0;
   absl::Status row_error_;
 };
 
+// Writes one root field from its statement's rows. A row that cannot be
+// written makes the field null with an error (FailField); the rest of its
+// rows are ignored, so the other roots of the batch go on.
+class RootSink : public stream::RowSink {
+ public:
+  RootSink(const planner::RootPlan& plan, Body* body, Sequencer* sequencer,
+           size_t index, const response::ProjectionOptions& projection,
+           absl::string_view backend_name)
+      : plan_(plan), body_(body), sequencer_(sequencer), index_(index),
+        backend_name_(backend_name) {
+    if (plan.selection != nullptr) {
+      projector_.emplace(*plan.selection, projection);
+    }
+    if (plan.shape == ResultShape::kValue ||
+        plan.shape == ResultShape::kValueList) {
+      value_.emplace(plan.shape == ResultShape::kValueList, body, sequencer,
+                     index, plan.response_key);
+    }
+    if (plan.shape == ResultShape::kConnection &&
+        plan.connection.total_count.has_value()) {
+      total_.emplace(false, nullptr, sequencer, index, plan.response_key);
+    }
+  }
+
+  // The statements of this root, in order.
+  void AddStatements(std::vector<stream::Statement>* statements) {
+    statements->push_back({&plan_.plan, value_.has_value()
+                                            ? static_cast<stream::RowSink*>(
+                                                  &*value_)
+                                            : this});
+    if (total_.has_value()) {
+      statements->push_back({&*plan_.connection.total_count, &*total_});
+    }
+  }
+
+  void Begin() {
+    response::ResponseWriter& writer = body_->writer();
+    if (plan_.shape == ResultShape::kList) writer.BeginList(plan_.response_key);
+    if (plan_.shape == ResultShape::kConnection) {
+      writer.BeginConnection(plan_.response_key, plan_.connection.backward);
+    }
+  }
+
+  void Finish() {
+    response::ResponseWriter& writer = body_->writer();
+    const std::string& key = plan_.response_key;
+    if (value_.has_value() && !value_->row_error().ok()) {
+      row_error_ = value_->row_error();
+    }
+    if (!row_error_.ok()) {
+      writer.FailField(key, absl::StrCat("invalid row from ", backend_name_,
+                                         ": ", row_error_.message()));
+      return;
+    }
+    switch (plan_.shape) {
+      case ResultShape::kList:
+        writer.EndList();
+        break;
+      case ResultShape::kObject:
+        if (rows_ == 0) writer.WriteNull(key);
+        break;
+      case ResultShape::kValue:
+      case ResultShape::kValueList:
+        if (absl::Status s = writer.WriteValue(key, value_->Take()); !s.ok()) {
+          writer.FailField(key, s.message());
+        }
+        break;
+      case ResultShape::kConnection: {
+        std::optional<int64_t> total;
+        if (total_.has_value()) {
+          int64_t n;
+          if (!total_->row_error().ok() ||
+              !absl::SimpleAtoi(total_->Take(), &n)) {
+            writer.FailField(key, "the totalCount statement returned no number");
+            return;
+          }
+          total = n;
+        }
+        response::PageInfo info;
+        (plan_.connection.backward ? info.has_previous_page
+                                   : info.has_next_page) = more_;
+        writer.EndConnection(info, total);
+        break;
+      }
+    }
+  }
+
+  absl::Status OnChunk(const stream::RowChunk& chunk) override {
+    sequencer_->Enter(index_);
+    response::ResponseWriter& writer = body_->writer();
+    for (size_t r = 0; r < chunk.rows.size() && row_error_.ok(); ++r) {
+      absl::Status status;
+      switch (plan_.shape) {
+        case ResultShape::kList:
+          status = writer.AppendListItem(*projector_, chunk.rows[r]);
+          break;
+        case ResultShape::kObject:
+          if (rows_ > 0) continue;  // the first row is the object
+          status = writer.WriteObject(plan_.response_key, *projector_,
+                                      chunk.rows[r]);
+          break;
+        case ResultShape::kConnection:
+          status = AppendEdge(chunk, r);
+          break;
+        default:
+          status = absl::InternalError("a value root has no row sink");
+      }
+      if (!status.ok()) {
+        row_error_ = status;
+        break;
+      }
+      ++rows_;
+    }
+    return body_->AfterRows(plan_.response_key, rows_);
+  }
+
+ private:
+  absl::Status AppendEdge(const stream::RowChunk& chunk, size_t r) {
+    if (chunk.columns < 2) {
+      return absl::InternalError("the page statement returned no cursor column");
+    }
+    const planner::ConnectionPlan& connection = plan_.connection;
+    if (connection.page_size.has_value() && rows_ >= *connection.page_size) {
+      more_ = true;
+      --rows_;  // not an edge
+      return absl::OkStatus();
+    }
+    ASSIGN_OR_RETURN(std::string cursor,
+                     planner::EncodeCursor(connection.cursor_fingerprint,
+                                           chunk.cell(r, 1)));
+    return body_->writer().AppendEdge(*projector_, cursor, chunk.rows[r]);
+  }
+
+  const planner::RootPlan& plan_;
+  Body* body_;
+  Sequencer* sequencer_;
+  size_t index_;
+  absl::string_view backend_name_;
+  std::optional<response::Projector> projector_;
+  std::optional<ValueCollector> value_;
+  std::optional<ValueCollector> total_;
+  int64_t rows_ = 0;
+  bool more_ = false;
+  absl::Status row_error_;
+};
+
+void Sequencer::Enter(size_t index) {
+  while (current_ < static_cast<ptrdiff_t>(index)) {
+    if (current_ >= 0 && current_ < static_cast<ptrdiff_t>(roots_.size())) {
+      roots_[current_]->Finish();
+    }
+    ++current_;
+    if (current_ < static_cast<ptrdiff_t>(roots_.size())) {
+      roots_[current_]->Begin();
+    }
+  }
+}
+
+// Collects a mutation's one row: mutation_response as JSON, and its status.
+class MutationSink : public stream::RowSink {
+ public:
+  absl::Status OnChunk(const stream::RowChunk& chunk) override {
+    for (size_t r = 0; r < chunk.rows.size(); ++r) {
+      if (rows_++ > 0) continue;
+      row_.assign(chunk.rows[r].data(), chunk.rows[r].size());
+      if (chunk.columns > 1 && chunk.cell(r, 1) != "null") {
+        status_ = std::string(chunk.cell(r, 1));
+      }
+    }
+    return absl::OkStatus();
+  }
+  int64_t rows_ = 0;
+  std::string row_;
+  std::optional<std::string> status_;
+};
+
+std::optional<std::string> ContextValue(const stream::RequestContext& context,
+                                        absl::string_view name) {
+  if (name == "tenant_id") return context.tenant_id;
+  if (name == "user_id") return context.user_id;
+  auto it = context.variables.find(std::string(name));
+  if (it != context.variables.end()) return it->second;
+  return std::nullopt;
+}
+
 }  // namespace
 
-absl::StatusOr<std::string> Repository::RunValue(
-    const planner::Plan& plan, bool list,
-    const stream::RequestContext& context, absl::Status* row_error) const {
-  ValueSink sink(list);
-  absl::Status status = backend_->Execute(plan, context, &sink);
-  if (!sink.row_error().ok()) {
-    *row_error = sink.row_error();
-    return std::string();
-  }
-  RETURN_IF_ERROR(status);
-  return sink.Take();
-}
+Repository::Repository(std::shared_ptr<const where::Schema> schema,
+                       std::shared_ptr<const where::OperatorRegistry> operators,
+                       std::shared_ptr<plugins::Backend> backend,
+                       RepositoryOptions options,
+                       std::shared_ptr<plugins::Backend> writer)
+    : schema_(std::move(schema)),
+      operators_(std::move(operators)),
+      backend_(std::move(backend)),
+      writer_(writer != nullptr ? std::move(writer) : backend_),
+      options_(options),
+      planner_(std::make_shared<planner::Planner>(
+          *schema_, *operators_, where::FilterLimits(), options.planner)) {}
 
-absl::Status Repository::WriteRoot(const planner::RootPlan& plan,
-                                   const stream::RequestContext& context,
-                                   response::ResponseWriter* writer) const {
-  const std::string& key = plan.response_key;
-  auto fail_row = [&](const absl::Status& row_error) {
-    writer->FailField(key, absl::StrCat("invalid row from ", backend_->name(),
-                                        ": ", row_error.message()));
-    return absl::OkStatus();
-  };
-  switch (plan.shape) {
-    case ResultShape::kValue:
-    case ResultShape::kValueList: {
-      absl::Status row_error;
-      ASSIGN_OR_RETURN(std::string json,
-                       RunValue(plan.plan,
-                                plan.shape == ResultShape::kValueList,
-                                context, &row_error));
-      if (!row_error.ok()) return fail_row(row_error);
-      return writer->WriteValue(key, json);
-    }
-    case ResultShape::kConnection: {
-      response::Projector projector(*plan.selection, projection_);
-      EdgeSink sink(projector, writer, plan.connection);
-      writer->BeginConnection(key, plan.connection.backward);
-      absl::Status status = backend_->Execute(plan.plan, context, &sink);
-      if (!sink.row_error().ok()) return fail_row(sink.row_error());
-      RETURN_IF_ERROR(status);
-      std::optional<int64_t> total;
-      if (plan.connection.total_count.has_value()) {
-        absl::Status row_error;
-        ASSIGN_OR_RETURN(
-            std::string count,
-            RunValue(*plan.connection.total_count, false, context,
-                     &row_error));
-        int64_t n;
-        if (!row_error.ok() || !absl::SimpleAtoi(count, &n)) {
-          return absl::DataLossError(
-              "the totalCount statement returned no number");
-        }
-        total = n;
-      }
-      response::PageInfo info;
-      (plan.connection.backward ? info.has_previous_page
-                                : info.has_next_page) = sink.more();
-      writer->EndConnection(info, total);
-      return absl::OkStatus();
-    }
-    case ResultShape::kList:
-    case ResultShape::kObject: {
-      const bool is_list = plan.shape == ResultShape::kList;
-      response::Projector projector(*plan.selection, projection_);
-      ProjectingSink sink(projector, writer, is_list, key);
-      if (is_list) writer->BeginList(key);
-      absl::Status status = backend_->Execute(plan.plan, context, &sink);
-      if (!sink.row_error().ok()) return fail_row(sink.row_error());
-      RETURN_IF_ERROR(status);
-      if (is_list) {
-        writer->EndList();
-      } else if (sink.rows() == 0) {
-        writer->WriteNull(key);
-      }
-      return absl::OkStatus();
-    }
-  }
-  return absl::InternalError("unknown result shape");
-}
+Repository::Repository(const Repository& parent,
+                       std::shared_ptr<plugins::Backend> backend)
+    : schema_(parent.schema_),
+      operators_(parent.operators_),
+      backend_(backend),
+      writer_(std::move(backend)),
+      options_(parent.options_),
+      planner_(parent.planner_) {}
 
-absl::StatusOr<std::string> Repository::Execute(
-    const v1::QueryDefinition& query,
-    const stream::RequestContext& context) const {
+absl::StatusOr<std::vector<planner::RootPlan>> Repository::PlanAll(
+    const v1::QueryDefinition& query) const {
   if (query.roots_size() == 0) {
     return absl::InvalidArgumentError("the query has no root field");
   }
-  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
   std::vector<planner::RootPlan> plans;
   plans.reserve(query.roots_size());
   for (const v1::RootField& root : query.roots()) {
@@ -237,46 +364,178 @@ absl::StatusOr<std::string> Repository::Execute(
             "'; give one an alias"));
       }
     }
-    ASSIGN_OR_RETURN(planner::RootPlan plan, planner_.PlanRoot(root));
+    ASSIGN_OR_RETURN(planner::RootPlan plan, planner_->PlanRoot(root));
     plans.push_back(std::move(plan));
   }
+  return plans;
+}
 
-  std::string body;
-  response::ResponseWriter writer(&body);
-  for (const planner::RootPlan& plan : plans) {
-    RETURN_IF_ERROR(WriteRoot(plan, context, &writer));
+absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
+                             const stream::RequestContext& context,
+                             std::string* out, BodySink* sink,
+                             size_t chunk_bytes) const {
+  Body body(out, sink, chunk_bytes, options_.max_response_bytes);
+  Sequencer sequencer;
+  std::vector<std::unique_ptr<RootSink>> roots;
+  std::vector<stream::Statement> statements;
+  for (size_t i = 0; i < plans.size(); ++i) {
+    roots.push_back(std::make_unique<RootSink>(plans[i], &body, &sequencer, i,
+                                               options_.projection,
+                                               backend_->name()));
+    sequencer.Add(roots.back().get());
+    roots.back()->AddStatements(&statements);
   }
-  writer.Finish();
+  absl::Status status = backend_->ExecuteBatch(statements, context);
+  if (!status.ok()) {
+    if (!(body.cap_hit() && body.sent())) return status;
+    // A streamed body that already left ends with the cap's error in it.
+    response::ResponseWriter& writer = body.writer();
+    const size_t failed = sequencer.current();
+    writer.FailField(plans[failed].response_key, status.message());
+    for (size_t i = failed + 1; i < plans.size(); ++i) {
+      writer.FailField(plans[i].response_key,
+                       "not run: the response reached max_response_bytes");
+    }
+  } else {
+    sequencer.FinishAll();
+  }
+  body.writer().Finish();
+  return body.Flush();
+}
+
+absl::StatusOr<std::string> Repository::Execute(
+    const v1::QueryDefinition& query,
+    const stream::RequestContext& context) const {
+  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+  ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
+  std::string body;
+  RETURN_IF_ERROR(Run(plans, context, &body, nullptr, 0));
   return body;
+}
+
+absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,
+                                          const stream::RequestContext& context,
+                                          BodySink* sink,
+                                          size_t chunk_bytes) const {
+  if (sink == nullptr) {
+    return absl::InvalidArgumentError("ExecuteStreaming needs a body sink");
+  }
+  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+  ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
+  std::string body;
+  body.reserve(chunk_bytes + chunk_bytes / 4);
+  return Run(plans, context, &body, sink, std::max<size_t>(1, chunk_bytes));
 }
 
 absl::StatusOr<Value> Repository::ExecuteValue(
     const v1::RootField& root, const stream::RequestContext& context) const {
   RETURN_IF_ERROR(stream::ValidateRequestContext(context));
-  ASSIGN_OR_RETURN(planner::RootPlan plan, planner_.PlanRoot(root));
+  ASSIGN_OR_RETURN(planner::RootPlan plan, planner_->PlanRoot(root));
   if (plan.shape != ResultShape::kValue &&
       plan.shape != ResultShape::kValueList) {
     return absl::InvalidArgumentError(
         "ExecuteValue takes a value operation (count, exists, sum, avg, min, "
         "max, distinct), not find");
   }
-  absl::Status row_error;
-  Value value;
-  value.decimal_numbers = plan.decimal_numbers;
-  ASSIGN_OR_RETURN(value.json,
-                   RunValue(plan.plan, plan.shape == ResultShape::kValueList,
-                            context, &row_error));
-  if (!row_error.ok()) {
+  ValueCollector sink(plan.shape == ResultShape::kValueList, nullptr, nullptr,
+                      0, plan.response_key);
+  RETURN_IF_ERROR(backend_->Execute(plan.plan, context, &sink));
+  if (!sink.row_error().ok()) {
     return absl::DataLossError(absl::StrCat("invalid value from ",
                                             backend_->name(), ": ",
-                                            row_error.message()));
+                                            sink.row_error().message()));
   }
+  Value value;
+  value.decimal_numbers = plan.decimal_numbers;
+  value.json = sink.Take();
   return value;
+}
+
+absl::StatusOr<std::string> Repository::Mutate(
+    const v1::MutationField& mutation,
+    const stream::RequestContext& context) const {
+  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+  ASSIGN_OR_RETURN(
+      planner::MutationPlan plan,
+      planner::PlanMutation(
+          *schema_, mutation, [&](absl::string_view name) {
+            std::optional<std::string> value = ContextValue(context, name);
+            return value.has_value() ? value
+                                     : ContextValue(transaction_context_, name);
+          }));
+
+  // The transaction carries the context; the call only its deadline and
+  // cancel flag.
+  ASSIGN_OR_RETURN(std::unique_ptr<plugins::Transaction> transaction,
+                   writer_->Begin(plugins::TransactionOptions(), context));
+  stream::RequestContext call;
+  call.deadline = context.deadline;
+  call.cancelled = context.cancelled;
+  MutationSink sink;
+  if (absl::Status status = transaction->Execute(plan.plan, call, &sink);
+      !status.ok()) {
+    absl::Status ignored = transaction->Rollback(context.deadline);
+    (void)ignored;
+    return status;
+  }
+  if (sink.rows_ == 0 || !sink.status_.has_value()) {
+    absl::Status ignored = transaction->Rollback(context.deadline);
+    (void)ignored;
+    return absl::DataLossError(absl::StrCat(
+        "mutation ", plan.response_key, ": ", mutation.function(),
+        sink.rows_ == 0 ? " returned no row" : " returned no status",
+        "; rolled back"));
+  }
+  const planner::MutationOutcome outcome =
+      planner::ClassifyMutationStatus(*sink.status_);
+  if (outcome.success) {
+    RETURN_IF_ERROR(transaction->Commit(context.deadline));
+  } else {
+    RETURN_IF_ERROR(transaction->Rollback(context.deadline));
+  }
+
+  std::string row = std::move(sink.row_);
+  if (!outcome.success) {
+    // The error type's code, first among the row's keys.
+    size_t brace = row.find('{');
+    if (brace == std::string::npos) {
+      return absl::DataLossError(absl::StrCat(
+          "mutation ", plan.response_key, ": the row is not a JSON object"));
+    }
+    row.insert(brace + 1, absl::StrCat("\"code\":", outcome.code,
+                                       row.size() > brace + 2 ? "," : ""));
+  }
+  std::string body;
+  response::ResponseWriter writer(&body);
+  response::Projector projector(outcome.success ? *plan.success : *plan.error,
+                                options_.projection);
+  if (absl::Status status = writer.WriteObject(plan.response_key, projector, row);
+      !status.ok()) {
+    writer.FailField(plan.response_key,
+                     absl::StrCat("invalid row from ", writer_->name(), ": ",
+                                  status.message()));
+  }
+  writer.Finish();
+  return body;
+}
+
+absl::StatusOr<Repository::TransactionScope> Repository::BeginTransaction(
+    const plugins::TransactionOptions& options,
+    const stream::RequestContext& context) const {
+  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+  ASSIGN_OR_RETURN(std::unique_ptr<plugins::Transaction> transaction,
+                   writer_->Begin(options, context));
+  TransactionScope scope;
+  scope.transaction = std::move(transaction);
+  scope.repository = std::unique_ptr<Repository>(
+      new Repository(*this, scope.transaction));
+  scope.repository->transaction_context_ = context;
+  return scope;
 }
 
 absl::StatusOr<planner::Plan> Repository::Explain(
     const v1::RootField& root) const {
-  ASSIGN_OR_RETURN(planner::RootPlan plan, planner_.PlanRoot(root));
+  ASSIGN_OR_RETURN(planner::RootPlan plan, planner_->PlanRoot(root));
   return std::move(plan.plan);
 }
 

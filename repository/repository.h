@@ -6,8 +6,10 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "planner/planner.h"
 #include "plugins/backend.h"
 #include "proto/query.pb.h"
@@ -29,42 +31,64 @@ struct Value {
   bool decimal_numbers = false;
 };
 
-// Thread-safe; the schema, operators and backend are shared with their other
+// Payload key on the ResourceExhausted status of a body past
+// RepositoryOptions::max_response_bytes (value "response").
+inline constexpr absl::string_view kResponseTooLargePayloadUrl =
+    "fraiseql.dev/response-too-large";
+
+struct RepositoryOptions {
+  response::ProjectionOptions projection;
+  planner::PlannerOptions planner;
+  // A response body may not grow past this many bytes; 0: no cap. Past it
+  // the statements are cancelled and the call fails with ResourceExhausted
+  // (a streamed body that already sent bytes ends with the error in its
+  // "errors" instead).
+  size_t max_response_bytes = 0;
+};
+
+// Receives a streamed response body, piece by piece, in order. A non-OK
+// status stops the call (its statements are cancelled) and is returned.
+class BodySink {
+ public:
+  virtual ~BodySink() = default;
+  virtual absl::Status OnBytes(absl::string_view bytes) = 0;
+};
+
+// Thread-safe; the schema, operators and backends are shared with their other
 // users. Holds one Planner for its lifetime, so plans are cached by shape
-// across calls (planner/planner.h).
+// across calls (planner/planner.h); repositories made by InTransaction share
+// it.
 class Repository {
  public:
+  // Reads go to `backend`; mutations and transactions to `writer` (null:
+  // `backend` as well), e.g. a standby pool for reads and the primary's
+  // for writes.
   Repository(std::shared_ptr<const where::Schema> schema,
              std::shared_ptr<const where::OperatorRegistry> operators,
              std::shared_ptr<plugins::Backend> backend,
-             response::ProjectionOptions projection = {},
-             planner::PlannerOptions planner_options = {})
-      : schema_(std::move(schema)),
-        operators_(std::move(operators)),
-        backend_(std::move(backend)),
-        projection_(projection),
-        planner_(*schema_, *operators_, where::FilterLimits(),
-                 planner_options) {}
+             RepositoryOptions options = {},
+             std::shared_ptr<plugins::Backend> writer = nullptr);
 
   // Plans every root field first (so bad input fails before any SQL is
-  // sent), then runs them in order and writes one body
-  // {"data":{<root>:...,...}}: a list, an object (or null), a connection
+  // sent), then sends all their statements in one batch
+  // (plugins::Backend::ExecuteBatch: one round trip and one snapshot with
+  // the native backend) and writes one body {"data":{<root>:...,...}}, in
+  // request order: a list, an object (or null), a connection
   // {"edges":[{"cursor":...,"node":{...}}],"pageInfo":{...}[,"totalCount":n]}
   // or a value (count, exists, sum, ..., a list of distinct values).
   // A row that is not valid JSON makes its root field null with an entry in
-  // "errors". Errors: the planner's (InvalidArgument, NotFound) and the
-  // backend's (see plugins/backend.h).
+  // "errors"; the other roots are unaffected. Errors: the planner's
+  // (InvalidArgument, NotFound) and the backend's (see plugins/backend.h);
+  // ResourceExhausted past max_response_bytes.
   //
   // Connections follow Relay: paging forward (`first`), hasNextPage says
   // whether rows follow the page and hasPreviousPage is false; paging
   // backward (`last`), hasPreviousPage says whether rows precede it and
   // hasNextPage is false (as graphql-relay-js does; the opposite flag would
-  // cost another statement). totalCount runs as a second statement after
-  // the page (count(*) over the filter), so it is not read in the same
-  // snapshot as the page.
+  // cost another statement). totalCount is a second statement of the same
+  // batch, so it reads the same snapshot as the page.
   //
-  // `context` applies to every statement the call runs (each in its own
-  // transaction when it has variables or a statement_timeout; see
+  // `context` applies to every statement of the call (see
   // stream/request_context.h); its deadline bounds the whole call. Further
   // errors: InvalidArgument for a bad context variable name,
   // DeadlineExceeded (with stream::kQueryTimeoutPayloadUrl) when the
@@ -73,6 +97,18 @@ class Repository {
       const v1::QueryDefinition& query,
       const stream::RequestContext& context = {}) const;
 
+  // Execute, with the body handed to `sink` in pieces of about
+  // `chunk_bytes` as rows arrive, so memory stays bounded by the chunk
+  // sizes, not the result. The sink runs on the calling thread; while it
+  // works no rows are read (backpressure down to the server's socket).
+  // Errors as Execute; when they come after bytes were handed over, the
+  // body handed over so far is incomplete (except for the size cap, see
+  // RepositoryOptions).
+  absl::Status ExecuteStreaming(const v1::QueryDefinition& query,
+                                const stream::RequestContext& context,
+                                BodySink* sink,
+                                size_t chunk_bytes = 64 * 1024) const;
+
   // Runs one root field of a value operation (operation other than FIND)
   // and returns its value. Errors as Execute, plus InvalidArgument for a
   // FIND root, and DataLoss when the server's value is not valid JSON.
@@ -80,31 +116,59 @@ class Repository {
       const v1::RootField& root,
       const stream::RequestContext& context = {}) const;
 
+  // Calls the mutation's function in a transaction of the writer backend
+  // (a savepoint when this repository runs in a transaction) carrying
+  // `context`, and returns {"data":{<key>:{...}}}: the outcome written with
+  // the success type's selection when the returned status is a success
+  // (the transaction commits), else with the error type's, with its code
+  // (the transaction rolls back: nothing half-written). See
+  // planner/mutation.h. Errors: the planner's; the server's (the function
+  // raised: rolled back); DataLoss when the function returned no row or
+  // no status.
+  absl::StatusOr<std::string> Mutate(
+      const v1::MutationField& mutation,
+      const stream::RequestContext& context = {}) const;
+
+  // Opens a transaction on the writer backend (plugins::Backend::Begin)
+  // and returns it with a repository whose every call runs in it. The
+  // repository shares this one's planner; it must not outlive the
+  // transaction, and calls on it take no context variables (they were
+  // given here).
+  struct TransactionScope {
+    std::shared_ptr<plugins::Transaction> transaction;
+    std::unique_ptr<Repository> repository;
+  };
+  absl::StatusOr<TransactionScope> BeginTransaction(
+      const plugins::TransactionOptions& options,
+      const stream::RequestContext& context = {}) const;
+
   // The statement one root field would run, without running it (for
   // debugging, and for running the same SQL through another driver).
   absl::StatusOr<planner::Plan> Explain(const v1::RootField& root) const;
 
   planner::CacheStats plan_cache_stats() const {
-    return planner_.cache_stats();
+    return planner_->cache_stats();
   }
 
  private:
-  // Runs one planned root field into `writer`. A bad row fails the field
-  // (FailField), not the call; other errors are returned.
-  absl::Status WriteRoot(const planner::RootPlan& plan,
-                         const stream::RequestContext& context,
-                         response::ResponseWriter* writer) const;
-  // Runs a kValue/kValueList statement: the value as compact JSON.
-  // `row_error` receives a row that is not valid JSON.
-  absl::StatusOr<std::string> RunValue(const planner::Plan& plan, bool list,
-                                       const stream::RequestContext& context,
-                                       absl::Status* row_error) const;
+  Repository(const Repository& parent,
+             std::shared_ptr<plugins::Backend> backend);
+
+  absl::StatusOr<std::vector<planner::RootPlan>> PlanAll(
+      const v1::QueryDefinition& query) const;
+  absl::Status Run(const std::vector<planner::RootPlan>& plans,
+                   const stream::RequestContext& context, std::string* body,
+                   BodySink* sink, size_t chunk_bytes) const;
 
   std::shared_ptr<const where::Schema> schema_;
   std::shared_ptr<const where::OperatorRegistry> operators_;
   std::shared_ptr<plugins::Backend> backend_;
-  response::ProjectionOptions projection_;
-  planner::Planner planner_;
+  std::shared_ptr<plugins::Backend> writer_;
+  RepositoryOptions options_;
+  std::shared_ptr<planner::Planner> planner_;
+  // In a transaction's repository: the context the transaction began with
+  // (context arguments of mutations are read from it).
+  stream::RequestContext transaction_context_;
 };
 
 }  // namespace fraiseql

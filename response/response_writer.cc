@@ -30,7 +30,7 @@ ResponseWriter::ResponseWriter(std::string* out) : out_(out) {
 }
 
 void ResponseWriter::BeginField(absl::string_view response_key) {
-  field_start_ = out_->size();
+  field_start_ = position();
   field_key_.assign(response_key.data(), response_key.size());
   has_field_ = true;
   if (field_count_ > 0) out_->push_back(',');
@@ -40,7 +40,7 @@ void ResponseWriter::BeginField(absl::string_view response_key) {
 }
 
 void ResponseWriter::DiscardField() {
-  out_->resize(field_start_);
+  out_->resize(field_start_ - taken_);
   --field_count_;
   has_field_ = false;
   open_ = Open::kNone;
@@ -115,7 +115,7 @@ void ResponseWriter::BeginConnection(absl::string_view response_key,
   open_ = Open::kConnection;
   list_items_ = 0;
   reversed_ = reversed;
-  edges_start_ = out_->size();
+  edges_start_ = position();
   edge_starts_.clear();
   first_cursor_.clear();
   last_cursor_.clear();
@@ -131,7 +131,7 @@ absl::Status ResponseWriter::AppendEdge(const Projector& projector,
   const size_t before = out_->size();
   // Reversed edges are written without separators; EndConnection adds them.
   if (list_items_ > 0 && !reversed_) out_->push_back(',');
-  const size_t start = out_->size();
+  const size_t start = position();
   out_->append("{\"cursor\":");
   internal::AppendJsonString(cursor, out_);
   out_->append(",\"node\":");
@@ -152,8 +152,8 @@ void ResponseWriter::EndConnection(const PageInfo& page_info,
                                    std::optional<int64_t> total_count) {
   if (open_ != Open::kConnection) return;
   if (reversed_ && edge_starts_.size() > 1) {
-    std::string edges = out_->substr(edges_start_);
-    out_->resize(edges_start_);
+    std::string edges = out_->substr(edges_start_ - taken_);
+    out_->resize(edges_start_ - taken_);
     for (size_t i = edge_starts_.size(); i-- > 0;) {
       size_t begin = edge_starts_[i] - edges_start_;
       size_t end = i + 1 < edge_starts_.size()
@@ -188,13 +188,19 @@ void ResponseWriter::EndConnection(const PageInfo& page_info,
 
 void ResponseWriter::FailField(absl::string_view response_key,
                                absl::string_view message) {
-  if (has_field_ && field_key_ == response_key) {
-    DiscardField();
-  } else {
+  const bool current = has_field_ && field_key_ == response_key;
+  if (current && field_start_ < taken_) {
+    // Part of the field already left: it keeps what was sent, closed.
     CloseOpen();
+  } else {
+    if (current) {
+      DiscardField();
+    } else {
+      CloseOpen();
+    }
+    BeginField(response_key);
+    out_->append("null");
   }
-  BeginField(response_key);
-  out_->append("null");
 
   if (!errors_.empty()) errors_.push_back(',');
   errors_.append("{\"message\":");
@@ -202,6 +208,20 @@ void ResponseWriter::FailField(absl::string_view response_key,
   errors_.append(",\"path\":[");
   internal::AppendJsonString(response_key, &errors_);
   errors_.append("]}");
+}
+
+void ResponseWriter::TakeBytes(std::string* chunk) {
+  // Reversed edges are reordered in place at the end: they stay.
+  size_t keep_from = out_->size();
+  if (open_ == Open::kConnection && reversed_) keep_from = edges_start_ - taken_;
+  if (keep_from == 0) return;
+  if (keep_from == out_->size() && chunk->empty()) {
+    chunk->swap(*out_);
+  } else {
+    chunk->append(*out_, 0, keep_from);
+    out_->erase(0, keep_from);
+  }
+  taken_ += keep_from;
 }
 
 void ResponseWriter::Finish() {

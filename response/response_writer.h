@@ -42,11 +42,11 @@ absl::Status AppendCanonicalJson(absl::string_view json, std::string* out);
 // failed) for one or more root fields, in the order they are written. Keys
 // and messages are JSON-escaped.
 //
-// The writer only appends to *out, and remembers where the current root
-// field starts so FailField can discard it: a consumer may take bytes out of
-// *out between root fields or after Finish, but not while a field is being
-// written. Not thread-safe: one writer per response, used by one thread at a
-// time.
+// The writer appends to *out, and remembers where the current root field
+// starts so FailField can discard it. A streaming consumer takes the body
+// out piece by piece with TakeBytes; *out then holds only what was not
+// taken yet. Not thread-safe: one writer per response, used by one thread at
+// a time.
 class ResponseWriter {
  public:
   // Appends `{"data":{` to *out, which must outlive the writer.
@@ -103,8 +103,20 @@ class ResponseWriter {
   // current (or just written) root field, everything written for it is
   // discarded, an open list included; its value becomes null (written now if
   // the field was not started); and {"message":...,"path":[key]} is added to
-  // the errors.
+  // the errors. When part of the current field was already taken
+  // (TakeBytes), that part cannot be recalled: the field is closed where it
+  // stopped (a partial list, a connection with an empty pageInfo) and the
+  // error is added.
   void FailField(absl::string_view response_key, absl::string_view message);
+
+  // Moves the bytes written so far that are final to the end of *chunk
+  // (between calls that write; never in the middle of one): everything but
+  // the edges of an open reversed connection, which are reordered at its
+  // end.
+  void TakeBytes(std::string* chunk);
+
+  // Bytes of the body so far, taken or not.
+  size_t bytes_written() const { return position(); }
 
   // Closes an open list or connection (the latter with an empty PageInfo),
   // closes "data", appends "errors":[...] when any field failed and closes
@@ -122,7 +134,11 @@ class ResponseWriter {
 
   enum class Open { kNone, kList, kConnection };
 
+  // Offsets below count from the start of the body, taken bytes included.
+  size_t position() const { return taken_ + out_->size(); }
+
   std::string* out_;
+  size_t taken_ = 0;  // bytes moved out by TakeBytes
   size_t field_count_ = 0;  // root fields in *out
   // The current root field: its key, and where its bytes (separator
   // included) start in *out. has_field_ is false once it was discarded.

@@ -98,16 +98,33 @@ Wait WaitForResult(PGconn* conn, absl::Time deadline,
 // What one sent command is, so its results are read in order.
 enum class Step { kBegin, kSetConfig, kPrepare, kQuery, kCommit, kOther };
 
+struct SentStep {
+  Step step;
+  size_t statement = 0;  // kPrepare, kQuery: index into the batch
+};
+
+// A Parse sent in this pipeline: recorded in the statement cache once the
+// server confirms it.
+struct PendingPrepare {
+  std::string sql;
+  std::string name;
+};
+
 // Why we stopped waiting normally.
 enum class Interrupt { kNone, kDeadline, kCancelled, kSink, kBroken };
 
 class Run {
  public:
-  Run(PGconn* conn, const StreamOptions& options, const RequestContext& context,
-      RowSink* sink)
-      : conn_(conn), options_(options), context_(context), sink_(sink) {}
+  Run(PGconn* conn, absl::Span<const Statement> statements,
+      const StreamOptions& options, const BatchOptions& batch,
+      const RequestContext& context)
+      : conn_(conn),
+        statements_(statements),
+        options_(options),
+        batch_(batch),
+        context_(context) {}
 
-  absl::StatusOr<StreamResult> Go(const planner::Plan& plan);
+  absl::StatusOr<StreamResult> Go();
 
   // The call failed only because a statement believed prepared on this
   // connection was not (SQLSTATE 26000) before any row: safe to run again
@@ -120,11 +137,15 @@ class Run {
 
  private:
   // Sends the request's pipeline; false when libpq refused a command.
-  bool Send(const planner::Plan& plan);
+  bool Send();
+  bool SendCommand(const char* sql, Step step);
+  bool SendSettings();
+  bool SendStatement(size_t index);
   // Reads the results of `steps_` and the Sync.
   void ReadAll();
+  void ReadSteps();
   // Reads one step's results up to its terminating null.
-  void ReadStep(Step step);
+  void ReadStep(const SentStep& step);
   // Waits for a result under the current deadline; on a deadline or cancel,
   // cancels on the server and switches to the cleanup bound. False when
   // the connection broke or cleanup took too long (give up reading).
@@ -140,12 +161,14 @@ class Run {
   absl::Status FinalStatus();
 
   PGconn* conn_;
+  absl::Span<const Statement> statements_;
   const StreamOptions& options_;
+  const BatchOptions& batch_;
   const RequestContext& context_;
-  RowSink* sink_;
 
-  std::vector<Step> steps_;
-  std::string prepare_sql_, prepare_name_;
+  std::vector<SentStep> steps_;
+  std::vector<PendingPrepare> prepares_;  // by kPrepare step, in order
+  size_t prepares_read_ = 0;
   bool executed_by_name_ = false;
   absl::Time deadline_ = absl::InfiniteFuture();
   absl::Duration budget_ = absl::InfiniteDuration();
@@ -160,11 +183,13 @@ class Run {
   StreamResult stats_;
   std::vector<Result> held_;  // keeps the chunk's rows alive until handed on
   RowChunk chunk_;
+  RowSink* sink_ = nullptr;  // the statement being read; null: discard
 };
 
 absl::Status Run::Flush() {
   if (chunk_.rows.empty()) return absl::OkStatus();
-  absl::Status status = sink_->OnChunk(chunk_);
+  absl::Status status =
+      sink_ != nullptr ? sink_->OnChunk(chunk_) : absl::OkStatus();
   ++stats_.chunks;
   chunk_.rows.clear();
   chunk_.more.clear();
@@ -207,7 +232,12 @@ bool Run::WaitOrInterrupt() {
   return false;
 }
 
-void Run::ReadStep(Step step) {
+void Run::ReadStep(const SentStep& sent) {
+  const Step step = sent.step;
+  if (step == Step::kQuery) {
+    sink_ = statements_[sent.statement].sink;
+    chunk_.columns = 1;
+  }
   if (step == Step::kQuery && !PQsetSingleRowMode(conn_)) {
     RecordFailure(
         absl::InternalError("cannot switch the query to single-row mode"));
@@ -249,7 +279,8 @@ void Run::ReadStep(Step step) {
         break;
       case PGRES_COMMAND_OK:
         if (step == Step::kPrepare && options_.statements != nullptr) {
-          options_.statements->Insert(conn_, prepare_sql_, prepare_name_);
+          const PendingPrepare& prepared = prepares_[prepares_read_];
+          options_.statements->Insert(conn_, prepared.sql, prepared.name);
         }
         break;
       case PGRES_PIPELINE_ABORTED:
@@ -266,11 +297,16 @@ void Run::ReadStep(Step step) {
   }
 }
 
-void Run::ReadAll() {
-  for (Step step : steps_) {
+void Run::ReadSteps() {
+  for (const SentStep& step : steps_) {
     if (gave_up_) return;
     ReadStep(step);
+    if (step.step == Step::kPrepare) ++prepares_read_;
   }
+}
+
+void Run::ReadAll() {
+  ReadSteps();
   // The Sync's own result; no null follows it.
   while (!gave_up_ && WaitOrInterrupt()) {
     Result result(PQgetResult(conn_));
@@ -281,64 +317,76 @@ void Run::ReadAll() {
   }
 }
 
-bool Run::Send(const planner::Plan& plan) {
+bool Run::SendCommand(const char* sql, Step step) {
+  if (!PQsendQueryParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr,
+                         0)) {
+    return false;
+  }
+  steps_.push_back({step});
+  return true;
+}
+
+bool Run::SendSettings() {
+  // One statement for every setting; names and values bound.
+  std::vector<std::string> texts;
+  if (context_.statement_timeout > absl::ZeroDuration()) {
+    texts.push_back("statement_timeout");
+    texts.push_back(absl::StrCat(
+        std::max<int64_t>(1,
+                          absl::ToInt64Milliseconds(context_.statement_timeout)),
+        "ms"));
+  }
+  auto add = [&](const std::string& name, const std::string& value) {
+    texts.push_back(name);
+    texts.push_back(value);
+  };
+  if (context_.tenant_id.has_value()) add("app.tenant_id", *context_.tenant_id);
+  if (context_.user_id.has_value()) add("app.user_id", *context_.user_id);
+  for (const auto& [name, value] : context_.variables) add(name, value);
+  if (texts.empty()) return true;
+  std::string sql = "SELECT ";
+  std::vector<const char*> bound;
+  for (size_t i = 0; i < texts.size(); i += 2) {
+    absl::StrAppend(&sql, i == 0 ? "" : ", ", "set_config($", i + 1,
+                    "::text, $", i + 2, "::text, true)");
+    bound.push_back(texts[i].c_str());
+    bound.push_back(texts[i + 1].c_str());
+  }
+  if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(bound.size()),
+                         nullptr, bound.data(), nullptr, nullptr, 0)) {
+    return false;
+  }
+  steps_.push_back({Step::kSetConfig});
+  return true;
+}
+
+bool Run::SendStatement(size_t index) {
+  const Statement& statement = statements_[index];
+  const planner::Plan& plan = *statement.plan;
   std::vector<const char*> values;
   values.reserve(plan.params.size());
   for (const where::Param& p : plan.params) {
     values.push_back(p.is_null ? nullptr : p.text.c_str());
   }
-  const bool transaction = context_.NeedsTransaction();
-  if (transaction) {
-    if (!PQsendQueryParams(conn_, "BEGIN", 0, nullptr, nullptr, nullptr,
-                           nullptr, 0)) {
-      return false;
-    }
-    steps_.push_back(Step::kBegin);
-    // One statement for every setting; names and values bound.
-    std::vector<std::string> texts;
-    if (context_.statement_timeout > absl::ZeroDuration()) {
-      texts.push_back("statement_timeout");
-      texts.push_back(absl::StrCat(
-          std::max<int64_t>(1, absl::ToInt64Milliseconds(
-                                   context_.statement_timeout)),
-          "ms"));
-    }
-    auto add = [&](const std::string& name, const std::string& value) {
-      texts.push_back(name);
-      texts.push_back(value);
-    };
-    if (context_.tenant_id.has_value()) add("app.tenant_id", *context_.tenant_id);
-    if (context_.user_id.has_value()) add("app.user_id", *context_.user_id);
-    for (const auto& [name, value] : context_.variables) add(name, value);
-    if (!texts.empty()) {
-      std::string sql = "SELECT ";
-      std::vector<const char*> bound;
-      for (size_t i = 0; i < texts.size(); i += 2) {
-        absl::StrAppend(&sql, i == 0 ? "" : ", ", "set_config($", i + 1,
-                        "::text, $", i + 2, "::text, true)");
-        bound.push_back(texts[i].c_str());
-        bound.push_back(texts[i + 1].c_str());
-      }
-      if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(bound.size()),
-                             nullptr, bound.data(), nullptr, nullptr, 0)) {
-        return false;
-      }
-      steps_.push_back(Step::kSetConfig);
-    }
-  }
-
   std::optional<std::string> name;
-  if (options_.statements != nullptr && !options_.statements->Disabled(conn_)) {
+  if (statement.prepare && options_.statements != nullptr &&
+      !options_.statements->Disabled(conn_)) {
     name = options_.statements->Find(conn_, plan.sql);
     if (!name.has_value()) {
-      prepare_sql_ = plan.sql;
-      prepare_name_ = StatementCache::NewName();
-      if (!PQsendPrepare(conn_, prepare_name_.c_str(), plan.sql.c_str(),
+      // The same shape twice in one batch is parsed once.
+      for (const PendingPrepare& pending : prepares_) {
+        if (pending.sql == plan.sql) name = pending.name;
+      }
+    }
+    if (!name.has_value()) {
+      PendingPrepare pending{plan.sql, StatementCache::NewName()};
+      if (!PQsendPrepare(conn_, pending.name.c_str(), plan.sql.c_str(),
                          static_cast<int>(values.size()), nullptr)) {
         return false;
       }
-      steps_.push_back(Step::kPrepare);
-      name = prepare_name_;
+      steps_.push_back({Step::kPrepare, index});
+      name = pending.name;
+      prepares_.push_back(std::move(pending));
     }
   }
   const int sent =
@@ -351,20 +399,53 @@ bool Run::Send(const planner::Plan& plan) {
                               values.data(), nullptr, nullptr,
                               /*resultFormat=*/0);
   if (!sent) return false;
-  executed_by_name_ = name.has_value();
-  steps_.push_back(Step::kQuery);
-  if (transaction) {
-    if (!PQsendQueryParams(conn_, "COMMIT", 0, nullptr, nullptr, nullptr,
-                           nullptr, 0)) {
-      return false;
-    }
-    steps_.push_back(Step::kCommit);
+  if (name.has_value()) executed_by_name_ = true;
+  steps_.push_back({Step::kQuery, index});
+  return true;
+}
+
+bool Run::Send() {
+  bool commit = false;
+  switch (batch_.transaction) {
+    case TransactionControl::kAuto:
+      if (statements_.size() > 1) {
+        // One snapshot for every statement (a page and its totalCount,
+        // the root fields of one request).
+        if (!SendCommand("BEGIN ISOLATION LEVEL REPEATABLE READ",
+                         Step::kBegin)) {
+          return false;
+        }
+        commit = true;
+      } else if (context_.NeedsTransaction()) {
+        if (!SendCommand("BEGIN", Step::kBegin)) return false;
+        commit = true;
+      }
+      if (commit && !SendSettings()) return false;
+      break;
+    case TransactionControl::kBegin:
+      if (!SendCommand(batch_.begin_sql.c_str(), Step::kBegin) ||
+          !SendSettings()) {
+        return false;
+      }
+      break;
+    case TransactionControl::kInside:
+      break;
   }
+  for (size_t i = 0; i < statements_.size(); ++i) {
+    if (!SendStatement(i)) return false;
+  }
+  if (commit && !SendCommand("COMMIT", Step::kCommit)) return false;
   return PQpipelineSync(conn_) == 1;
 }
 
 void Run::Cleanup(const std::vector<std::string>& evicted) {
-  const bool rollback = PQtransactionStatus(conn_) != PQTRANS_IDLE;
+  // kInside leaves the caller's transaction to the caller; kBegin keeps it
+  // open only when everything succeeded.
+  const bool failed = !failure_.ok() || interrupt_ != Interrupt::kNone;
+  const bool rollback =
+      PQtransactionStatus(conn_) != PQTRANS_IDLE &&
+      (batch_.transaction == TransactionControl::kAuto ||
+       (batch_.transaction == TransactionControl::kBegin && failed));
   if (gave_up_ || (!rollback && evicted.empty())) return;
   steps_.clear();
   if (rollback) {
@@ -372,7 +453,7 @@ void Run::Cleanup(const std::vector<std::string>& evicted) {
                            nullptr, 0)) {
       return;
     }
-    steps_.push_back(Step::kOther);
+    steps_.push_back({Step::kOther});
   }
   for (const std::string& name : evicted) {
     // Names are ours ("fql_<n>"): safe to quote as identifiers.
@@ -381,7 +462,7 @@ void Run::Cleanup(const std::vector<std::string>& evicted) {
                            nullptr, 0)) {
       return;
     }
-    steps_.push_back(Step::kOther);
+    steps_.push_back({Step::kOther});
   }
   if (PQpipelineSync(conn_) != 1) return;
   // Errors here (a statement already gone) change nothing for the caller.
@@ -425,9 +506,20 @@ absl::Status Run::FinalStatus() {
   return failure_;
 }
 
-absl::StatusOr<StreamResult> Run::Go(const planner::Plan& plan) {
+absl::StatusOr<StreamResult> Run::Go() {
   if (absl::Status valid = ValidateRequestContext(context_); !valid.ok()) {
     return valid;
+  }
+  if (batch_.transaction == TransactionControl::kInside &&
+      context_.NeedsTransaction()) {
+    return absl::InvalidArgumentError(
+        "a statement inside a transaction cannot set context variables or a "
+        "statement_timeout; they are set once, when the transaction begins");
+  }
+  for (const Statement& statement : statements_) {
+    if (statement.plan == nullptr) {
+      return absl::InvalidArgumentError("a statement of the batch has no plan");
+    }
   }
   const absl::Time start = absl::Now();
   deadline_ = context_.deadline;
@@ -447,10 +539,14 @@ absl::StatusOr<StreamResult> Run::Go(const planner::Plan& plan) {
   if (!PQenterPipelineMode(conn_)) {
     return ConnectionError(conn_, "cannot start the query pipeline");
   }
+  // DEALLOCATE would fail in an aborted transaction of the caller's: evicted
+  // statements wait for the next batch that owns its transaction.
   const std::vector<std::string> evicted =
-      options_.statements != nullptr ? options_.statements->TakeEvicted(conn_)
-                                     : std::vector<std::string>();
-  if (!Send(plan)) {
+      options_.statements != nullptr &&
+              batch_.transaction != TransactionControl::kInside
+          ? options_.statements->TakeEvicted(conn_)
+          : std::vector<std::string>();
+  if (!Send()) {
     absl::Status status = ConnectionError(conn_, "cannot send the query");
     // Whatever was queued before the failure still has to be read.
     if (PQpipelineSync(conn_) == 1) {
@@ -477,21 +573,34 @@ absl::StatusOr<StreamResult> Run::Go(const planner::Plan& plan) {
 
 }  // namespace
 
-absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
-                                         const planner::Plan& plan,
+absl::StatusOr<StreamResult> StreamBatch(PGconn* conn,
+                                         absl::Span<const Statement> statements,
                                          const StreamOptions& options,
-                                         const RequestContext& context,
-                                         RowSink* sink) {
-  Run run(conn, options, context, sink);
-  absl::StatusOr<StreamResult> result = run.Go(plan);
+                                         const BatchOptions& batch,
+                                         const RequestContext& context) {
+  Run run(conn, statements, options, batch, context);
+  absl::StatusOr<StreamResult> result = run.Go();
+  // Inside the caller's transaction nothing can be run again: the
+  // transaction is aborted.
   if (result.ok() || !run.StaleStatement() ||
+      batch.transaction == TransactionControl::kInside ||
       PQstatus(conn) != CONNECTION_OK ||
       PQtransactionStatus(conn) != PQTRANS_IDLE) {
     return result;
   }
   StreamOptions unprepared = options;
   unprepared.statements = nullptr;
-  return Run(conn, unprepared, context, sink).Go(plan);
+  return Run(conn, statements, unprepared, batch, context).Go();
+}
+
+absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
+                                         const planner::Plan& plan,
+                                         const StreamOptions& options,
+                                         const RequestContext& context,
+                                         RowSink* sink) {
+  const Statement statement{&plan, sink};
+  return StreamBatch(conn, absl::MakeConstSpan(&statement, 1), options,
+                     BatchOptions(), context);
 }
 
 }  // namespace fraiseql::stream

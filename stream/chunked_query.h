@@ -1,14 +1,16 @@
-// stream/: runs one planned statement on a libpq connection in single-row
-// mode and hands its rows to a RowSink in chunks of `chunk_rows`, so memory
-// is bounded by the chunk, not the result. Applies the request's context
-// (variables, statement_timeout, deadline, cancel flag) and prepares
-// statements per connection by shape.
+// stream/: runs planned statements on a libpq connection, all in one round
+// trip (pipeline mode), each in single-row mode, and hands their rows to
+// RowSinks in chunks of `chunk_rows`, so memory is bounded by the chunk, not
+// the result. Applies the request's context (variables, statement_timeout,
+// deadline, cancel flag) and prepares statements per connection by shape.
 #ifndef FRAISEQL_STREAM_CHUNKED_QUERY_H_
 #define FRAISEQL_STREAM_CHUNKED_QUERY_H_
 
 #include <cstdint>
+#include <string>
 
 #include "absl/status/status.h"
+#include "absl/types/span.h"
 #include "libpq-fe.h"
 #include "planner/planner.h"
 #include "stream/request_context.h"
@@ -36,40 +38,86 @@ struct StreamResult {
   int64_t chunks = 0;
 };
 
-// Sends `plan` (parameters as text, cast in the SQL) and streams its rows:
-// the first column of each in RowChunk::rows, any further columns in
-// RowChunk::more.
+// One statement of a batch, and where its rows go.
+struct Statement {
+  const planner::Plan* plan = nullptr;
+  // Receives the statement's rows; null: rows are discarded.
+  RowSink* sink = nullptr;
+  // Prepare it by name when StreamOptions::statements is set. Off for
+  // statements that are not worth a prepared statement (transaction
+  // control: SAVEPOINT, COMMIT, ...).
+  bool prepare = true;
+};
+
+// Who owns the transaction a batch runs in.
+enum class TransactionControl {
+  // The batch is a unit of its own. It runs in a transaction when the
+  // context needs one (variables, statement_timeout) or when it has more
+  // than one statement (then REPEATABLE READ, so every statement reads the
+  // same snapshot); the transaction is committed at the end, and rolled
+  // back on any error.
+  kAuto,
+  // Opens the caller's transaction: `begin_sql` and the context's settings,
+  // then the statements. On success the transaction is left open (the
+  // caller commits or rolls back with later kInside batches); on any error
+  // it is rolled back.
+  kBegin,
+  // The connection is already in the caller's transaction: statements
+  // only. The context's settings are not sent again (they were set by the
+  // kBegin batch) and must be empty. On an error the transaction is left
+  // aborted (PQTRANS_INERROR) for the caller to roll back.
+  kInside,
+};
+
+struct BatchOptions {
+  TransactionControl transaction = TransactionControl::kAuto;
+  // kBegin: the statement that opens the transaction, e.g.
+  // "BEGIN ISOLATION LEVEL SERIALIZABLE". Trusted text, never user input.
+  std::string begin_sql = "BEGIN";
+};
+
+// Sends every statement of `statements` in one round trip, in libpq
+// pipeline mode, and streams each one's rows to its sink in order (the
+// first column of each row in RowChunk::rows, further columns in
+// RowChunk::more), chunk by chunk:
 //
-// Everything goes in one round trip, in libpq pipeline mode:
-//
-//   [BEGIN]                                       when the context has
-//   [SELECT set_config('statement_timeout', $1, true),  variables or a
-//           set_config($2, $3, true), ...]            statement_timeout
-//   [DEALLOCATE <evicted>]...                      statements evicted earlier
-//   [Parse <name>]                                 first run of a shape
-//   Bind/Execute (<name> or unnamed), single-row mode
+//   [BEGIN]                                    see TransactionControl
+//   [SELECT set_config('statement_timeout', $1, true),
+//           set_config($2, $3, true), ...]     the context's settings
+//   [DEALLOCATE <evicted>]...                  statements evicted earlier
+//   for each statement:
+//     [Parse <name>]                           first run of a shape
+//     Bind/Execute (<name> or unnamed), single-row mode
 //   [COMMIT]
 //   Sync
 //
 // so set_config(..., is_local=true) (SET LOCAL) values are visible to the
-// statement (e.g. to row-level security policies through current_setting)
-// and gone at COMMIT. On any error the pipeline aborts and the transaction
-// is rolled back (one more round trip).
+// statements (e.g. to row-level security policies through
+// current_setting) and gone at COMMIT. A failing statement aborts the rest
+// of the pipeline: later statements send nothing to their sinks.
 //
-// On return the connection is idle (no transaction, no result pending)
-// unless it broke or could not be cleaned up in time; Connection::
-// IsReusable() tells, and the pool discards such a connection.
+// On return from a kAuto batch the connection is idle (no transaction, no
+// result pending) unless it broke or could not be cleaned up in time;
+// Connection::IsReusable() tells, and the pool discards such a connection.
 //
 // Errors: the server's, mapped from its SQLSTATE (base/pg_status.h);
-// InvalidArgument for a bad context variable name (nothing sent);
-// DeadlineExceeded when `context.deadline` passes (the statement is
-// cancelled on the server) or the server's statement_timeout fires (SQLSTATE
-// 57014 kept as payload), both with kQueryTimeoutPayloadUrl; Cancelled when
-// `*context.cancelled` becomes true (cancelled on the server), or a 57014
-// nobody here asked for (pg_cancel_backend); Unavailable when the connection
-// is lost; the sink's status when it stops the stream (the statement is
-// then cancelled on the server).
+// InvalidArgument for a bad context variable name, or settings in a
+// kInside batch (nothing sent); DeadlineExceeded when `context.deadline`
+// passes (the statement is cancelled on the server) or the server's
+// statement_timeout fires (SQLSTATE 57014 kept as payload), both with
+// kQueryTimeoutPayloadUrl; Cancelled when `*context.cancelled` becomes true
+// (cancelled on the server), or a 57014 nobody here asked for
+// (pg_cancel_backend); Unavailable when the connection is lost; a sink's
+// status when it stops the stream (the statement is then cancelled on the
+// server).
 // Not thread-safe: `conn` must be owned by the caller for the duration.
+absl::StatusOr<StreamResult> StreamBatch(PGconn* conn,
+                                         absl::Span<const Statement> statements,
+                                         const StreamOptions& options,
+                                         const BatchOptions& batch,
+                                         const RequestContext& context);
+
+// One statement, kAuto: the plan's rows to `sink`.
 absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
                                          const planner::Plan& plan,
                                          const StreamOptions& options,

@@ -1,9 +1,305 @@
 #include "plugins/backends/native/native_backend.h"
 
 #include <algorithm>
+#include <string>
+#include <utility>
 
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "base/status_macros.h"
 
 namespace fraiseql::plugins {
+namespace {
+
+bool HasVariables(const stream::RequestContext& context) {
+  return context.tenant_id.has_value() || context.user_id.has_value() ||
+         !context.variables.empty();
+}
+
+// The context of one statement inside a transaction: the transaction's
+// settings for its first batch (BEGIN travels with it), none after; the
+// call's own deadline and cancel flag. A call's statement_timeout is not
+// set again inside the transaction: its deadline (cancelled on the server
+// when it passes) stands for it.
+stream::RequestContext CallContext(const stream::RequestContext& transaction,
+                                   const stream::RequestContext& call,
+                                   bool first) {
+  stream::RequestContext context = first ? transaction : stream::RequestContext();
+  context.deadline = std::min(call.deadline, transaction.deadline);
+  context.cancelled = call.cancelled;
+  return context;
+}
+
+absl::Status Aborted() {
+  return absl::FailedPreconditionError(
+      "the transaction was aborted by an earlier error; roll it back");
+}
+
+absl::Status Ended() {
+  return absl::FailedPreconditionError("the transaction has already ended");
+}
+
+}  // namespace
+
+// One transaction on one pooled connection. BEGIN (with the context's
+// settings) is sent with the first batch; savepoints nest inside it.
+class NativeTransaction : public Transaction {
+ public:
+  NativeTransaction(NativeBackend* backend, pool::PooledConnection connection,
+                    std::string begin_sql, stream::RequestContext context)
+      : backend_(backend),
+        connection_(std::move(connection)),
+        begin_sql_(std::move(begin_sql)),
+        context_(std::move(context)) {
+    // The transaction's deadline bounds only the acquire; statements take
+    // the deadline of their own call.
+    context_.deadline = absl::InfiniteFuture();
+    context_.cancelled = nullptr;
+  }
+
+  ~NativeTransaction() override {
+    // Rollback ends it and gives the connection back (a no-op when ended).
+    absl::Status ignored = Rollback(absl::Now() + absl::Seconds(5));
+    (void)ignored;
+  }
+
+  absl::string_view name() const override { return "backend.native"; }
+
+  using Backend::Execute;
+  absl::Status Execute(const planner::Plan& plan,
+                       const stream::RequestContext& context,
+                       stream::RowSink* sink) override {
+    const stream::Statement statement{&plan, sink};
+    return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
+  }
+
+  absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
+                            const stream::RequestContext& context) override {
+    absl::MutexLock lock(&mu_);
+    return RunLocked(statements, context);
+  }
+
+  absl::StatusOr<std::unique_ptr<Transaction>> Begin(
+      const TransactionOptions& options,
+      const stream::RequestContext& context) override;
+
+  absl::Status Commit(absl::Time deadline) override {
+    absl::MutexLock lock(&mu_);
+    if (state_ == State::kDone) return Ended();
+    if (state_ == State::kAborted || state_ == State::kFailed) {
+      absl::Status rolled_back = EndLocked("ROLLBACK", deadline);
+      (void)rolled_back;
+      return absl::FailedPreconditionError(
+          "the transaction was aborted by an earlier error and has been rolled "
+          "back; nothing was committed");
+    }
+    return EndLocked("COMMIT", deadline);
+  }
+
+  absl::Status Rollback(absl::Time deadline) override {
+    absl::MutexLock lock(&mu_);
+    if (state_ == State::kDone) return Ended();
+    return EndLocked("ROLLBACK", deadline);
+  }
+
+  bool open() const override {
+    absl::MutexLock lock(&mu_);
+    return state_ != State::kDone;
+  }
+
+  // For savepoints: runs trusted control statements (SAVEPOINT, RELEASE,
+  // ROLLBACK TO) and, when `then` is given, statements after them, in one
+  // round trip. `recovers`: the batch ends an aborted state (ROLLBACK TO).
+  absl::Status RunControl(const std::vector<std::string>& control,
+                          absl::Span<const stream::Statement> then,
+                          const stream::RequestContext& context,
+                          bool recovers) {
+    absl::MutexLock lock(&mu_);
+    std::vector<planner::Plan> plans(control.size());
+    std::vector<stream::Statement> statements;
+    for (size_t i = 0; i < control.size(); ++i) {
+      plans[i].sql = control[i];
+      statements.push_back({&plans[i], nullptr, /*prepare=*/false});
+    }
+    statements.insert(statements.end(), then.begin(), then.end());
+    if (recovers && state_ == State::kAborted) state_ = State::kOpen;
+    return RunLocked(statements, context);
+  }
+
+ private:
+  // kFailed: aborted, and already rolled back by the server or StreamBatch
+  // (a failed first batch, a lost connection); the connection is released.
+  enum class State { kNotBegun, kOpen, kAborted, kFailed, kDone };
+
+  absl::Status RunLocked(absl::Span<const stream::Statement> statements,
+                         const stream::RequestContext& context)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (state_ == State::kDone) return Ended();
+    if (state_ == State::kAborted || state_ == State::kFailed) return Aborted();
+    if (HasVariables(context)) {
+      return absl::InvalidArgumentError(
+          "a statement inside a transaction cannot set context variables; "
+          "pass them when the transaction begins");
+    }
+    const bool first = state_ == State::kNotBegun;
+    stream::BatchOptions batch;
+    batch.transaction = first ? stream::TransactionControl::kBegin
+                              : stream::TransactionControl::kInside;
+    batch.begin_sql = begin_sql_;
+    absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
+        connection_->raw(), statements, backend_->options_, batch,
+        CallContext(context_, context, first));
+    const PGTransactionStatusType status =
+        PQtransactionStatus(connection_->raw());
+    if (result.ok()) {
+      state_ = State::kOpen;
+    } else if (first || status == PQTRANS_IDLE || status == PQTRANS_UNKNOWN) {
+      // A failed first batch is rolled back by StreamBatch; a lost
+      // connection ends the transaction too.
+      state_ = State::kFailed;
+      Release();
+    } else {
+      state_ = State::kAborted;
+    }
+    return result.status();
+  }
+
+  absl::Status EndLocked(const char* sql, absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (state_ == State::kNotBegun || state_ == State::kFailed) {
+      state_ = State::kDone;
+      Release();
+      return absl::OkStatus();
+    }
+    planner::Plan plan;
+    plan.sql = sql;
+    const stream::Statement statement{&plan, nullptr, /*prepare=*/false};
+    stream::BatchOptions batch;
+    batch.transaction = stream::TransactionControl::kInside;
+    stream::RequestContext context;
+    context.deadline = deadline;
+    absl::StatusOr<stream::StreamResult> result =
+        stream::StreamBatch(connection_->raw(), absl::MakeConstSpan(&statement, 1),
+                            backend_->options_, batch, context);
+    state_ = State::kDone;
+    Release();
+    return result.status();
+  }
+
+  void Release() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (connection_.get() == nullptr) return;
+    backend_->Settle(connection_);
+    connection_ = pool::PooledConnection();
+  }
+
+  NativeBackend* backend_;
+  mutable absl::Mutex mu_;
+  pool::PooledConnection connection_ ABSL_GUARDED_BY(mu_);
+  const std::string begin_sql_;
+  stream::RequestContext context_;
+  State state_ ABSL_GUARDED_BY(mu_) = State::kNotBegun;
+  int savepoints_ ABSL_GUARDED_BY(mu_) = 0;
+
+  friend class SavepointTransaction;
+  std::string NextSavepointName() {
+    absl::MutexLock lock(&mu_);
+    return absl::StrCat("fraiseql_sp_", ++savepoints_);
+  }
+};
+
+// A nested transaction: a savepoint of its parent, set with its first
+// batch. Commit releases it; Rollback rolls back to it, which also clears
+// an abort the savepoint's statements caused, so the parent goes on.
+class SavepointTransaction : public Transaction {
+ public:
+  SavepointTransaction(NativeTransaction* parent, std::string savepoint)
+      : parent_(parent), savepoint_(std::move(savepoint)) {}
+
+  ~SavepointTransaction() override {
+    if (state_ != State::kDone) {
+      absl::Status ignored = Rollback(absl::Now() + absl::Seconds(5));
+      (void)ignored;
+    }
+  }
+
+  absl::string_view name() const override { return "backend.native"; }
+
+  using Backend::Execute;
+  absl::Status Execute(const planner::Plan& plan,
+                       const stream::RequestContext& context,
+                       stream::RowSink* sink) override {
+    const stream::Statement statement{&plan, sink};
+    return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
+  }
+
+  absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
+                            const stream::RequestContext& context) override {
+    if (state_ == State::kDone) return Ended();
+    std::vector<std::string> control;
+    if (state_ == State::kNotBegun) {
+      control.push_back(absl::StrCat("SAVEPOINT ", savepoint_));
+    }
+    absl::Status status =
+        parent_->RunControl(control, statements, context, /*recovers=*/false);
+    if (state_ == State::kNotBegun) state_ = State::kOpen;
+    return status;
+  }
+
+  absl::StatusOr<std::unique_ptr<Transaction>> Begin(
+      const TransactionOptions& options,
+      const stream::RequestContext& context) override {
+    return parent_->Begin(options, context);
+  }
+
+  absl::Status Commit(absl::Time deadline) override {
+    if (state_ == State::kDone) return Ended();
+    const bool begun = state_ == State::kOpen;
+    state_ = State::kDone;
+    if (!begun) return absl::OkStatus();
+    stream::RequestContext context;
+    context.deadline = deadline;
+    return parent_->RunControl({absl::StrCat("RELEASE SAVEPOINT ", savepoint_)},
+                               {}, context, /*recovers=*/false);
+  }
+
+  absl::Status Rollback(absl::Time deadline) override {
+    if (state_ == State::kDone) return Ended();
+    const bool begun = state_ == State::kOpen;
+    state_ = State::kDone;
+    if (!begun) return absl::OkStatus();
+    stream::RequestContext context;
+    context.deadline = deadline;
+    return parent_->RunControl(
+        {absl::StrCat("ROLLBACK TO SAVEPOINT ", savepoint_),
+         absl::StrCat("RELEASE SAVEPOINT ", savepoint_)},
+        {}, context, /*recovers=*/true);
+  }
+
+  bool open() const override { return state_ != State::kDone; }
+
+ private:
+  enum class State { kNotBegun, kOpen, kDone };
+  NativeTransaction* parent_;
+  const std::string savepoint_;
+  State state_ = State::kNotBegun;
+};
+
+absl::StatusOr<std::unique_ptr<Transaction>> NativeTransaction::Begin(
+    const TransactionOptions& options, const stream::RequestContext& context) {
+  if (HasVariables(context)) {
+    return absl::InvalidArgumentError(
+        "a nested transaction cannot set context variables; they belong to "
+        "the outer transaction");
+  }
+  (void)options;  // A savepoint has its parent's isolation.
+  {
+    absl::MutexLock lock(&mu_);
+    if (state_ == State::kDone) return Ended();
+    if (state_ == State::kAborted || state_ == State::kFailed) return Aborted();
+  }
+  return std::unique_ptr<Transaction>(
+      new SavepointTransaction(this, NextSavepointName()));
+}
 
 NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
                              NativeBackendOptions options)
@@ -20,24 +316,45 @@ NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
   }
 }
 
+absl::StatusOr<pool::PooledConnection> NativeBackend::Acquire(
+    const stream::RequestContext& context) {
+  absl::Time deadline = std::min(
+      context.deadline, absl::Now() + pool_->options().acquire_timeout);
+  return pool_->Acquire(deadline);
+}
+
+void NativeBackend::Settle(pool::PooledConnection& connection) {
+  if (!connection->IsReusable()) {
+    if (statements_ != nullptr) statements_->Forget(connection->raw());
+    connection.Discard();
+  }
+}
+
 absl::Status NativeBackend::Execute(const planner::Plan& plan,
                                     const stream::RequestContext& context,
                                     stream::RowSink* sink) {
-  // The wait for a connection counts against the call's deadline too, and
-  // never exceeds the pool's own acquire_timeout.
-  absl::Time acquire_deadline =
-      std::min(context.deadline,
-               absl::Now() + pool_->options().acquire_timeout);
-  absl::StatusOr<pool::PooledConnection> connection =
-      pool_->Acquire(acquire_deadline);
+  const stream::Statement statement{&plan, sink};
+  return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
+}
+
+absl::Status NativeBackend::ExecuteBatch(
+    absl::Span<const stream::Statement> statements,
+    const stream::RequestContext& context) {
+  absl::StatusOr<pool::PooledConnection> connection = Acquire(context);
   if (!connection.ok()) return connection.status();
-  absl::StatusOr<stream::StreamResult> result = stream::StreamQuery(
-      (*connection)->raw(), plan, options_, context, sink);
-  if (!(*connection)->IsReusable()) {
-    if (statements_ != nullptr) statements_->Forget((*connection)->raw());
-    connection->Discard();
-  }
+  absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
+      (*connection)->raw(), statements, options_, stream::BatchOptions(),
+      context);
+  Settle(*connection);
   return result.status();
+}
+
+absl::StatusOr<std::unique_ptr<Transaction>> NativeBackend::Begin(
+    const TransactionOptions& options, const stream::RequestContext& context) {
+  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+  ASSIGN_OR_RETURN(pool::PooledConnection connection, Acquire(context));
+  return std::unique_ptr<Transaction>(new NativeTransaction(
+      this, std::move(connection), BeginSql(options), context));
 }
 
 }  // namespace fraiseql::plugins

@@ -40,11 +40,27 @@ class NativeBackend : public Backend {
   absl::Status Execute(const planner::Plan& plan,
                        const stream::RequestContext& context,
                        stream::RowSink* sink) override;
+  // One round trip on one connection (stream::StreamBatch).
+  absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
+                            const stream::RequestContext& context) override;
+  // The transaction holds its connection until it ends (or is destroyed);
+  // it must not outlive the backend.
+  absl::StatusOr<std::unique_ptr<Transaction>> Begin(
+      const TransactionOptions& options,
+      const stream::RequestContext& context) override;
 
   // The per-connection prepared statements; null when they are off.
   stream::StatementCache* statement_cache() const { return statements_.get(); }
 
  private:
+  friend class NativeTransaction;
+  // Borrows a connection: the wait counts against the context's deadline
+  // and never exceeds the pool's acquire_timeout.
+  absl::StatusOr<pool::PooledConnection> Acquire(
+      const stream::RequestContext& context);
+  // Discards a connection that came back unusable.
+  void Settle(pool::PooledConnection& connection);
+
   std::shared_ptr<pool::Pool> pool_;
   std::unique_ptr<stream::StatementCache> statements_;
   stream::StreamOptions options_;
