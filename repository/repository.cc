@@ -252,6 +252,9 @@ class RootSink : public stream::RowSink {
         break;
       }
       ++rows_;
+      // Per row, so that a piece (and the cap) is about its size however
+      // many rows a chunk holds.
+      RETURN_IF_ERROR(body_->AfterRows(plan_.response_key, rows_));
     }
     return body_->AfterRows(plan_.response_key, rows_);
   }
