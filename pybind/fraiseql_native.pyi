@@ -33,6 +33,12 @@ class QueryCancelledError(Error):
     """The statement was cancelled on the server (SQLSTATE 57014, no
     timeout involved)."""
 class DatabaseError(Error): ...
+class ResponseTooLargeError(Error):
+    """The body passed the repository's max_response_bytes: the query was
+    cancelled on the server and nothing was returned."""
+class TransactionError(Error):
+    """A transaction used after an earlier error aborted it (roll it back),
+    or after it ended."""
 
 class Pool:
     def __init__(
@@ -83,7 +89,14 @@ class Repository:
         plan_cache_size: int = 1024,
         prepared_statements: bool = True,
         pgbouncer: bool = False,
-    ) -> None: ...
+        max_response_bytes: int = 0,
+        read_pool: Optional[Pool] = None,
+    ) -> None:
+        """max_response_bytes: past it a query is cancelled and raises
+        ResponseTooLargeError (a streamed body that already sent bytes ends
+        with the error in "errors"); 0: no cap. read_pool: queries read
+        from it; mutate() and transaction() use `pool`."""
+        ...
     def find(
         self,
         view: str,
@@ -184,8 +197,77 @@ class Repository:
         self, query_definition: bytes, *, context: Context = None,
         timeout: Optional[float] = None,
     ) -> bytes: ...
+    def find_stream(
+        self,
+        view: str,
+        *,
+        field: Optional[str] = None,
+        where: Union[Json, str] = None,
+        order_by: Union[Json, str] = None,
+        limit: Optional[int] = None,
+        offset: Optional[int] = None,
+        selection: Optional[str] = None,
+        context: Context = None,
+        timeout: Optional[float] = None,
+        chunk_bytes: int = 65536,
+    ) -> "BodyIterator":
+        """find() as pieces of about chunk_bytes (joined: find()'s body),
+        read from the server as they are taken: bounded memory, and a slow
+        consumer slows the reads. close() cancels the query."""
+        ...
+    def execute_stream(
+        self, query_definition: bytes, *, context: Context = None,
+        timeout: Optional[float] = None, chunk_bytes: int = 65536,
+    ) -> "BodyIterator": ...
+    def mutate(
+        self,
+        function: str,
+        input: Union[Mapping[str, Any], str],
+        *,
+        field: Optional[str] = None,
+        success_type: str,
+        error_type: str,
+        entity_field: str = "",
+        entity_type: str = "",
+        success_selection: Optional[str] = None,
+        error_selection: Optional[str] = None,
+        context_args: Sequence[str] = (),
+        context: Context = None,
+        timeout: Optional[float] = None,
+    ) -> bytes:
+        """Calls `function`(context_args values..., input::jsonb) returning
+        mutation_response, in a transaction carrying `context` (a savepoint
+        inside transaction()). success/created/updated/deleted commit and
+        are written with success_type; other statuses roll back and are
+        written with error_type and `code` (noop:/validation: 422,
+        unauthorized: 401, forbidden: 403, not_found: 404, conflict: 409,
+        timeout: 408, failed: and unknown 500). A raising function rolls
+        back and raises DatabaseError."""
+        ...
+    def transaction(
+        self, *, isolation: str = "read_committed", read_only: bool = False,
+        context: Context = None, timeout: Optional[float] = None,
+    ) -> "Transaction":
+        """isolation: 'read_committed', 'repeatable_read' or 'serializable'.
+        `with repo.transaction(context=...) as tx:` commits at the end and
+        rolls back on an exception."""
+        ...
     def plan_cache_stats(self) -> Dict[str, int]:
         """hits, misses, evictions, size, capacity of the shape cache."""
         ...
 
 def camel_case(name: str) -> str: ...
+class Transaction(Repository):
+    """Every call runs in the transaction (calls take timeout=, not
+    context=). After a failed statement: TransactionError until rollback()."""
+    open: bool
+    def commit(self, timeout: Optional[float] = None) -> None: ...
+    def rollback(self, timeout: Optional[float] = None) -> None: ...
+    def __enter__(self) -> "Transaction": ...
+    def __exit__(self, *exc: Any) -> bool: ...
+class BodyIterator:
+    def __iter__(self) -> "BodyIterator": ...
+    def __next__(self) -> bytes: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> "BodyIterator": ...
+    def __exit__(self, *exc: Any) -> bool: ...
