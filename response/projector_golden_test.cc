@@ -270,7 +270,8 @@ void RunGoldenFile(const std::string& file) {
     std::string output;
     const absl::Status status = projector.AppendRow(c.row, &output);
     if (std::getenv("GOLDEN_PRINT") != nullptr) {
-      std::cout << "== " << c.name << "\n" << Describe(status, output) << "\n\n";
+      std::cout << "== " << c.name << "\n"
+                << Describe(status, output) << "\n\n";
     }
     // Appending after other bytes writes the same; an error leaves them.
     std::string appended = "[{},";
@@ -322,8 +323,10 @@ absl::optional<std::string> QuotedJson(absl::string_view text,
   std::string quoted = "\"";
   for (size_t i = 0; i < text.size();) {
     const unsigned char lead = static_cast<unsigned char>(text[i]);
-    const size_t length =
-        lead < 0x80 ? 1 : lead >= 0xF0 ? 4 : lead >= 0xE0 ? 3 : 2;
+    const size_t length = lead < 0x80    ? 1
+                          : lead >= 0xF0 ? 4
+                          : lead >= 0xE0 ? 3
+                                         : 2;
     if ((lead >= 0x80 && lead < 0xC2) || lead > 0xF4 ||
         i + length > text.size()) {
       return absl::nullopt;
