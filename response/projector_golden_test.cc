@@ -13,7 +13,9 @@
 //   select_all: true            no selection tree (instead of selection:)
 //   always_typename: true       ProjectionOptions::always_typename
 //   row: {"id": 1}              the row, as is
-//   row_escaped: {\"id\":\n1}   or the row C-escaped (\n, \t, \xff, \\)
+//   row_escaped: {\"id\":\n1}   or the row C-escaped (\n, \t, \xff, \\;
+//                               \xff takes every hex digit after it: before
+//                               a digit, write the byte in octal, \377)
 //   output: {"id":1}            the exact bytes written
 //   output_escaped: ...         or those bytes C-escaped
 //   error: row is not ...       or the exact error message
