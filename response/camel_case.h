@@ -19,12 +19,11 @@ namespace fraiseql::response {
 //   user_name_ -> userName       USER_ID -> USERID
 //   user_émail -> userÉmail      userName -> userName
 //
-// `name` is UTF-8. Upper-casing uses a fixed Unicode table (Latin-1
-// Supplement, Latin Extended-A/-B, IPA, Greek, Cyrillic, Armenian, Latin
-// Extended Additional), never the process locale; characters without a
-// one-character upper case (ß, digits, CJK) stay as they are, and bytes that
-// are not valid UTF-8 are copied unchanged. The result is never longer than
-// `name`. Pure function; thread-safe.
+// `name` is UTF-8. Upper-casing uses a fixed table of Unicode 14.0's simple
+// upper-case mappings (every script), never the process locale; characters
+// without a one-character upper case (ß, digits, CJK) stay as they are, and
+// bytes that are not valid UTF-8 are copied unchanged. The result is never
+// longer than `name`. Pure function; thread-safe.
 std::string CamelCase(absl::string_view name);
 
 }  // namespace fraiseql::response

@@ -62,7 +62,7 @@ class RowWriter {
     std::string decoded_key;
     for (;;) {
       if (p == scanner_.end() || *p != '"') {
-        return scanner_.Fail(p, "expected '\"' to start an object key");
+        return scanner_.FailExpected(p, "expected '\"' to start an object key");
       }
       bool key_has_escapes = false;
       const char* key_end = scanner_.SkipString(p, &key_has_escapes);
@@ -78,7 +78,7 @@ class RowWriter {
       }
       p = scanner_.SkipWhitespace(key_end);
       if (p == scanner_.end() || *p != ':') {
-        return scanner_.Fail(p, "expected ':' after an object key");
+        return scanner_.FailExpected(p, "expected ':' after an object key");
       }
       p = scanner_.SkipWhitespace(p + 1);
       ValueSpan value;
@@ -108,7 +108,8 @@ class RowWriter {
       } else if (p < scanner_.end() && *p == '}') {
         return p + 1;
       } else {
-        return scanner_.Fail(p, "expected ',' or '}' after an object member");
+        return scanner_.FailExpected(
+            p, "expected ',' or '}' after an object member");
       }
     }
   }
@@ -165,7 +166,7 @@ class RowWriter {
     }
     for (;;) {
       if (p == scanner_.end() || *p != '"') {
-        return scanner_.Fail(p, "expected '\"' to start an object key");
+        return scanner_.FailExpected(p, "expected '\"' to start an object key");
       }
       if (!first) out_.Push(',');
       first = false;
@@ -173,7 +174,7 @@ class RowWriter {
       if (p == nullptr) return nullptr;
       p = scanner_.SkipWhitespace(p);
       if (p == scanner_.end() || *p != ':') {
-        return scanner_.Fail(p, "expected ':' after an object key");
+        return scanner_.FailExpected(p, "expected ':' after an object key");
       }
       out_.Push(':');
       p = scanner_.CopyValueCamelCaseKeys(scanner_.SkipWhitespace(p + 1),
@@ -186,7 +187,8 @@ class RowWriter {
         out_.Push('}');
         return p + 1;
       } else {
-        return scanner_.Fail(p, "expected ',' or '}' after an object member");
+        return scanner_.FailExpected(
+            p, "expected ',' or '}' after an object member");
       }
     }
   }
@@ -211,8 +213,9 @@ class RowWriter {
       return p + 1;
     }
     for (;;) {
-      if (p == scanner_.end())
-        return scanner_.Fail(p, "unexpected end of input");
+      if (p == scanner_.end()) {
+        return scanner_.FailExpected(p, "expected a value");
+      }
       p = WriteProjected(plan, p, list_nesting);
       if (p == nullptr) return nullptr;
       p = scanner_.SkipWhitespace(p);
@@ -223,7 +226,8 @@ class RowWriter {
         out_.Push(']');
         return p + 1;
       } else {
-        return scanner_.Fail(p, "expected ',' or ']' after an array element");
+        return scanner_.FailExpected(
+            p, "expected ',' or ']' after an array element");
       }
     }
   }

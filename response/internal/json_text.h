@@ -84,6 +84,12 @@ class JsonScanner {
 
   // Records an error at `at` (the first one wins) and returns nullptr.
   const char* Fail(const char* at, const char* what);
+  // As Fail, for a token that was expected at `at` and is not there: when
+  // the text ends at `at` the error is "unexpected end of input" instead of
+  // `what`, so a truncated row reads the same whichever path stopped on it.
+  const char* FailExpected(const char* at, const char* what) {
+    return Fail(at, at == end_ ? "unexpected end of input" : what);
+  }
   bool failed() const { return error_ != nullptr; }
   // InvalidArgument "row is not valid JSON: <what> at byte <offset>"; OK
   // when nothing failed.

@@ -6,12 +6,11 @@
 
 namespace fraiseql::response::internal {
 
-// Returns the simple (one code point) upper-case mapping of `code_point`, or
-// `code_point` itself when it has none. Covers ASCII, Latin-1 Supplement,
-// Latin Extended-A and -B, IPA Extensions, Greek and Coptic, Cyrillic,
-// Cyrillic Supplement, Armenian and Latin Extended Additional; everything
-// else maps to itself. Letters whose upper case is several code points
-// (U+00DF ß -> "SS") map to themselves, as towupper does.
+// Returns the simple (one code point) upper-case mapping of `code_point`
+// (Unicode 14.0, every script: Latin, Greek, Cyrillic, Armenian, Georgian,
+// Cherokee, Glagolitic, fullwidth forms, Deseret, Adlam...), or `code_point`
+// itself when it has none, as towupper does: U+00DF ß, whose upper case is
+// "SS", maps to itself; U+1F80 ᾀ maps to U+1F88 ᾈ, its simple mapping.
 char32_t SimpleUpperCase(char32_t code_point);
 
 }  // namespace fraiseql::response::internal
