@@ -359,7 +359,7 @@ def main(argv=None):
                         help="(re)load ci/bench_data.sql into --schema first")
     parser.add_argument("--chunk-rows", type=int, default=256,
                         help="Repository(chunk_rows=...) of the native path")
-    parser.add_argument("--floor-modes", action="store_true",
+    parser.add_argument("--back-to-back", action="store_true",
                         help="also time the list query back-to-back: the "
                              "floor in each libpq mode (whole, single-row, "
                              "pipeline) and native (where native's time "
@@ -409,7 +409,7 @@ def main(argv=None):
             title=query.title, rows=items(bodies["native"], query.field),
             bytes=len(bodies["native"]), floor_bytes=paths.floor.bytes, ms=ms,
             same=same)
-        if query.key == "list" and args.floor_modes:
+        if query.key == "list" and args.back_to_back:
             # Back-to-back blocks (no interleaving): the floor in each libpq
             # mode, and native beside them.
             n = max(3, args.repeat)
@@ -419,9 +419,9 @@ def main(argv=None):
                 out = run_floor(args.url, paths.sql, paths.params, n, extra)
                 modes[f"libpq {out['mode']}"] = out["median_ms"]
             paths.calls["native"]()
-            modes["native"] = statistics.median(
-                paths.calls["native"]()[1] for _ in range(n)) * 1e3
-            results[query.key]["floor_modes_ms"] = modes
+            modes["native"] = round(statistics.median(
+                paths.calls["native"]()[1] for _ in range(n)) * 1e3, 3)
+            results[query.key]["back_to_back_ms"] = modes
 
     transform = transform_benchmark(args.quick)
     transform_mb_s = transform["BM_ProjectTenFields"]
@@ -452,8 +452,8 @@ def main(argv=None):
         k: {**{f"{p}_ms": round(v, 3) for p, v in r["ms"].items()},
             "bytes": r["bytes"], "rows": r["rows"], "same": r["same"]}
         for k, r in results.items()}
-    if "floor_modes_ms" in results["list"]:
-        figures["list_floor_modes_ms"] = results["list"]["floor_modes_ms"]
+    if "back_to_back_ms" in results["list"]:
+        figures["list_back_to_back_ms"] = results["list"]["back_to_back_ms"]
     figures["loadavg"] = [round(load_before, 2), round(load_after, 2)]
     figures["quick"] = args.quick
 
@@ -485,9 +485,9 @@ def print_table(results, transform, figures):
     for key, r in results.items():
         print(f"  {key:8} {r['title']}; libpq fetched {r['floor_bytes']} "
               f"bytes of row text")
-    if "floor_modes_ms" in results["list"]:
+    if "back_to_back_ms" in results["list"]:
         modes = ", ".join(f"{m} {v:.2f}" for m, v in
-                          results["list"]["floor_modes_ms"].items())
+                          results["list"]["back_to_back_ms"].items())
         print(f"  list, back-to-back runs, ms: {modes}")
     print("  same: psycopg's and asyncpg's responses equal native's as JSON "
           "values (numbers compared as Decimal, key order included)")
