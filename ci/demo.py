@@ -4,56 +4,14 @@ responses, whether they agree, and the timings side by side."""
 import argparse
 import json
 import os
-import re
 import statistics
 import time
 from decimal import Decimal
 
 import fraiseql_native
 import psycopg
+from legacy_transform import first_difference, legacy_body, psycopg_sql
 from sample_registry import register_sample
-
-
-def camel(name):
-    return fraiseql_native.camel_case(name)
-
-
-def legacy_project(value, selection, type_name):
-    """What the Python path did per row: build dicts, rename keys, add
-    __typename. `selection` is a list of (response_key, source_key, sub,
-    sub_type)."""
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [legacy_project(v, selection, type_name) for v in value]
-    out = {}
-    for key, source, sub, sub_type in selection:
-        if source == "__typename":
-            out[key] = type_name
-        elif sub:
-            out[key] = legacy_project(value.get(source), sub, sub_type)
-        else:
-            out[key] = value.get(source)
-    return out
-
-
-def first_difference(a, b, path="data"):
-    """The JSON path and both values of the first difference, or None."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(a) + [k for k in b if k not in a]:
-            found = first_difference(a.get(key), b.get(key), f"{path}.{key}")
-            if found:
-                return found
-        return None
-    if isinstance(a, list) and isinstance(b, list):
-        for i, (x, y) in enumerate(zip(a, b)):
-            found = first_difference(x, y, f"{path}[{i}]")
-            if found:
-                return found
-        if len(a) != len(b):
-            return (f"{path} (length)", len(a), len(b))
-        return None
-    return None if a == b else (path, a, b)
 
 
 def timed(fn, repeat):
@@ -129,19 +87,16 @@ def main():
             args.repeat)
         sql, params = repo.explain(view, **kwargs)
         # psycopg takes %s placeholders: the same statement, re-spelled.
-        pg_sql = re.sub(r"\$\d+", "%s", sql.replace("%", "%%")).replace(
-            "::text FROM", " FROM", 1)
+        pg_sql = psycopg_sql(sql)
 
         def legacy():
             rows = conn.execute(pg_sql, params).fetchall()
-            body = {"data": {field: [legacy_project(r[0], legacy_sel, type_name)
-                                     for r in rows]}}
-            return json.dumps(body, separators=(",", ":"), ensure_ascii=False,
-                              default=str).encode()
+            return legacy_body(field, [r[0] for r in rows], legacy_sel,
+                               type_name)
 
-        legacy_body, legacy_s = timed(legacy, args.repeat)
+        legacy_out, legacy_s = timed(legacy, args.repeat)
         diff = first_difference(json.loads(native, parse_float=Decimal)["data"],
-                                json.loads(legacy_body, parse_float=Decimal)["data"])
+                                json.loads(legacy_out, parse_float=Decimal)["data"])
         same = diff is None
         n = len(json.loads(native)["data"][field])
         summary.append((title, n, native_s, legacy_s, same))

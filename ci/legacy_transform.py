@@ -1,0 +1,75 @@
+"""The legacy Python path, as ci/demo and ci/bench run it beside the native
+one: the statement re-spelled for psycopg, the per-row transform (dicts,
+renamed keys, selection order, __typename, nested objects) and the body
+encoded with json.dumps; plus the comparison of two responses as JSON values.
+
+One copy, imported by ci/demo.py and ci/bench.py (and the bench's smoke test),
+so the demo and the bench measure and compare the same thing."""
+import json
+import re
+
+
+def legacy_project(value, selection, type_name):
+    """What the Python path did per row: build dicts, rename keys, add
+    __typename. `selection` is a list of (response_key, source_key, sub,
+    sub_type)."""
+    if value is None:
+        return None
+    if isinstance(value, list):
+        return [legacy_project(v, selection, type_name) for v in value]
+    out = {}
+    for key, source, sub, sub_type in selection:
+        if source == "__typename":
+            out[key] = type_name
+        elif sub:
+            out[key] = legacy_project(value.get(source), sub, sub_type)
+        else:
+            out[key] = value.get(source)
+    return out
+
+
+def legacy_body(field, values, selection, type_name, is_list=True):
+    """The response body the legacy path sent for `values` (the rows' parsed
+    JSON): {"data":{field:[...]}}, or {"data":{field:{...}|null}} for a
+    single object (the first value, if any)."""
+    if is_list:
+        data = [legacy_project(v, selection, type_name) for v in values]
+    else:
+        data = legacy_project(values[0], selection, type_name) if values else None
+    return json.dumps({"data": {field: data}}, separators=(",", ":"),
+                      ensure_ascii=False, default=str).encode()
+
+
+def psycopg_sql(sql):
+    """The native statement (from Repository.explain) for psycopg: %s
+    placeholders instead of $n, and the jsonb column itself instead of its
+    ::text, so that psycopg parses it into Python objects as the legacy path
+    did."""
+    return re.sub(r"\$\d+", "%s", sql.replace("%", "%%")).replace(
+        "::text FROM", " FROM", 1)
+
+
+def first_difference(a, b, path="data"):
+    """The JSON path and both values of the first difference between two
+    parsed JSON values (key order included), or None when they are equal.
+    Parse numbers with parse_float=Decimal: 1234.50 and 1234.5 are then
+    equal, as they are as JSON numbers."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            found = first_difference(a.get(key), b.get(key), f"{path}.{key}")
+            if found:
+                return found
+        if list(a) != list(b):
+            return (f"{path} (key order)", list(a), list(b))
+        return None
+    if isinstance(a, list) and isinstance(b, list):
+        for i, (x, y) in enumerate(zip(a, b)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        if len(a) != len(b):
+            return (f"{path} (length)", len(a), len(b))
+        return None
+    if type(a) is bool or type(b) is bool:  # True == 1 in Python, not in JSON
+        return None if a is b else (path, a, b)
+    return None if a == b else (path, a, b)

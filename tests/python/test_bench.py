@@ -1,0 +1,123 @@
+"""Smoke test of ci/bench (ci/bench.py): on a few rows of its own data it
+runs every path, agrees with itself, and ends with the JSON line of figures.
+Times nothing: the figures only have to be there and positive."""
+import asyncio
+import json
+import os
+import pathlib
+import subprocess
+import sys
+from decimal import Decimal
+
+import asyncpg
+import psycopg
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+sys.path.insert(0, str(ROOT / "ci"))
+import bench  # noqa: E402
+from legacy_transform import first_difference  # noqa: E402
+
+SCHEMA = f"fql_pytest_bench_{os.getpid()}"
+ROWS = 200
+
+
+@pytest.fixture(scope="module")
+def bench_schema(db_url):
+    bench.load_data(db_url, SCHEMA, ROWS)
+    yield SCHEMA
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+
+
+def test_bench_data_rows_are_about_500_bytes_and_deterministic(db_url,
+                                                               bench_schema):
+    with psycopg.connect(db_url) as conn:
+        count, avg, digest = conn.execute(
+            f"SELECT count(*), avg(octet_length(data::text)), "
+            f"md5(string_agg(data::text, '' ORDER BY id)) "
+            f'FROM "{bench_schema}".v_person').fetchone()
+    assert count == ROWS
+    assert 400 <= avg <= 800, f"rows average {avg} bytes of JSON"
+    bench.load_data(db_url, bench_schema, ROWS)  # again: the same rows
+    with psycopg.connect(db_url) as conn:
+        again = conn.execute(
+            f"SELECT md5(string_agg(data::text, '' ORDER BY id)) "
+            f'FROM "{bench_schema}".v_person').fetchone()[0]
+    assert again == digest
+
+
+def test_every_path_returns_the_native_response(fn, db_url, bench_schema):
+    pool = fn.Pool(db_url, min_size=1, max_size=1)
+    repo = fn.Repository(pool, bench.register_bench(bench_schema))
+    pg = psycopg.connect(db_url, autocommit=True)
+    loop = asyncio.new_event_loop()
+    apg = loop.run_until_complete(asyncpg.connect(db_url))
+    try:
+        first = pg.execute(f'SELECT id::text FROM "{bench_schema}".tb_person '
+                           "ORDER BY id LIMIT 1").fetchone()[0]
+        for query in bench.queries(first):
+            paths = bench.Paths(repo, pg, apg, loop, db_url,
+                                f"{bench_schema}.v_person", query)
+            try:
+                native, _ = paths.calls["native"]()
+                expected = json.loads(native, parse_float=Decimal)
+                assert expected["data"][query.field], query.key  # not empty
+                for name in ("psycopg", "asyncpg"):
+                    body, _ = paths.calls[name]()
+                    got = json.loads(body, parse_float=Decimal)
+                    assert first_difference(expected, got) is None, (
+                        query.key, name)
+                _, seconds = paths.calls["libpq"]()
+                assert seconds > 0
+                assert paths.floor.bytes > 0
+            finally:
+                paths.floor.close()
+    finally:
+        loop.run_until_complete(apg.close())
+        loop.close()
+        pg.close()
+
+
+def test_first_difference_sees_values_order_and_missing_keys():
+    def parse(text):
+        return json.loads(text, parse_float=Decimal)
+    assert first_difference(parse('{"a":1.50,"b":[1,2]}'),
+                            parse('{"a":1.5,"b":[1,2]}')) is None
+    assert first_difference(parse('{"a":1,"b":2}'),
+                            parse('{"a":1,"b":3}'))[0] == "data.b"
+    assert first_difference(parse('{"a":1,"b":2}'),
+                            parse('{"b":2,"a":1}'))[0] == "data (key order)"
+    assert first_difference(parse('{"a":1,"b":null}'),
+                            parse('{"a":1}'))[0] == "data (key order)"
+    assert first_difference(parse('[1,2]'), parse('[1]'))[0] == "data (length)"
+    assert first_difference(parse('{"a":true}'), parse('{"a":1}')) is not None
+
+
+def test_ci_bench_quick_ends_with_the_figures(db_url, bench_schema):
+    env = dict(os.environ, FRAISEQL_DATABASE_URL=db_url,
+               PYTHONPATH=str(ROOT / "bazel-bin" / "pybind"))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "ci" / "bench.py"), "--quick",
+         "--schema", bench_schema, "--rows", str(ROWS)],
+        capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    lines = proc.stdout.strip().splitlines()
+    figures = json.loads(lines[-1])
+    for key in ("list_vs_psycopg", "list_vs_asyncpg", "list_vs_libpq",
+                "transform_mb_s", "list_native_ms", "list_psycopg_ms",
+                "list_asyncpg_ms", "list_libpq_ms", "list_bytes"):
+        assert figures[key] > 0, key
+    for key in ("target_vs_psycopg_met", "target_vs_libpq_met",
+                "target_transform_met"):
+        assert isinstance(figures[key], bool), key
+    assert figures["same_responses"] is True
+    assert figures["rows"] == ROWS
+    assert set(figures["queries"]) == {"list", "page", "one", "nested"}
+    for key, q in figures["queries"].items():
+        assert q["same"] is True, key
+        assert q["rows"] > 0, key
+    assert figures["queries"]["list"]["rows"] == ROWS
+    table = [line for line in lines if line.split(" ", 1)[0] in figures["queries"]]
+    assert len(table) == 4 and all(line.endswith("yes") for line in table), table
