@@ -168,17 +168,35 @@ class RowWriter {
       if (p == scanner_.end() || *p != '"') {
         return scanner_.FailExpected(p, "expected '\"' to start an object key");
       }
-      if (!first) out_.Push(',');
+      const FieldPlan* override_field = FindOverride(plan, p);
+      if (override_field != nullptr) {
+        // The key as the schema names it; the member prefix has the comma.
+        bool has_escapes = false;
+        p = scanner_.SkipString(p, &has_escapes);
+        if (p == nullptr) return nullptr;
+        out_.Append(absl::string_view(override_field->member_prefix)
+                        .substr(first ? 1 : 0));
+      } else {
+        if (!first) out_.Push(',');
+        p = scanner_.CopyKeyCamelCase(p, &out_);
+        if (p == nullptr) return nullptr;
+        out_.Push(':');
+      }
       first = false;
-      p = scanner_.CopyKeyCamelCase(p, &out_);
-      if (p == nullptr) return nullptr;
       p = scanner_.SkipWhitespace(p);
       if (p == scanner_.end() || *p != ':') {
         return scanner_.FailExpected(p, "expected ':' after an object key");
       }
-      out_.Push(':');
-      p = scanner_.CopyValueCamelCaseKeys(scanner_.SkipWhitespace(p + 1),
-                                          &out_);
+      const char* value = scanner_.SkipWhitespace(p + 1);
+      if (override_field == nullptr) {
+        p = scanner_.CopyValueCamelCaseKeys(value, &out_);
+      } else if (override_field->kind == Kind::kJson) {
+        p = scanner_.CopyValue(value, &out_);
+      } else {
+        p = value < scanner_.end() ? WriteProjected(*override_field->object,
+                                                    value, 0)
+                                   : scanner_.CopyValue(value, &out_);
+      }
       if (p == nullptr) return nullptr;
       p = scanner_.SkipWhitespace(p);
       if (p < scanner_.end() && *p == ',') {
@@ -191,6 +209,18 @@ class RowWriter {
             p, "expected ',' or '}' after an object member");
       }
     }
+  }
+
+  // In select-all mode: the override for the key starting at `p` (a '"'),
+  // or null. Keys with escapes never match (schema keys are plain).
+  const FieldPlan* FindOverride(const ObjectPlan& plan, const char* p) const {
+    if (plan.fields.empty()) return nullptr;
+    const char* end = p + 1;
+    const char* limit = std::min(scanner_.end(), end + 256);
+    while (end < limit && *end != '"' && *end != '\\') ++end;
+    if (end == limit || *end != '"') return nullptr;
+    const int slot = plan.FindSlot(absl::string_view(p + 1, end - p - 1));
+    return slot < 0 ? nullptr : &plan.fields[slot];
   }
 
   // A kObject field's value: an object is projected, a list element by

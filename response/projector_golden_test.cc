@@ -10,7 +10,9 @@
 //   == what the case shows
 //   type: User                  the root type name (default: User)
 //   selection: id name: full_name address<Address> { city }
-//   select_all: true            no selection tree (instead of selection:)
+//   select_all: true            no selection tree; with selection: too, the
+//                               selection's @json and object fields are the
+//                               schema's overrides of the camelCased default
 //   always_typename: true       ProjectionOptions::always_typename
 //   row: {"id": 1}              the row, as is
 //   row_escaped: {\"id\":\n1}   or the row C-escaped (\n, \t, \xff, \\;
@@ -30,7 +32,8 @@
 //   addr: address<Address> { city }
 //                        an object (or list of objects) field of type
 //                        Address with its sub-selection; `<Type>` may be
-//                        left out (no type name), `{ }` selects every key
+//                        left out (no type name), `{ }` selects every key,
+//                        `{ * f @json }` every key with overrides
 //   "a\"b": x            a name may be a JSON string, for odd characters
 //
 // A block of camel_case.golden is a list of `snake_name: camelName` lines
@@ -118,6 +121,8 @@ class SelectionTextParser {
     }
     if (Consume('{')) {
       field.kind = Kind::kObject;
+      SkipBlanks();
+      field.select_all = Consume('*');
       ASSIGN_OR_RETURN(field.fields, ParseFields());
       if (!Consume('}')) return Error("expected '}'");
       return field;
@@ -243,8 +248,8 @@ std::vector<Case> LoadCases(const std::string& file) {
         ADD_FAILURE() << where << "unknown key: " << key;
       }
     }
-    EXPECT_TRUE(has_selection != c.selection.select_all)
-        << where << "a case needs exactly one of selection: and select_all";
+    EXPECT_TRUE(has_selection || c.selection.select_all)
+        << where << "a case needs selection:, select_all: true, or both";
     EXPECT_TRUE(c.has_row) << where << "a case needs a row";
     EXPECT_TRUE(c.has_output != !c.error.empty())
         << where << "a case needs exactly one of output: and error:";

@@ -28,6 +28,9 @@ struct FieldSelection {
   // kObject: the sub-selection. Empty: every key of the nested object is
   // emitted camelCased, in source order, recursively.
   std::vector<FieldSelection> fields;
+  // kObject: every key of the nested object, as SelectionSet::select_all,
+  // with `fields` as its overrides.
+  bool select_all = false;
 };
 
 // The selection applied to every row of one root field.
@@ -35,7 +38,11 @@ struct SelectionSet {
   // GraphQL type name of the root objects (for __typename).
   std::string type_name;
   // No selection tree: every key of the row, camelCased, in source order,
-  // recursively; `fields` is ignored.
+  // recursively. `fields` may then override how some keys are written (the
+  // schema's knowledge of the row): a kJson field's value is copied with its
+  // inner keys untouched, a kObject field's value is projected by it (its
+  // type's __typename, its own overrides when it is select_all too); both
+  // under their response_key. Other kinds are ignored there.
   bool select_all = false;
   // The selection tree, in output order. With select_all false and no
   // fields, every row projects to {} (plus an injected __typename).

@@ -46,7 +46,30 @@ std::unique_ptr<ObjectPlan> CompileObject(
   auto plan = std::make_unique<ObjectPlan>();
   plan->select_all = select_all;
   bool has_typename_field = false;
-  if (!select_all) {
+  if (select_all) {
+    // Fields are overrides of the camelCased default for the keys they
+    // read: JSON values copied untouched, typed objects projected. One slot
+    // each, in order, so a slot is its field.
+    for (const FieldSelection& field : fields) {
+      if (field.kind != Kind::kJson && field.kind != Kind::kObject) continue;
+      if (std::find(plan->slot_keys.begin(), plan->slot_keys.end(),
+                    field.source_key) != plan->slot_keys.end()) {
+        continue;
+      }
+      FieldPlan compiled;
+      compiled.kind = field.kind;
+      compiled.member_prefix = "," + QuotedJson(field.response_key) + ":";
+      compiled.slot = static_cast<int>(plan->slot_keys.size());
+      plan->slot_keys.push_back(field.source_key);
+      if (field.kind == Kind::kObject) {
+        compiled.object = CompileObject(
+            field.type_name, /*select_all=*/field.fields.empty() ||
+                                 field.select_all,
+            field.fields, options);
+      }
+      plan->fields.push_back(std::move(compiled));
+    }
+  } else {
     for (const FieldSelection& field : fields) {
       FieldPlan compiled;
       compiled.kind = field.kind;
@@ -62,9 +85,10 @@ std::unique_ptr<ObjectPlan> CompileObject(
           plan->slot_keys.push_back(field.source_key);
         }
         if (field.kind == Kind::kObject) {
-          compiled.object = CompileObject(field.type_name,
-                                          /*select_all=*/field.fields.empty(),
-                                          field.fields, options);
+          compiled.object = CompileObject(
+              field.type_name,
+              /*select_all=*/field.fields.empty() || field.select_all,
+              field.fields, options);
         }
       }
       plan->fields.push_back(std::move(compiled));
@@ -78,7 +102,7 @@ std::unique_ptr<ObjectPlan> CompileObject(
   }
   plan->block_size = static_cast<uint32_t>(plan->slot_keys.size());
   for (const FieldPlan& field : plan->fields) {
-    if (field.kind != Kind::kObject || readers[field.slot] != 1 ||
+    if (select_all || field.kind != Kind::kObject || readers[field.slot] != 1 ||
         field.object->select_all) {
       continue;
     }
