@@ -127,7 +127,6 @@ Connection::Connection(std::unique_ptr<PqxxConnection> connection)
 
 Connection::~Connection() = default;
 
-pqxx::connection_base& Connection::pqxx() { return *connection_; }
 
 bool Connection::PollAlive() {
   if (raw_ == nullptr || PQstatus(raw_) != CONNECTION_OK) return false;

@@ -54,9 +54,6 @@ class Connection {
   // it idle (no result pending, no transaction open) when they are done.
   PGconn* raw() const { return raw_; }
 
-  // The libpqxx connection over the same handle, for transactions.
-  pqxx::connection_base& pqxx();
-
   // A cheap round trip (an empty query) to prove the backend is alive.
   // Unavailable when the server closed the connection or reports an error,
   // DeadlineExceeded when no answer came by `deadline` (the connection must
