@@ -6,7 +6,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "base/pg_status.h"
 #include "gtest/gtest.h"
 #include "where/json_value.h"
 #include "plugins/backends/native/native_backend.h"
@@ -34,8 +37,17 @@ class RepositoryTest : public ::testing::Test {
         "('00000000-0000-4000-8000-000000000003', '{\"id\": "
         "\"00000000-0000-4000-8000-000000000003\", \"item_name\": \"third\", "
         "\"qty\": 11}');"
-        "CREATE VIEW " + s + ".v_broken AS SELECT 'not json'::text AS data");
+        "CREATE VIEW " + s + ".v_broken AS SELECT 'not json'::text AS data;"
+        "CREATE VIEW " + s + ".v_many AS SELECT g AS id, jsonb_build_object("
+        "'id', g, 'label', 'row number ' || g) AS data FROM "
+        "generate_series(1, 300) g;"
+        // The series in the target list streams (in FROM it would be
+        // materialised first).
+        "CREATE VIEW " + s + ".v_huge AS SELECT g AS id, jsonb_build_object("
+        "'id', g) AS data FROM (SELECT generate_series(1, 1000000) AS g) AS "
+        "series");
     auto registry = std::make_shared<where::Schema>();
+    registry_ = registry;
     ASSERT_TRUE(registry
                     ->AddObjectType("Place", {{"city_name", "String"},
                                               {"zip_code", "String"}})
@@ -53,15 +65,27 @@ class RepositoryTest : public ::testing::Test {
                     ->AddView(s + ".v_broken", "Broken", "data",
                               {{"data", "text"}}, {{"x", "Int"}})
                     .ok());
+    for (const char* view : {".v_many", ".v_huge"}) {
+      ASSERT_TRUE(registry
+                      ->AddView(s + view, "Row", "data",
+                                {{"id", "integer"}, {"data", "jsonb"}},
+                                {{"id", "Int"}, {"label", "String"}})
+                      .ok());
+    }
     pool::PoolOptions options;
     options.connection.conninfo = testing::DatabaseUrl();
     options.max_size = 2;
     auto pool = pool::Pool::Create(options);
     ASSERT_TRUE(pool.ok()) << pool.status();
-    repository_ = std::make_unique<Repository>(
-        registry, std::shared_ptr<const where::OperatorRegistry>(
-                      where::MakeBuiltinOperatorRegistry()),
-        std::make_shared<plugins::NativeBackend>(*pool));
+    pool_ = *pool;
+    backend_ = std::make_shared<plugins::NativeBackend>(pool_);
+    repository_ = std::make_unique<Repository>(registry, operators_, backend_);
+  }
+
+  // A repository over the same schema and backend, with `options`.
+  std::unique_ptr<Repository> WithOptions(RepositoryOptions options) {
+    return std::make_unique<Repository>(registry_, operators_, backend_,
+                                        options);
   }
 
   v1::RootField* AddRoot(v1::QueryDefinition* q, const std::string& key,
@@ -84,6 +108,11 @@ class RepositoryTest : public ::testing::Test {
   }
 
   testing::ScopedSchema schema_{"repository"};
+  std::shared_ptr<where::Schema> registry_;
+  std::shared_ptr<const where::OperatorRegistry> operators_ =
+      where::MakeBuiltinOperatorRegistry();
+  std::shared_ptr<pool::Pool> pool_;
+  std::shared_ptr<plugins::NativeBackend> backend_;
   std::unique_ptr<Repository> repository_;
 };
 
@@ -202,6 +231,549 @@ TEST_F(RepositoryTest, WritesValuesOfValueOperations) {
   avg.set_operation(v1::RootField::FIND);
   EXPECT_EQ(repository_->ExecuteValue(avg).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Collects a streamed body; optionally fails on the `fail_at`-th piece.
+class PieceSink : public BodySink {
+ public:
+  absl::Status OnBytes(absl::string_view bytes) override {
+    pieces.emplace_back(bytes);
+    if (static_cast<int>(pieces.size()) == fail_at) {
+      return absl::AbortedError("the client went away");
+    }
+    return absl::OkStatus();
+  }
+  std::string Joined() const { return absl::StrJoin(pieces, ""); }
+  std::vector<std::string> pieces;
+  int fail_at = -1;
+};
+
+TEST_F(RepositoryTest, RootsOfEveryShapeMakeOneBodyInRequestOrder) {
+  v1::QueryDefinition q;
+  AddRoot(&q, "n", "v_item")->set_operation(v1::RootField::COUNT);
+  v1::RootField* page = AddRoot(&q, "page", "v_item");
+  page->set_order_by_json(R"([{"qty": "ASC"}])");
+  page->set_first(2);
+  page->set_include_total_count(true);
+  Select(page, {{"qty", "qty"}});
+  v1::RootField* list = AddRoot(&q, "list", "v_item");
+  list->set_order_by_json(R"([{"qty": "DESC"}])");
+  Select(list, {{"qty", "qty"}});
+  v1::RootField* one = AddRoot(&q, "one", "v_item", /*is_list=*/false);
+  one->set_where_json(R"({"qty": 10})");
+  Select(one, {{"name", "itemName"}});
+  v1::RootField* none = AddRoot(&q, "none", "v_item", /*is_list=*/false);
+  none->set_where_json(R"({"qty": 12345})");
+  auto body = repository_->Execute(q);
+  ASSERT_TRUE(body.ok()) << body.status();
+
+  // Each root alone gives the same value as in the batch.
+  std::string expected = R"({"data":{)";
+  for (int i = 0; i < q.roots_size(); ++i) {
+    v1::QueryDefinition alone;
+    *alone.add_roots() = q.roots(i);
+    auto part = repository_->Execute(alone);
+    ASSERT_TRUE(part.ok()) << part.status();
+    const std::string prefix = R"({"data":{)";
+    ASSERT_EQ(part->substr(0, prefix.size()), prefix);
+    ASSERT_EQ(part->substr(part->size() - 2), "}}");
+    absl::StrAppend(&expected, i == 0 ? "" : ",",
+                    part->substr(prefix.size(),
+                                 part->size() - prefix.size() - 2));
+  }
+  absl::StrAppend(&expected, "}}");
+  EXPECT_EQ(*body, expected);
+
+  // And the values themselves.
+  auto json = where::ParseJson(*body);
+  ASSERT_TRUE(json.ok()) << *body;
+  const auto& data = json->members()[0].second.members();
+  ASSERT_EQ(data.size(), 5u);
+  EXPECT_EQ(data[0].first, "n");
+  EXPECT_EQ(data[0].second.ToJson(), "3");
+  EXPECT_EQ(data[1].first, "page");
+  const auto& connection = data[1].second.members();
+  ASSERT_EQ(connection.size(), 3u) << *body;
+  EXPECT_EQ(connection[0].first, "edges");
+  ASSERT_EQ(connection[0].second.items().size(), 2u);
+  EXPECT_EQ(connection[0].second.items()[1].members()[1].second.ToJson(),
+            R"({"qty":10})");
+  EXPECT_EQ(connection[1].first, "pageInfo");
+  EXPECT_EQ(connection[1].second.members()[0].second.ToJson(), "true")
+      << "hasNextPage";
+  EXPECT_EQ(connection[2].first, "totalCount");
+  EXPECT_EQ(connection[2].second.ToJson(), "3");
+  EXPECT_EQ(data[2].first, "list");
+  EXPECT_EQ(data[2].second.ToJson(), R"([{"qty":11},{"qty":10},{"qty":9}])");
+  EXPECT_EQ(data[3].first, "one");
+  EXPECT_EQ(data[3].second.ToJson(), R"({"name":"日本"})");
+  EXPECT_EQ(data[4].first, "none");
+  EXPECT_EQ(data[4].second.ToJson(), "null");
+}
+
+TEST_F(RepositoryTest, RootsOfOneRequestShareOneTransaction) {
+  const std::string& s = schema_.name();
+  schema_.admin().Exec("CREATE VIEW " + s +
+                       ".v_xid AS SELECT jsonb_build_object('xid', "
+                       "txid_current()::text) AS data");
+  auto registry = std::make_shared<where::Schema>(*registry_);
+  ASSERT_TRUE(registry
+                  ->AddView(s + ".v_xid", "Xid", "data", {{"data", "jsonb"}},
+                            {{"xid", "String"}})
+                  .ok());
+  Repository repository(registry, operators_, backend_);
+  v1::QueryDefinition q;
+  for (const char* key : {"a", "b", "c"}) AddRoot(&q, key, "v_xid", false);
+  auto body = repository.Execute(q);
+  ASSERT_TRUE(body.ok()) << body.status();
+  auto json = where::ParseJson(*body);
+  ASSERT_TRUE(json.ok()) << *body;
+  const auto& data = json->members()[0].second.members();
+  ASSERT_EQ(data.size(), 3u);
+  EXPECT_EQ(data[0].second.ToJson(), data[1].second.ToJson());
+  EXPECT_EQ(data[0].second.ToJson(), data[2].second.ToJson());
+  auto again = repository.Execute(q);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(*again, *body);
+}
+
+TEST_F(RepositoryTest, BatchFailsAsAWholeOnAServerError) {
+  const std::string& s = schema_.name();
+  schema_.admin().Exec("CREATE VIEW " + s +
+                       ".v_fail AS SELECT jsonb_build_object('x', 1 / 0) AS "
+                       "data");
+  auto registry = std::make_shared<where::Schema>(*registry_);
+  ASSERT_TRUE(registry
+                  ->AddView(s + ".v_fail", "Fail", "data", {{"data", "jsonb"}},
+                            {{"x", "Int"}})
+                  .ok());
+  Repository repository(registry, operators_, backend_);
+  v1::QueryDefinition q;
+  AddRoot(&q, "items", "v_item");
+  AddRoot(&q, "fail", "v_fail");
+  auto body = repository.Execute(q);
+  ASSERT_FALSE(body.ok());
+  EXPECT_EQ(std::string(body.status().message()),
+            "query failed: division by zero (SQLSTATE 22012)");
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(RepositoryTest, StreamedPiecesJoinToTheBufferedBody) {
+  v1::QueryDefinition q;
+  AddRoot(&q, "n", "v_many")->set_operation(v1::RootField::COUNT);
+  AddRoot(&q, "many", "v_many")->set_order_by_json(R"([{"id": "ASC"}])");
+  v1::RootField* page = AddRoot(&q, "page", "v_many");
+  page->set_order_by_json(R"([{"id": "DESC"}])");
+  page->set_first(50);
+  page->set_include_total_count(true);
+  AddRoot(&q, "one", "v_item", false)->set_where_json(R"({"qty": 9})");
+  auto body = repository_->Execute(q);
+  ASSERT_TRUE(body.ok()) << body.status();
+  ASSERT_GT(body->size(), 10000u);
+
+  PieceSink sink;
+  const size_t chunk_bytes = 512;
+  absl::Status status =
+      repository_->ExecuteStreaming(q, {}, &sink, chunk_bytes);
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_EQ(sink.Joined(), *body);
+  EXPECT_GT(sink.pieces.size(), body->size() / (2 * chunk_bytes));
+  for (const std::string& piece : sink.pieces) {
+    EXPECT_FALSE(piece.empty());
+    // About chunk_bytes: a piece ends after the row that filled it (and
+    // what finishing the roots before that row wrote: a pageInfo...).
+    EXPECT_LT(piece.size(), 2 * chunk_bytes) << piece;
+  }
+
+  // A chunk larger than the body: one piece.
+  PieceSink whole;
+  ASSERT_TRUE(repository_->ExecuteStreaming(q, {}, &whole, 1 << 20).ok());
+  EXPECT_EQ(whole.pieces, (std::vector<std::string>{*body}));
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(RepositoryTest, StreamingChecksInputBeforeSendingAnything) {
+  v1::QueryDefinition q;
+  AddRoot(&q, "bad", "v_nowhere");
+  PieceSink sink;
+  absl::Status status = repository_->ExecuteStreaming(q, {}, &sink, 64);
+  EXPECT_FALSE(status.ok());
+  EXPECT_TRUE(sink.pieces.empty());
+  v1::QueryDefinition fine;
+  AddRoot(&fine, "items", "v_item");
+  EXPECT_EQ(repository_->ExecuteStreaming(fine, {}, nullptr, 64).code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(RepositoryTest, SinkErrorStopsTheStreamWithThatError) {
+  v1::QueryDefinition q;
+  AddRoot(&q, "huge", "v_huge");
+  AddRoot(&q, "after", "v_item");
+  PieceSink sink;
+  sink.fail_at = 1;
+  absl::Status status = repository_->ExecuteStreaming(q, {}, &sink, 256);
+  EXPECT_EQ(status.code(), absl::StatusCode::kAborted) << status;
+  EXPECT_EQ(std::string(status.message()), "the client went away");
+  EXPECT_EQ(sink.pieces.size(), 1u);
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+  // The pool is healthy afterwards.
+  v1::QueryDefinition next;
+  AddRoot(&next, "n", "v_item")->set_operation(v1::RootField::COUNT);
+  auto body = repository_->Execute(next);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(*body, R"({"data":{"n":3}})");
+}
+
+TEST_F(RepositoryTest, ResponsePastTheCapIsResourceExhausted) {
+  v1::QueryDefinition q;
+  AddRoot(&q, "many", "v_many")->set_order_by_json(R"([{"id": "ASC"}])");
+  RepositoryOptions options;
+  options.max_response_bytes = 1000;
+  auto capped = WithOptions(options);
+  auto body = capped->Execute(q);
+  ASSERT_FALSE(body.ok());
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kResourceExhausted);
+  auto payload = body.status().GetPayload(kResponseTooLargePayloadUrl);
+  ASSERT_TRUE(payload.has_value());
+  EXPECT_EQ(std::string(*payload), "response");
+  EXPECT_TRUE(absl::StartsWith(body.status().message(),
+                               "the response exceeds max_response_bytes (1000 "
+                               "bytes) at root field 'many' after "))
+      << body.status();
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+  // Under the cap the same repository answers.
+  v1::QueryDefinition small;
+  AddRoot(&small, "n", "v_many")->set_operation(v1::RootField::COUNT);
+  auto answer = capped->Execute(small);
+  ASSERT_TRUE(answer.ok()) << answer.status();
+  EXPECT_EQ(*answer, R"({"data":{"n":300}})");
+}
+
+TEST_F(RepositoryTest, CapOnAValueRootIsResourceExhausted) {
+  v1::QueryDefinition q;
+  v1::RootField* labels = AddRoot(&q, "labels", "v_many");
+  labels->set_operation(v1::RootField::DISTINCT);
+  labels->set_aggregate_field("label");
+  RepositoryOptions options;
+  options.max_response_bytes = 500;
+  auto body = WithOptions(options)->Execute(q);
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kResourceExhausted)
+      << (body.ok() ? *body : "");
+}
+
+// The cap is on the whole body: a body of exactly the cap passes, one byte
+// less fails (repository.h: "A response body may not grow past this many
+// bytes").
+// DISABLED: fails. The cap is checked only after each row, so what is
+// written after the last row (a list's "]", the closing "}}", a
+// connection's pageInfo and totalCount) is never counted: a 681-byte list
+// body passes a cap of 680, and a connection body passes a cap well below
+// its size. Enable once the cap covers the whole body (or narrow the
+// header's wording and this test).
+TEST_F(RepositoryTest, DISABLED_CapIsExactOnTheWholeBody) {
+  v1::QueryDefinition q;
+  v1::RootField* many = AddRoot(&q, "many", "v_many");
+  many->set_order_by_json(R"([{"id": "ASC"}])");
+  many->set_limit(20);
+  auto full = repository_->Execute(q);
+  ASSERT_TRUE(full.ok()) << full.status();
+  RepositoryOptions options;
+  options.max_response_bytes = full->size();
+  auto at_cap = WithOptions(options)->Execute(q);
+  ASSERT_TRUE(at_cap.ok()) << at_cap.status();
+  EXPECT_EQ(*at_cap, *full);
+  options.max_response_bytes = full->size() - 1;
+  auto past_cap = WithOptions(options)->Execute(q);
+  EXPECT_EQ(past_cap.status().code(), absl::StatusCode::kResourceExhausted)
+      << "a body of " << full->size() << " bytes passed a cap of "
+      << options.max_response_bytes;
+
+  v1::QueryDefinition c;
+  v1::RootField* page = AddRoot(&c, "page", "v_many");
+  page->set_first(3);
+  page->set_include_total_count(true);
+  auto connection = repository_->Execute(c);
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  options.max_response_bytes = connection->size() - 1;
+  past_cap = WithOptions(options)->Execute(c);
+  EXPECT_EQ(past_cap.status().code(), absl::StatusCode::kResourceExhausted)
+      << "a body of " << connection->size() << " bytes passed a cap of "
+      << options.max_response_bytes;
+  options.max_response_bytes = connection->size() - 150;
+  past_cap = WithOptions(options)->Execute(c);
+  EXPECT_EQ(past_cap.status().code(), absl::StatusCode::kResourceExhausted)
+      << "a body of " << connection->size() << " bytes passed a cap of "
+      << options.max_response_bytes;
+}
+
+TEST_F(RepositoryTest, CapInAStreamEndsTheBodyWithAnError) {
+  v1::QueryDefinition q;
+  AddRoot(&q, "many", "v_many")->set_order_by_json(R"([{"id": "ASC"}])");
+  AddRoot(&q, "later", "v_item");
+  RepositoryOptions options;
+  options.max_response_bytes = 2000;
+  auto capped = WithOptions(options);
+  PieceSink sink;
+  absl::Status status = capped->ExecuteStreaming(q, {}, &sink, 256);
+  EXPECT_TRUE(status.ok()) << status;
+  ASSERT_GT(sink.pieces.size(), 1u);
+  const std::string body = sink.Joined();
+  auto json = where::ParseJson(body);
+  ASSERT_TRUE(json.ok()) << json.status() << "\n" << body;
+  EXPECT_TRUE(absl::StartsWith(body, R"({"data":{"many":[{"id":1,)")) << body;
+  EXPECT_NE(body.find("max_response_bytes (2000 bytes)"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find(R"("path":["many"])"), std::string::npos) << body;
+  EXPECT_NE(body.find(R"("path":["later"])"), std::string::npos) << body;
+  // Bounded by the cap (plus the closing error entries and one piece).
+  EXPECT_LT(body.size(), 2000u + 256u + 600u);
+  // Before any byte left, the cap fails the call instead.
+  PieceSink nothing_sent;
+  status = capped->ExecuteStreaming(q, {}, &nothing_sent, 1 << 20);
+  EXPECT_EQ(status.code(), absl::StatusCode::kResourceExhausted) << status;
+  EXPECT_TRUE(nothing_sent.pieces.empty());
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+// Mutations: a function of the mutation_response shape in a schema of the
+// test's own.
+class MutationTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    const std::string& s = schema_.name();
+    schema_.admin().Exec(
+        "CREATE TYPE " + s + ".mutation_response AS (status text, message "
+        "text, entity_id text, entity_type text, entity jsonb, updated_fields "
+        "text[], cascade jsonb, metadata jsonb);"
+        "CREATE TABLE " + s + ".tb_note (id int PRIMARY KEY, tenant text, "
+        "body text);"
+        "CREATE VIEW " + s + ".v_note AS SELECT id, jsonb_build_object('id', "
+        "id, 'body', body, 'tenant', tenant) AS data FROM " + s + ".tb_note;"
+        // add_note(tenant, input {"id", "body", "status"?}): inserts, then
+        // returns "status" (default created); body "raise" raises.
+        "CREATE FUNCTION " + s + ".add_note(input_tenant text, input_payload "
+        "jsonb) RETURNS " + s + ".mutation_response LANGUAGE plpgsql AS $$ "
+        "DECLARE v_data jsonb; BEGIN "
+        "INSERT INTO " + s + ".tb_note VALUES ((input_payload->>'id')::int, "
+        "input_tenant, input_payload->>'body'); "
+        "IF input_payload->>'body' = 'raise' THEN "
+        "  RAISE EXCEPTION 'add_note refused the body'; END IF; "
+        "v_data := jsonb_build_object('id', (input_payload->>'id')::int, "
+        "'body', input_payload->>'body', 'tenant', input_tenant, "
+        "'seen_tenant', current_setting('app.tenant_id', true)); "
+        "RETURN ROW(coalesce(input_payload->>'status', 'created'), 'note "
+        "added', input_payload->>'id', 'Note', v_data, ARRAY['body'], NULL, "
+        "jsonb_build_object('source_key', 1))::" + s + ".mutation_response; "
+        "END $$;"
+        "CREATE FUNCTION " + s + ".no_row(input_payload jsonb) RETURNS SETOF " +
+        s + ".mutation_response LANGUAGE sql AS $$ SELECT NULL::" + s +
+        ".mutation_response WHERE false $$;"
+        "CREATE FUNCTION " + s + ".no_status(input_payload jsonb) RETURNS " +
+        s + ".mutation_response LANGUAGE sql AS $$ SELECT ROW(NULL, 'm', "
+        "NULL, NULL, NULL, NULL, NULL, NULL)::" + s + ".mutation_response $$");
+    auto registry = std::make_shared<where::Schema>();
+    ASSERT_TRUE(registry
+                    ->AddView(s + ".v_note", "Note", "data",
+                              {{"id", "integer"}, {"data", "jsonb"}},
+                              {{"id", "Int"},
+                               {"body", "String"},
+                               {"tenant", "String"},
+                               {"seen_tenant", "String"}})
+                    .ok());
+    pool::PoolOptions options;
+    options.connection.conninfo = testing::DatabaseUrl();
+    options.max_size = 2;
+    auto pool = pool::Pool::Create(options);
+    ASSERT_TRUE(pool.ok()) << pool.status();
+    pool_ = *pool;
+    repository_ = std::make_unique<Repository>(
+        registry, std::shared_ptr<const where::OperatorRegistry>(
+                      where::MakeBuiltinOperatorRegistry()),
+        std::make_shared<plugins::NativeBackend>(pool_));
+    context_.tenant_id = "t1";
+  }
+
+  v1::MutationField AddNote(int id, const std::string& body,
+                            const std::string& status = "") {
+    v1::MutationField field;
+    field.set_response_key("addNote");
+    field.set_function(schema_.name() + ".add_note");
+    field.set_input_json(absl::StrCat(
+        R"({"id": )", id, R"(, "body": ")", body, "\"",
+        status.empty() ? "" : absl::StrCat(R"(, "status": ")", status, "\""),
+        "}"));
+    field.add_context_arguments("tenant_id");
+    field.set_success_type("AddNoteSuccess");
+    field.set_error_type("AddNoteError");
+    field.set_entity_field("note");
+    field.set_entity_type("Note");
+    field.set_has_selection(true);
+    auto add = [](google::protobuf::RepeatedPtrField<v1::Selection>* to,
+                  const char* name) {
+      v1::Selection* s = to->Add();
+      s->set_response_key(name);
+      s->set_field_name(name);
+      return s;
+    };
+    for (const char* name : {"__typename", "status", "message"}) {
+      add(field.mutable_success_selection(), name);
+    }
+    v1::Selection* note = add(field.mutable_success_selection(), "note");
+    for (const char* name : {"id", "body", "tenant", "seenTenant"}) {
+      add(note->mutable_fields(), name);
+    }
+    for (const char* name : {"__typename", "code", "status", "metadata"}) {
+      add(field.mutable_error_selection(), name);
+    }
+    return field;
+  }
+
+  // Committed notes, "id:body", as another session sees them.
+  std::vector<std::string> Notes() {
+    return schema_.admin().Column("SELECT id || ':' || body FROM " +
+                                  schema_.name() + ".tb_note ORDER BY id");
+  }
+
+  testing::ScopedSchema schema_{"mutation"};
+  std::shared_ptr<pool::Pool> pool_;
+  std::unique_ptr<Repository> repository_;
+  stream::RequestContext context_;
+};
+
+TEST_F(MutationTest, SuccessCommitsAndWritesTheSuccessType) {
+  auto body = repository_->Mutate(AddNote(1, "hello"), context_);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(*body,
+            R"({"data":{"addNote":{"__typename":"AddNoteSuccess",)"
+            R"("status":"created","message":"note added","note":{"id":1,)"
+            R"("body":"hello","tenant":"t1","seenTenant":"t1"}}}})");
+  EXPECT_EQ(Notes(), (std::vector<std::string>{"1:hello"}));
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(MutationTest, ErrorStatusRollsBackAndWritesTheErrorType) {
+  auto body =
+      repository_->Mutate(AddNote(1, "hello", "conflict:dup"), context_);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(*body,
+            R"({"data":{"addNote":{"__typename":"AddNoteError","code":409,)"
+            R"("status":"conflict:dup","metadata":{"source_key":1}}}})");
+  EXPECT_TRUE(Notes().empty());
+  body = repository_->Mutate(AddNote(2, "x", "weird"), context_);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_NE(body->find(R"("code":500)"), std::string::npos) << *body;
+  EXPECT_TRUE(Notes().empty());
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(MutationTest, RaisingFunctionRollsBackAndFails) {
+  auto body = repository_->Mutate(AddNote(1, "raise"), context_);
+  ASSERT_FALSE(body.ok());
+  EXPECT_EQ(SqlStateOf(body.status()), "P0001");
+  EXPECT_NE(body.status().message().find("add_note refused the body"),
+            absl::string_view::npos)
+      << body.status();
+  EXPECT_TRUE(Notes().empty());
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+  ASSERT_TRUE(repository_->Mutate(AddNote(2, "ok"), context_).ok());
+  EXPECT_EQ(Notes(), (std::vector<std::string>{"2:ok"}));
+}
+
+TEST_F(MutationTest, MissingContextArgumentFailsBeforeSending) {
+  auto body = repository_->Mutate(AddNote(1, "hello"), {});
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(Notes().empty());
+}
+
+TEST_F(MutationTest, NoRowOrNoStatusIsDataLoss) {
+  v1::MutationField field;
+  field.set_response_key("x");
+  field.set_function(schema_.name() + ".no_row");
+  field.set_input_json("{}");
+  field.set_success_type("A");
+  field.set_error_type("B");
+  auto body = repository_->Mutate(field);
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(std::string(body.status().message()),
+            "mutation x: " + schema_.name() +
+                ".no_row returned no row; rolled back");
+  field.set_function(schema_.name() + ".no_status");
+  body = repository_->Mutate(field);
+  EXPECT_EQ(body.status().code(), absl::StatusCode::kDataLoss);
+  EXPECT_EQ(std::string(body.status().message()),
+            "mutation x: " + schema_.name() +
+                ".no_status returned no status; rolled back");
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(MutationTest, TransactionCommitsSeveralMutationsAtOnce) {
+  auto scope =
+      repository_->BeginTransaction(plugins::TransactionOptions(), context_);
+  ASSERT_TRUE(scope.ok()) << scope.status();
+  // Context arguments come from the transaction's context.
+  auto first = scope->repository->Mutate(AddNote(1, "a"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_NE(first->find(R"("seenTenant":"t1")"), std::string::npos) << *first;
+  // An error status undoes only its own mutation.
+  auto refused = scope->repository->Mutate(AddNote(2, "b", "validation:x"));
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_NE(refused->find(R"("code":422)"), std::string::npos) << *refused;
+  // A raising function too.
+  EXPECT_FALSE(scope->repository->Mutate(AddNote(3, "raise")).ok());
+  ASSERT_TRUE(scope->repository->Mutate(AddNote(4, "d")).ok());
+  // Reads in the transaction see its writes; other sessions do not.
+  v1::QueryDefinition q;
+  v1::RootField* root = q.add_roots();
+  root->set_response_key("n");
+  root->set_view(schema_.name() + ".v_note");
+  root->set_operation(v1::RootField::COUNT);
+  auto count = scope->repository->Execute(q);
+  ASSERT_TRUE(count.ok()) << count.status();
+  EXPECT_EQ(*count, R"({"data":{"n":2}})");
+  EXPECT_TRUE(Notes().empty());
+  // Calls in the transaction take no context variables of their own.
+  EXPECT_EQ(scope->repository->Mutate(AddNote(5, "e"), context_).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(scope->transaction->Commit().ok());
+  EXPECT_EQ(Notes(), (std::vector<std::string>{"1:a", "4:d"}));
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(MutationTest, TransactionRollbackUndoesEveryMutation) {
+  {
+    auto scope =
+        repository_->BeginTransaction(plugins::TransactionOptions(), context_);
+    ASSERT_TRUE(scope.ok()) << scope.status();
+    ASSERT_TRUE(scope->repository->Mutate(AddNote(1, "a")).ok());
+    ASSERT_TRUE(scope->repository->Mutate(AddNote(2, "b")).ok());
+    ASSERT_TRUE(scope->transaction->Rollback().ok());
+  }
+  EXPECT_TRUE(Notes().empty());
+  {
+    // Dropped without an end: rolled back too.
+    auto scope =
+        repository_->BeginTransaction(plugins::TransactionOptions(), context_);
+    ASSERT_TRUE(scope.ok()) << scope.status();
+    ASSERT_TRUE(scope->repository->Mutate(AddNote(3, "c")).ok());
+  }
+  EXPECT_TRUE(Notes().empty());
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+// DISABLED: fails (see NativeTransactionTest.DISABLED_SavepointFailingAs...
+// in plugins/backends/native). A mutation that raises as the first
+// statement of a transaction takes the whole transaction down: the next
+// Mutate and Commit return FailedPrecondition. Enable once fixed.
+TEST_F(MutationTest, DISABLED_FirstMutationRaisingLeavesTheTransactionUsable) {
+  auto scope =
+      repository_->BeginTransaction(plugins::TransactionOptions(), context_);
+  ASSERT_TRUE(scope.ok()) << scope.status();
+  EXPECT_FALSE(scope->repository->Mutate(AddNote(1, "raise")).ok());
+  auto next = scope->repository->Mutate(AddNote(2, "b"));
+  EXPECT_TRUE(next.ok()) << next.status();
+  absl::Status commit = scope->transaction->Commit();
+  EXPECT_TRUE(commit.ok()) << commit;
+  EXPECT_EQ(Notes(), (std::vector<std::string>{"2:b"}));
 }
 
 // Keyset pagination end to end: every page forward and backward, for

@@ -423,5 +423,351 @@ TEST_F(StreamQueryTest, ReconnectedHandleStartsWithNoStatements) {
   EXPECT_EQ(cache.Size(conn_->raw()), 0u);
 }
 
+
+// Batches (StreamBatch): several statements in one round trip, each with
+// its own sink, and who owns the transaction they run in.
+
+// Records every row of every statement in arrival order, tagged with the
+// statement's label, so order across sinks is checked too.
+class TaggedSink : public RowSink {
+ public:
+  TaggedSink(std::string tag, std::vector<std::string>* log)
+      : tag_(std::move(tag)), log_(log) {}
+  absl::Status OnChunk(const RowChunk& chunk) override {
+    for (absl::string_view row : chunk.rows) {
+      rows.emplace_back(row);
+      log_->push_back(absl::StrCat(tag_, ":", row));
+    }
+    return absl::OkStatus();
+  }
+  std::vector<std::string> rows;
+
+ private:
+  std::string tag_;
+  std::vector<std::string>* log_;
+};
+
+TEST_F(StreamQueryTest, BatchDeliversEachStatementsRowsToItsOwnSinkInOrder) {
+  std::vector<std::string> log;
+  TaggedSink a("a", &log), b("b", &log), c("c", &log);
+  const planner::Plan first{
+      "SELECT g::text FROM generate_series(1, $1::int) g", {{"3", "", false}}};
+  const planner::Plan second{"SELECT 'x' || g FROM generate_series(1, 2) g",
+                             {}};
+  const planner::Plan third{"SELECT $1::text", {{"last", "", false}}};
+  const Statement statements[] = {{&first, &a}, {&second, &b}, {&third, &c}};
+  auto result = StreamBatch(conn_->raw(), statements, {/*chunk_rows=*/2},
+                            BatchOptions(), RequestContext());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(result->rows, 6);
+  EXPECT_EQ(a.rows, (std::vector<std::string>{"1", "2", "3"}));
+  EXPECT_EQ(b.rows, (std::vector<std::string>{"x1", "x2"}));
+  EXPECT_EQ(c.rows, (std::vector<std::string>{"last"}));
+  EXPECT_EQ(log, (std::vector<std::string>{"a:1", "a:2", "a:3", "b:x1", "b:x2",
+                                           "c:last"}));
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+  EXPECT_EQ(PQpipelineStatus(conn_->raw()), PQ_PIPELINE_OFF);
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
+TEST_F(StreamQueryTest, BatchStatementWithoutSinkDiscardsItsRows) {
+  std::vector<std::string> log;
+  TaggedSink c("c", &log);
+  const planner::Plan first{"SELECT g::text FROM generate_series(1, 5) g", {}};
+  const planner::Plan second{"SELECT 'kept'", {}};
+  const Statement statements[] = {{&first, nullptr}, {&second, &c}};
+  auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
+                            RequestContext());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(log, (std::vector<std::string>{"c:kept"}));
+}
+
+TEST_F(StreamQueryTest, FailingStatementEndsTheBatchAndLeavesConnectionIdle) {
+  std::vector<std::string> log;
+  TaggedSink a("a", &log), b("b", &log), c("c", &log);
+  const planner::Plan first{"SELECT 'one'", {}};
+  const planner::Plan second{
+      "SELECT (1 / (2 - g))::text FROM generate_series(1, 3) g", {}};
+  const planner::Plan third{"SELECT 'three'", {}};
+  const Statement statements[] = {{&first, &a}, {&second, &b}, {&third, &c}};
+  auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
+                            RequestContext());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(result.status().message()),
+            "query failed: division by zero (SQLSTATE 22012)");
+  EXPECT_EQ(SqlStateOf(result.status()), "22012");
+  EXPECT_EQ(a.rows, (std::vector<std::string>{"one"}));
+  EXPECT_TRUE(c.rows.empty());
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+  EXPECT_EQ(PQpipelineStatus(conn_->raw()), PQ_PIPELINE_OFF);
+  EXPECT_TRUE(conn_->IsReusable());
+  EXPECT_EQ(Rows(conn_->raw(), "SELECT 'ok'"), (std::vector<std::string>{"ok"}));
+}
+
+TEST_F(StreamQueryTest, FailingStatementUndoesTheBatchsEarlierWrites) {
+  testing::ScopedSchema schema("stream_batch_undo");
+  const std::string table = schema.name() + ".t";
+  schema.admin().Exec("CREATE TABLE " + table + " (v int)");
+  const planner::Plan insert{
+      "INSERT INTO " + table + " VALUES (1) RETURNING v::text", {}};
+  const planner::Plan fail{"SELECT (1 / 0)::text", {}};
+  const Statement statements[] = {{&insert, nullptr}, {&fail, nullptr}};
+  auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
+                            RequestContext());
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(schema.admin().Column("SELECT count(*) FROM " + table),
+            (std::vector<std::string>{"0"}));
+}
+
+TEST_F(StreamQueryTest, SeveralStatementsRunInOneRepeatableReadTransaction) {
+  std::vector<std::string> log;
+  TaggedSink a("a", &log), b("b", &log), c("c", &log);
+  const planner::Plan txid{"SELECT txid_current()::text", {}};
+  const planner::Plan isolation{
+      "SELECT current_setting('transaction_isolation')", {}};
+  const Statement statements[] = {{&txid, &a}, {&isolation, &b}, {&txid, &c}};
+  auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
+                            RequestContext());
+  ASSERT_TRUE(result.ok()) << result.status();
+  ASSERT_EQ(a.rows.size(), 1u);
+  EXPECT_EQ(c.rows, a.rows);
+  EXPECT_EQ(b.rows, (std::vector<std::string>{"repeatable read"}));
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+  // Two batches are two transactions.
+  CollectingSink again;
+  ASSERT_TRUE(StreamQuery(conn_->raw(), txid, {}, &again).ok());
+  EXPECT_NE(again.rows, a.rows);
+}
+
+// VACUUM refuses to run inside a transaction block, so it tells whether a
+// statement was wrapped in BEGIN ... COMMIT.
+TEST_F(StreamQueryTest, SingleStatementWithoutContextOpensNoTransaction) {
+  testing::ScopedSchema schema("stream_no_tx");
+  const std::string table = schema.name() + ".t";
+  schema.admin().Exec("CREATE TABLE " + table + " (v int)");
+  const planner::Plan vacuum{"VACUUM " + table, {}};
+  CollectingSink sink;
+  auto alone = StreamQuery(conn_->raw(), vacuum, {}, &sink);
+  EXPECT_TRUE(alone.ok()) << alone.status();
+  // Control: with context variables it runs in a transaction, and fails.
+  RequestContext context;
+  context.tenant_id = "t";
+  auto wrapped = StreamQuery(conn_->raw(), vacuum, {}, context, &sink);
+  ASSERT_FALSE(wrapped.ok());
+  EXPECT_EQ(SqlStateOf(wrapped.status()), "25001") << wrapped.status();
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
+TEST_F(StreamQueryTest, BeginLeavesTheTransactionOpenWithItsSettings) {
+  testing::ScopedSchema schema("stream_begin");
+  const std::string table = schema.name() + ".t";
+  schema.admin().Exec("CREATE TABLE " + table + " (v text)");
+  RequestContext context;
+  context.tenant_id = "tenant-9";
+  BatchOptions begin;
+  begin.transaction = TransactionControl::kBegin;
+  begin.begin_sql = "BEGIN ISOLATION LEVEL SERIALIZABLE";
+  const planner::Plan insert{
+      "INSERT INTO " + table +
+          " VALUES (current_setting('app.tenant_id')) RETURNING v",
+      {}};
+  const planner::Plan isolation{
+      "SELECT current_setting('transaction_isolation')", {}};
+  std::vector<std::string> log;
+  TaggedSink a("a", &log), b("b", &log);
+  const Statement statements[] = {{&insert, &a}, {&isolation, &b}};
+  auto result = StreamBatch(conn_->raw(), statements, {}, begin, context);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(a.rows, (std::vector<std::string>{"tenant-9"}));
+  EXPECT_EQ(b.rows, (std::vector<std::string>{"serializable"}));
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INTRANS);
+  // Not committed: another session sees nothing yet.
+  EXPECT_EQ(schema.admin().Column("SELECT count(*) FROM " + table),
+            (std::vector<std::string>{"0"}));
+
+  // The next batch runs inside, still sees the settings, and commits.
+  BatchOptions inside;
+  inside.transaction = TransactionControl::kInside;
+  const planner::Plan tenant{"SELECT current_setting('app.tenant_id')", {}};
+  const planner::Plan commit{"COMMIT", {}};
+  TaggedSink c("c", &log);
+  const Statement more[] = {{&tenant, &c}, {&commit, nullptr, false}};
+  result = StreamBatch(conn_->raw(), more, {}, inside, RequestContext());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(c.rows, (std::vector<std::string>{"tenant-9"}));
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+  EXPECT_EQ(schema.admin().Column("SELECT v FROM " + table),
+            (std::vector<std::string>{"tenant-9"}));
+  EXPECT_EQ(Rows(conn_->raw(),
+                 "SELECT coalesce(current_setting('app.tenant_id', true), '')"),
+            (std::vector<std::string>{""}));
+}
+
+TEST_F(StreamQueryTest, BeginRollsBackOnFailure) {
+  testing::ScopedSchema schema("stream_begin_fail");
+  const std::string table = schema.name() + ".t";
+  schema.admin().Exec("CREATE TABLE " + table + " (v int)");
+  BatchOptions begin;
+  begin.transaction = TransactionControl::kBegin;
+  RequestContext context;
+  context.tenant_id = "t";
+  const planner::Plan insert{"INSERT INTO " + table + " VALUES (1)", {}};
+  const planner::Plan fail{"SELECT (1 / 0)::text", {}};
+  const Statement statements[] = {{&insert, nullptr}, {&fail, nullptr}};
+  auto result = StreamBatch(conn_->raw(), statements, {}, begin, context);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(SqlStateOf(result.status()), "22012");
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+  EXPECT_TRUE(conn_->IsReusable());
+  EXPECT_EQ(Rows(conn_->raw(), "SELECT count(*)::text FROM " + table),
+            (std::vector<std::string>{"0"}));
+  EXPECT_EQ(Rows(conn_->raw(),
+                 "SELECT coalesce(current_setting('app.tenant_id', true), '')"),
+            (std::vector<std::string>{""}));
+}
+
+TEST_F(StreamQueryTest, InsideRefusesContextSettingsAndSendsNothing) {
+  BatchOptions begin;
+  begin.transaction = TransactionControl::kBegin;
+  const planner::Plan one{"SELECT '1'", {}};
+  const Statement first[] = {{&one, nullptr}};
+  ASSERT_TRUE(
+      StreamBatch(conn_->raw(), first, {}, begin, RequestContext()).ok());
+  ASSERT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INTRANS);
+
+  BatchOptions inside;
+  inside.transaction = TransactionControl::kInside;
+  // A statement that would fail if it were sent: the transaction would
+  // then be aborted.
+  const planner::Plan fail{"SELECT (1 / 0)::text", {}};
+  const Statement statements[] = {{&fail, nullptr}};
+  RequestContext with_tenant;
+  with_tenant.tenant_id = "t";
+  RequestContext with_variable;
+  with_variable.variables["app.role"] = "r";
+  RequestContext with_timeout;
+  with_timeout.statement_timeout = absl::Seconds(1);
+  for (const RequestContext* context :
+       {&with_tenant, &with_variable, &with_timeout}) {
+    auto result = StreamBatch(conn_->raw(), statements, {}, inside, *context);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << result.status();
+    EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INTRANS);
+  }
+  // The caller's transaction goes on.
+  CollectingSink sink;
+  const planner::Plan two{"SELECT '2'", {}};
+  const Statement next[] = {{&two, &sink}};
+  ASSERT_TRUE(
+      StreamBatch(conn_->raw(), next, {}, inside, RequestContext()).ok());
+  EXPECT_EQ(sink.rows, (std::vector<std::string>{"2"}));
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INTRANS);
+  Rows(conn_->raw(), "ROLLBACK");
+}
+
+TEST_F(StreamQueryTest, InsideLeavesTheTransactionAbortedOnFailure) {
+  BatchOptions begin;
+  begin.transaction = TransactionControl::kBegin;
+  const planner::Plan one{"SELECT '1'", {}};
+  const Statement first[] = {{&one, nullptr}};
+  ASSERT_TRUE(
+      StreamBatch(conn_->raw(), first, {}, begin, RequestContext()).ok());
+  BatchOptions inside;
+  inside.transaction = TransactionControl::kInside;
+  const planner::Plan fail{"SELECT (1 / 0)::text", {}};
+  CollectingSink after;
+  const planner::Plan later{"SELECT 'later'", {}};
+  const Statement statements[] = {{&fail, nullptr}, {&later, &after}};
+  auto result =
+      StreamBatch(conn_->raw(), statements, {}, inside, RequestContext());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(SqlStateOf(result.status()), "22012");
+  EXPECT_TRUE(after.rows.empty());
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INERROR);
+  // Left for the caller to roll back.
+  const planner::Plan rollback{"ROLLBACK", {}};
+  const Statement end[] = {{&rollback, nullptr, false}};
+  ASSERT_TRUE(
+      StreamBatch(conn_->raw(), end, {}, inside, RequestContext()).ok());
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+  EXPECT_EQ(Rows(conn_->raw(), "SELECT 'ok'"), (std::vector<std::string>{"ok"}));
+}
+
+TEST_F(StreamQueryTest, SameStatementTwiceInOneBatchIsParsedOnce) {
+  StatementCache cache;
+  StreamOptions options;
+  options.statements = &cache;
+  const std::string sql = "SELECT ($1::int * 7)::text";
+  const planner::Plan two{sql, {{"2", "", false}}};
+  const planner::Plan three{sql, {{"3", "", false}}};
+  std::vector<std::string> log;
+  TaggedSink a("a", &log), b("b", &log);
+  const Statement statements[] = {{&two, &a}, {&three, &b}};
+  auto result = StreamBatch(conn_->raw(), statements, options, BatchOptions(),
+                            RequestContext());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(log, (std::vector<std::string>{"a:14", "b:21"}));
+  EXPECT_EQ(cache.Size(conn_->raw()), 1u);
+  EXPECT_EQ(Rows(conn_->raw(),
+                 "SELECT count(*)::text FROM pg_prepared_statements "
+                 "WHERE statement = 'SELECT ($1::int * 7)::text'"),
+            (std::vector<std::string>{"1"}));
+  // Run by name the next time.
+  result = StreamBatch(conn_->raw(), statements, options, BatchOptions(),
+                       RequestContext());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(log.size(), 4u);
+  EXPECT_EQ(log[3], "b:21");
+  EXPECT_EQ(Rows(conn_->raw(),
+                 "SELECT count(*)::text FROM pg_prepared_statements"),
+            (std::vector<std::string>{"1"}));
+}
+
+TEST_F(StreamQueryTest, StatementNotPreparedWhenItAsksNot) {
+  StatementCache cache;
+  StreamOptions options;
+  options.statements = &cache;
+  const planner::Plan plan{"SELECT 'unprepared'", {}};
+  CollectingSink sink;
+  const Statement statements[] = {{&plan, &sink, /*prepare=*/false}};
+  ASSERT_TRUE(StreamBatch(conn_->raw(), statements, options, BatchOptions(),
+                          RequestContext())
+                  .ok());
+  EXPECT_EQ(sink.rows, (std::vector<std::string>{"unprepared"}));
+  EXPECT_EQ(cache.Size(conn_->raw()), 0u);
+  EXPECT_EQ(Rows(conn_->raw(),
+                 "SELECT count(*)::text FROM pg_prepared_statements"),
+            (std::vector<std::string>{"0"}));
+}
+
+TEST_F(StreamQueryTest, SinkFailureInTheFirstStatementSkipsTheRest) {
+  CollectingSink a;
+  a.fail_after = 2;
+  std::vector<std::string> log;
+  TaggedSink b("b", &log);
+  const planner::Plan big{"SELECT g::text FROM generate_series(1, 10000000) g",
+                          {}};
+  const planner::Plan small{"SELECT 'b'", {}};
+  const Statement statements[] = {{&big, &a}, {&small, &b}};
+  auto result = StreamBatch(conn_->raw(), statements, {/*chunk_rows=*/2},
+                            BatchOptions(), RequestContext());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(std::string(result.status().message()), "consumer gave up");
+  EXPECT_EQ(a.rows.size(), 2u);
+  EXPECT_TRUE(b.rows.empty());
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
+TEST_F(StreamQueryTest, BatchStatementWithoutPlanIsInvalidArgument) {
+  const Statement statements[] = {{nullptr, nullptr}};
+  auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
+                            RequestContext());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
 }  // namespace
 }  // namespace fraiseql::stream
