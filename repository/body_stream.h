@@ -37,6 +37,8 @@ struct BodyStreamOptions {
 // Python GIL unless a Python operator plugin renders a filter).
 class BodyStream {
  public:
+  // `context.cancelled` is replaced by the stream's own flag (set by
+  // Cancel); its deadline and settings apply as given.
   static std::unique_ptr<BodyStream> Start(const Repository* repository,
                                            v1::QueryDefinition query,
                                            stream::RequestContext context,

@@ -35,16 +35,20 @@ class Body {
                          size_t pending_bytes = 0) {
     if (cap_ > 0 && writer_.bytes_written() + pending_bytes > cap_) {
       cap_hit_ = true;
-      absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
-          "the response exceeds max_response_bytes (", cap_,
-          " bytes) at root field '", key, "' after ", rows,
-          " rows; narrow the filter, page with first/after or limit, or "
-          "raise max_response_bytes"));
-      status.SetPayload(kResponseTooLargePayloadUrl, absl::Cord("response"));
-      return status;
+      return TooLarge(key, absl::StrCat("after ", rows, " rows"));
     }
     if (sink_ != nullptr && out_->size() >= chunk_bytes_) return Flush();
     return absl::OkStatus();
+  }
+
+  absl::Status TooLarge(absl::string_view key, absl::string_view where) const {
+    absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
+        "the response exceeds max_response_bytes (", cap_,
+        " bytes) at root field '", key, "' ", where,
+        "; narrow the filter, page with first/after or limit, or raise "
+        "max_response_bytes"));
+    status.SetPayload(kResponseTooLargePayloadUrl, absl::Cord("response"));
+    return status;
   }
 
   absl::Status Flush() {
@@ -54,6 +58,17 @@ class Body {
     if (piece_.empty()) return absl::OkStatus();
     sent_ = true;
     return sink_->OnBytes(piece_);
+  }
+
+  // After the body is finished: ResourceExhausted when it is past the cap
+  // and nothing has left yet.
+  absl::Status CheckFinalSize(absl::string_view key) {
+    if (cap_ == 0 || sent_ || writer_.bytes_written() <= cap_) {
+      return absl::OkStatus();
+    }
+    cap_hit_ = true;
+    return TooLarge(key, absl::StrCat("the whole body is ",
+                                      writer_.bytes_written(), " bytes"));
   }
 
   bool cap_hit() const { return cap_hit_; }
@@ -403,6 +418,9 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
     sequencer.FinishAll();
   }
   body.writer().Finish();
+  // The closing bytes count too; once pieces have left they cannot be
+  // taken back, and the few closing bytes are let through.
+  RETURN_IF_ERROR(body.CheckFinalSize(plans.back().response_key));
   return body.Flush();
 }
 

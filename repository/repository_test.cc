@@ -464,13 +464,7 @@ TEST_F(RepositoryTest, CapOnAValueRootIsResourceExhausted) {
 // The cap is on the whole body: a body of exactly the cap passes, one byte
 // less fails (repository.h: "A response body may not grow past this many
 // bytes").
-// DISABLED: fails. The cap is checked only after each row, so what is
-// written after the last row (a list's "]", the closing "}}", a
-// connection's pageInfo and totalCount) is never counted: a 681-byte list
-// body passes a cap of 680, and a connection body passes a cap well below
-// its size. Enable once the cap covers the whole body (or narrow the
-// header's wording and this test).
-TEST_F(RepositoryTest, DISABLED_CapIsExactOnTheWholeBody) {
+TEST_F(RepositoryTest, CapIsExactOnTheWholeBody) {
   v1::QueryDefinition q;
   v1::RootField* many = AddRoot(&q, "many", "v_many");
   many->set_order_by_json(R"([{"id": "ASC"}])");
@@ -760,11 +754,7 @@ TEST_F(MutationTest, TransactionRollbackUndoesEveryMutation) {
   EXPECT_EQ(pool_->Stats().in_use, 0);
 }
 
-// DISABLED: fails (see NativeTransactionTest.DISABLED_SavepointFailingAs...
-// in plugins/backends/native). A mutation that raises as the first
-// statement of a transaction takes the whole transaction down: the next
-// Mutate and Commit return FailedPrecondition. Enable once fixed.
-TEST_F(MutationTest, DISABLED_FirstMutationRaisingLeavesTheTransactionUsable) {
+TEST_F(MutationTest, FirstMutationRaisingLeavesTheTransactionUsable) {
   auto scope =
       repository_->BeginTransaction(plugins::TransactionOptions(), context_);
   ASSERT_TRUE(scope.ok()) << scope.status();

@@ -445,7 +445,9 @@ void Run::Cleanup(const std::vector<std::string>& evicted) {
   const bool rollback =
       PQtransactionStatus(conn_) != PQTRANS_IDLE &&
       (batch_.transaction == TransactionControl::kAuto ||
-       (batch_.transaction == TransactionControl::kBegin && failed));
+       (batch_.transaction == TransactionControl::kBegin && failed &&
+        !(batch_.keep_open_on_error &&
+          PQtransactionStatus(conn_) == PQTRANS_INERROR)));
   if (gave_up_ || (!rollback && evicted.empty())) return;
   steps_.clear();
   if (rollback) {

@@ -60,7 +60,7 @@ enum class TransactionControl {
   // Opens the caller's transaction: `begin_sql` and the context's settings,
   // then the statements. On success the transaction is left open (the
   // caller commits or rolls back with later kInside batches); on any error
-  // it is rolled back.
+  // it is rolled back (see BatchOptions::keep_open_on_error).
   kBegin,
   // The connection is already in the caller's transaction: statements
   // only. The context's settings are not sent again (they were set by the
@@ -74,6 +74,10 @@ struct BatchOptions {
   // kBegin: the statement that opens the transaction, e.g.
   // "BEGIN ISOLATION LEVEL SERIALIZABLE". Trusted text, never user input.
   std::string begin_sql = "BEGIN";
+  // kBegin: on an error after BEGIN, leave the transaction open (aborted,
+  // PQTRANS_INERROR) for the caller to roll back, wholly or to a savepoint
+  // the batch set, instead of rolling it back here.
+  bool keep_open_on_error = false;
 };
 
 // Sends every statement of `statements` in one round trip, in libpq

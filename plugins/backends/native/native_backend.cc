@@ -146,6 +146,9 @@ class NativeTransaction : public Transaction {
     batch.transaction = first ? stream::TransactionControl::kBegin
                               : stream::TransactionControl::kInside;
     batch.begin_sql = begin_sql_;
+    // A failure after BEGIN aborts the transaction but keeps it, so that a
+    // savepoint set in this batch can be rolled back to.
+    batch.keep_open_on_error = true;
     absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
         connection_->raw(), statements, backend_->options_, batch,
         CallContext(context_, context, first));
@@ -153,9 +156,9 @@ class NativeTransaction : public Transaction {
         PQtransactionStatus(connection_->raw());
     if (result.ok()) {
       state_ = State::kOpen;
-    } else if (first || status == PQTRANS_IDLE || status == PQTRANS_UNKNOWN) {
-      // A failed first batch is rolled back by StreamBatch; a lost
-      // connection ends the transaction too.
+    } else if (status == PQTRANS_IDLE || status == PQTRANS_UNKNOWN) {
+      // Nothing is left open on the server: BEGIN itself failed (and was
+      // rolled back), or the connection was lost.
       state_ = State::kFailed;
       Release();
     } else {

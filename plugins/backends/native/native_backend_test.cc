@@ -527,14 +527,8 @@ TEST_F(NativeTransactionTest, SavepointsNest) {
 // batch carries BEGIN, so its failure must not take the outer transaction
 // with it (the header: Rollback "also clears an abort the savepoint's
 // statements caused, so the parent goes on").
-// DISABLED: fails. The savepoint's first batch is the outer transaction's
-// first (kBegin: BEGIN, SAVEPOINT, the statement); StreamBatch rolls the
-// whole transaction back on the error and NativeTransaction marks it
-// kFailed, so the savepoint's Rollback returns FailedPrecondition, and so
-// do every later statement and Commit of the outer transaction (its
-// context is gone too). Enable once fixed.
 TEST_F(NativeTransactionTest,
-       DISABLED_SavepointFailingAsTheFirstStatementLeavesTheOuterUsable) {
+       SavepointFailingAsTheFirstStatementLeavesTheOuterUsable) {
   stream::RequestContext context;
   context.tenant_id = "tenant-1";
   auto tx = Begin(*backend_, context);
