@@ -176,8 +176,8 @@ TEST_F(PlannerTest, RejectsBadInputNamingThePath) {
   v1::RootField bad_where = Root("sample.v_user");
   bad_where.set_where_json(R"({"age": {"gt": "ten"}})");
   EXPECT_EQ(error(bad_where),
-            "invalid value at where.age.gt: expected an integer, got a string "
-            "'ten'");
+            "invalid value at where.age.gt: expected an Int (a whole number), "
+            "got a string");
 }
 
 TEST_F(PlannerTest, SameShapeSameSqlDifferentParams) {

@@ -28,7 +28,10 @@ std::string TypedJsonbValueSql(FieldKind kind, absl::string_view parent_sql,
 // and list kinds take any JSON value; the others take a scalar in the
 // kind's format (Int: an integer number; Decimal: a number or numeric
 // string; UUID: 8-4-4-4-12 hex; Date: YYYY-MM-DD; DateTime: ISO 8601;
-// IpAddress: IPv4/IPv6 ...). InvalidArgument naming `path` otherwise.
+// IpAddress: IPv4/IPv6 ...). InvalidArgument naming `path`, the kind and
+// the JSON type received otherwise ("invalid value at where.age.gte:
+// expected an Int (a whole number), got a string"; "... got a number that
+// does not fit" when the JSON type is right but not the form).
 absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
                                 absl::string_view path);
 
@@ -42,7 +45,14 @@ absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
 // InvalidArgument naming the path of the first one otherwise.
 absl::Status CheckJsonStorable(const JsonValue& value, const std::string& path);
 
-// InvalidArgument "invalid value at <path>: expected <expected>, got ..."
+// What a value of `kind` must be, for messages: the kind's name and the
+// form of its values, "an Int (a whole number)", "a UUID (8-4-4-4-12
+// hexadecimal digits)".
+std::string KindExpectation(FieldKind kind);
+
+// InvalidArgument "invalid value at <path>: expected <expected>, got <JSON
+// type>" (`got a string`, `got a list`). The value itself is never shown: it
+// is a bound value, possibly a secret, and the caller's own input.
 absl::Status ExpectedError(absl::string_view path, absl::string_view expected,
                            const JsonValue& got);
 
