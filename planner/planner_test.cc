@@ -111,7 +111,7 @@ TEST_F(PlannerTest, PlansViewWithoutJsonbColumnAsRowToJson) {
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->plan.sql,
             "SELECT row_to_json(t)::text FROM \"public\".\"v_plain\" AS t "
-            "WHERE t.\"id\"::numeric > $1::numeric ORDER BY t.\"label\" DESC");
+            "WHERE t.\"id\" > $1::bigint ORDER BY t.\"label\" DESC");
 }
 
 TEST_F(PlannerTest, ResolvesSelectionAgainstTheSchema) {

@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/sql_identifier.h"
+#include "where/typed_field.h"
 
 namespace fraiseql::where {
 namespace {
@@ -239,18 +240,16 @@ class Compiler {
     operand.kind = field.kind;
     operand.text_search_config = view_.text_search_config;
     operand.max_list_items = limits_.max_list_items;
+    TypedField typed = TypeField(view_, field, row_alias_, jsonb_sql, at_root);
+    operand.typed_sql = std::move(typed.sql);
+    operand.value_type = std::move(typed.value_type);
     if (at_root && !field.column.empty()) {
       std::string column =
           absl::StrCat(row_alias_, ".", QuoteIdentifier(field.column));
-      absl::string_view type = SqlTypeForKind(field.kind);
-      operand.typed_sql = ColumnHasType(field.column, type)
-                              ? column
-                              : absl::StrCat(column, "::", type);
       operand.text_sql = absl::StrCat(column, "::text");
       operand.jsonb_sql = absl::StrCat("to_jsonb(", column, ")");
       return operand;
     }
-    operand.typed_sql = TypedJsonbValueSql(field.kind, jsonb_sql, field.key);
     operand.text_sql = absl::StrCat(jsonb_sql, "->>", QuoteLiteral(field.key));
     operand.jsonb_sql = absl::StrCat(jsonb_sql, "->", QuoteLiteral(field.key));
     return operand;
@@ -260,13 +259,6 @@ class Compiler {
     return absl::StrJoin(kinds, ", ", [](std::string* out, FieldKind k) {
       out->append(std::string(FieldKindName(k)));
     });
-  }
-
-  bool ColumnHasType(const std::string& column, absl::string_view type) const {
-    for (const auto& [name, pg_type] : view_.columns) {
-      if (name == column) return pg_type == type;
-    }
-    return false;
   }
 
   static std::string Join(const std::vector<std::string>& parts,

@@ -2,6 +2,11 @@
 
 #include <arpa/inet.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -204,6 +209,48 @@ absl::Status Expected(absl::string_view path, absl::string_view expected,
       got.TypeDescription(), " that does not fit"));
 }
 
+bool IsSigned64(absl::string_view literal) {
+  int64_t unused;
+  return IsIntegerLiteral(literal) && absl::SimpleAtoi(literal, &unused);
+}
+
+// A finite float8 (or float4) that PostgreSQL's input function accepts: it
+// refuses overflow to infinity and underflow of a non-zero literal to 0.
+bool IsFiniteFloat(absl::string_view literal, bool single) {
+  std::string text(literal);
+  errno = 0;
+  char* end = nullptr;
+  double value = single ? std::strtof(text.c_str(), &end)
+                        : std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || std::isinf(value)) return false;
+  if (value == 0 && errno == ERANGE) return false;
+  return true;
+}
+
+// How a value of a kind must look to fit `value_type`, when that type takes
+// less than the kind does (FitsValueType), after the kind's name.
+absl::string_view ValueTypeForm(absl::string_view value_type) {
+  if (value_type == "bigint") {
+    return "that is a whole number within bigint's range";
+  }
+  if (value_type == "uuid") {
+    return "that is a UUID (8-4-4-4-12 hexadecimal digits)";
+  }
+  if (value_type == "real") return "within real's range";
+  if (value_type == "double precision") {
+    return "within double precision's range";
+  }
+  return "that the type takes";
+}
+
+bool FitsValueType(absl::string_view value_type, absl::string_view text) {
+  if (value_type == "bigint") return IsSigned64(text);
+  if (value_type == "uuid") return IsUuid(text);
+  if (value_type == "real") return IsFiniteFloat(text, true);
+  if (value_type == "double precision") return IsFiniteFloat(text, false);
+  return true;
+}
+
 }  // namespace
 
 absl::string_view SqlTypeForKind(FieldKind kind) {
@@ -382,8 +429,31 @@ absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
   return param;
 }
 
+absl::StatusOr<Param> BindValueAs(FieldKind kind, absl::string_view value_type,
+                                  const JsonValue& value,
+                                  absl::string_view path) {
+  absl::StatusOr<Param> param = BindValue(kind, value, path);
+  if (!param.ok() || value_type.empty() || value_type == param->sql_type) {
+    return param;
+  }
+  if (!FitsValueType(value_type, param->text)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value at ", path, ": expected ", FormOf(kind).name, " ",
+        ValueTypeForm(value_type), ", as its column is compared as ",
+        value_type, ", got ", value.TypeDescription(), " that does not fit"));
+  }
+  param->sql_type = std::string(value_type);
+  return param;
+}
+
 absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
                                absl::string_view path, int max_items) {
+  return BindListAs(kind, "", value, path, max_items);
+}
+
+absl::StatusOr<Param> BindListAs(FieldKind kind, absl::string_view value_type,
+                                 const JsonValue& value,
+                                 absl::string_view path, int max_items) {
   if (!value.is_array()) {
     return ExpectedError(
         path, absl::StrCat("a list of ", FieldKindName(kind), " values"),
@@ -395,7 +465,8 @@ absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
         " items, at most ", max_items, " allowed"));
   }
   Param param;
-  param.sql_type = absl::StrCat(SqlTypeForKind(kind), "[]");
+  param.sql_type = absl::StrCat(
+      value_type.empty() ? SqlTypeForKind(kind) : value_type, "[]");
   param.text = "{";
   for (size_t i = 0; i < value.items().size(); ++i) {
     std::string item_path = absl::StrCat(path, "[", i, "]");
@@ -404,7 +475,7 @@ absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid value at ", item_path, ": null is not allowed in a list"));
     }
-    absl::StatusOr<Param> bound = BindValue(kind, item, item_path);
+    absl::StatusOr<Param> bound = BindValueAs(kind, value_type, item, item_path);
     if (!bound.ok()) return bound.status();
     if (i > 0) param.text.push_back(',');
     // Array literal element: always quoted, with " and \ escaped.

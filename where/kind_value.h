@@ -35,11 +35,26 @@ std::string TypedJsonbValueSql(FieldKind kind, absl::string_view parent_sql,
 absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
                                 absl::string_view path);
 
+// As BindValue, then bound as `value_type` (a TypedField's value_type,
+// where/typed_field.h) instead of the kind's type: `bigint` for an Int
+// compared with an integer column, `uuid` for an ID with a uuid column.
+// InvalidArgument naming `path` also when the value fits the kind but not
+// that type (an ID that is no UUID; an Int beyond bigint). An empty
+// `value_type` means the kind's type.
+absl::StatusOr<Param> BindValueAs(FieldKind kind, absl::string_view value_type,
+                                  const JsonValue& value,
+                                  absl::string_view path);
+
 // Checks a list input (every item as by BindValue, none null, at most
 // `max_items`) and returns it as one array parameter of the kind's type
 // (`numeric[]`, `text[]`, ...), so the SQL is the same whatever the length.
 absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
                                absl::string_view path, int max_items);
+
+// The same, every item checked and bound as by BindValueAs: `bigint[]`.
+absl::StatusOr<Param> BindListAs(FieldKind kind, absl::string_view value_type,
+                                 const JsonValue& value,
+                                 absl::string_view path, int max_items);
 
 // OK when jsonb can store `value`: no NUL in any string or object key.
 // InvalidArgument naming the path of the first one otherwise.
