@@ -1,9 +1,10 @@
 """Fields backed by real columns (where/typed_field.h), on PostgreSQL: a
 column whose declared type serves the field's kind is compared bare, with the
 value cast to a type of the column's index operator family, so its b-tree
-index serves the filter (checked with EXPLAIN and enable_seqscan off); and a
-text[] column declared as a list of String filters with every List operator.
-The expected rows are computed here in Python from the rows read
+index serves the filter (checked with EXPLAIN and enable_seqscan off); a
+text[] column declared as a list of String filters with every List operator;
+and `id` under a foreign-key object filters the FK column, also inside
+OR/NOT. The expected rows are computed here in Python from the rows read
 back with psycopg, never from the SQL under test."""
 import datetime
 import json
@@ -247,6 +248,8 @@ INDEXED = [
      "tb_item_ref_idx"),
     ({"price": {"lt": 1.5}}, "tb_item_price_idx"),
     ({"seenAt": {"gte": INSTANT}}, "tb_item_seen_at_idx"),
+    ({"author": {"OR": [{"id": author_uuid(1)}, {"id": author_uuid(2)}]}},
+     "tb_item_author_id_idx"),
 ]
 
 
@@ -311,3 +314,46 @@ def test_text_array_column_as_a_list_of_strings(repo, items, rows, where,
                                                 predicate):
     expected = meaningful(rows, expect(rows, predicate))
     assert find(repo, items, {"tags": where}) == expected
+
+
+# --- a foreign key's id inside OR / NOT --------------------------------------
+
+def author_of(r):
+    return r["author_id"]
+
+
+def embedded_author(r):
+    return r["data"]["author"]["id"]
+
+
+def test_embedded_author_ids_differ_from_the_column(rows):
+    # The check below would pass by accident if they did not.
+    assert any(author_of(r) != embedded_author(r) for r in rows)
+
+
+FK_CASES = [
+    ({"author": {"OR": [{"id": {"eq": author_uuid(1)}},
+                        {"id": {"eq": author_uuid(2)}}]}},
+     lambda r: author_of(r) in (author_uuid(1), author_uuid(2))),
+    ({"author": {"NOT": {"id": author_uuid(3)}}},
+     lambda r: author_of(r) != author_uuid(3)),
+    ({"author": {"AND": [{"id": {"in": [author_uuid(4), author_uuid(5)]}},
+                         {"firstName": "Author 4"}]}},
+     lambda r: author_of(r) in (author_uuid(4), author_uuid(5))
+     and r["data"]["author"]["first_name"] == "Author 4"),
+    ({"OR": [{"author": {"id": author_uuid(6)}},
+             {"author": {"NOT": {"OR": [{"id": author_uuid(6)},
+                                        {"id": {"neq": author_uuid(7)}}]}}}]},
+     lambda r: author_of(r) in (author_uuid(6), author_uuid(7))),
+]
+
+
+@pytest.mark.parametrize("where,predicate", FK_CASES,
+                         ids=["OR", "NOT", "AND", "nested"])
+def test_fk_id_inside_logic_filters_the_column(repo, items, rows, where,
+                                               predicate):
+    expected = meaningful(rows, expect(rows, predicate))
+    assert find(repo, items, where) == expected
+    # The same as the non-nested form.
+    sql, _ = repo.explain(items, where=where)
+    assert "t.\"author_id\"" in sql and "'author'->>'id'" not in sql
