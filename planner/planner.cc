@@ -532,6 +532,7 @@ struct Planner::Template {
   std::string sql;
   std::string count_sql;  // kConnection with totalCount
   std::shared_ptr<const response::SelectionSet> selection;
+  std::shared_ptr<const response::Projector> projector;
   // kConnection: the order keys, tiebreaker last, that cursors hold.
   std::vector<OrderKey> cursor_keys;
   std::string fingerprint;
@@ -596,6 +597,7 @@ Planner::Planner(const where::Schema& schema,
     : schema_(schema),
       operators_(operators),
       limits_(limits),
+      projection_(options.projection),
       cache_(std::make_unique<LruCache<Template>>(options.cache_capacity)) {}
 
 Planner::~Planner() = default;
@@ -684,6 +686,8 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   } else {
     selection->select_all = true;
   }
+  t->projector =
+      std::make_shared<const response::Projector>(*selection, projection_);
   t->selection = std::move(selection);
   ASSIGN_OR_RETURN(std::vector<OrderKey> keys,
                    CompileOrderBy(schema_, view, root.order_by_json(),
@@ -849,6 +853,7 @@ absl::StatusOr<RootPlan> Planner::PlanRoot(const v1::RootField& root) const {
   plan.plan.sql = t->sql;
   plan.plan.params = params.Take();
   plan.selection = t->selection;
+  plan.projector = t->projector;
   plan.decimal_numbers = t->decimal_numbers;
   if (t->shape == ResultShape::kConnection) {
     plan.connection.backward = t->backward;
