@@ -13,6 +13,7 @@
 #include "planner/cursor.h"
 #include "where/kind_value.h"
 #include "where/sql_identifier.h"
+#include "where/typed_field.h"
 
 namespace fraiseql::planner {
 namespace {
@@ -120,23 +121,12 @@ absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelection(
   return fields;
 }
 
-// The value of a field typed for its kind, as the filter compiler types it:
-// a column of the view (cast when its declared type is not the kind's), or
-// the JSONB value under the field's key.
-std::string TypedFieldSql(const where::ViewDef& view, const FieldDef& field,
-                          absl::string_view jsonb_sql, bool at_root) {
-  if (at_root && !field.column.empty()) {
-    std::string column =
-        absl::StrCat(kRowAlias, ".", where::QuoteIdentifier(field.column));
-    absl::string_view type = where::SqlTypeForKind(field.kind);
-    for (const auto& [name, pg_type] : view.columns) {
-      if (name == field.column && pg_type != type) {
-        return absl::StrCat(column, "::", type);
-      }
-    }
-    return column;
-  }
-  return where::TypedJsonbValueSql(field.kind, jsonb_sql, field.key);
+// A field typed as the filter compiler types it (where/typed_field.h): a
+// bare column where its declared type serves the kind, so that ORDER BY and
+// keyset conditions can use the column's index.
+where::TypedField TypeField(const where::ViewDef& view, const FieldDef& field,
+                            absl::string_view jsonb_sql, bool at_root) {
+  return where::TypeField(view, field, kRowAlias, jsonb_sql, at_root);
 }
 
 // --- orderBy -------------------------------------------------------------
@@ -150,6 +140,8 @@ struct Direction {
 // One key of the ordering: a typed expression and its direction.
 struct OrderKey {
   std::string sql;
+  // The SQL type cursor values of this key are bound as (TypedField).
+  std::string value_type;
   Direction direction;
   FieldKind kind = FieldKind::kString;
   std::string name;     // the input path, for cursor errors: "address.cityName"
@@ -234,7 +226,9 @@ absl::Status CompileOrderObject(const where::Schema& schema,
     }
     OrderKey key;
     ASSIGN_OR_RETURN(key.direction, ParseDirection(value, field_path));
-    key.sql = TypedFieldSql(view, *field, jsonb_sql, at_root);
+    where::TypedField typed = TypeField(view, *field, jsonb_sql, at_root);
+    key.sql = std::move(typed.sql);
+    key.value_type = std::move(typed.value_type);
     key.kind = field->kind;
     key.name = std::move(key_name);
     out->push_back(std::move(key));
@@ -280,24 +274,30 @@ absl::StatusOr<OrderKey> Tiebreaker(const where::ViewDef& view,
           "cannot paginate view ", view.name, ": its id field is of kind ",
           where::FieldKindName(id->kind), ", which cannot be ordered"));
     }
-    key.sql = TypedFieldSql(view, *id, root_jsonb, /*at_root=*/true);
+    where::TypedField typed = TypeField(view, *id, root_jsonb, /*at_root=*/true);
+    key.sql = std::move(typed.sql);
+    key.value_type = std::move(typed.value_type);
     key.kind = id->kind;
     return key;
   }
   for (const auto& [name, pg_type] : view.columns) {
     if (name != "id") continue;
-    std::string t = absl::AsciiStrToLower(pg_type);
+    std::string t = where::CanonicalColumnType(pg_type);
+    FieldDef column;
+    column.key = column.column = "id";
     if (t == "uuid") {
-      key.kind = FieldKind::kUuid;
-    } else if (t == "integer" || t == "int" || t == "int4" || t == "bigint" ||
-               t == "int8" || t == "smallint" || t == "int2") {
-      key.kind = FieldKind::kInt;
-    } else if (t == "text" || t == "varchar" || t == "character varying") {
-      key.kind = FieldKind::kString;
+      column.kind = FieldKind::kUuid;
+    } else if (t == "smallint" || t == "integer" || t == "bigint") {
+      column.kind = FieldKind::kInt;
+    } else if (t == "text" || t == "varchar") {
+      column.kind = FieldKind::kString;
     } else {
       break;
     }
-    key.sql = absl::StrCat(kRowAlias, ".", where::QuoteIdentifier("id"));
+    where::TypedField typed = TypeField(view, column, root_jsonb, true);
+    key.sql = std::move(typed.sql);
+    key.value_type = std::move(typed.value_type);
+    key.kind = column.kind;
     return key;
   }
   return absl::InvalidArgumentError(absl::StrCat(
@@ -458,8 +458,10 @@ absl::StatusOr<ResolvedField> ResolveAggregateField(
           " of ", where::FieldKindName(field->kind), " field ", field->name,
           "; ", OperationName(op), " takes ", AggregateKinds(op)));
     }
-    return ResolvedField{TypedFieldSql(view, *field, jsonb_sql, at_root),
-                         field->kind};
+    // The kind's SQL type, whatever the column's: sums and averages are
+    // exact numerics, instants are timestamptz.
+    return ResolvedField{
+        TypeField(view, *field, jsonb_sql, at_root).kind_sql, field->kind};
   }
   return absl::InternalError("unreachable");
 }
@@ -530,6 +532,7 @@ struct Planner::Template {
   std::string sql;
   std::string count_sql;  // kConnection with totalCount
   std::shared_ptr<const response::SelectionSet> selection;
+  std::shared_ptr<const response::Projector> projector;
   // kConnection: the order keys, tiebreaker last, that cursors hold.
   std::vector<OrderKey> cursor_keys;
   std::string fingerprint;
@@ -541,7 +544,12 @@ struct Planner::Template {
 namespace {
 
 where::Param CursorParam(const OrderKey& key) {
-  return {"", std::string(where::SqlTypeForKind(key.kind)), false};
+  return {"", key.value_type, false};
+}
+
+bool IsNumberType(absl::string_view sql_type) {
+  return sql_type == "numeric" || sql_type == "bigint" || sql_type == "real" ||
+         sql_type == "double precision";
 }
 
 // Binds the key values of one cursor, in key order.
@@ -564,10 +572,12 @@ absl::Status BindCursor(const std::string& cursor, absl::string_view argument,
       params->Add(std::move(param));
       continue;
     }
-    // Numbers of any kind come back from numeric as any JSON number.
-    FieldKind check = IsNumberKind(key.kind) ? FieldKind::kFloat : key.kind;
+    // Numbers of any kind come back as any JSON number (and an ID held in
+    // an integer column as a number); the value type checks the rest.
+    FieldKind check =
+        IsNumberType(key.value_type) ? FieldKind::kFloat : key.kind;
     absl::StatusOr<where::Param> bound =
-        where::BindValue(check, values[i], "cursor");
+        where::BindValueAs(check, key.value_type, values[i], "cursor");
     if (!bound.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid cursor at ", argument, ": its ", key.name,
@@ -587,6 +597,7 @@ Planner::Planner(const where::Schema& schema,
     : schema_(schema),
       operators_(operators),
       limits_(limits),
+      projection_(options.projection),
       cache_(std::make_unique<LruCache<Template>>(options.cache_capacity)) {}
 
 Planner::~Planner() = default;
@@ -675,6 +686,8 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   } else {
     selection->select_all = true;
   }
+  t->projector =
+      std::make_shared<const response::Projector>(*selection, projection_);
   t->selection = std::move(selection);
   ASSIGN_OR_RETURN(std::vector<OrderKey> keys,
                    CompileOrderBy(schema_, view, root.order_by_json(),
@@ -840,6 +853,7 @@ absl::StatusOr<RootPlan> Planner::PlanRoot(const v1::RootField& root) const {
   plan.plan.sql = t->sql;
   plan.plan.params = params.Take();
   plan.selection = t->selection;
+  plan.projector = t->projector;
   plan.decimal_numbers = t->decimal_numbers;
   if (t->shape == ResultShape::kConnection) {
     plan.connection.backward = t->backward;

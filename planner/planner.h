@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "planner/lru_cache.h"
 #include "proto/query.pb.h"
+#include "response/projector.h"
 #include "response/selection.h"
 #include "where/filter.h"
 #include "where/operator.h"
@@ -65,6 +66,11 @@ struct RootPlan {
   // kList, kObject, kConnection: how to project each row. Shared with the
   // planner's cache; immutable.
   std::shared_ptr<const response::SelectionSet> selection;
+  // kList, kObject, kConnection: `selection` compiled once, with
+  // PlannerOptions::projection, when the template was built; a cached plan
+  // hands out the same Projector. Immutable and thread-safe (AppendRow may
+  // run concurrently); null for the value shapes.
+  std::shared_ptr<const response::Projector> projector;
   // kConnection only.
   ConnectionPlan connection;
   // kValue, kValueList: numbers in the value are to be read as decimals
@@ -76,6 +82,8 @@ struct RootPlan {
 struct PlannerOptions {
   // Plans kept by input shape (see Planner); 0 turns the cache off.
   size_t cache_capacity = 1024;
+  // How RootPlan::projector writes rows (e.g. always_typename).
+  response::ProjectionOptions projection;
 };
 
 // Plans root fields against a schema and an operator registry, both of which
@@ -94,8 +102,9 @@ struct PlannerOptions {
 //         SQL text (which holds no values, only $n placeholders).
 //   template = the statement text(s) (orderBy compiled, keyset condition,
 //         LIMIT/OFFSET placeholders, totalCount statement), the resolved
-//         selection tree, the kinds and fingerprint that cursor values are
-//         checked against, the result shape.
+//         selection tree and its compiled Projector, the kinds and
+//         fingerprint that cursor values are checked against, the result
+//         shape.
 //
 // Keying on the compiled `where` SQL rather than on a value-erased copy of
 // the input is what keeps the cache correct: values that change the SQL
@@ -165,6 +174,7 @@ class Planner {
   const where::Schema& schema_;
   const where::OperatorRegistry& operators_;
   where::FilterLimits limits_;
+  response::ProjectionOptions projection_;
   std::unique_ptr<LruCache<Template>> cache_;
 };
 

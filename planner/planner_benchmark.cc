@@ -3,7 +3,8 @@
 // lists, strings, numbers, decimals, dates, instants, UUIDs, booleans), an
 // orderBy and a selection, planned cold (cache off: every part built) and
 // cached by shape (the filter is still compiled and its values bound on every
-// call; the statement text, orderBy and selection come from the cache).
+// call; the statement text, orderBy, selection and Projector come from the
+// cache).
 // Run with: bazel run //planner:planner_benchmark
 #include <string>
 
@@ -148,6 +149,24 @@ void BM_CompileWhereOnly(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CompileWhereOnly);
+
+// Compiling the plan's Projector, what a caller paid on every call before
+// RootPlan::projector came with the cached template (now paid once per
+// template, on a cache miss).
+void BM_CompileProjectorPerCall(benchmark::State& state) {
+  const Fixture& f = TheFixture();
+  Planner planner(f.schema(), f.operators());
+  auto plan = planner.PlanRoot(f.root());
+  if (!plan.ok()) {
+    state.SkipWithError(std::string(plan.status().message()).c_str());
+    return;
+  }
+  for (auto _ : state) {
+    response::Projector projector(*plan->selection);
+    benchmark::DoNotOptimize(projector);
+  }
+}
+BENCHMARK(BM_CompileProjectorPerCall);
 
 }  // namespace
 }  // namespace fraiseql::planner

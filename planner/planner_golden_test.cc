@@ -56,6 +56,18 @@ where::Schema TestSchema() {
                      {{"id", "integer"}, {"label", "text"}},
                      {{"id", "Int"}, {"label", "String"}});
   EXPECT_TRUE(s.ok()) << s;
+  // Real columns whose declared types serve their kinds: compared, ordered
+  // and paginated bare (where/typed_field.h).
+  s = schema.AddView("app.v_event", "Event", "data",
+                     {{"id", "bigint"},
+                      {"seen_at", "timestamp without time zone"},
+                      {"price", "real"},
+                      {"data", "jsonb"}},
+                     {{"id", "ID"},
+                      {"seen_at", "DateTime"},
+                      {"price", "Float"},
+                      {"title", "String"}});
+  EXPECT_TRUE(s.ok()) << s;
   s = schema.AddView("sample.v_log", "Log", "data", {{"data", "jsonb"}},
                      {{"message", "String"}, {"at", "DateTime"}});
   EXPECT_TRUE(s.ok()) << s;

@@ -111,7 +111,7 @@ TEST_F(PlannerTest, PlansViewWithoutJsonbColumnAsRowToJson) {
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->plan.sql,
             "SELECT row_to_json(t)::text FROM \"public\".\"v_plain\" AS t "
-            "WHERE t.\"id\"::numeric > $1::numeric ORDER BY t.\"label\" DESC");
+            "WHERE t.\"id\" > $1::bigint ORDER BY t.\"label\" DESC");
 }
 
 TEST_F(PlannerTest, ResolvesSelectionAgainstTheSchema) {
@@ -176,8 +176,8 @@ TEST_F(PlannerTest, RejectsBadInputNamingThePath) {
   v1::RootField bad_where = Root("sample.v_user");
   bad_where.set_where_json(R"({"age": {"gt": "ten"}})");
   EXPECT_EQ(error(bad_where),
-            "invalid value at where.age.gt: expected an integer, got a string "
-            "'ten'");
+            "invalid value at where.age.gt: expected an Int (a whole number), "
+            "got a string");
 }
 
 TEST_F(PlannerTest, SameShapeSameSqlDifferentParams) {
@@ -211,6 +211,64 @@ TEST_F(PlannerTest, CachedPlanBindsNewValuesWhenShapeRepeats) {
   EXPECT_EQ(stats.misses, 1);
   EXPECT_EQ(stats.hits, 1);
   EXPECT_EQ(stats.size, 1u);
+}
+
+TEST_F(PlannerTest, CachedPlanReusesItsCompiledProjector) {
+  Planner planner(schema_, *operators_);
+  v1::RootField root = Root("sample.v_user");
+  root.set_has_selection(true);
+  auto parsed = ParseSelectionText("firstName, city: address { cityName }");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  for (auto& s : *parsed) *root.add_selection() = s;
+  root.set_where_json(R"({"age": {"gt": 9}})");
+  auto first = planner.PlanRoot(root);
+  root.set_where_json(R"({"age": {"gt": 70}})");
+  auto second = planner.PlanRoot(root);
+  ASSERT_TRUE(first.ok() && second.ok());
+  ASSERT_NE(first->projector, nullptr);
+  EXPECT_EQ(first->projector, second->projector);  // compiled once
+  std::string out;
+  ASSERT_TRUE(second->projector
+                  ->AppendRow(R"({"age": 80, "first_name": "Ann",)"
+                              R"( "address": {"city_name": "Oslo"}})",
+                              &out)
+                  .ok());
+  EXPECT_EQ(out, R"({"firstName":"Ann","city":{"cityName":"Oslo"}})");
+
+  // Another shape, another template: its own projector.
+  root.set_where_json(R"({"age": {"isnull": true}})");
+  auto other = planner.PlanRoot(root);
+  ASSERT_TRUE(other.ok());
+  EXPECT_NE(other->projector, first->projector);
+
+  // Value operations have nothing to project.
+  v1::RootField count = Root("sample.v_user");
+  count.set_operation(v1::RootField::COUNT);
+  auto counted = planner.PlanRoot(count);
+  ASSERT_TRUE(counted.ok());
+  EXPECT_EQ(counted->projector, nullptr);
+}
+
+TEST_F(PlannerTest, ProjectorFollowsTheProjectionOptions) {
+  PlannerOptions options;
+  options.projection.always_typename = true;
+  Planner planner(schema_, *operators_, where::FilterLimits(), options);
+  v1::RootField root = Root("sample.v_user");
+  root.set_has_selection(true);
+  auto parsed = ParseSelectionText("firstName");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  for (auto& s : *parsed) *root.add_selection() = s;
+  auto plan = planner.PlanRoot(root);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  std::string out;
+  ASSERT_TRUE(plan->projector->AppendRow(R"({"first_name": "Ann"})", &out).ok());
+  EXPECT_EQ(out, R"({"__typename":"User","firstName":"Ann"})");
+  // Without the option (the default), no __typename.
+  auto plain = Plan(root);
+  ASSERT_TRUE(plain.ok());
+  out.clear();
+  ASSERT_TRUE(plain->projector->AppendRow(R"({"first_name": "Ann"})", &out).ok());
+  EXPECT_EQ(out, R"({"firstName":"Ann"})");
 }
 
 TEST_F(PlannerTest, ValueThatChangesTheSqlIsAnotherCacheEntry) {

@@ -1,6 +1,8 @@
 // The comparison family: eq, neq, gt, gte, lt, lte, in, nin, isnull. Values
 // are bound with the field kind's SQL type so that `age > 9` compares numbers
-// and `birthDate < '2000-01-01'` compares dates, never text.
+// and `birthDate < '2000-01-01'` compares dates, never text; against a bare
+// column, with the operand's value_type (`t."age" > $1::bigint`), so an index
+// on the column serves the comparison.
 #include <memory>
 
 #include "absl/strings/str_cat.h"
@@ -82,7 +84,8 @@ RenderFunction Compare(std::string sql_operator) {
           "invalid value at ", path, ": expected one ",
           FieldKindName(operand.kind), " value, got a list"));
     }
-    ASSIGN_OR_RETURN(Param param, BindValue(operand.kind, value, path));
+    ASSIGN_OR_RETURN(Param param, BindValueAs(operand.kind, operand.value_type,
+                                              value, path));
     return absl::StrCat(operand.typed_sql, " ", sql_operator, " ",
                         params->Add(std::move(param)));
   };
@@ -92,8 +95,9 @@ absl::StatusOr<std::string> RenderIn(const Operand& operand,
                                      const JsonValue& value,
                                      absl::string_view path, ParamList* params,
                                      bool negate) {
-  ASSIGN_OR_RETURN(Param param, BindList(operand.kind, value, path,
-                                         operand.max_list_items));
+  ASSIGN_OR_RETURN(Param param,
+                   BindListAs(operand.kind, operand.value_type, value, path,
+                              operand.max_list_items));
   // One array parameter: the SQL text does not depend on the list length,
   // and an empty list is no SQL error (= ANY('{}') is false, <> ALL true).
   return absl::StrCat(operand.typed_sql, negate ? " <> ALL(" : " = ANY(",

@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/sql_identifier.h"
+#include "where/typed_field.h"
 
 namespace fraiseql::where {
 namespace {
@@ -26,12 +27,14 @@ class Compiler {
         limits_(limits) {}
 
   // Compiles one filter object on `type`, whose JSONB object is `jsonb_sql`
-  // (empty at the root of a view without a JSONB column). Returns the
-  // conditions, to be ANDed by the caller.
+  // (empty at the root of a view without a JSONB column). `id_column`, when
+  // not empty, is the foreign-key column that stands for this object's `id`
+  // field (the object of an FK field at the root), at this level and inside
+  // its AND/OR/NOT. Returns the conditions, to be ANDed by the caller.
   absl::StatusOr<std::vector<std::string>> CompileObject(
       const JsonValue& filter, const ObjectType& type,
       const std::string& jsonb_sql, bool at_root, const std::string& path,
-      int depth) {
+      int depth, const std::string& id_column = "") {
     if (!filter.is_object()) {
       return absl::InvalidArgumentError(
           absl::StrCat("invalid filter at ", path, ": expected an object, got ",
@@ -48,7 +51,7 @@ class Compiler {
       if (key == "AND" || key == "OR") {
         ASSIGN_OR_RETURN(std::string sql,
                          CompileList(key, value, type, jsonb_sql, at_root,
-                                     member_path, depth + 1));
+                                     member_path, depth + 1, id_column));
         if (!sql.empty()) conditions.push_back(std::move(sql));
         continue;
       }
@@ -56,7 +59,7 @@ class Compiler {
         if (value.is_null()) continue;
         ASSIGN_OR_RETURN(std::vector<std::string> inner,
                          CompileObject(value, type, jsonb_sql, at_root,
-                                       member_path, depth + 1));
+                                       member_path, depth + 1, id_column));
         if (!inner.empty()) {
           conditions.push_back(absl::StrCat("NOT (", Join(inner, " AND "), ")"));
         }
@@ -70,6 +73,17 @@ class Compiler {
             type.name(), "; known fields: ", FieldNames(type)));
       }
       if (value.is_null()) continue;
+      if (!id_column.empty() && field->key == "id" &&
+          field->kind != FieldKind::kObject) {
+        // The declared FK column stands for the related object's id.
+        FieldDef column_field = *field;
+        column_field.column = id_column;
+        ASSIGN_OR_RETURN(std::vector<std::string> leaf,
+                         CompileLeaf(column_field, value, jsonb_sql,
+                                     /*at_root=*/true, member_path));
+        conditions.insert(conditions.end(), leaf.begin(), leaf.end());
+        continue;
+      }
       if (field->kind == FieldKind::kObject) {
         ASSIGN_OR_RETURN(std::vector<std::string> inner,
                          CompileObjectField(*field, value, jsonb_sql, at_root,
@@ -88,7 +102,8 @@ class Compiler {
  private:
   // An object field: `{subfield: ...}` filters the nested JSONB object;
   // `isnull` (when the type has no field of that name) tests the object
-  // itself; on a foreign-key object, `id` filters the declared column.
+  // itself; on a foreign-key object at the root, `id` filters the declared
+  // column, also inside AND/OR/NOT.
   absl::StatusOr<std::vector<std::string>> CompileObjectField(
       const FieldDef& field, const JsonValue& value,
       const std::string& jsonb_sql, bool at_root,
@@ -116,25 +131,14 @@ class Compiler {
         conditions.push_back(std::move(sql));
         continue;
       }
-      const FieldDef* sub_field = nested->FindField(key);
-      if (at_root && !field.fk_column.empty() && sub_field != nullptr &&
-          sub_field->key == "id") {
-        // The declared FK column stands for the related object's id.
-        FieldDef column_field = *sub_field;
-        column_field.column = field.fk_column;
-        ASSIGN_OR_RETURN(std::vector<std::string> inner,
-                         CompileLeaf(column_field, sub, jsonb_sql,
-                                     /*at_root=*/true, sub_path));
-        conditions.insert(conditions.end(), inner.begin(), inner.end());
-        continue;
-      }
       rest.emplace_back(key, sub);
     }
     if (!rest.empty()) {
       ASSIGN_OR_RETURN(std::vector<std::string> inner,
                        CompileObject(JsonValue::Object(std::move(rest)),
                                      *nested, nested_jsonb, /*at_root=*/false,
-                                     member_path, depth + 1));
+                                     member_path, depth + 1,
+                                     at_root ? field.fk_column : ""));
       conditions.insert(conditions.end(), inner.begin(), inner.end());
     }
     return conditions;
@@ -169,7 +173,8 @@ class Compiler {
                                           const ObjectType& type,
                                           const std::string& jsonb_sql,
                                           bool at_root, const std::string& path,
-                                          int depth) {
+                                          int depth,
+                                          const std::string& id_column) {
     if (value.is_null()) return std::string();
     if (!value.is_array()) {
       return absl::InvalidArgumentError(
@@ -182,7 +187,7 @@ class Compiler {
       std::string item_path = absl::StrCat(path, "[", i, "]");
       ASSIGN_OR_RETURN(std::vector<std::string> inner,
                        CompileObject(value.items()[i], type, jsonb_sql, at_root,
-                                     item_path, depth));
+                                     item_path, depth, id_column));
       // An empty item ({}) matches every row.
       parts.push_back(inner.empty() ? "TRUE" : Join(inner, " AND "));
     }
@@ -239,18 +244,16 @@ class Compiler {
     operand.kind = field.kind;
     operand.text_search_config = view_.text_search_config;
     operand.max_list_items = limits_.max_list_items;
+    TypedField typed = TypeField(view_, field, row_alias_, jsonb_sql, at_root);
+    operand.typed_sql = std::move(typed.sql);
+    operand.value_type = std::move(typed.value_type);
     if (at_root && !field.column.empty()) {
       std::string column =
           absl::StrCat(row_alias_, ".", QuoteIdentifier(field.column));
-      absl::string_view type = SqlTypeForKind(field.kind);
-      operand.typed_sql = ColumnHasType(field.column, type)
-                              ? column
-                              : absl::StrCat(column, "::", type);
       operand.text_sql = absl::StrCat(column, "::text");
       operand.jsonb_sql = absl::StrCat("to_jsonb(", column, ")");
       return operand;
     }
-    operand.typed_sql = TypedJsonbValueSql(field.kind, jsonb_sql, field.key);
     operand.text_sql = absl::StrCat(jsonb_sql, "->>", QuoteLiteral(field.key));
     operand.jsonb_sql = absl::StrCat(jsonb_sql, "->", QuoteLiteral(field.key));
     return operand;
@@ -260,13 +263,6 @@ class Compiler {
     return absl::StrJoin(kinds, ", ", [](std::string* out, FieldKind k) {
       out->append(std::string(FieldKindName(k)));
     });
-  }
-
-  bool ColumnHasType(const std::string& column, absl::string_view type) const {
-    for (const auto& [name, pg_type] : view_.columns) {
-      if (name == column) return pg_type == type;
-    }
-    return false;
   }
 
   static std::string Join(const std::vector<std::string>& parts,

@@ -55,6 +55,37 @@ Schema TestSchema() {
   view.foreign_keys = {{"author", "author_id"}};
   absl::Status status = schema.AddView(view);
   EXPECT_TRUE(status.ok()) << status;
+  // Real columns of many declared types, no JSONB column: how a column's
+  // declared type decides between a bare column and a cast
+  // (where/typed_field.h).
+  ViewSpec typed;
+  typed.name = "app.v_typed";
+  typed.type_name = "Typed";
+  typed.jsonb_column = "";
+  typed.columns = {{"id", "integer"},          {"rank", "int2"},
+                   {"code", "character varying(20)"},
+                   {"ref", "uuid"},            {"legacy_id", "INT8"},
+                   {"slug", "text"},           {"price", "real"},
+                   {"weight", "double precision"},
+                   {"amount", "numeric(10,2)"},
+                   {"seen_at", "timestamp(3) without time zone"},
+                   {"logged_at", "timestamptz"}, {"born_on", "date"},
+                   {"tags", "text[]"},         {"scores", "_int4"},
+                   {"label", ""},              {"note", "citext"},
+                   {"flag", "bool"},           {"net", "cidr"},
+                   {"initials", "char(3)"},    {"meta", "json"}};
+  typed.fields = {{"id", "Int"},         {"rank", "Int"},
+                  {"code", "String"},    {"ref", "ID"},
+                  {"legacy_id", "ID"},   {"slug", "ID"},
+                  {"price", "Float"},    {"weight", "Decimal"},
+                  {"amount", "Decimal"}, {"seen_at", "DateTime"},
+                  {"logged_at", "DateTime"}, {"born_on", "Date"},
+                  {"tags", "[String]"},  {"scores", "[Int]"},
+                  {"label", "String"},   {"note", "String"},
+                  {"flag", "Boolean"},   {"net", "IpAddress"},
+                  {"initials", "String"}, {"meta", "JSON"}};
+  status = schema.AddView(typed);
+  EXPECT_TRUE(status.ok()) << status;
   ViewSpec limited;
   limited.name = "app.v_limited";
   limited.type_name = "Limited";
@@ -141,6 +172,7 @@ TEST(CompileWhere, ListGolden) { RunGoldenFile("list.golden"); }
 TEST(CompileWhere, FullTextGolden) { RunGoldenFile("full_text.golden"); }
 TEST(CompileWhere, VectorGolden) { RunGoldenFile("vector.golden"); }
 TEST(CompileWhere, CoordinateGolden) { RunGoldenFile("coordinate.golden"); }
+TEST(CompileWhere, ColumnsGolden) { RunGoldenFile("columns.golden"); }
 
 TEST(CompileWhere, SameShapeGivesSameSql) {
   Schema schema = TestSchema();

@@ -2,9 +2,13 @@
 
 #include <arpa/inet.h>
 
+#include <cerrno>
+#include <cmath>
+#include <cstdint>
+#include <cstdlib>
+
 #include "absl/strings/ascii.h"
 #include "absl/strings/numbers.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "where/sql_identifier.h"
@@ -187,23 +191,66 @@ bool IsDateRange(absl::string_view s) {
 
 absl::Status ExpectedError(absl::string_view path, absl::string_view expected,
                            const JsonValue& got) {
-  std::string shown;
-  if (got.is_string() || got.is_number()) {
-    std::string text = got.text().size() > 40
-                           ? absl::StrCat(got.text().substr(0, 40), "...")
-                           : got.text();
-    shown = absl::StrCat(" '", absl::CHexEscape(text), "'");
-  }
   return absl::InvalidArgumentError(absl::StrCat(
       "invalid value at ", path, ": expected ", expected, ", got ",
-      got.TypeDescription(), shown));
+      got.TypeDescription()));
 }
 
 namespace {
+
+// A value of the JSON type the kind takes, but not in the kind's form (a
+// string that is no UUID, a number that is no integer). Neither message
+// shows the value: it may be a secret, and it is the caller's own input.
 absl::Status Expected(absl::string_view path, absl::string_view expected,
-                      const JsonValue& got) {
-  return ExpectedError(path, expected, got);
+                      const JsonValue& got, bool right_json_type) {
+  if (!right_json_type) return ExpectedError(path, expected, got);
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid value at ", path, ": expected ", expected, ", got ",
+      got.TypeDescription(), " that does not fit"));
 }
+
+bool IsSigned64(absl::string_view literal) {
+  int64_t unused;
+  return IsIntegerLiteral(literal) && absl::SimpleAtoi(literal, &unused);
+}
+
+// A finite float8 (or float4) that PostgreSQL's input function accepts: it
+// refuses overflow to infinity and underflow of a non-zero literal to 0.
+bool IsFiniteFloat(absl::string_view literal, bool single) {
+  std::string text(literal);
+  errno = 0;
+  char* end = nullptr;
+  double value = single ? std::strtof(text.c_str(), &end)
+                        : std::strtod(text.c_str(), &end);
+  if (end != text.c_str() + text.size() || std::isinf(value)) return false;
+  if (value == 0 && errno == ERANGE) return false;
+  return true;
+}
+
+// How a value of a kind must look to fit `value_type`, when that type takes
+// less than the kind does (FitsValueType), after the kind's name.
+absl::string_view ValueTypeForm(absl::string_view value_type) {
+  if (value_type == "bigint") {
+    return "that is a whole number within bigint's range";
+  }
+  if (value_type == "uuid") {
+    return "that is a UUID (8-4-4-4-12 hexadecimal digits)";
+  }
+  if (value_type == "real") return "within real's range";
+  if (value_type == "double precision") {
+    return "within double precision's range";
+  }
+  return "that the type takes";
+}
+
+bool FitsValueType(absl::string_view value_type, absl::string_view text) {
+  if (value_type == "bigint") return IsSigned64(text);
+  if (value_type == "uuid") return IsUuid(text);
+  if (value_type == "real") return IsFiniteFloat(text, true);
+  if (value_type == "double precision") return IsFiniteFloat(text, false);
+  return true;
+}
+
 }  // namespace
 
 absl::string_view SqlTypeForKind(FieldKind kind) {
@@ -257,6 +304,53 @@ std::string TypedJsonbValueSql(FieldKind kind, absl::string_view parent_sql,
   return absl::StrCat("(", text, ")::", type);
 }
 
+namespace {
+
+struct KindForm {
+  FieldKind kind;
+  absl::string_view name;  // with its article: "an Int"
+  absl::string_view form;  // what its values look like
+};
+
+constexpr KindForm kKindForms[] = {
+    {FieldKind::kString, "a String", ""},
+    {FieldKind::kEmail, "an Email", "a string"},
+    {FieldKind::kHostname, "a Hostname", "a string"},
+    {FieldKind::kId, "an ID", "a string"},
+    {FieldKind::kInt, "an Int", "a whole number"},
+    {FieldKind::kPort, "a Port", "a whole number from 0 to 65535"},
+    {FieldKind::kFloat, "a Float", "a number"},
+    {FieldKind::kDecimal, "a Decimal", "a number or a numeric string"},
+    {FieldKind::kBoolean, "a Boolean", "true or false"},
+    {FieldKind::kUuid, "a UUID", "8-4-4-4-12 hexadecimal digits"},
+    {FieldKind::kDate, "a Date", "YYYY-MM-DD"},
+    {FieldKind::kDateTime, "a DateTime",
+     "ISO 8601: YYYY-MM-DDThh:mm[:ss][zone]"},
+    {FieldKind::kIpAddress, "an IpAddress", "an IPv4 or IPv6 address"},
+    {FieldKind::kCidr, "a CIDR",
+     "address/prefix, no bits set past the prefix"},
+    {FieldKind::kMacAddress, "a MacAddress", "six hex pairs"},
+    {FieldKind::kLTree, "an LTree",
+     "labels of [A-Za-z0-9_-] joined by '.'"},
+    {FieldKind::kDateRange, "a DateRange", "like [2024-01-01,2024-02-01)"},
+    {FieldKind::kFullText, "a FullText", "a string"},
+};
+
+const KindForm& FormOf(FieldKind kind) {
+  for (const KindForm& f : kKindForms) {
+    if (f.kind == kind) return f;
+  }
+  return kKindForms[0];
+}
+
+}  // namespace
+
+std::string KindExpectation(FieldKind kind) {
+  const KindForm& f = FormOf(kind);
+  if (f.form.empty()) return std::string(f.name);
+  return absl::StrCat(f.name, " (", f.form, ")");
+}
+
 absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
                                 absl::string_view path) {
   Param param;
@@ -273,100 +367,97 @@ absl::StatusOr<Param> BindValue(FieldKind kind, const JsonValue& value,
         "invalid value at ", path,
         ": text contains a NUL character, which PostgreSQL cannot store"));
   }
+  // right_type: the JSON type the kind is written as; fits: and its form.
+  bool right_type = value.is_string();
+  bool fits = right_type;
+  const std::string& text = value.text();
   switch (kind) {
-    case FieldKind::kString:
-    case FieldKind::kEmail:
-    case FieldKind::kHostname:
-    case FieldKind::kId:
-      if (!value.is_string()) return Expected(path, "a string", value);
-      break;
     case FieldKind::kInt:
-      if (!value.is_number() || !IsIntegerLiteral(value.text())) {
-        return Expected(path, "an integer", value);
-      }
+      right_type = value.is_number();
+      fits = right_type && IsIntegerLiteral(text);
       break;
     case FieldKind::kPort: {
       int port;
-      if (!value.is_number() || !AllDigits(value.text()) ||
-          !absl::SimpleAtoi(value.text(), &port) || port > 65535) {
-        return Expected(path, "a port number from 0 to 65535", value);
-      }
+      right_type = value.is_number();
+      fits = right_type && AllDigits(text) && absl::SimpleAtoi(text, &port) &&
+             port <= 65535;
       break;
     }
     case FieldKind::kFloat:
-      if (!value.is_number()) return Expected(path, "a number", value);
+      right_type = fits = value.is_number();
       break;
     case FieldKind::kDecimal:
-      if (!value.is_number() &&
-          !(value.is_string() && IsNumberLiteral(value.text()))) {
-        return Expected(path, "a number or a numeric string", value);
-      }
+      right_type = value.is_number() || value.is_string();
+      fits = value.is_number() || (value.is_string() && IsNumberLiteral(text));
       break;
     case FieldKind::kBoolean:
-      if (!value.is_bool()) return Expected(path, "true or false", value);
-      param.text = value.bool_value() ? "true" : "false";
-      return param;
+      right_type = fits = value.is_bool();
+      break;
     case FieldKind::kUuid:
-      if (!value.is_string() || !IsUuid(value.text())) {
-        return Expected(path, "a UUID (8-4-4-4-12 hexadecimal digits)", value);
-      }
+      fits = right_type && IsUuid(text);
       break;
     case FieldKind::kDate:
-      if (!value.is_string() || !IsDate(value.text())) {
-        return Expected(path, "a date YYYY-MM-DD", value);
-      }
+      fits = right_type && IsDate(text);
       break;
     case FieldKind::kDateTime:
-      if (!value.is_string() || !IsDateTime(value.text())) {
-        return Expected(path,
-                        "an ISO 8601 date-time (YYYY-MM-DDThh:mm[:ss][zone])",
-                        value);
-      }
+      fits = right_type && IsDateTime(text);
       break;
     case FieldKind::kIpAddress:
-      if (!value.is_string() || !IsIpAddress(value.text(), false)) {
-        return Expected(path, "an IPv4 or IPv6 address", value);
-      }
+      fits = right_type && IsIpAddress(text, false);
       break;
     case FieldKind::kCidr:
-      if (!value.is_string() || !IsIpAddress(value.text(), true)) {
-        return Expected(path,
-                        "a CIDR network (address/prefix, no bits set past "
-                        "the prefix)",
-                        value);
-      }
+      fits = right_type && IsIpAddress(text, true);
       break;
     case FieldKind::kMacAddress:
-      if (!value.is_string() || !IsMacAddress(value.text())) {
-        return Expected(path, "a MAC address (six hex pairs)", value);
-      }
+      fits = right_type && IsMacAddress(text);
       break;
     case FieldKind::kLTree:
-      if (!value.is_string() || !IsLTree(value.text())) {
-        return Expected(path, "an ltree path (labels of [A-Za-z0-9_-] joined by '.')",
-                        value);
-      }
+      fits = right_type && IsLTree(text);
       break;
     case FieldKind::kDateRange:
-      if (!value.is_string() || !IsDateRange(value.text())) {
-        return Expected(path, "a date range like [2024-01-01,2024-02-01)",
-                        value);
-      }
+      fits = right_type && IsDateRange(text);
       break;
-    default:
-      if (!value.is_string()) return Expected(path, "a string", value);
+    default:  // the text kinds: any string
       break;
   }
-  param.text = value.text();
+  if (!fits) return Expected(path, KindExpectation(kind), value, right_type);
+  if (kind == FieldKind::kBoolean) {
+    param.text = value.bool_value() ? "true" : "false";
+  } else {
+    param.text = text;
+  }
+  return param;
+}
+
+absl::StatusOr<Param> BindValueAs(FieldKind kind, absl::string_view value_type,
+                                  const JsonValue& value,
+                                  absl::string_view path) {
+  absl::StatusOr<Param> param = BindValue(kind, value, path);
+  if (!param.ok() || value_type.empty() || value_type == param->sql_type) {
+    return param;
+  }
+  if (!FitsValueType(value_type, param->text)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid value at ", path, ": expected ", FormOf(kind).name, " ",
+        ValueTypeForm(value_type), ", as its column is compared as ",
+        value_type, ", got ", value.TypeDescription(), " that does not fit"));
+  }
+  param->sql_type = std::string(value_type);
   return param;
 }
 
 absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
                                absl::string_view path, int max_items) {
+  return BindListAs(kind, "", value, path, max_items);
+}
+
+absl::StatusOr<Param> BindListAs(FieldKind kind, absl::string_view value_type,
+                                 const JsonValue& value,
+                                 absl::string_view path, int max_items) {
   if (!value.is_array()) {
-    return Expected(path, absl::StrCat("a list of ", FieldKindName(kind),
-                                       " values"),
-                    value);
+    return ExpectedError(
+        path, absl::StrCat("a list of ", FieldKindName(kind), " values"),
+        value);
   }
   if (static_cast<int>(value.items().size()) > max_items) {
     return absl::InvalidArgumentError(absl::StrCat(
@@ -374,7 +465,8 @@ absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
         " items, at most ", max_items, " allowed"));
   }
   Param param;
-  param.sql_type = absl::StrCat(SqlTypeForKind(kind), "[]");
+  param.sql_type = absl::StrCat(
+      value_type.empty() ? SqlTypeForKind(kind) : value_type, "[]");
   param.text = "{";
   for (size_t i = 0; i < value.items().size(); ++i) {
     std::string item_path = absl::StrCat(path, "[", i, "]");
@@ -383,7 +475,7 @@ absl::StatusOr<Param> BindList(FieldKind kind, const JsonValue& value,
       return absl::InvalidArgumentError(absl::StrCat(
           "invalid value at ", item_path, ": null is not allowed in a list"));
     }
-    absl::StatusOr<Param> bound = BindValue(kind, item, item_path);
+    absl::StatusOr<Param> bound = BindValueAs(kind, value_type, item, item_path);
     if (!bound.ok()) return bound.status();
     if (i > 0) param.text.push_back(',');
     // Array literal element: always quoted, with " and \ escaped.

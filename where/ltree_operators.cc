@@ -14,7 +14,6 @@
 #include <vector>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
@@ -49,16 +48,14 @@ bool IsFlag(char c) { return c == '@' || c == '*' || c == '%'; }
 
 std::string At(size_t pos) { return absl::StrCat(" at character ", pos + 1); }
 
-std::string Shown(char c) {
-  return absl::StrCat("'", absl::CHexEscape(absl::string_view(&c, 1)), "'");
-}
 
-// What is wrong with the input at `pos`: an unexpected character, or the end.
+// What is wrong with the input at `pos`: an unexpected character, or the
+// end. The character is not shown: messages never echo a bound value.
 std::string Unexpected(absl::string_view s, size_t pos,
                        absl::string_view expected) {
   if (pos >= s.size())
     return absl::StrCat("unexpected end, expected ", expected);
-  return absl::StrCat("unexpected ", Shown(s[pos]), At(pos), ", expected ",
+  return absl::StrCat("unexpected character", At(pos), ", expected ",
                       expected);
 }
 
@@ -94,9 +91,8 @@ std::string CountProblem(absl::string_view s, size_t* i) {
     int high = 0;
     if (std::string p = number(&high); !p.empty()) return p;
     if (low > high) {
-      return absl::StrCat("level count {", low, ",", high,
-                          "} has its low limit above its high limit",
-                          At(start));
+      return absl::StrCat(
+          "level count with its low limit above its high limit", At(start));
     }
   }
   if (*i >= s.size() || s[*i] != '}')

@@ -29,9 +29,18 @@ struct Operand {
   const FieldDef* field = nullptr;
   // The field's kind (kList for lists; see field->element_kind).
   FieldKind kind = FieldKind::kString;
-  // The value typed for its kind: `(t."data"->>'age')::numeric`,
-  // `t."data"->>'first_name'`, `t."id"`, `t."data"->'tags'` (jsonb).
+  // The value typed for comparisons (where/typed_field.h):
+  // `(t."data"->>'age')::numeric`, `t."data"->>'first_name'`,
+  // `t."data"->'tags'` (jsonb) for JSONB keys; the bare column `t."age"`
+  // when the column's declared type serves the kind, else the column cast
+  // to the kind's SQL type (`t."age"::numeric`).
   std::string typed_sql;
+  // The SQL type of values compared with typed_sql: the kind's SQL type
+  // (SqlTypeForKind), or for a bare column one of the column's index
+  // operator family (`bigint` for an Int on an integer column). Bind with
+  // BindValueAs(kind, value_type, ...) so that the comparison stays
+  // index-friendly; empty means the kind's type.
+  std::string value_type;
   // The value as text: `t."data"->>'age'`, `t."id"::text`.
   std::string text_sql;
   // The value as jsonb: `t."data"->'age'`, `to_jsonb(t."id")`.

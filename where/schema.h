@@ -95,7 +95,12 @@ class ObjectType {
 struct ViewDef {
   std::string name;          // SQL name, possibly schema-qualified
   std::string jsonb_column;  // "data" by default; empty: rows are whole columns
-  // Real columns, name -> PostgreSQL type, in declaration order.
+  // Real columns, name -> PostgreSQL type as declared, in declaration
+  // order. The type decides how filters, orderBy and cursors compare a
+  // field backed by the column (where/typed_field.h): bare, with values of
+  // an index-friendly type, when it serves the field's kind; cast to the
+  // kind's SQL type when it does not, or when it is empty (not declared)
+  // or not a type listed there.
   std::vector<std::pair<std::string, std::string>> columns;
   ObjectType type;           // the GraphQL type of the rows
   // Operator names (canonical) or keys allowed in this view's filters;
@@ -118,7 +123,10 @@ struct ViewSpec {
   std::string name;       // "app.v_user"
   std::string type_name;  // "User"
   std::string jsonb_column = "data";
-  std::vector<std::pair<std::string, std::string>> columns;  // name, type
+  // name, PostgreSQL type ("integer", "varchar(20)", "text[]"); "" when
+  // not declared. Declare the type so that the column's indexes can serve
+  // filters and orderBy (ViewDef::columns).
+  std::vector<std::pair<std::string, std::string>> columns;
   std::vector<FieldSpec> fields;
   // Object field key -> its foreign-key column (must be among `columns`).
   std::vector<std::pair<std::string, std::string>> foreign_keys;
@@ -138,7 +146,9 @@ class Schema {
                              const std::vector<FieldSpec>& fields);
 
   // Registers a view. `columns` are its real columns (name -> PostgreSQL
-  // type); a field whose key is a column name is backed by that column.
+  // type, "" when not declared); a field whose key is a column name is
+  // backed by that column. Types are not checked here: a type this library
+  // does not know is legal and only costs index use (where/typed_field.h).
   // InvalidArgument for a bad name, key, kind or JSONB column not listed in
   // columns; AlreadyExists when the view is registered already.
   absl::Status AddView(

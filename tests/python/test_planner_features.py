@@ -136,7 +136,8 @@ def test_min_max_of_numbers_dates_instants_and_text(repo, users, raw):
      "invalid field at sum: the operation needs a field, e.g. \"age\" or "
      "\"address.cityName\""),
     (lambda repo, v: repo.count(v, where={"age": {"gt": "x"}}),
-     "invalid value at where.age.gt: expected an integer, got a string 'x'"),
+     "invalid value at where.age.gt: expected an Int (a whole number), got "
+     "a string"),
 ])
 def test_aggregate_errors_name_the_path(fn, repo, users, call, message):
     with pytest.raises(fn.InvalidInputError) as e:

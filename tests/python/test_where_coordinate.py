@@ -185,16 +185,16 @@ P = "where.address.coordinates.distanceWithin"
      "0 or more"),
     ({"lat": 48.85, "lng": 2.35, "meters": -5},
      f"invalid value at {P}.meters: expected a distance in meters, 0 or "
-     "more, got a number '-5'"),
+     "more, got a number"),
     ({"lat": 48.85, "lng": 2.35, "meters": "5"},
      f"invalid value at {P}.meters: expected a distance in meters, 0 or "
-     "more, got a string '5'"),
+     "more, got a string"),
     ({"lat": 91, "lng": 2.35, "meters": 5},
      f"invalid value at {P}.lat: expected a latitude in degrees from -90 to "
-     "90, got a number '91'"),
+     "90, got a number"),
     ({"lat": 48.85, "lng": 180.5, "meters": 5},
      f"invalid value at {P}.lng: expected a longitude in degrees from -180 "
-     "to 180, got a number '180.5'"),
+     "to 180, got a number"),
     ({"lat": 48.85, "lng": 2.35, "meters": 5, "unit": "km"},
      f"invalid value at {P}.unit: unknown key, expected one of lat, lng, "
      "meters"),

@@ -217,17 +217,17 @@ def test_hostile_keys_are_only_values(repo, users, raw):
 @pytest.mark.parametrize("where,message", [
     ({"hasKey": 3},
      "invalid value at where.preferences.hasKey: expected a key (a string), "
-     "got a number '3'"),
+     "got a number"),
     ({"hasAllKeys": "theme"},
      "invalid value at where.preferences.hasAllKeys: expected a list of keys "
-     "(strings), got a string 'theme'"),
+     "(strings), got a string"),
     ({"contains": {"a": ["x\u0000"]}},
      "invalid value at where.preferences.contains.a[0]: text contains a NUL "
      "character, which PostgreSQL cannot store"),
     ({"pathExists": "$.a ? (@ > 1"},
      "invalid value at where.preferences.pathExists: expected a SQL/JSON "
      "path with balanced brackets and quotes, like $.theme or $.tags[*] ? "
-     "(@ == \"dev\"), got a string '$.a ? (@ > 1'"),
+     "(@ == \"dev\"), got a string"),
     ({"pathMatch": "$.fontSize > $min"},
      "invalid value at where.preferences.pathMatch: SQL/JSON path variables "
      "($name) are not supported; write the value into the path"),

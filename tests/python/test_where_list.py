@@ -179,17 +179,17 @@ def test_hostile_items_are_only_values(repo, raw, users):
 
 @pytest.mark.parametrize("where,message", [
     ({"contains": ["dev", 3]},
-     "invalid value at where.tags.contains[1]: expected a string, got a "
-     "number '3'"),
+     "invalid value at where.tags.contains[1]: expected a String, got a "
+     "number"),
     ({"contains": "dev"},
      "invalid value at where.tags.contains: expected a list of String "
-     "values, got a string 'dev'"),
+     "values, got a string"),
     ({"overlaps": ["dev", None]},
      "invalid value at where.tags.overlaps[1]: null is not allowed in a "
      "list"),
     ({"lenEq": -1},
      "invalid value at where.tags.lenEq: expected a list length (a "
-     "non-negative integer), got a number '-1'"),
+     "non-negative integer), got a number"),
     ({"anyEq": ["dev"]},
      "invalid value at where.tags.anyEq: expected one String value, got a "
      "list"),

@@ -283,22 +283,23 @@ def test_ltree_in_or_and_not(repo, users, raw):
 @pytest.mark.parametrize("where,message", [
     ({"orgPath": {"matchesLquery": "acme..eng"}},
      "invalid value at where.orgPath.matchesLquery: expected an lquery "
-     "pattern like acme.*{1,2}.db, got a string 'acme..eng' (empty label at "
+     "pattern like acme.*{1,2}.db, got a string (empty label at "
      "character 6)"),
     ({"orgPath": {"matchesLtxtquery": "eng &"}},
      "invalid value at where.orgPath.matchesLtxtquery: expected an ltxtquery "
-     "like 'backend & !frontend', got a string 'eng &' (unexpected end, "
+     "like 'backend & !frontend', got a string (unexpected end, "
      "expected a word)"),
     ({"orgPath": {"matchesAnyLquery": ["*.db", "a b"]}},
      "invalid value at where.orgPath.matchesAnyLquery[1]: expected an lquery "
-     "pattern like acme.*{1,2}.db, got a string 'a b' (unexpected ' ' at "
+     "pattern like acme.*{1,2}.db, got a string (unexpected character at "
      "character 2, expected '.')"),
     ({"orgPath": {"ancestorOf": "acme.*"}},
-     "invalid value at where.orgPath.ancestorOf: expected an ltree path "
-     "(labels of [A-Za-z0-9_-] joined by '.'), got a string 'acme.*'"),
+     "invalid value at where.orgPath.ancestorOf: expected an LTree "
+     "(labels of [A-Za-z0-9_-] joined by '.'), got a string that does not "
+     "fit"),
     ({"orgPath": {"depthGt": -1}},
      "invalid value at where.orgPath.depthGt: expected a non-negative "
-     "integer (a number of labels), got a number '-1'"),
+     "integer (a number of labels), got a number"),
 ])
 def test_bad_values_fail_before_sql(fn, repo, users, where, message):
     with pytest.raises(fn.InvalidInputError) as e:

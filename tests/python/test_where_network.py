@@ -236,13 +236,13 @@ def test_aliases_mean_the_same(repo, users, raw, op, aliases):
 @pytest.mark.parametrize("where,message", [
     ({"ipAddress": {"isPrivate": "false"}},
      "invalid value at where.ipAddress.isPrivate: expected true or false, "
-     "got a string 'false'"),
+     "got a string"),
     ({"ipAddress": {"is_ipv4": 1}},
      "invalid value at where.ipAddress.is_ipv4: expected true or false, got "
-     "a number '1'"),
+     "a number"),
     ({"ipAddress": {"inSubnet": "10.0.0.0/33"}},
      "invalid value at where.ipAddress.inSubnet: expected an IP network "
-     "(address or address/prefix), got a string '10.0.0.0/33'"),
+     "(address or address/prefix), got a string"),
     ({"ipAddress": {"inRange": {"from": "10.0.0.1"}}},
      "invalid value at where.ipAddress.inRange: missing 'to'; expected an "
      "object {from, to} of two IP addresses of the same family"),
@@ -250,8 +250,8 @@ def test_aliases_mean_the_same(repo, users, raw, op, aliases):
      "invalid value at where.ipAddress.inRange: 'from' is IPv4 and 'to' is "
      "IPv6; both must be of the same family"),
     ({"ipAddress": {"inRange": {"from": "10.0.0.1", "to": "10.0.0.300"}}},
-     "invalid value at where.ipAddress.inRange.to: expected an IPv4 or IPv6 "
-     "address, got a string '10.0.0.300'"),
+     "invalid value at where.ipAddress.inRange.to: expected an IpAddress (an "
+     "IPv4 or IPv6 address), got a string that does not fit"),
     ({"firstName": {"isPrivate": True}},
      "operator 'isPrivate' at where.firstName.isPrivate does not apply to "
      "String field firstName; it applies to IpAddress, CIDR"),

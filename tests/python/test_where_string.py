@@ -292,19 +292,19 @@ def test_same_shape_gives_same_sql(repo, users):
 
 @pytest.mark.parametrize("where,message", [
     ({"firstName": {"contains": 100}},
-     "invalid value at where.firstName.contains: expected a string, got a "
-     "number '100'"),
+     "invalid value at where.firstName.contains: expected a String, got a "
+     "number"),
     ({"email": {"iendsWith": True}},
-     "invalid value at where.email.iendsWith: expected a string, got a "
+     "invalid value at where.email.iendsWith: expected a String, got a "
      "boolean"),
     ({"firstName": {"like": ["a%"]}},
-     "invalid value at where.firstName.like: expected a string, got a list"),
+     "invalid value at where.firstName.like: expected a String, got a list"),
     ({"firstName": {"matches": {"re": "^A"}}},
-     "invalid value at where.firstName.matches: expected a string, got an "
+     "invalid value at where.firstName.matches: expected a String, got an "
      "object"),
     ({"firstName": {"starts_with": 7}},
-     "invalid value at where.firstName.starts_with: expected a string, got a "
-     "number '7'"),
+     "invalid value at where.firstName.starts_with: expected a String, got a "
+     "number"),
     ({"age": {"icontains": "1"}},
      "operator 'icontains' at where.age.icontains does not apply to Int "
      "field age; it applies to String, Email, Hostname"),

@@ -1,7 +1,8 @@
 // libFuzzer target over the filter language and the planner: `where` JSON,
 // `orderBy` JSON, selection text and pagination, planned against a fixed
 // schema (every field kind, nested objects, a foreign key, a view without a
-// JSONB column, a view with an operator allow-list) with the built-in
+// JSONB column whose columns have several declared types, one undeclared, a
+// view with an operator allow-list) with the built-in
 // operator registry. Built and run outside Bazel by ci/fuzz (clang,
 // -fsanitize=fuzzer,address,undefined).
 //
@@ -120,10 +121,16 @@ constexpr char kSchemaJson[] = R"json({
     {"name": "fuzz.v_rows", "type": "Row", "jsonb_column": null,
      "columns": {"id": "uuid", "name": "text", "age": "integer",
                  "ip": "inet", "created_at": "timestamptz",
-                 "search_tsv": "tsvector", "tags": "jsonb"},
+                 "search_tsv": "tsvector", "tags": "jsonb",
+                 "code": "varchar(20)", "price": "real",
+                 "seen_at": "timestamp(3)", "ext_id": "int8",
+                 "rank": "smallint", "labels": "text[]", "note": ""},
      "fields": {"id": "UUID", "name": "String", "age": "Int",
                 "ip": "IpAddress", "created_at": "DateTime",
-                "search_tsv": "FullText", "tags": "[String]"}},
+                "search_tsv": "FullText", "tags": "[String]",
+                "code": "String", "price": "Float", "seen_at": "DateTime",
+                "ext_id": "ID", "rank": "Int", "labels": "[String]",
+                "note": "String"}},
     {"name": "v_limited", "type": "Limited",
      "columns": {"id": "uuid", "author_id": "uuid", "search_tsv": "tsvector",
                  "data": "jsonb"},
