@@ -42,11 +42,9 @@ def legacy_body(field, values, selection, type_name, is_list=True):
 
 def psycopg_sql(sql):
     """The native statement (from Repository.explain) for psycopg: %s
-    placeholders instead of $n, and the jsonb column itself instead of its
-    ::text, so that psycopg parses it into Python objects as the legacy path
-    did."""
-    return re.sub(r"\$\d+", "%s", sql.replace("%", "%%")).replace(
-        "::text FROM", " FROM", 1)
+    placeholders instead of $n. It selects the jsonb column itself, so
+    psycopg parses it into Python objects as the legacy path did."""
+    return re.sub(r"\$\d+", "%s", sql.replace("%", "%%"))
 
 
 def first_difference(a, b, path="data"):

@@ -67,6 +67,35 @@ MergeSameKeys(const google::protobuf::RepeatedPtrField<v1::Selection>& in,
   return out;
 }
 
+// What the schema knows of a row written without a selection (every key
+// camelCased): JSON fields pass through untouched, objects carry their type
+// (for __typename) and their own overrides.
+std::vector<response::FieldSelection> SelectAllOverrides(
+    const where::Schema& schema, const ObjectType& type) {
+  std::vector<response::FieldSelection> overrides;
+  for (const FieldDef& field : type.fields()) {
+    const bool is_object = field.kind == FieldKind::kObject ||
+                           (field.kind == FieldKind::kList &&
+                            field.element_kind == FieldKind::kObject);
+    if (field.kind != FieldKind::kJson && !is_object) continue;
+    response::FieldSelection out;
+    out.response_key = field.name;
+    out.source_key = field.key;
+    if (field.kind == FieldKind::kJson) {
+      out.kind = response::FieldSelection::Kind::kJson;
+    } else {
+      const ObjectType* nested = schema.FindObjectType(field.object_type);
+      if (nested == nullptr) continue;
+      out.kind = response::FieldSelection::Kind::kObject;
+      out.type_name = nested->name();
+      out.select_all = true;
+      out.fields = SelectAllOverrides(schema, *nested);
+    }
+    overrides.push_back(std::move(out));
+  }
+  return overrides;
+}
+
 absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelection(
     const where::Schema& schema, const ObjectType& type,
     const google::protobuf::RepeatedPtrField<v1::Selection>& requested,
@@ -685,6 +714,7 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
                                                    root.response_key())));
   } else {
     selection->select_all = true;
+    selection->fields = SelectAllOverrides(schema_, view.type);
   }
   t->projector =
       std::make_shared<const response::Projector>(*selection, projection_);
@@ -692,10 +722,13 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   ASSIGN_OR_RETURN(std::vector<OrderKey> keys,
                    CompileOrderBy(schema_, view, root.order_by_json(),
                                   root_jsonb));
+  // No ::text: the text result format already sends jsonb's text, and a
+  // cast in the select list is computed for every row before a sort or a
+  // LIMIT (the server then sorts the converted text, and may leave an
+  // index that gives the order unused).
   std::string row =
-      view.jsonb_column.empty()
-          ? absl::StrCat("row_to_json(", kRowAlias, ")::text")
-          : absl::StrCat(root_jsonb, "::text");
+      view.jsonb_column.empty() ? absl::StrCat("row_to_json(", kRowAlias, ")")
+                                : root_jsonb;
 
   if (!paginated) {
     t->shape = root.is_list() ? ResultShape::kList : ResultShape::kObject;

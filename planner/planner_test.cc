@@ -81,7 +81,7 @@ TEST_F(PlannerTest, PlansFilteredOrderedPagedList) {
   auto plan = Plan(root, "id firstName");
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->plan.sql,
-            "SELECT t.\"data\"::text FROM \"sample\".\"v_user\" AS t WHERE "
+            "SELECT t.\"data\" FROM \"sample\".\"v_user\" AS t WHERE "
             "(t.\"data\"->>'age')::numeric >= $1::numeric AND "
             "t.\"data\"->'address'->>'city_name' = $2::text ORDER BY "
             "(t.\"data\"->>'age')::numeric DESC NULLS LAST, "
@@ -96,7 +96,7 @@ TEST_F(PlannerTest, PlansSingleObjectWithLimitOne) {
   auto plan = Plan(root);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->plan.sql,
-            "SELECT t.\"data\"::text FROM \"sample\".\"v_user\" AS t WHERE "
+            "SELECT t.\"data\" FROM \"sample\".\"v_user\" AS t WHERE "
             "t.\"id\" = $1::uuid LIMIT 1");
   EXPECT_EQ(plan->shape, ResultShape::kObject);
   EXPECT_TRUE(plan->selection->select_all);
@@ -110,7 +110,7 @@ TEST_F(PlannerTest, PlansViewWithoutJsonbColumnAsRowToJson) {
   auto plan = Plan(root);
   ASSERT_TRUE(plan.ok()) << plan.status();
   EXPECT_EQ(plan->plan.sql,
-            "SELECT row_to_json(t)::text FROM \"public\".\"v_plain\" AS t "
+            "SELECT row_to_json(t) FROM \"public\".\"v_plain\" AS t "
             "WHERE t.\"id\" > $1::bigint ORDER BY t.\"label\" DESC");
 }
 

@@ -161,13 +161,9 @@ class ValueCollector : public stream::RowSink {
 class RootSink : public stream::RowSink {
  public:
   RootSink(const planner::RootPlan& plan, Body* body, Sequencer* sequencer,
-           size_t index, const response::ProjectionOptions& projection,
-           absl::string_view backend_name)
+           size_t index, absl::string_view backend_name)
       : plan_(plan), body_(body), sequencer_(sequencer), index_(index),
         backend_name_(backend_name) {
-    if (plan.selection != nullptr) {
-      projector_.emplace(*plan.selection, projection);
-    }
     if (plan.shape == ResultShape::kValue ||
         plan.shape == ResultShape::kValueList) {
       value_.emplace(plan.shape == ResultShape::kValueList, body, sequencer,
@@ -249,11 +245,11 @@ class RootSink : public stream::RowSink {
       absl::Status status;
       switch (plan_.shape) {
         case ResultShape::kList:
-          status = writer.AppendListItem(*projector_, chunk.rows[r]);
+          status = writer.AppendListItem(*plan_.projector, chunk.rows[r]);
           break;
         case ResultShape::kObject:
           if (rows_ > 0) continue;  // the first row is the object
-          status = writer.WriteObject(plan_.response_key, *projector_,
+          status = writer.WriteObject(plan_.response_key, *plan_.projector,
                                       chunk.rows[r]);
           break;
         case ResultShape::kConnection:
@@ -288,7 +284,7 @@ class RootSink : public stream::RowSink {
     ASSIGN_OR_RETURN(std::string cursor,
                      planner::EncodeCursor(connection.cursor_fingerprint,
                                            chunk.cell(r, 1)));
-    return body_->writer().AppendEdge(*projector_, cursor, chunk.rows[r]);
+    return body_->writer().AppendEdge(*plan_.projector, cursor, chunk.rows[r]);
   }
 
   const planner::RootPlan& plan_;
@@ -296,7 +292,6 @@ class RootSink : public stream::RowSink {
   Sequencer* sequencer_;
   size_t index_;
   absl::string_view backend_name_;
-  std::optional<response::Projector> projector_;
   std::optional<ValueCollector> value_;
   std::optional<ValueCollector> total_;
   int64_t rows_ = 0;
@@ -334,6 +329,14 @@ class MutationSink : public stream::RowSink {
   std::optional<std::string> status_;
 };
 
+// The planner compiles each root's Projector with the repository's
+// projection options.
+planner::PlannerOptions PlannerOptionsOf(const RepositoryOptions& options) {
+  planner::PlannerOptions planner = options.planner;
+  planner.projection = options.projection;
+  return planner;
+}
+
 std::optional<std::string> ContextValue(const stream::RequestContext& context,
                                         absl::string_view name) {
   if (name == "tenant_id") return context.tenant_id;
@@ -356,7 +359,8 @@ Repository::Repository(std::shared_ptr<const where::Schema> schema,
       writer_(writer != nullptr ? std::move(writer) : backend_),
       options_(options),
       planner_(std::make_shared<planner::Planner>(
-          *schema_, *operators_, where::FilterLimits(), options.planner)) {}
+          *schema_, *operators_, where::FilterLimits(),
+          PlannerOptionsOf(options))) {}
 
 Repository::Repository(const Repository& parent,
                        std::shared_ptr<plugins::Backend> backend)
@@ -398,7 +402,6 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
   std::vector<stream::Statement> statements;
   for (size_t i = 0; i < plans.size(); ++i) {
     roots.push_back(std::make_unique<RootSink>(plans[i], &body, &sequencer, i,
-                                               options_.projection,
                                                backend_->name()));
     sequencer.Add(roots.back().get());
     roots.back()->AddStatements(&statements);

@@ -186,8 +186,8 @@ TEST_F(RepositoryTest, BadInputFailsBeforeAnySql) {
   auto body = repository_->Execute(q);
   ASSERT_FALSE(body.ok());
   EXPECT_EQ(std::string(body.status().message()),
-            "invalid value at where.qty.eq: expected an integer, got a string "
-            "'nine'");
+            "invalid value at where.qty.eq: expected an Int (a whole number), "
+            "got a string");
   v1::QueryDefinition dup;
   AddRoot(&dup, "items", "v_item");
   AddRoot(&dup, "items", "v_item");

@@ -542,11 +542,6 @@ def test_select_all_users_outside_json_fields(repo, users, rows):
                 assert dump(got) == dump(want), key
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "select-all carries no schema: the projector camelCases the inner keys "
-    "of JSON fields (preferences.notifications.digest_frequency comes out "
-    "as digestFrequency), against the spec's 'values of fields declared "
-    "JSON pass through untouched'"))
 def test_select_all_keeps_inner_keys_of_json_fields(repo, users, rows):
     body = repo.find(users, field="users", order_by=ORDER)
     expected = []
@@ -558,10 +553,6 @@ def test_select_all_keeps_inner_keys_of_json_fields(repo, users, rows):
                     + "]}}").encode()
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "select-all carries no schema: with always_typename only the root "
-    "object gets __typename, not the nested Address, against the spec's "
-    "'an option injects it into every typed object'"))
 def test_always_typename_with_select_all_reaches_nested_objects(
         fn, pool, schema, sample, rows):
     repo = fn.Repository(pool, schema, always_typename=True)
