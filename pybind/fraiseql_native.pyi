@@ -1,6 +1,7 @@
 """Type stubs for the fraiseql_native extension module."""
 from decimal import Decimal
-from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple, Union)
 
 Json = Union[None, bool, int, float, str, Mapping[str, Any], Sequence[Any]]
 
@@ -257,6 +258,32 @@ class Repository:
         ...
 
 def camel_case(name: str) -> str: ...
+class OperatorField:
+    """The field a custom operator renders against."""
+    name: str
+    kind: str
+    typed: str
+    text: str
+    jsonb: str
+    value_type: str
+def operators() -> List[Dict[str, Any]]:
+    """Every registered operator: key, name, aliases, kinds, value,
+    description, example."""
+    ...
+def register_operator(
+    key: str,
+    name: str,
+    kinds: List[str],
+    render: Callable[[OperatorField, Any, Callable[[Any, str], str]], str],
+    aliases: List[str] = ...,
+    description: str = "",
+    example: str = "",
+    value: str = "",
+) -> None:
+    """For Repositories created afterwards. render(field, value, bind)
+    returns SQL at plan time; bind(value, field.value_type) adds a
+    parameter and returns its placeholder."""
+    ...
 class Transaction(Repository):
     """Every call runs in the transaction (calls take timeout=, not
     context=). After a failed statement: TransactionError until rollback()."""

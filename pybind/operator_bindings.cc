@@ -48,6 +48,7 @@ struct PyField {
   std::string typed;  // SQL of the value typed for its kind
   std::string text;   // SQL of the value as text
   std::string jsonb;  // SQL of the value as jsonb
+  std::string value_type;  // SQL type to bind values compared with `typed`
 };
 
 // Converts a JsonValue back to a Python value (numbers exact: int or
@@ -105,7 +106,10 @@ class PythonOperator : public where::Operator {
     try {
       PyField field{operand.field != nullptr ? operand.field->name : "",
                     std::string(where::FieldKindName(operand.kind)),
-                    operand.typed_sql, operand.text_sql, operand.jsonb_sql};
+                    operand.typed_sql, operand.text_sql, operand.jsonb_sql,
+                    operand.value_type.empty()
+                        ? std::string(where::SqlTypeForKind(operand.kind))
+                        : operand.value_type};
       // bind() may outlive this call if the renderer keeps it: it then
       // refuses instead of writing into a finished ParamList.
       auto live = std::make_shared<where::ParamList*>(params);
@@ -183,7 +187,12 @@ void DefineOperatorBindings(py::module_& m) {
       .def_readonly("typed", &PyField::typed,
                     "SQL of the value typed for its kind")
       .def_readonly("text", &PyField::text, "SQL of the value as text")
-      .def_readonly("jsonb", &PyField::jsonb, "SQL of the value as jsonb");
+      .def_readonly("jsonb", &PyField::jsonb, "SQL of the value as jsonb")
+      .def_readonly("value_type", &PyField::value_type,
+                    "SQL type to bind values compared with `typed` "
+                    "(bind(v, field.value_type)): the kind's type, or for a "
+                    "real column one its index accepts (bigint for an Int "
+                    "on an integer column)");
 
   m.def(
       "operators",

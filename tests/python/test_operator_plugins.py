@@ -119,3 +119,23 @@ def test_bind_is_checked_and_expires_with_the_call(fn, pool, schema, users):
         kept[-1]("late", "text")
     with pytest.raises(fn.InvalidInputError, match="invalid sql_type"):
         repo.explain(users, where={"firstName": {"keptBind": "bad-type"}})
+
+
+def test_python_operator_binds_with_the_columns_value_type(fn, pool, schema,
+                                                           users, raw):
+    # `id` is a real uuid column: `typed` is the bare column, so the value
+    # must be bound as a uuid (field.value_type), not as text.
+    seen = []
+
+    def render(field, value, bind):
+        seen.append((field.typed, field.value_type))
+        return f"{field.typed} <> {bind(value, field.value_type)}"
+
+    fn.register_operator("where.test.not_this_id", "notThisId", ["UUID", "ID"],
+                         render)
+    repo = fn.Repository(pool, schema)
+    first = raw["v_user"][0]["id"]
+    body = repo.find(users, where={"id": {"notThisId": first}}, selection="id")
+    ids = [r["id"] for r in json.loads(body)["data"]["v_user"]]
+    assert first not in ids and len(ids) == len(raw["v_user"]) - 1
+    assert seen == [('t."id"', "uuid")]
