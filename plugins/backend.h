@@ -99,13 +99,20 @@ class Backend {
 // one connection, so a Repository can run on it unchanged. Begin on a
 // transaction opens a nested one (a savepoint).
 //
-// Statements take no context variables or statement_timeout of their own
-// (InvalidArgument): those were fixed by Begin. Their deadline and cancel
-// flag apply per call. After a statement fails the transaction is aborted:
-// later statements and Commit fail with FailedPrecondition until Rollback.
+// Statements take no context variables of their own (InvalidArgument):
+// those were fixed by Begin. A call's statement_timeout is not set again
+// (the transaction's holds); its deadline and cancel flag apply per call.
+// After a statement fails the transaction is aborted: later statements and
+// Commit fail with FailedPrecondition until Rollback. A nested transaction
+// (Begin on a transaction) is a savepoint: it takes no options of its own
+// (InvalidArgument), and its Rollback clears an abort its own statements
+// caused.
 //
-// Not for concurrent use: calls are serialised (one connection).
-// Destroying an open transaction rolls it back.
+// Not for concurrent use: a call made while another statement of the
+// transaction is running (e.g. a stream not yet read to its end) fails with
+// FailedPrecondition rather than waiting. Destroying an open transaction
+// rolls it back. A transaction must not outlive the backend it came from,
+// nor a nested one its parent.
 class Transaction : public Backend {
  public:
   // Makes the transaction's work permanent and ends it. Errors: the

@@ -36,7 +36,9 @@ class QueryCancelledError(Error):
 class DatabaseError(Error): ...
 class ResponseTooLargeError(Error):
     """The body passed the repository's max_response_bytes: the query was
-    cancelled on the server and nothing was returned."""
+    cancelled on the server and nothing was returned. (A find_stream or
+    execute_stream that already yielded pieces ends instead with valid JSON
+    naming the cap in its "errors".)"""
 class TransactionError(Error):
     """A transaction used after an earlier error aborted it (roll it back),
     or after it ended."""

@@ -638,7 +638,10 @@ class PyTransaction : public PyRepository {
     RaiseIfError(status);
   }
 
-  bool open() const { return scope_.transaction->open(); }
+  bool open() const {
+    py::gil_scoped_release release;
+    return scope_.transaction->open();
+  }
 
  private:
   static absl::Time Deadline(std::optional<double> timeout) {
@@ -761,7 +764,9 @@ PYBIND11_MODULE(fraiseql_native, m) {
   exceptions.too_large = NewException(
       m, "ResponseTooLargeError", exceptions.error,
       "The response body passed the repository's max_response_bytes: the "
-      "query was cancelled on the server and nothing was returned.");
+      "query was cancelled on the server and nothing was returned. (A "
+      "find_stream/execute_stream that already yielded pieces ends instead "
+      "with valid JSON naming the cap in its \"errors\".)");
   exceptions.transaction = NewException(
       m, "TransactionError", exceptions.error,
       "A transaction was used after an earlier error aborted it (roll it "

@@ -19,6 +19,9 @@ namespace {
 
 using planner::ResultShape;
 
+// How long a rollback after a failed mutation may take.
+constexpr absl::Duration kRollbackBound = absl::Seconds(5);
+
 // The body under construction: the writer, the size cap, and the pieces
 // handed to a streaming consumer.
 class Body {
@@ -496,15 +499,21 @@ absl::StatusOr<std::string> Repository::Mutate(
   call.deadline = context.deadline;
   call.cancelled = context.cancelled;
   MutationSink sink;
+  // Rolling back is cleanup: it gets a bound of its own, since the call's
+  // deadline may be what just failed (inside a transaction, a savepoint
+  // left in place would leave the caller's transaction aborted).
+  const auto rollback = [&transaction] {
+    absl::Status ignored =
+        transaction->Rollback(absl::Now() + kRollbackBound);
+    (void)ignored;
+  };
   if (absl::Status status = transaction->Execute(plan.plan, call, &sink);
       !status.ok()) {
-    absl::Status ignored = transaction->Rollback(context.deadline);
-    (void)ignored;
+    rollback();
     return status;
   }
   if (sink.rows_ == 0 || !sink.status_.has_value()) {
-    absl::Status ignored = transaction->Rollback(context.deadline);
-    (void)ignored;
+    rollback();
     return absl::DataLossError(absl::StrCat(
         "mutation ", plan.response_key, ": ", mutation.function(),
         sink.rows_ == 0 ? " returned no row" : " returned no status",
@@ -515,7 +524,7 @@ absl::StatusOr<std::string> Repository::Mutate(
   if (outcome.success) {
     RETURN_IF_ERROR(transaction->Commit(context.deadline));
   } else {
-    RETURN_IF_ERROR(transaction->Rollback(context.deadline));
+    RETURN_IF_ERROR(transaction->Rollback(absl::Now() + kRollbackBound));
   }
 
   std::string row = std::move(sink.row_);

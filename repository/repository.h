@@ -131,9 +131,9 @@ class Repository {
 
   // Opens a transaction on the writer backend (plugins::Backend::Begin)
   // and returns it with a repository whose every call runs in it. The
-  // repository shares this one's planner; it must not outlive the
-  // transaction, and calls on it take no context variables (they were
-  // given here).
+  // repository shares this one's planner; the scope must not outlive this
+  // repository (its backend), and calls on it take no context variables
+  // (they were given here).
   struct TransactionScope {
     std::shared_ptr<plugins::Transaction> transaction;
     std::unique_ptr<Repository> repository;

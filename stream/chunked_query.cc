@@ -141,8 +141,8 @@ class Run {
   bool SendCommand(const char* sql, Step step);
   bool SendSettings();
   bool SendStatement(size_t index);
-  // Reads the results of `steps_` and the Sync.
-  void ReadAll();
+  // Reads the results of `steps_` and the Sync; false when it gave up.
+  bool ReadAll();
   void ReadSteps();
   // Reads one step's results up to its terminating null.
   void ReadStep(const SentStep& step);
@@ -175,6 +175,10 @@ class Run {
   const std::atomic<bool>* cancelled_ = nullptr;
   Interrupt interrupt_ = Interrupt::kNone;
   bool gave_up_ = false;
+  // The main pipeline was read to its Sync, and no row was dropped on the
+  // way: the work completed even if a deadline or cancel came too late.
+  bool completed_ = false;
+  int64_t dropped_rows_ = 0;
   absl::Status failure_;       // first server or protocol error
   absl::Status sink_failure_;  // the sink's own status
 
@@ -257,7 +261,10 @@ void Run::ReadStep(const SentStep& sent) {
     const bool stopped = !failure_.ok() || interrupt_ != Interrupt::kNone;
     switch (status) {
       case PGRES_SINGLE_TUPLE:
-        if (stopped || step != Step::kQuery) break;  // draining
+        if (stopped || step != Step::kQuery) {  // draining
+          ++dropped_rows_;
+          break;
+        }
         chunk_.rows.push_back(cell(raw, 0));
         if (int columns = PQnfields(raw); columns > 1) {
           chunk_.columns = columns;
@@ -305,16 +312,17 @@ void Run::ReadSteps() {
   }
 }
 
-void Run::ReadAll() {
+bool Run::ReadAll() {
   ReadSteps();
   // The Sync's own result; no null follows it.
   while (!gave_up_ && WaitOrInterrupt()) {
     Result result(PQgetResult(conn_));
     if (result != nullptr &&
         PQresultStatus(result.get()) == PGRES_PIPELINE_SYNC) {
-      return;
+      return true;
     }
   }
+  return false;
 }
 
 bool Run::SendCommand(const char* sql, Step step) {
@@ -479,6 +487,15 @@ absl::Status Run::FinalStatus() {
   if (PQstatus(conn_) != CONNECTION_OK || interrupt_ == Interrupt::kBroken) {
     return ConnectionError(conn_, "query failed");
   }
+  if ((interrupt_ == Interrupt::kDeadline ||
+       interrupt_ == Interrupt::kCancelled) &&
+      completed_) {
+    // Every result arrived before the cancel took effect: the statements
+    // ran (a COMMIT committed), so say what happened, not that time ran
+    // out.
+    if (failure_.ok()) return absl::OkStatus();
+    if (SqlStateOf(failure_) != "57014") return failure_;
+  }
   switch (interrupt_) {
     case Interrupt::kSink:
       return sink_failure_;
@@ -541,11 +558,12 @@ absl::StatusOr<StreamResult> Run::Go() {
   if (!PQenterPipelineMode(conn_)) {
     return ConnectionError(conn_, "cannot start the query pipeline");
   }
-  // DEALLOCATE would fail in an aborted transaction of the caller's: evicted
-  // statements wait for the next batch that owns its transaction.
+  // Evicted statements are deallocated after a batch that ends its own
+  // transaction (kAuto). In a caller's transaction a DEALLOCATE that fails
+  // would abort it behind the caller's back: they wait.
   const std::vector<std::string> evicted =
       options_.statements != nullptr &&
-              batch_.transaction != TransactionControl::kInside
+              batch_.transaction == TransactionControl::kAuto
           ? options_.statements->TakeEvicted(conn_)
           : std::vector<std::string>();
   if (!Send()) {
@@ -559,7 +577,7 @@ absl::StatusOr<StreamResult> Run::Go() {
     PQexitPipelineMode(conn_);
     return status;
   }
-  ReadAll();
+  completed_ = ReadAll() && dropped_rows_ == 0;
   if (StaleStatement()) {
     // A statement we thought prepared is gone: most likely PgBouncer in
     // transaction pooling mode (another server session per transaction).

@@ -88,7 +88,6 @@ struct BatchOptions {
 //   [BEGIN]                                    see TransactionControl
 //   [SELECT set_config('statement_timeout', $1, true),
 //           set_config($2, $3, true), ...]     the context's settings
-//   [DEALLOCATE <evicted>]...                  statements evicted earlier
 //   for each statement:
 //     [Parse <name>]                           first run of a shape
 //     Bind/Execute (<name> or unnamed), single-row mode
@@ -98,7 +97,14 @@ struct BatchOptions {
 // so set_config(..., is_local=true) (SET LOCAL) values are visible to the
 // statements (e.g. to row-level security policies through
 // current_setting) and gone at COMMIT. A failing statement aborts the rest
-// of the pipeline: later statements send nothing to their sinks.
+// of the pipeline: later statements send nothing to their sinks. Only when
+// needed, a second round trip follows: ROLLBACK after a failure (kAuto, or
+// kBegin without keep_open_on_error), and in kAuto batches DEALLOCATE of
+// statements the cache evicted earlier.
+//
+// A deadline or cancel that comes when every result has already arrived
+// changes nothing: the call returns what happened (OK, or the server's
+// error), so a COMMIT that committed is never reported as timed out.
 //
 // On return from a kAuto batch the connection is idle (no transaction, no
 // result pending) unless it broke or could not be cleaned up in time;

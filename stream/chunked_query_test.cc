@@ -769,5 +769,54 @@ TEST_F(StreamQueryTest, BatchStatementWithoutPlanIsInvalidArgument) {
   EXPECT_TRUE(conn_->IsReusable());
 }
 
+// An evicted name the session no longer has (PgBouncer, DISCARD ALL) must
+// not be deallocated inside a caller's transaction: the failing DEALLOCATE
+// would abort it behind the caller's back, and the server answers a later
+// COMMIT with ROLLBACK. It is deallocated after the next kAuto batch.
+TEST_F(StreamQueryTest, EvictedStatementsWaitForABatchThatOwnsItsTransaction) {
+  testing::ScopedSchema schema("dealloc_in_tx");
+  const std::string table = schema.name() + ".t";
+  schema.admin().Exec("CREATE TABLE " + table + " (v text)");
+  StatementCache cache(/*per_connection=*/1);
+  StreamOptions options;
+  options.statements = &cache;
+  for (const char* sql : {"SELECT 'a'", "SELECT 'b'"}) {
+    CollectingSink sink;
+    ASSERT_TRUE(StreamQuery(conn_->raw(), {sql, {}}, options, {}, &sink).ok());
+  }
+  // 'a' was evicted and waits for DEALLOCATE; the session forgets it.
+  CollectingSink discard;
+  ASSERT_TRUE(StreamQuery(conn_->raw(), {"DEALLOCATE ALL", {}},
+                          StreamOptions(), {}, &discard)
+                  .ok());
+  BatchOptions begin;
+  begin.transaction = TransactionControl::kBegin;
+  begin.keep_open_on_error = true;
+  const planner::Plan insert{"INSERT INTO " + table + " VALUES ('x') RETURNING v",
+                             {}};
+  CollectingSink rows;
+  const Statement statements[] = {{&insert, &rows}};
+  auto result = StreamBatch(conn_->raw(), statements, options, begin,
+                            RequestContext());
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(rows.rows, (std::vector<std::string>{"x"}));
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INTRANS);
+  BatchOptions inside;
+  inside.transaction = TransactionControl::kInside;
+  const planner::Plan commit{"COMMIT", {}};
+  const Statement end[] = {{&commit, nullptr, /*prepare=*/false}};
+  ASSERT_TRUE(StreamBatch(conn_->raw(), end, options, inside, RequestContext())
+                  .ok());
+  EXPECT_EQ(schema.admin().Column("SELECT count(*) FROM " + table),
+            (std::vector<std::string>{"1"}));
+  // The next batch of its own sends the DEALLOCATE; its failure (the name
+  // is gone) changes nothing for that batch.
+  CollectingSink after;
+  EXPECT_TRUE(StreamQuery(conn_->raw(), {"SELECT 'c'", {}}, options, {}, &after)
+                  .ok());
+  EXPECT_EQ(after.rows, (std::vector<std::string>{"c"}));
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
 }  // namespace
 }  // namespace fraiseql::stream

@@ -85,6 +85,9 @@ void StatementCache::Disable(PGconn* conn) {
   entry.disabled = true;
   entry.lru.clear();
   entry.index.clear();
+  // The session's statements are not ours to deallocate any more (behind
+  // PgBouncer they live in other server sessions): a DEALLOCATE would fail.
+  entry.evicted.clear();
 }
 
 bool StatementCache::Disabled(PGconn* conn) {

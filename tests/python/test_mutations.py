@@ -299,3 +299,58 @@ def test_abandoned_transaction_rolls_back_and_frees_its_connection(fn, mrepo, db
     gc.collect()
     assert accounts(db, a) == []
     assert pool.stats()["in_use"] == 0
+
+
+def test_a_timeout_in_a_transaction_undoes_only_that_mutation(fn, mrepo, db):
+    a, b, c = (str(uuid.uuid4()) for _ in range(3))
+    tx = mrepo.transaction(context={"tenant_id": TENANT, "user_id": "t"})
+    create(tx, {"id": a, "name": "a"}, context=None)
+    with pytest.raises(fn.QueryTimeoutError):
+        create(tx, {"id": b, "name": "b", "sleep": 5}, context=None,
+               timeout=0.3)
+    # Its savepoint was rolled back although its deadline had passed.
+    create(tx, {"id": c, "name": "c"}, context=None)
+    tx.commit()
+    assert len(accounts(db, a)) == 1 and len(accounts(db, c)) == 1
+    assert accounts(db, b) == [] and audits(db, b) == 0
+
+
+def test_a_stream_open_on_a_transaction_makes_it_busy_not_hung(fn, mrepo, db):
+    with psycopg.connect(db.info.dsn, autocommit=True) as conn:
+        for i in range(40):
+            conn.execute(f'INSERT INTO "{SCHEMA}".tb_account VALUES '
+                         "(%s, %s, 'seed', jsonb_build_object('name', %s::text))",
+                         (str(uuid.uuid4()), TENANT, f"seed {i}"))
+    with pytest.raises(fn.TransactionError, match="busy"):
+        with mrepo.transaction() as tx:
+            it = tx.find_stream(f"{SCHEMA}.v_account", selection="name",
+                                chunk_bytes=1)
+            assert next(it).startswith(b'{"data":{"v_account":[')
+            # The stream holds the transaction's connection: other calls
+            # fail at once instead of waiting for it.
+            with pytest.raises(fn.TransactionError, match="busy"):
+                tx.count(f"{SCHEMA}.v_account")
+            assert tx.open
+    it.close()
+    assert tx.open  # the commit in __exit__ was refused
+    tx.rollback()
+    assert not tx.open
+
+
+def test_a_nested_transaction_that_failed_rolls_back_to_its_savepoint(
+        fn, mrepo, db):
+    a, c = str(uuid.uuid4()), str(uuid.uuid4())
+    tx = mrepo.transaction(context={"tenant_id": TENANT, "user_id": "n"})
+    create(tx, {"id": a, "name": "a"}, context=None)
+    with pytest.raises(fn.TransactionError, match="rolled back to its savepoint"):
+        with tx.transaction() as sp:
+            with pytest.raises(fn.DatabaseError):
+                sp.count(f"{SCHEMA}.v_account",
+                         where={"balance": {"gt": "1e999999"}})
+    # The outer transaction goes on.
+    create(tx, {"id": c, "name": "c"}, context=None)
+    tx.commit()
+    assert len(accounts(db, a)) == 1 and len(accounts(db, c)) == 1
+    with mrepo.transaction() as outer:
+        with pytest.raises(fn.InvalidInputError, match="savepoint"):
+            outer.transaction(isolation="serializable")

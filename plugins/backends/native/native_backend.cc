@@ -39,6 +39,12 @@ absl::Status Ended() {
   return absl::FailedPreconditionError("the transaction has already ended");
 }
 
+absl::Status Busy() {
+  return absl::FailedPreconditionError(
+      "the transaction is busy with another statement (a stream not yet "
+      "read to its end or closed?); finish or close it first");
+}
+
 }  // namespace
 
 // One transaction on one pooled connection. BEGIN (with the context's
@@ -58,9 +64,14 @@ class NativeTransaction : public Transaction {
   }
 
   ~NativeTransaction() override {
-    // Rollback ends it and gives the connection back (a no-op when ended).
-    absl::Status ignored = Rollback(absl::Now() + absl::Seconds(5));
-    (void)ignored;
+    // Ends it and gives the connection back (a no-op when ended). Nothing
+    // can be running: the caller owns the only reference.
+    absl::MutexLock lock(&mu_);
+    if (state_ != State::kDone) {
+      absl::Status ignored =
+          EndLocked("ROLLBACK", absl::Now() + absl::Seconds(5));
+      (void)ignored;
+    }
   }
 
   absl::string_view name() const override { return "backend.native"; }
@@ -73,10 +84,16 @@ class NativeTransaction : public Transaction {
     return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
   }
 
+  // Every entry point takes the lock without waiting: a call that finds a
+  // statement running (a stream of this transaction still open, on this
+  // thread or another) fails instead of waiting for it, which could be
+  // forever.
   absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
                             const stream::RequestContext& context) override {
-    absl::MutexLock lock(&mu_);
-    return RunLocked(statements, context);
+    if (!mu_.TryLock()) return Busy();
+    absl::Status status = RunLocked(statements, context);
+    mu_.Unlock();
+    return status;
   }
 
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(
@@ -84,37 +101,46 @@ class NativeTransaction : public Transaction {
       const stream::RequestContext& context) override;
 
   absl::Status Commit(absl::Time deadline) override {
-    absl::MutexLock lock(&mu_);
-    if (state_ == State::kDone) return Ended();
-    if (state_ == State::kAborted || state_ == State::kFailed) {
-      absl::Status rolled_back = EndLocked("ROLLBACK", deadline);
-      (void)rolled_back;
-      return absl::FailedPreconditionError(
-          "the transaction was aborted by an earlier error and has been rolled "
-          "back; nothing was committed");
-    }
-    return EndLocked("COMMIT", deadline);
+    if (!mu_.TryLock()) return Busy();
+    absl::Status status = CommitLocked(deadline);
+    mu_.Unlock();
+    return status;
   }
 
   absl::Status Rollback(absl::Time deadline) override {
-    absl::MutexLock lock(&mu_);
-    if (state_ == State::kDone) return Ended();
-    return EndLocked("ROLLBACK", deadline);
+    if (!mu_.TryLock()) return Busy();
+    absl::Status status =
+        state_ == State::kDone ? Ended() : EndLocked("ROLLBACK", deadline);
+    mu_.Unlock();
+    return status;
   }
 
   bool open() const override {
-    absl::MutexLock lock(&mu_);
-    return state_ != State::kDone;
+    // Busy means a statement is running: open.
+    if (!mu_.ReaderTryLock()) return true;
+    const bool open = state_ != State::kDone;
+    mu_.ReaderUnlock();
+    return open;
+  }
+
+  // For savepoints: whether a statement failed since the last recovery.
+  bool aborted() const {
+    if (!mu_.ReaderTryLock()) return false;
+    const bool aborted = state_ == State::kAborted;
+    mu_.ReaderUnlock();
+    return aborted;
   }
 
   // For savepoints: runs trusted control statements (SAVEPOINT, RELEASE,
   // ROLLBACK TO) and, when `then` is given, statements after them, in one
   // round trip. `recovers`: the batch ends an aborted state (ROLLBACK TO).
+  // *reached: whether the batch reached the server (the transaction is
+  // open or aborted afterwards), so a SAVEPOINT in it exists.
   absl::Status RunControl(const std::vector<std::string>& control,
                           absl::Span<const stream::Statement> then,
                           const stream::RequestContext& context,
-                          bool recovers) {
-    absl::MutexLock lock(&mu_);
+                          bool recovers, bool* reached = nullptr) {
+    if (!mu_.TryLock()) return Busy();
     std::vector<planner::Plan> plans(control.size());
     std::vector<stream::Statement> statements;
     for (size_t i = 0; i < control.size(); ++i) {
@@ -123,10 +149,37 @@ class NativeTransaction : public Transaction {
     }
     statements.insert(statements.end(), then.begin(), then.end());
     if (recovers && state_ == State::kAborted) state_ = State::kOpen;
-    return RunLocked(statements, context);
+    absl::Status status = RunLocked(statements, context);
+    if (reached != nullptr) {
+      *reached = status.ok() || state_ == State::kAborted;
+    }
+    mu_.Unlock();
+    return status;
   }
 
  private:
+  absl::Status CommitLocked(absl::Time deadline)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (state_ == State::kDone) return Ended();
+    if (state_ == State::kAborted || state_ == State::kFailed) {
+      absl::Status rolled_back = EndLocked("ROLLBACK", deadline);
+      (void)rolled_back;
+      return absl::FailedPreconditionError(
+          "the transaction was aborted by an earlier error and has been rolled "
+          "back; nothing was committed");
+    }
+    // The server answers COMMIT of an aborted transaction with ROLLBACK:
+    // never report that as committed.
+    if (PQtransactionStatus(connection_->raw()) == PQTRANS_INERROR) {
+      absl::Status rolled_back = EndLocked("ROLLBACK", deadline);
+      (void)rolled_back;
+      return absl::FailedPreconditionError(
+          "the transaction was aborted on the server and has been rolled "
+          "back; nothing was committed");
+    }
+    return EndLocked("COMMIT", deadline);
+  }
+
   // kFailed: aborted, and already rolled back by the server or StreamBatch
   // (a failed first batch, a lost connection); the connection is released.
   enum class State { kNotBegun, kOpen, kAborted, kFailed, kDone };
@@ -152,19 +205,29 @@ class NativeTransaction : public Transaction {
     absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
         connection_->raw(), statements, backend_->options_, batch,
         CallContext(context_, context, first));
-    const PGTransactionStatusType status =
-        PQtransactionStatus(connection_->raw());
-    if (result.ok()) {
+    // The state follows the server's, not the status: a call that failed
+    // before anything was sent leaves the transaction as it was.
+    PGconn* conn = connection_->raw();
+    const PGTransactionStatusType status = PQtransactionStatus(conn);
+    const bool settled = PQstatus(conn) == CONNECTION_OK &&
+                         PQpipelineStatus(conn) == PQ_PIPELINE_OFF;
+    if (settled && status == PQTRANS_INTRANS) {
       state_ = State::kOpen;
-    } else if (status == PQTRANS_IDLE || status == PQTRANS_UNKNOWN) {
-      // Nothing is left open on the server: BEGIN itself failed (and was
-      // rolled back), or the connection was lost.
+    } else if (settled && status == PQTRANS_INERROR) {
+      state_ = State::kAborted;
+    } else if (settled && status == PQTRANS_IDLE && first) {
+      // Nothing open on the server (nothing sent, or BEGIN failed): the
+      // next statement begins again.
+    } else {
+      // Lost, left mid-pipeline, or ended under us: the connection goes
+      // (discarded, being unusable) and the transaction with it.
       state_ = State::kFailed;
       Release();
-    } else {
-      state_ = State::kAborted;
     }
-    return result.status();
+    if (!result.ok() || state_ == State::kOpen || state_ == State::kNotBegun) {
+      return result.status();
+    }
+    return absl::InternalError("the transaction ended on the server unexpectedly");
   }
 
   absl::Status EndLocked(const char* sql, absl::Time deadline)
@@ -204,10 +267,6 @@ class NativeTransaction : public Transaction {
   int savepoints_ ABSL_GUARDED_BY(mu_) = 0;
 
   friend class SavepointTransaction;
-  std::string NextSavepointName() {
-    absl::MutexLock lock(&mu_);
-    return absl::StrCat("fraiseql_sp_", ++savepoints_);
-  }
 };
 
 // A nested transaction: a savepoint of its parent, set with its first
@@ -242,9 +301,12 @@ class SavepointTransaction : public Transaction {
     if (state_ == State::kNotBegun) {
       control.push_back(absl::StrCat("SAVEPOINT ", savepoint_));
     }
-    absl::Status status =
-        parent_->RunControl(control, statements, context, /*recovers=*/false);
-    if (state_ == State::kNotBegun) state_ = State::kOpen;
+    bool reached = false;
+    absl::Status status = parent_->RunControl(control, statements, context,
+                                              /*recovers=*/false, &reached);
+    // Begun only once the SAVEPOINT reached the server: rolling back to
+    // one that does not exist would abort the parent.
+    if (state_ == State::kNotBegun && reached) state_ = State::kOpen;
     return status;
   }
 
@@ -256,6 +318,15 @@ class SavepointTransaction : public Transaction {
 
   absl::Status Commit(absl::Time deadline) override {
     if (state_ == State::kDone) return Ended();
+    if (state_ == State::kOpen && parent_->aborted()) {
+      // As a transaction does: an aborted savepoint is rolled back, not
+      // released, and the parent goes on.
+      absl::Status rolled_back = Rollback(deadline);
+      if (!rolled_back.ok()) return rolled_back;
+      return absl::FailedPreconditionError(
+          "the nested transaction was aborted by an earlier error and has "
+          "been rolled back to its savepoint; nothing of it was kept");
+    }
     const bool begun = state_ == State::kOpen;
     state_ = State::kDone;
     if (!begun) return absl::OkStatus();
@@ -294,14 +365,22 @@ absl::StatusOr<std::unique_ptr<Transaction>> NativeTransaction::Begin(
         "a nested transaction cannot set context variables; they belong to "
         "the outer transaction");
   }
-  (void)options;  // A savepoint has its parent's isolation.
-  {
-    absl::MutexLock lock(&mu_);
-    if (state_ == State::kDone) return Ended();
-    if (state_ == State::kAborted || state_ == State::kFailed) return Aborted();
+  if (options.isolation != TransactionOptions().isolation ||
+      options.read_only) {
+    return absl::InvalidArgumentError(
+        "a nested transaction (a savepoint) has its parent's isolation and "
+        "access mode; give those to the outer transaction");
   }
+  if (!mu_.TryLock()) return Busy();
+  absl::Status usable = state_ == State::kDone ? Ended()
+                        : state_ == State::kAborted || state_ == State::kFailed
+                            ? Aborted()
+                            : absl::OkStatus();
+  std::string savepoint = absl::StrCat("fraiseql_sp_", ++savepoints_);
+  mu_.Unlock();
+  RETURN_IF_ERROR(usable);
   return std::unique_ptr<Transaction>(
-      new SavepointTransaction(this, NextSavepointName()));
+      new SavepointTransaction(this, std::move(savepoint)));
 }
 
 NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
