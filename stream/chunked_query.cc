@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/pg_status.h"
 
@@ -37,13 +38,28 @@ absl::Status ConnectionError(PGconn* conn, absl::string_view what) {
   return absl::UnavailableError(absl::StrCat(what, ": ", why));
 }
 
+// Data exceptions (SQLSTATE class 22) quote the offending input at the end
+// of their message (`invalid input syntax for type uuid: "…"`): a bound
+// value, which messages never carry.
+std::string WithoutQuotedValue(absl::string_view sqlstate,
+                               absl::string_view message) {
+  if (!absl::StartsWith(sqlstate, "22") || !absl::EndsWith(message, "\"")) {
+    return std::string(message);
+  }
+  const size_t quote = message.find(": \"");
+  if (quote == absl::string_view::npos) return std::string(message);
+  return absl::StrCat(message.substr(0, quote), " (value withheld)");
+}
+
 absl::Status ServerError(const PGresult* result) {
   const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
   const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
-  return StatusFromSqlState(sqlstate != nullptr ? sqlstate : "XX000",
-                            "query failed",
-                            primary != nullptr ? primary
-                                               : PQresultErrorMessage(result));
+  const absl::string_view state = sqlstate != nullptr ? sqlstate : "XX000";
+  return StatusFromSqlState(
+      state, "query failed",
+      WithoutQuotedValue(state, primary != nullptr
+                                    ? primary
+                                    : PQresultErrorMessage(result)));
 }
 
 absl::Status QueryTimeout(std::string message) {

@@ -354,3 +354,13 @@ def test_a_nested_transaction_that_failed_rolls_back_to_its_savepoint(
     with mrepo.transaction() as outer:
         with pytest.raises(fn.InvalidInputError, match="savepoint"):
             outer.transaction(isolation="serializable")
+
+
+def test_server_errors_do_not_echo_the_value(fn, mrepo):
+    secret = "not-a-uuid-but-a-secret"
+    with pytest.raises(fn.DatabaseError) as err:
+        create(mrepo, {"id": str(uuid.uuid4()), "name": "x"},
+               context={"tenant_id": secret, "user_id": "u"})
+    assert err.value.sqlstate == "22P02"
+    assert "invalid input syntax for type uuid (value withheld)" in str(err.value)
+    assert secret not in str(err.value)
