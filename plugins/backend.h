@@ -115,6 +115,18 @@ class Backend {
 // nor a nested one its parent.
 class Transaction : public Backend {
  public:
+  // One statement: a batch of one.
+  using Backend::Execute;
+  absl::Status Execute(const planner::Plan& plan,
+                       const stream::RequestContext& context,
+                       stream::RowSink* sink) final {
+    const stream::Statement statement{&plan, sink};
+    return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
+  }
+  // Every statement of a transaction runs through here.
+  absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
+                            const stream::RequestContext& context) override = 0;
+
   // Makes the transaction's work permanent and ends it. Errors: the
   // server's (a serialization failure is Aborted, SQLSTATE 40001);
   // FailedPrecondition when it was aborted by an earlier error (it is then

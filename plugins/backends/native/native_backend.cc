@@ -76,14 +76,6 @@ class NativeTransaction : public Transaction {
 
   absl::string_view name() const override { return "backend.native"; }
 
-  using Backend::Execute;
-  absl::Status Execute(const planner::Plan& plan,
-                       const stream::RequestContext& context,
-                       stream::RowSink* sink) override {
-    const stream::Statement statement{&plan, sink};
-    return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
-  }
-
   // Every entry point takes the lock without waiting: a call that finds a
   // statement running (a stream of this transaction still open, on this
   // thread or another) fails instead of waiting for it, which could be
@@ -285,14 +277,6 @@ class SavepointTransaction : public Transaction {
   }
 
   absl::string_view name() const override { return "backend.native"; }
-
-  using Backend::Execute;
-  absl::Status Execute(const planner::Plan& plan,
-                       const stream::RequestContext& context,
-                       stream::RowSink* sink) override {
-    const stream::Statement statement{&plan, sink};
-    return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
-  }
 
   absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
                             const stream::RequestContext& context) override {
