@@ -18,9 +18,7 @@ namespace fraiseql::pool {
 namespace {
 
 PoolOptions Options(int max_size = 2) {
-  PoolOptions options;
-  options.connection.conninfo = testing::DatabaseUrl();
-  options.max_size = max_size;
+  PoolOptions options = testing::TestPoolOptions(max_size);
   options.acquire_timeout = absl::Milliseconds(300);
   return options;
 }

@@ -49,10 +49,7 @@ class BodyStreamTest : public ::testing::Test {
                                 {{"id", "Int"}, {"label", "String"}})
                       .ok());
     }
-    pool::PoolOptions options;
-    options.connection.conninfo = testing::DatabaseUrl();
-    options.max_size = 2;
-    auto pool = pool::Pool::Create(options);
+    auto pool = pool::Pool::Create(testing::TestPoolOptions(2));
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *pool;
     repository_ = std::make_unique<Repository>(

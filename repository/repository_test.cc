@@ -72,10 +72,7 @@ class RepositoryTest : public ::testing::Test {
                                 {{"id", "Int"}, {"label", "String"}})
                       .ok());
     }
-    pool::PoolOptions options;
-    options.connection.conninfo = testing::DatabaseUrl();
-    options.max_size = 2;
-    auto pool = pool::Pool::Create(options);
+    auto pool = pool::Pool::Create(testing::TestPoolOptions(2));
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *pool;
     backend_ = std::make_shared<plugins::NativeBackend>(pool_);
@@ -574,10 +571,7 @@ class MutationTest : public ::testing::Test {
                                {"tenant", "String"},
                                {"seen_tenant", "String"}})
                     .ok());
-    pool::PoolOptions options;
-    options.connection.conninfo = testing::DatabaseUrl();
-    options.max_size = 2;
-    auto pool = pool::Pool::Create(options);
+    auto pool = pool::Pool::Create(testing::TestPoolOptions(2));
     ASSERT_TRUE(pool.ok()) << pool.status();
     pool_ = *pool;
     repository_ = std::make_unique<Repository>(
@@ -794,10 +788,7 @@ class PaginationTest : public ::testing::Test {
                                {"score", "Int"},
                                {"day", "Date"}})
                     .ok());
-    pool::PoolOptions options;
-    options.connection.conninfo = testing::DatabaseUrl();
-    options.max_size = 2;
-    auto pool = pool::Pool::Create(options);
+    auto pool = pool::Pool::Create(testing::TestPoolOptions(2));
     ASSERT_TRUE(pool.ok()) << pool.status();
     repository_ = std::make_unique<Repository>(
         registry, std::shared_ptr<const where::OperatorRegistry>(

@@ -20,6 +20,13 @@ std::string DatabaseUrl() {
   return url;
 }
 
+pool::PoolOptions TestPoolOptions(int max_size) {
+  pool::PoolOptions options;
+  options.connection.conninfo = DatabaseUrl();
+  options.max_size = max_size;
+  return options;
+}
+
 AdminConnection::AdminConnection() {
   conn_ = PQconnectdb(DatabaseUrl().c_str());
   if (PQstatus(conn_) != CONNECTION_OK) {

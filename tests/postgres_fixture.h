@@ -8,12 +8,17 @@
 #include <vector>
 
 #include "libpq-fe.h"
+#include "pool/pool.h"
 
 namespace fraiseql::testing {
 
 // The server URL. Fails the calling test (fatally) when the variable is
 // unset: a database test that silently skips cannot catch anything.
 std::string DatabaseUrl();
+
+// Pool options for the test server: DatabaseUrl(), at most `max_size`
+// connections; callers adjust the rest.
+pool::PoolOptions TestPoolOptions(int max_size);
 
 // A libpq connection for setting up and checking data (not the code under
 // test). Aborts the test on failure.

@@ -21,9 +21,7 @@ class Collect : public stream::RowSink {
 };
 
 std::shared_ptr<pool::Pool> MakePool(int max_size) {
-  pool::PoolOptions options;
-  options.connection.conninfo = testing::DatabaseUrl();
-  options.max_size = max_size;
+  pool::PoolOptions options = testing::TestPoolOptions(max_size);
   options.acquire_timeout = absl::Seconds(2);
   auto pool = pool::Pool::Create(options);
   EXPECT_TRUE(pool.ok()) << pool.status();
