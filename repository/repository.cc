@@ -256,6 +256,11 @@ class RootSink : public stream::RowSink {
                                       chunk.rows[r]);
           break;
         case ResultShape::kConnection:
+          if (plan_.connection.page_size.has_value() &&
+              rows_ >= *plan_.connection.page_size) {
+            more_ = true;  // the row past the page: not an edge
+            continue;
+          }
           status = AppendEdge(chunk, r);
           break;
         default:
@@ -270,7 +275,7 @@ class RootSink : public stream::RowSink {
       // many rows a chunk holds.
       RETURN_IF_ERROR(body_->AfterRows(plan_.response_key, rows_));
     }
-    return body_->AfterRows(plan_.response_key, rows_);
+    return absl::OkStatus();
   }
 
  private:
@@ -278,14 +283,8 @@ class RootSink : public stream::RowSink {
     if (chunk.columns < 2) {
       return absl::InternalError("the page statement returned no cursor column");
     }
-    const planner::ConnectionPlan& connection = plan_.connection;
-    if (connection.page_size.has_value() && rows_ >= *connection.page_size) {
-      more_ = true;
-      --rows_;  // not an edge
-      return absl::OkStatus();
-    }
     ASSIGN_OR_RETURN(std::string cursor,
-                     planner::EncodeCursor(connection.cursor_fingerprint,
+                     planner::EncodeCursor(plan_.connection.cursor_fingerprint,
                                            chunk.cell(r, 1)));
     return body_->writer().AppendEdge(*plan_.projector, cursor, chunk.rows[r]);
   }
