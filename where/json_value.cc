@@ -1,5 +1,6 @@
 #include "where/json_value.h"
 
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/str_cat.h"
 #include "rapidjson/error/en.h"
 #include "rapidjson/memorystream.h"
@@ -25,14 +26,16 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
   }
   bool StartObject() { return Open(); }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
-    std::string key(s, n);
-    for (const std::string& seen : frames_.back().keys) {
-      if (seen == key) {
-        error_ = absl::StrCat("duplicate key '", key, "'");
-        return false;
-      }
+    Frame& frame = frames_.back();
+    // One hash lookup per key: the check stays linear in the object's size.
+    // The set holds its own copies, since the strings of `keys` move (small
+    // strings with their bytes) whenever the vector grows.
+    if (!frame.seen.emplace(s, n).second) {
+      error_ = absl::StrCat("duplicate key '",
+                            PrintableKey(absl::string_view(s, n)), "'");
+      return false;
     }
-    frames_.back().keys.push_back(std::move(key));
+    frame.keys.emplace_back(s, n);
     return true;
   }
   bool EndObject(rapidjson::SizeType) {
@@ -58,6 +61,7 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
  private:
   struct Frame {
     std::vector<std::string> keys;
+    absl::flat_hash_set<std::string> seen;  // the keys so far (objects)
     std::vector<JsonValue> values;
   };
 

@@ -1,5 +1,7 @@
 #include "where/json_value.h"
 
+#include <string>
+
 #include "gtest/gtest.h"
 
 namespace fraiseql::where {
@@ -53,6 +55,35 @@ TEST(ParseJson, RejectsTooDeepInput) {
   ASSERT_FALSE(v.ok());
   EXPECT_EQ(std::string(v.status().message()),
             "invalid JSON at byte 65: nesting deeper than 64 levels");
+}
+
+TEST(ParseJson, ParsesAnObjectWithManyDistinctKeys) {
+  // Duplicate keys are found with a hash set: 100,000 keys used to cost
+  // 5e9 string comparisons.
+  std::string json = "{";
+  for (int i = 0; i < 100000; ++i) {
+    if (i > 0) json += ",";
+    json += "\"k" + std::to_string(i) + "\":" + std::to_string(i);
+  }
+  json += "}";
+  auto v = ParseJson(json);
+  ASSERT_TRUE(v.ok()) << v.status();
+  ASSERT_EQ(v->members().size(), 100000u);
+  EXPECT_EQ(v->members()[99999].first, "k99999");
+  EXPECT_EQ(v->members()[99999].second.text(), "99999");
+}
+
+TEST(ParseJson, RejectsDuplicateKeysAtEveryLevel) {
+  EXPECT_EQ(std::string(ParseJson(R"({"a":1,"b":2,"a":3})").status().message()),
+            "invalid JSON at byte 16: duplicate key 'a'");
+  EXPECT_EQ(
+      std::string(ParseJson(R"({"a":{"x":1,"x":2},"b":{"x":1}})").status().message()),
+      "invalid JSON at byte 15: duplicate key 'x'");
+  // The same key in sibling objects and in a parent is no duplicate.
+  EXPECT_TRUE(ParseJson(R"({"x":{"x":1},"y":[{"x":1},{"x":2}]})").ok());
+  // Keys are printed without control characters.
+  EXPECT_EQ(std::string(ParseJson("{\"\\n\":1,\"\\n\":2}").status().message()),
+            "invalid JSON at byte 12: duplicate key '\\x0a'");
 }
 
 TEST(JsonValue, WritesCompactJson) {
