@@ -10,13 +10,17 @@
 namespace fraiseql::planner {
 namespace {
 
-constexpr int kMaxDepth = 32;
-
 class SelectionParser {
  public:
-  explicit SelectionParser(absl::string_view text) : text_(text) {}
+  SelectionParser(absl::string_view text, const SelectionLimits& limits)
+      : text_(text), limits_(limits) {}
 
   absl::StatusOr<std::vector<v1::Selection>> ParseDocument() {
+    if (text_.size() > limits_.max_selection_bytes) {
+      return SelectionLimitError(
+          static_cast<int64_t>(limits_.max_selection_bytes), "bytes",
+          "max_selection_bytes");
+    }
     SkipIgnored();
     std::vector<v1::Selection> fields;
     if (Peek() == '{') {
@@ -44,8 +48,11 @@ class SelectionParser {
   }
 
   absl::StatusOr<std::vector<v1::Selection>> ParseBraced(int depth) {
-    if (depth >= kMaxDepth) {
-      return Error(absl::StrCat("at most ", kMaxDepth, " levels of nesting"));
+    if (depth >= limits_.max_selection_depth) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid selection at ", Where(pos_), ": more than ",
+          limits_.max_selection_depth,
+          " levels of nesting (limit max_selection_depth)"));
     }
     ++pos_;  // '{'
     ASSIGN_OR_RETURN(std::vector<v1::Selection> fields, ParseFields(depth + 1));
@@ -62,9 +69,17 @@ class SelectionParser {
           "fragments are not supported in selections, at ", Where(pos_)));
     }
     ASSIGN_OR_RETURN(std::string first, ParseName());
+    if (++fields_ > limits_.max_selection_fields) {
+      return SelectionLimitError(limits_.max_selection_fields, "fields",
+                                 "max_selection_fields");
+    }
     v1::Selection field;
     SkipIgnored();
     if (Peek() == ':') {
+      if (++aliases_ > limits_.max_selection_aliases) {
+        return SelectionLimitError(limits_.max_selection_aliases, "aliases",
+                                   "max_selection_aliases");
+      }
       ++pos_;
       SkipIgnored();
       ASSIGN_OR_RETURN(std::string name, ParseName());
@@ -142,14 +157,24 @@ class SelectionParser {
   }
 
   absl::string_view text_;
+  const SelectionLimits& limits_;
   size_t pos_ = 0;
+  int fields_ = 0;
+  int aliases_ = 0;
 };
 
 }  // namespace
 
 absl::StatusOr<std::vector<v1::Selection>> ParseSelectionText(
-    absl::string_view text) {
-  return SelectionParser(text).ParseDocument();
+    absl::string_view text, const SelectionLimits& limits) {
+  return SelectionParser(text, limits).ParseDocument();
+}
+
+absl::Status SelectionLimitError(int64_t limit, absl::string_view what,
+                                 absl::string_view name) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid selection: more than ", limit, " ", what, " (limit ", name,
+      ")"));
 }
 
 }  // namespace fraiseql::planner

@@ -1,6 +1,8 @@
 #include "where/schema.h"
 
+#include <algorithm>
 #include <array>
+#include <utility>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
@@ -268,6 +270,104 @@ std::vector<std::string> Schema::ViewNames() const {
   std::vector<std::string> names;
   for (const auto& [name, view] : views_) names.push_back(name);
   return names;
+}
+
+std::string Schema::SuggestViews(absl::string_view typed) const {
+  return DidYouMean(typed, ViewNames());
+}
+
+namespace {
+
+// Lower case, without underscores: `first_name` and `firstName` compare
+// equal.
+std::string Folded(absl::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    if (c != '_') out.push_back(absl::ascii_tolower(c));
+  }
+  return out;
+}
+
+absl::string_view AfterLastDot(absl::string_view name) {
+  size_t dot = name.rfind('.');
+  return dot == absl::string_view::npos ? name : name.substr(dot + 1);
+}
+
+// Levenshtein distance, or `bound + 1` when it is certainly above `bound`
+// (the lengths differ by more): then nothing is computed, so a long `a`
+// costs nothing against short names.
+size_t BoundedEditDistance(absl::string_view a, absl::string_view b,
+                           size_t bound) {
+  size_t gap = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
+  if (gap > bound) return bound + 1;
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t diagonal = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t up = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
+                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = up;
+    }
+  }
+  return row[b.size()];
+}
+
+size_t Closeness(absl::string_view folded) {
+  return std::max<size_t>(2, folded.size() / 3);
+}
+
+}  // namespace
+
+std::vector<std::string> SuggestNames(absl::string_view typed,
+                                      const std::vector<std::string>& candidates,
+                                      size_t max_names) {
+  const std::string whole = Folded(typed);
+  const std::string last = Folded(AfterLastDot(typed));
+  const size_t bound = Closeness(whole);
+  const size_t last_bound = Closeness(last);
+  const bool dotted = last.size() != whole.size();
+  std::vector<std::pair<size_t, size_t>> close;  // distance, candidate index
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    size_t best = bound + last_bound + 1;  // "not close"
+    size_t d = BoundedEditDistance(whole, Folded(candidates[i]), bound);
+    if (d <= bound) best = d;
+    absl::string_view candidate_last = AfterLastDot(candidates[i]);
+    if (dotted || candidate_last.size() != candidates[i].size()) {
+      d = BoundedEditDistance(last, Folded(candidate_last), last_bound);
+      if (d <= last_bound) best = std::min(best, d);
+    }
+    if (best <= bound + last_bound) close.emplace_back(best, i);
+  }
+  std::stable_sort(close.begin(), close.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::vector<std::string> names;
+  for (size_t i = 0; i < close.size() && names.size() < max_names; ++i) {
+    names.push_back(candidates[close[i].second]);
+  }
+  return names;
+}
+
+std::string DidYouMean(absl::string_view typed,
+                       const std::vector<std::string>& candidates) {
+  std::vector<std::string> names = SuggestNames(typed, candidates);
+  if (names.empty()) return "";
+  std::string list = names.back();
+  if (names.size() > 1) {
+    names.pop_back();
+    list = absl::StrCat(absl::StrJoin(names, ", "), " or ", list);
+  }
+  return absl::StrCat("; did you mean ", list, "?");
+}
+
+std::string SuggestFields(absl::string_view typed, const ObjectType& type) {
+  std::vector<std::string> names;
+  names.reserve(type.fields().size());
+  for (const FieldDef& field : type.fields()) names.push_back(field.name);
+  return DidYouMean(typed, names);
 }
 
 }  // namespace fraiseql::where

@@ -92,6 +92,26 @@ class ObjectType {
   std::vector<FieldDef> fields_;
 };
 
+// Up to `max_names` of `candidates` that are close to `typed`, closest
+// first (ties in candidate order): for "did you mean" hints. Close means
+// an edit distance of at most max(2, length / 3), compared case-
+// insensitively without underscores (so `first_name` is `firstName`), or
+// for dotted names ("app.v_user") on the part after the last dot as well.
+// Linear in the total size of the candidates: `typed` is compared only
+// with names of a similar length, so a huge `typed` costs nothing.
+std::vector<std::string> SuggestNames(absl::string_view typed,
+                                      const std::vector<std::string>& candidates,
+                                      size_t max_names = 3);
+
+// "; did you mean a, b or c?" for SuggestNames(typed, candidates), or ""
+// when none is close. The candidates are schema names, never input.
+std::string DidYouMean(absl::string_view typed,
+                       const std::vector<std::string>& candidates);
+
+// The hint of an unknown field's message, among the GraphQL names of
+// `type`'s fields (DidYouMean).
+std::string SuggestFields(absl::string_view typed, const ObjectType& type);
+
 struct ViewDef {
   std::string name;          // SQL name, possibly schema-qualified
   std::string jsonb_column;  // "data" by default; empty: rows are whole columns
@@ -167,8 +187,13 @@ class Schema {
   const ViewDef* FindView(absl::string_view view_name) const;
   const ObjectType* FindObjectType(absl::string_view type_name) const;
 
-  // Names of the registered views, sorted (for error messages).
+  // Names of the registered views, sorted.
   std::vector<std::string> ViewNames() const;
+
+  // The hint of an unknown view's message: "; did you mean a.v_user?" for
+  // up to three registered views close to `typed` (SuggestNames), else "".
+  // Never the whole list: a message must not describe the schema.
+  std::string SuggestViews(absl::string_view typed) const;
 
  private:
   absl::StatusOr<FieldDef> ResolveField(absl::string_view owner,

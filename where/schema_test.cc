@@ -70,5 +70,48 @@ TEST(Schema, CopiesAreIndependentSnapshots) {
   EXPECT_NE(snapshot.FindView("v"), schema.FindView("v"));
 }
 
+TEST(SuggestNames, OffersAFewCloseNamesClosestFirst) {
+  std::vector<std::string> fields = {"id", "firstName", "lastName", "age",
+                                     "address", "createdAt"};
+  EXPECT_EQ(SuggestNames("firstNmae", fields),
+            (std::vector<std::string>{"firstName"}));
+  EXPECT_EQ(SuggestNames("first_name", fields),
+            (std::vector<std::string>{"firstName", "lastName"}));
+  EXPECT_EQ(SuggestNames("FIRSTNAME", fields)[0], "firstName");
+  EXPECT_TRUE(SuggestNames("shoeSize", fields).empty());
+  EXPECT_TRUE(SuggestNames(std::string(100000, 'x'), fields).empty());
+  std::vector<std::string> many;
+  for (int i = 0; i < 50; ++i) many.push_back("name" + std::to_string(i));
+  EXPECT_EQ(SuggestNames("name", many).size(), 3u);
+}
+
+TEST(SuggestNames, MatchesViewsByTheirUnqualifiedName) {
+  std::vector<std::string> views = {"app.v_post", "app.v_user", "crm.v_user",
+                                    "public.v_plain"};
+  EXPECT_EQ(SuggestNames("v_user", views),
+            (std::vector<std::string>{"app.v_user", "crm.v_user"}));
+  EXPECT_EQ(SuggestNames("app.v_usr", views)[0], "app.v_user");
+  EXPECT_TRUE(SuggestNames("billing.invoices", views).empty());
+  EXPECT_EQ(DidYouMean("v_user", views),
+            "; did you mean app.v_user or crm.v_user?");
+  EXPECT_EQ(DidYouMean("app.v_pst", views), "; did you mean app.v_post?");
+  EXPECT_EQ(DidYouMean("billing.invoices", views), "");
+}
+
+TEST(Schema, SuggestsViewsAndFieldsWithoutListingThemAll) {
+  Schema schema;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(schema
+                    .AddView("app.v_table" + std::to_string(i), "T", "data",
+                             {}, {{"a", "Int"}})
+                    .ok());
+  }
+  EXPECT_EQ(schema.SuggestViews("app.v_table7x"),
+            "; did you mean app.v_table7, app.v_table70 or app.v_table71?");
+  EXPECT_EQ(schema.SuggestViews("nothing.like.it"), "");
+  const ViewDef* view = schema.FindView("app.v_table1");
+  EXPECT_EQ(SuggestFields("b", view->type), "; did you mean a?");
+}
+
 }  // namespace
 }  // namespace fraiseql::where
