@@ -5,7 +5,6 @@
 #include "absl/strings/str_replace.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_cat.h"
 
 namespace fraiseql {
 
@@ -66,6 +65,20 @@ std::string MissingExtensionHint(absl::string_view sqlstate,
 
 }  // namespace
 
+std::string WithholdQuotedText(absl::string_view message) {
+  const size_t first = message.find('"');
+  if (first == absl::string_view::npos) return std::string(message);
+  const size_t last = message.rfind('"');
+  absl::string_view before = message.substr(0, first);
+  absl::string_view after =
+      last > first ? message.substr(last + 1) : absl::string_view();
+  if (after.empty() && absl::EndsWith(before, ": ")) {
+    before.remove_suffix(2);
+    return absl::StrCat(before, " (value withheld)");
+  }
+  return absl::StrCat(before, "(value withheld)", after);
+}
+
 absl::Status StatusFromSqlState(absl::string_view sqlstate,
                                 absl::string_view context,
                                 absl::string_view server_message) {
@@ -73,8 +86,11 @@ absl::Status StatusFromSqlState(absl::string_view sqlstate,
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
     message.remove_suffix(1);
   }
+  // The hint reads the whole message (`type "ltree" does not exist`); only
+  // its own fixed text is added.
   absl::Status status(StatusCodeForSqlState(sqlstate),
-                      absl::StrCat(context, ": ", message, " (SQLSTATE ",
+                      absl::StrCat(context, ": ", WithholdQuotedText(message),
+                                   " (SQLSTATE ",
                                    sqlstate, ")",
                                    MissingExtensionHint(sqlstate, message)));
   status.SetPayload(kSqlStatePayloadUrl, absl::Cord(sqlstate));

@@ -24,10 +24,23 @@ inline constexpr absl::string_view kSqlStatePayloadUrl =
 absl::StatusCode StatusCodeForSqlState(absl::string_view sqlstate);
 
 // Builds a status from a server error: `context` first (what we were doing),
-// then the server's message. The SQLSTATE is attached as a payload.
+// then the server's message with its quoted text withheld
+// (WithholdQuotedText). The SQLSTATE is attached as a payload.
 absl::Status StatusFromSqlState(absl::string_view sqlstate,
                                 absl::string_view context,
                                 absl::string_view server_message);
+
+// The server quotes the input it rejects, in every SQLSTATE class and
+// anywhere in the message (`time zone "…" not recognized`, `syntax error in
+// tsquery: "…"`, `invalid input syntax for type uuid: "…"`): a bound value,
+// which messages never carry. It quotes identifiers the same way, and does
+// not escape a quote inside what it quotes, so quoted spans cannot be told
+// apart nor even paired: everything from the first double quote to the
+// last (to the end when there is only one) becomes "(value withheld)"; a
+// span ending the message loses its ": " too (`... for type uuid (value
+// withheld)`). Identifiers in messages are withheld with the rest: the
+// simplest rule that is safe.
+std::string WithholdQuotedText(absl::string_view message);
 
 // libpq's messages span lines ("...refused\n\tIs the server running...")
 // and end with a newline: this is the same text on one line.

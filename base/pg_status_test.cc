@@ -34,7 +34,7 @@ TEST(StatusFromSqlState, KeepsSqlStateAsPayloadAndTrimsMessage) {
                          "relation \"nope\" does not exist\n");
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(status.message(),
-            "running find on users: relation \"nope\" does not exist "
+            "running find on users: relation (value withheld) does not exist "
             "(SQLSTATE 42P01)");
   EXPECT_EQ(SqlStateOf(status), "42P01");
   EXPECT_EQ(SqlStateOf(absl::InternalError("x")), std::nullopt);
@@ -45,7 +45,8 @@ TEST(StatusFromSqlState, NamesTheMissingExtension) {
                             "42704", "query failed",
                             "type \"ltree\" does not exist")
                             .message()),
-            "query failed: type \"ltree\" does not exist (SQLSTATE 42704); "
+            "query failed: type (value withheld) does not exist (SQLSTATE "
+            "42704); "
             "this filter needs the ltree extension: CREATE EXTENSION ltree");
   EXPECT_EQ(std::string(StatusFromSqlState(
                             "42883", "query failed",
@@ -59,13 +60,31 @@ TEST(StatusFromSqlState, NamesTheMissingExtension) {
   EXPECT_EQ(std::string(StatusFromSqlState("42704", "query failed",
                                            "type \"vector\" does not exist")
                             .message()),
-            "query failed: type \"vector\" does not exist (SQLSTATE 42704); "
+            "query failed: type (value withheld) does not exist (SQLSTATE "
+            "42704); "
             "this filter needs the vector (pgvector) extension: CREATE "
             "EXTENSION vector");
   // Other missing objects get no hint.
   EXPECT_EQ(std::string(StatusFromSqlState("42704", "q", "type \"foo\" does "
                                            "not exist").message()),
-            "q: type \"foo\" does not exist (SQLSTATE 42704)");
+            "q: type (value withheld) does not exist (SQLSTATE 42704)");
+}
+
+TEST(WithholdQuotedText, CutsEveryQuotedSpanWhereverItIs) {
+  // Quotes inside the value are not escaped by the server: pairing them
+  // would leave `x` outside.
+  EXPECT_EQ(WithholdQuotedText("time zone \"a & \"x\" (\" not recognized"),
+            "time zone (value withheld) not recognized");
+  EXPECT_EQ(WithholdQuotedText("syntax error in tsquery: \"a & \"x\" (\""),
+            "syntax error in tsquery (value withheld)");
+  EXPECT_EQ(WithholdQuotedText("syntax error at or near \"!\" of jsonpath input"),
+            "syntax error at or near (value withheld) of jsonpath input");
+  EXPECT_EQ(WithholdQuotedText("column \"a\" of relation \"b\" is secret"),
+            "column (value withheld) is secret");
+  EXPECT_EQ(WithholdQuotedText("unterminated \"rest of it"),
+            "unterminated (value withheld)");
+  EXPECT_EQ(WithholdQuotedText("division by zero"), "division by zero");
+  EXPECT_EQ(WithholdQuotedText(""), "");
 }
 
 absl::StatusOr<int> Half(int x) {

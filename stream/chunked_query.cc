@@ -29,8 +29,25 @@ constexpr absl::Duration kCleanupBound = absl::Seconds(5);
 // How often a cancel flag is looked at while waiting for the server.
 constexpr absl::Duration kCancelSlice = absl::Milliseconds(50);
 
+// The commands that bring a session back to its startup state, first in
+// every batch that owns its transaction (see chunked_query.h).
+constexpr const char* kResetSession[] = {
+    "RESET ALL",
+    "RESET SESSION AUTHORIZATION",
+    "RESET ROLE",
+};
+
+// statement_timeout takes 1..INT_MAX milliseconds.
+int64_t TimeoutMillis(absl::Duration timeout) {
+  return std::clamp<int64_t>(
+      absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1))),
+      1, INT_MAX);
+}
+
 absl::Status ConnectionError(PGconn* conn, absl::string_view what) {
-  std::string why = PgMessageOneLine(PQerrorMessage(conn));
+  // libpq's message may carry the server's last error, quoting input.
+  std::string why =
+      WithholdQuotedText(PgMessageOneLine(PQerrorMessage(conn)));
   if (PQstatus(conn) != CONNECTION_OK) {
     return absl::UnavailableError(absl::StrCat(
         what, ": the connection to the server was lost: ", why));
@@ -38,28 +55,16 @@ absl::Status ConnectionError(PGconn* conn, absl::string_view what) {
   return absl::UnavailableError(absl::StrCat(what, ": ", why));
 }
 
-// Data exceptions (SQLSTATE class 22) quote the offending input at the end
-// of their message (`invalid input syntax for type uuid: "…"`): a bound
-// value, which messages never carry.
-std::string WithoutQuotedValue(absl::string_view sqlstate,
-                               absl::string_view message) {
-  if (!absl::StartsWith(sqlstate, "22") || !absl::EndsWith(message, "\"")) {
-    return std::string(message);
-  }
-  const size_t quote = message.find(": \"");
-  if (quote == absl::string_view::npos) return std::string(message);
-  return absl::StrCat(message.substr(0, quote), " (value withheld)");
-}
-
+// Only the primary message: the detail and hint quote input more often.
+// StatusFromSqlState withholds whatever the message quotes, in every
+// SQLSTATE class (base/pg_status.h, WithholdQuotedText).
 absl::Status ServerError(const PGresult* result) {
   const char* sqlstate = PQresultErrorField(result, PG_DIAG_SQLSTATE);
   const char* primary = PQresultErrorField(result, PG_DIAG_MESSAGE_PRIMARY);
   const absl::string_view state = sqlstate != nullptr ? sqlstate : "XX000";
   return StatusFromSqlState(
       state, "query failed",
-      WithoutQuotedValue(state, primary != nullptr
-                                    ? primary
-                                    : PQresultErrorMessage(result)));
+      primary != nullptr ? primary : PQresultErrorMessage(result));
 }
 
 absl::Status QueryTimeout(std::string message) {
@@ -142,6 +147,10 @@ class Run {
 
   absl::StatusOr<StreamResult> Go();
 
+  // The statement_timeout the request's statements run under (see
+  // StreamOptions); zero: the session's own, nothing sent.
+  absl::Duration EffectiveStatementTimeout() const;
+
   // The call failed only because a statement believed prepared on this
   // connection was not (SQLSTATE 26000) before any row: safe to run again
   // unprepared.
@@ -155,7 +164,11 @@ class Run {
   // Sends the request's pipeline; false when libpq refused a command.
   bool Send();
   bool SendCommand(const char* sql, Step step);
+  bool SendReset();
   bool SendSettings();
+  // InvalidArgument when a parameter holds a NUL byte (libpq would cut the
+  // text there); checked before anything is sent.
+  absl::Status CheckParams() const;
   bool SendStatement(size_t index);
   // Reads the results of `steps_` and the Sync; false when it gave up.
   bool ReadAll();
@@ -350,15 +363,49 @@ bool Run::SendCommand(const char* sql, Step step) {
   return true;
 }
 
+bool Run::SendReset() {
+  for (const char* sql : kResetSession) {
+    if (!SendCommand(sql, Step::kOther)) return false;
+  }
+  return true;
+}
+
+absl::Duration Run::EffectiveStatementTimeout() const {
+  const absl::Duration zero = absl::ZeroDuration();
+  if (context_.statement_timeout > zero) return context_.statement_timeout;
+  const absl::Duration by_default = options_.default_statement_timeout;
+  const absl::Duration pool = options_.session_statement_timeout;
+  if (by_default > zero && pool > zero) return std::min(by_default, pool);
+  if (by_default > zero) return by_default;
+  return pool > zero ? pool : zero;
+}
+
+absl::Status Run::CheckParams() const {
+  for (size_t s = 0; s < statements_.size(); ++s) {
+    const std::vector<where::Param>& params = statements_[s].plan->params;
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (params[i].is_null ||
+          params[i].text.find('\0') == std::string::npos) {
+        continue;
+      }
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid parameter $", i + 1,
+          statements_.size() > 1
+              ? absl::StrCat(" of statement ", s + 1, " of the batch")
+              : std::string(),
+          ": text contains a NUL byte"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 bool Run::SendSettings() {
   // One statement for every setting; names and values bound.
   std::vector<std::string> texts;
-  if (context_.statement_timeout > absl::ZeroDuration()) {
+  if (const absl::Duration timeout = EffectiveStatementTimeout();
+      timeout > absl::ZeroDuration()) {
     texts.push_back("statement_timeout");
-    texts.push_back(absl::StrCat(
-        std::max<int64_t>(1,
-                          absl::ToInt64Milliseconds(context_.statement_timeout)),
-        "ms"));
+    texts.push_back(absl::StrCat(TimeoutMillis(timeout), "ms"));
   }
   auto add = [&](const std::string& name, const std::string& value) {
     texts.push_back(name);
@@ -430,6 +477,9 @@ bool Run::SendStatement(size_t index) {
 
 bool Run::Send() {
   bool commit = false;
+  if (batch_.transaction != TransactionControl::kInside && !SendReset()) {
+    return false;
+  }
   switch (batch_.transaction) {
     case TransactionControl::kAuto:
       if (statements_.size() > 1) {
@@ -444,7 +494,10 @@ bool Run::Send() {
         if (!SendCommand("BEGIN", Step::kBegin)) return false;
         commit = true;
       }
-      if (commit && !SendSettings()) return false;
+      // Without BEGIN only the statement_timeout can be left to send:
+      // set_config(..., true) then holds for the pipeline's implicit
+      // transaction, up to the Sync.
+      if (!SendSettings()) return false;
       break;
     case TransactionControl::kBegin:
       if (!SendCommand(batch_.begin_sql.c_str(), Step::kBegin) ||
@@ -472,7 +525,16 @@ void Run::Cleanup(const std::vector<std::string>& evicted) {
        (batch_.transaction == TransactionControl::kBegin && failed &&
         !(batch_.keep_open_on_error &&
           PQtransactionStatus(conn_) == PQTRANS_INERROR)));
-  if (gave_up_ || (!rollback && evicted.empty())) return;
+  // A failed batch rolled its own RESET back with its transaction, and the
+  // previous caller's session state with it: reset again, so that a
+  // connection goes back to the pool in its startup state whatever
+  // happened. (The state is never visible to a later batch's statements,
+  // which reset first; but defaults such as default_transaction_read_only
+  // apply when that batch's transaction starts, before its RESET.)
+  const bool reset =
+      failed && batch_.transaction != TransactionControl::kInside &&
+      (rollback || PQtransactionStatus(conn_) == PQTRANS_IDLE);
+  if (gave_up_ || (!rollback && !reset && evicted.empty())) return;
   steps_.clear();
   if (rollback) {
     if (!PQsendQueryParams(conn_, "ROLLBACK", 0, nullptr, nullptr, nullptr,
@@ -481,6 +543,7 @@ void Run::Cleanup(const std::vector<std::string>& evicted) {
     }
     steps_.push_back({Step::kOther});
   }
+  if (reset && !SendReset()) return;
   for (const std::string& name : evicted) {
     // Names are ours ("fql_<n>"): safe to quote as identifiers.
     std::string sql = absl::StrCat("DEALLOCATE \"", name, "\"");
@@ -525,11 +588,8 @@ absl::Status Run::FinalStatus() {
     default:
       break;
   }
-  // Whichever timeout applied: the call's own, else the session's.
-  const absl::Duration timeout =
-      context_.statement_timeout > absl::ZeroDuration()
-          ? context_.statement_timeout
-          : options_.session_statement_timeout;
+  // Whichever timeout applied: the one sent, else the session's.
+  const absl::Duration timeout = EffectiveStatementTimeout();
   if (!failure_.ok() && SqlStateOf(failure_) == "57014" &&
       timeout > absl::ZeroDuration()) {
     absl::Status status = QueryTimeout(absl::StrCat(
@@ -556,6 +616,7 @@ absl::StatusOr<StreamResult> Run::Go() {
       return absl::InvalidArgumentError("a statement of the batch has no plan");
     }
   }
+  if (absl::Status params = CheckParams(); !params.ok()) return params;
   const absl::Time start = absl::Now();
   deadline_ = context_.deadline;
   // For the message: the time this statement was given, to the millisecond.

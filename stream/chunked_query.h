@@ -31,6 +31,8 @@ struct StreamOptions {
   // pool sets it at connect); 0 when none. A 57014 from the server is then
   // our timeout (DeadlineExceeded), not a cancellation.
   absl::Duration session_statement_timeout = absl::ZeroDuration();
+  // The statement_timeout of a request whose context gives none; zero: none.
+  absl::Duration default_statement_timeout = absl::Seconds(30);
 };
 
 struct StreamResult {

@@ -244,9 +244,11 @@ TEST_F(StreamQueryTest, StatementTimeoutIsDeadlineExceeded) {
   EXPECT_EQ(SqlStateOf(result.status()), "57014");
   EXPECT_TRUE(result.status().GetPayload(kQueryTimeoutPayloadUrl).has_value());
   EXPECT_TRUE(conn_->IsReusable());
-  // SET LOCAL: the timeout is gone with the transaction.
-  EXPECT_EQ(Rows(conn_->raw(), "SHOW statement_timeout"),
-            (std::vector<std::string>{"0"}));
+  // SET LOCAL: the timeout is gone with the transaction (asked outside
+  // StreamQuery, which would send the default statement_timeout).
+  PGresult* r = PQexec(conn_->raw(), "SHOW statement_timeout");
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "0");
+  PQclear(r);
 }
 
 TEST_F(StreamQueryTest, ContextIsVisibleToTheQueryAndResetAfterIt) {
@@ -540,22 +542,25 @@ TEST_F(StreamQueryTest, SeveralStatementsRunInOneRepeatableReadTransaction) {
   EXPECT_NE(again.rows, a.rows);
 }
 
-// VACUUM refuses to run inside a transaction block, so it tells whether a
-// statement was wrapped in BEGIN ... COMMIT.
+// SAVEPOINT needs a transaction block (BEGIN): it fails in the implicit
+// transaction of a pipeline, so it tells whether a statement was wrapped in
+// BEGIN ... COMMIT. (VACUUM used to tell, but the request's prologue
+// (RESET ALL, ...) now precedes every statement in the pipeline, and VACUUM
+// refuses to run in a pipeline at all.)
 TEST_F(StreamQueryTest, SingleStatementWithoutContextOpensNoTransaction) {
-  testing::ScopedSchema schema("stream_no_tx");
-  const std::string table = schema.name() + ".t";
-  schema.admin().Exec("CREATE TABLE " + table + " (v int)");
-  const planner::Plan vacuum{"VACUUM " + table, {}};
-  CollectingSink sink;
-  auto alone = StreamQuery(conn_->raw(), vacuum, {}, &sink);
-  EXPECT_TRUE(alone.ok()) << alone.status();
-  // Control: with context variables it runs in a transaction, and fails.
+  const planner::Plan savepoint{"SAVEPOINT probe", {}};
+  const Statement statement{&savepoint, nullptr, /*prepare=*/false};
+  StreamOptions options;  // the default statement_timeout needs no BEGIN
+  auto alone = StreamBatch(conn_->raw(), absl::MakeConstSpan(&statement, 1),
+                           options, BatchOptions(), RequestContext());
+  ASSERT_FALSE(alone.ok());
+  EXPECT_EQ(SqlStateOf(alone.status()), "25P01") << alone.status();
+  // Control: with context variables it runs in a transaction, and succeeds.
   RequestContext context;
   context.tenant_id = "t";
-  auto wrapped = StreamQuery(conn_->raw(), vacuum, {}, context, &sink);
-  ASSERT_FALSE(wrapped.ok());
-  EXPECT_EQ(SqlStateOf(wrapped.status()), "25001") << wrapped.status();
+  auto wrapped = StreamBatch(conn_->raw(), absl::MakeConstSpan(&statement, 1),
+                             options, BatchOptions(), context);
+  EXPECT_TRUE(wrapped.ok()) << wrapped.status();
   EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
   EXPECT_TRUE(conn_->IsReusable());
 }
@@ -816,6 +821,286 @@ TEST_F(StreamQueryTest, EvictedStatementsWaitForABatchThatOwnsItsTransaction) {
                   .ok());
   EXPECT_EQ(after.rows, (std::vector<std::string>{"c"}));
   EXPECT_TRUE(conn_->IsReusable());
+}
+
+// --- Issue 9: NUL bytes, session state, timeouts ---
+
+// libpq sends a text parameter up to its first NUL: "acme\0evil" would run
+// as 'acme'. Such a batch is refused before anything is sent.
+TEST_F(StreamQueryTest, NulInAParameterIsRefusedBeforeAnythingIsSent) {
+  testing::ScopedSchema schema("stream_nul");
+  const std::string table = schema.name() + ".t";
+  schema.admin().Exec("CREATE TABLE " + table + " (v text)");
+  const planner::Plan insert{"INSERT INTO " + table + " VALUES ($1)",
+                             {{"first", "", false}}};
+  const planner::Plan select{
+      "SELECT $1::text || $2::text || $3::text",
+      {{"a", "", false}, {"", "", true}, {std::string("acme\0evil", 9), "", false}}};
+  CollectingSink sink;
+  const Statement statements[] = {{&insert, nullptr}, {&select, &sink}};
+  auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
+                            RequestContext());
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(std::string(result.status().message()),
+            "invalid parameter $3 of statement 2 of the batch: text contains "
+            "a NUL byte");
+  EXPECT_TRUE(sink.rows.empty());
+  EXPECT_EQ(schema.admin().Column("SELECT count(*) FROM " + table),
+            (std::vector<std::string>{"0"}));
+  // One statement: no batch position in the message.
+  auto alone = StreamQuery(conn_->raw(), select, {}, &sink);
+  EXPECT_EQ(std::string(alone.status().message()),
+            "invalid parameter $3: text contains a NUL byte");
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
+TEST_F(StreamQueryTest, NulInAContextValueOrNameIsRefused) {
+  const std::string evil("acme\0evil", 9);
+  std::vector<std::pair<RequestContext, std::string>> cases;
+  {
+    RequestContext c;
+    c.tenant_id = evil;
+    cases.push_back({c, "invalid context value app.tenant_id: contains a NUL byte"});
+  }
+  {
+    RequestContext c;
+    c.user_id = evil;
+    cases.push_back({c, "invalid context value app.user_id: contains a NUL byte"});
+  }
+  {
+    RequestContext c;
+    c.variables["app.locale"] = evil;
+    cases.push_back({c, "invalid context value app.locale: contains a NUL byte"});
+  }
+  {
+    RequestContext c;
+    c.variables[std::string("app.a\0b", 7)] = "v";
+    cases.push_back({c, "invalid context variable name: contains a NUL byte"});
+  }
+  for (const auto& [context, message] : cases) {
+    EXPECT_EQ(std::string(ValidateRequestContext(context).message()), message);
+    CollectingSink sink;
+    auto result = StreamQuery(
+        conn_->raw(),
+        {"SELECT coalesce(current_setting('app.tenant_id', true), '')", {}}, {},
+        context, &sink);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+        << message;
+    EXPECT_EQ(std::string(result.status().message()), message);
+    EXPECT_TRUE(sink.rows.empty());
+  }
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
+// What one call sets at session level (set_config(..., false), SET ROLE,
+// SET search_path, SET TimeZone) never reaches the next call: every batch
+// that owns its transaction starts with RESET ALL, RESET SESSION
+// AUTHORIZATION and RESET ROLE.
+TEST_F(StreamQueryTest, SessionStateOfOneCallDoesNotReachTheNext) {
+  testing::ScopedSchema schema("stream_session");
+  const std::string role = schema.name() + "_role";
+  schema.admin().Exec("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
+                      "; GRANT " + role + " TO CURRENT_USER");
+  const std::string probe =
+      "SELECT concat_ws('|', coalesce(current_setting('app.tenant_id', true), "
+      "''), current_user, current_setting('search_path'), "
+      "current_setting('TimeZone'), current_setting('statement_timeout'))";
+  const std::string clean = Rows(conn_->raw(), probe).at(0);
+  const planner::Plan poison{
+      "SELECT concat_ws(',', set_config('app.tenant_id', 'A', false), "
+      "set_config('role', '" + role + "', false), "
+      "set_config('search_path', 'pg_catalog', false), "
+      "set_config('TimeZone', 'Asia/Tokyo', false), "
+      "set_config('statement_timeout', '12345ms', false))",
+      {}};
+  for (bool with_context : {false, true}) {
+    RequestContext context;
+    if (with_context) context.user_id = "u";
+    CollectingSink sink;
+    ASSERT_TRUE(StreamQuery(conn_->raw(), poison, {}, context, &sink).ok());
+    EXPECT_EQ(Rows(conn_->raw(), probe), (std::vector<std::string>{clean}))
+        << "with context: " << with_context;
+    CollectingSink probed;
+    ASSERT_TRUE(StreamQuery(conn_->raw(), {probe, {}}, {}, context, &probed).ok());
+    EXPECT_EQ(probed.rows, (std::vector<std::string>{clean}));
+  }
+  schema.admin().Exec("DROP ROLE " + role);
+}
+
+// A call that fails rolls its own RESET back with its transaction: the
+// failure cleanup resets the session again, so what the previous caller
+// left (here default_transaction_read_only, which the failing call's own
+// transaction already started with) is gone for the one after.
+TEST_F(StreamQueryTest, AFailedCallStillLeavesTheSessionReset) {
+  testing::ScopedSchema schema("stream_session_fail");
+  const std::string table = schema.name() + ".t";
+  schema.admin().Exec("CREATE TABLE " + table + " (v int)");
+  CollectingSink sink;
+  ASSERT_TRUE(StreamQuery(conn_->raw(),
+                          {"SELECT set_config('default_transaction_read_only', "
+                           "'on', false)",
+                           {}},
+                          {}, &sink)
+                  .ok());
+  const planner::Plan insert{"INSERT INTO " + table + " VALUES (1)", {}};
+  auto failed = StreamQuery(conn_->raw(), insert, {}, &sink);
+  EXPECT_EQ(SqlStateOf(failed.status()), "25006") << failed.status();
+  // Checked outside StreamQuery, whose prologue would hide a leftover.
+  PGresult* r = PQexec(conn_->raw(), "SHOW default_transaction_read_only");
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "off");
+  PQclear(r);
+  EXPECT_TRUE(StreamQuery(conn_->raw(), insert, {}, &sink).ok());
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
+// The default statement_timeout applies to a call with none of its own, in
+// the pipeline's implicit transaction (no BEGIN), and is gone after it.
+TEST_F(StreamQueryTest, DefaultStatementTimeoutAppliesWithoutATransaction) {
+  StreamOptions options;
+  options.default_statement_timeout = absl::Milliseconds(200);
+  CollectingSink sink;
+  auto result = StreamQuery(conn_->raw(), {"SELECT pg_sleep(10)::text", {}},
+                            options, &sink);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(std::string(result.status().message()),
+            "query exceeded statement_timeout of 200ms on the server "
+            "(SQLSTATE 57014)");
+  EXPECT_TRUE(result.status().GetPayload(kQueryTimeoutPayloadUrl).has_value());
+  // Local to the request: seen by its statements, gone after its Sync.
+  const planner::Plan show{"SELECT current_setting('statement_timeout')", {}};
+  CollectingSink seen;
+  ASSERT_TRUE(StreamQuery(conn_->raw(), show, options, &seen).ok());
+  EXPECT_EQ(seen.rows, (std::vector<std::string>{"200ms"}));
+  PGresult* r = PQexec(conn_->raw(), "SHOW statement_timeout");
+  EXPECT_EQ(std::string(PQgetvalue(r, 0, 0)), "0");
+  PQclear(r);
+  EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
+}
+
+std::string EffectiveTimeout(PGconn* conn, absl::Duration call,
+                             absl::Duration default_timeout,
+                             absl::Duration pool) {
+  StreamOptions options;
+  options.default_statement_timeout = default_timeout;
+  options.session_statement_timeout = pool;
+  RequestContext context;
+  context.statement_timeout = call;
+  CollectingSink sink;
+  auto result = StreamQuery(
+      conn, {"SELECT current_setting('statement_timeout')", {}}, options,
+      context, &sink);
+  EXPECT_TRUE(result.ok()) << result.status();
+  return sink.rows.empty() ? "<none>" : sink.rows[0];
+}
+
+// The call's own timeout, else the smaller nonzero of the default and the
+// pool's, always sent in the request (PgBouncer drops the pool's startup
+// options); none of them: the session's.
+TEST_F(StreamQueryTest, EffectiveStatementTimeoutFollowsTheDocumentedRule) {
+  const absl::Duration zero = absl::ZeroDuration();
+  PGconn* c = conn_->raw();
+  EXPECT_EQ(EffectiveTimeout(c, absl::Seconds(60), absl::Seconds(30),
+                             absl::Seconds(5)),
+            "1min");
+  EXPECT_EQ(EffectiveTimeout(c, zero, absl::Seconds(30), absl::Seconds(5)),
+            "5s");
+  EXPECT_EQ(EffectiveTimeout(c, zero, absl::Seconds(3), absl::Seconds(5)),
+            "3s");
+  EXPECT_EQ(EffectiveTimeout(c, zero, zero, absl::Seconds(5)), "5s");
+  EXPECT_EQ(EffectiveTimeout(c, zero, absl::Seconds(30), zero), "30s");
+  EXPECT_EQ(EffectiveTimeout(c, zero, zero, zero), "0");
+  EXPECT_EQ(StreamOptions().default_statement_timeout, absl::Seconds(30));
+}
+
+// The pool's statement_timeout, sent per request, fires even on a session
+// that does not carry it (as behind PgBouncer), and is reported as ours.
+TEST_F(StreamQueryTest, PoolStatementTimeoutAppliesPerRequest) {
+  StreamOptions options;
+  options.default_statement_timeout = absl::ZeroDuration();
+  options.session_statement_timeout = absl::Milliseconds(150);
+  CollectingSink sink;
+  auto result = StreamQuery(conn_->raw(), {"SELECT pg_sleep(10)::text", {}},
+                            options, &sink);
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kDeadlineExceeded)
+      << result.status();
+  EXPECT_EQ(std::string(result.status().message()),
+            "query exceeded statement_timeout of 150ms on the server "
+            "(SQLSTATE 57014)");
+}
+
+// statement_timeout takes 1..2147483647 ms: longer (or infinite) timeouts
+// are clamped, never a server error; an infinite deadline is no deadline.
+TEST_F(StreamQueryTest, HugeOrInfiniteTimeoutsAreClamped) {
+  for (absl::Duration timeout :
+       {absl::Hours(24 * 30), absl::Hours(24 * 365 * 1000),
+        absl::InfiniteDuration()}) {
+    RequestContext context;
+    context.statement_timeout = timeout;
+    context.deadline = absl::Now() + timeout;  // InfiniteFuture when infinite
+    CollectingSink sink;
+    auto result = StreamQuery(
+        conn_->raw(), {"SELECT current_setting('statement_timeout')", {}}, {},
+        context, &sink);
+    ASSERT_TRUE(result.ok()) << absl::FormatDuration(timeout) << ": "
+                             << result.status();
+    EXPECT_EQ(sink.rows, (std::vector<std::string>{"2147483647ms"}));
+  }
+  RequestContext tiny;
+  tiny.statement_timeout = absl::Microseconds(10);
+  CollectingSink sink;
+  ASSERT_TRUE(StreamQuery(conn_->raw(),
+                          {"SELECT current_setting('statement_timeout')", {}},
+                          {}, tiny, &sink)
+                  .ok());
+  EXPECT_EQ(sink.rows, (std::vector<std::string>{"1ms"}));
+  StreamOptions options;
+  options.default_statement_timeout = absl::InfiniteDuration();
+  sink.rows.clear();
+  ASSERT_TRUE(StreamQuery(conn_->raw(),
+                          {"SELECT current_setting('statement_timeout')", {}},
+                          options, &sink)
+                  .ok());
+  EXPECT_EQ(sink.rows, (std::vector<std::string>{"2147483647ms"}));
+}
+
+// Server messages of any class lose whatever they quote: the user's input.
+TEST_F(StreamQueryTest, ServerMessagesWithholdEveryQuotedSpan) {
+  // The server does not escape quotes inside what it quotes: the input
+  // below yields `"Secret/Zone & "x" ("`, so quotes cannot be paired.
+  const std::string secret = "Secret/Zone & \"x\" (";
+  struct Case {
+    std::string sql;
+    std::string value;
+    std::string message;
+  };
+  const Case cases[] = {
+      {"SELECT (now() AT TIME ZONE $1::text)::text", secret,
+       "query failed: time zone (value withheld) not recognized (SQLSTATE "
+       "22023)"},
+      {"SELECT to_tsquery('simple', $1::text)::text", secret,
+       "query failed: syntax error in tsquery (value withheld) (SQLSTATE "
+       "42601)"},
+      {"SELECT $1::uuid::text", secret,
+       "query failed: invalid input syntax for type uuid (value withheld) "
+       "(SQLSTATE 22P02)"},
+      {"SELECT ('{}'::jsonb @? $1::jsonpath)::text", "$ ! Secret",
+       "query failed: syntax error at or near (value withheld) of jsonpath "
+       "input (SQLSTATE 42601)"},
+      {"SELECT current_setting($1::text)", "Secret.x\"y",
+       "query failed: unrecognized configuration parameter (value withheld) "
+       "(SQLSTATE 42704)"},
+  };
+  for (const Case& c : cases) {
+    CollectingSink sink;
+    auto result =
+        StreamQuery(conn_->raw(), {c.sql, {{c.value, "", false}}}, {}, &sink);
+    ASSERT_FALSE(result.ok()) << c.sql;
+    EXPECT_EQ(std::string(result.status().message()), c.message) << c.sql;
+    EXPECT_FALSE(absl::StrContains(result.status().message(), "Secret"));
+    EXPECT_FALSE(absl::StrContains(result.status().message(), "!"));
+  }
 }
 
 }  // namespace

@@ -52,7 +52,9 @@ struct RequestContext {
 
 // InvalidArgument naming the first variable whose name is not
 // app.[a-z_][a-z0-9_]* (or that repeats app.tenant_id / app.user_id when
-// those are also given as fields).
+// those are also given as fields), or whose name or value contains a NUL
+// byte (libpq would cut the text there: "acme\0evil" would be set as
+// 'acme'); the value itself is never quoted.
 absl::Status ValidateRequestContext(const RequestContext& context);
 
 // Whether `name` is a valid variable name: "app." then [a-z_][a-z0-9_]*.
