@@ -224,15 +224,36 @@ absl::StatusOr<PooledConnection> Pool::AcquireUntil(absl::Time start,
     absl::Time now = absl::Now();
     bool retire = Expired(*connection, now);
     bool dead = false;
+    bool pinged = false;
     if (!retire) {
-      dead = !connection->IsReusable() || !connection->PollAlive() ||
-             (now - idle_since >= options_.health_check_after_idle &&
-              // The caller's deadline bounds the check too.
-              !connection->Ping(std::min(
-                   deadline, now + options_.connection.connect_timeout))
-                   .ok());
+      dead = !connection->IsReusable() || !connection->PollAlive();
+      if (!dead && now - idle_since >= options_.health_check_after_idle) {
+        // Bounded by connect_timeout, never by the caller's deadline: a
+        // ping cut short leaves its query in flight, and a healthy
+        // connection would be closed because one caller was in a hurry.
+        dead = !connection->Ping(now + options_.connection.connect_timeout)
+                    .ok();
+        pinged = true;
+      }
     }
-    if (!retire && !dead) break;
+    if (!retire && !dead) {
+      const absl::Time after = absl::Now();
+      if (pinged && after >= deadline) {
+        // The caller's time ran out during the ping: the connection is
+        // healthy (just checked) and goes back to the pool.
+        absl::MutexLock lock(&mu_);
+        ++timeouts_;
+        OfferLocked(std::move(connection));
+        return absl::DeadlineExceededError(absl::StrFormat(
+            "timed out after %s waiting for a connection: the deadline "
+            "passed during the health check of an idle connection "
+            "(health_check_after_idle=%s)",
+            absl::FormatDuration(
+                absl::Ceil(deadline - start, absl::Milliseconds(1))),
+            absl::FormatDuration(options_.health_check_after_idle)));
+      }
+      break;
+    }
     connection.reset();  // closes outside the lock
     absl::MutexLock lock(&mu_);
     ++closed_;

@@ -72,8 +72,11 @@ struct PoolOptions {
   absl::Duration max_lifetime = absl::Hours(1);
   // Every idle connection taken is first checked without a round trip
   // (a non-blocking read notices a backend the server closed). One idle for
-  // longer than this is also pinged (an empty query). A dead one is
+  // longer than this is also pinged (an empty query), bounded by
+  // connect_timeout and not by the caller's deadline. A dead one is
   // discarded and another is taken or opened, so the caller never sees it.
+  // A caller whose deadline passes during the ping gets DeadlineExceeded
+  // and the (healthy) connection goes back to the pool.
   // Zero: always ping; absl::InfiniteDuration(): never ping.
   absl::Duration health_check_after_idle = absl::Seconds(1);
   // After n consecutive failed connects, the maintenance loop waits
@@ -155,7 +158,8 @@ class Pool : public std::enable_shared_from_this<Pool> {
   // the FIFO wait queue until one is handed over. Deadline: now +
   // acquire_timeout, or `deadline`. Errors: DeadlineExceeded when the
   // deadline passes (the message names the pool size, the wait and the last
-  // connect error if any); ResourceExhausted when max_waiters callers are
+  // connect error if any), waiting or during an idle connection's health
+  // check (which is not cut short: it may end up to connect_timeout late); ResourceExhausted when max_waiters callers are
   // already waiting; Unavailable when a new connection cannot be opened
   // (opening is bounded by connect_timeout, not by the acquire deadline).
   absl::StatusOr<PooledConnection> Acquire();

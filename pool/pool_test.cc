@@ -421,6 +421,41 @@ TEST(Pool, RecoversWhenEveryBackendIsTerminatedWhileIdle) {
   EXPECT_EQ(stats.errors, 0);
 }
 
+// A caller with a very short timeout must not make the pool close a healthy
+// idle connection: the ping has its own bound, and a caller whose deadline
+// passes during it times out while the connection goes back to the pool.
+TEST(Pool, ShortCallerDeadlineDoesNotFailTheHealthCheck) {
+  PoolOptions options = Tagged("short", /*max_size=*/1);
+  options.health_check_after_idle = absl::ZeroDuration();  // always ping
+  auto pool = Pool::Create(options);
+  ASSERT_TRUE(pool.ok());
+  std::string pid;
+  {
+    auto conn = (*pool)->Acquire();
+    ASSERT_TRUE(conn.ok());
+    pid = Query((*conn)->raw(), "SELECT pg_backend_pid()");
+  }
+  // Far too short for a round trip.
+  auto late = (*pool)->Acquire(absl::Now() + absl::Microseconds(1));
+  if (late.ok()) {
+    // Only when the ping beat the deadline: the same healthy connection.
+    EXPECT_EQ(Query((*late)->raw(), "SELECT pg_backend_pid()"), pid);
+    *late = PooledConnection();
+  } else {
+    EXPECT_EQ(late.status().code(), absl::StatusCode::kDeadlineExceeded)
+        << late.status();
+  }
+  PoolStats stats = (*pool)->Stats();
+  EXPECT_EQ(stats.health_check_failures, 0);
+  EXPECT_EQ(stats.closed, 0);
+  EXPECT_EQ(stats.opened, 1);
+  EXPECT_EQ(stats.idle, 1);
+  EXPECT_EQ(stats.in_use, 0);
+  auto conn = (*pool)->Acquire();
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  EXPECT_EQ(Query((*conn)->raw(), "SELECT pg_backend_pid()"), pid);
+}
+
 TEST(Pool, RejectsEachInvalidOptionByName) {
   const std::map<std::string, std::function<void(PoolOptions&)>> cases = {
       {"invalid pool option acquire_timeout=0: expected > 0",

@@ -27,11 +27,22 @@ struct StreamOptions {
   // prepared statement does not survive the transaction). Not owned; must
   // outlive the calls.
   StatementCache* statements = nullptr;
-  // The statement_timeout the connection's session already carries (the
-  // pool sets it at connect); 0 when none. A 57014 from the server is then
-  // our timeout (DeadlineExceeded), not a cancellation.
+  // The pool's statement_timeout (ConnectionOptions::statement_timeout,
+  // also set at connect in the startup `options`, which PgBouncer drops);
+  // 0 when none.
   absl::Duration session_statement_timeout = absl::ZeroDuration();
-  // The statement_timeout of a request whose context gives none; zero: none.
+  // The statement_timeout of a request whose context gives none; zero
+  // disables it.
+  //
+  // The effective statement_timeout of a request is: the context's own
+  // (RequestContext::statement_timeout) when it gives one; else the smaller
+  // nonzero of default_statement_timeout and session_statement_timeout;
+  // else none (the session's, usually the server's default). It is sent in
+  // every kAuto and kBegin batch, with set_config('statement_timeout', ...,
+  // true), so it holds behind PgBouncer too; clamped to 1..2147483647 ms
+  // (longer or infinite timeouts become 2147483647 ms, about 24.8 days). A
+  // 57014 from the server is then our timeout (DeadlineExceeded with
+  // kQueryTimeoutPayloadUrl), not a cancellation.
   absl::Duration default_statement_timeout = absl::Seconds(30);
 };
 
@@ -87,9 +98,14 @@ struct BatchOptions {
 // first column of each row in RowChunk::rows, further columns in
 // RowChunk::more), chunk by chunk:
 //
+//   RESET ALL                                  not in kInside batches:
+//   RESET SESSION AUTHORIZATION                the session's startup state
+//   RESET ROLE
 //   [BEGIN]                                    see TransactionControl
 //   [SELECT set_config('statement_timeout', $1, true),
-//           set_config($2, $3, true), ...]     the context's settings
+//           set_config($2, $3, true), ...]     the effective timeout (see
+//                                              StreamOptions) and the
+//                                              context's variables
 //   for each statement:
 //     [Parse <name>]                           first run of a shape
 //     Bind/Execute (<name> or unnamed), single-row mode
@@ -98,11 +114,25 @@ struct BatchOptions {
 //
 // so set_config(..., is_local=true) (SET LOCAL) values are visible to the
 // statements (e.g. to row-level security policies through
-// current_setting) and gone at COMMIT. A failing statement aborts the rest
+// current_setting) and gone at COMMIT. Without BEGIN (one statement and no
+// context variables) they hold for the pipeline's implicit transaction,
+// which ends at the Sync.
+//
+// Session state: whatever an earlier caller's statements set at session
+// level (set_config(..., false), SET, SET ROLE, SET SESSION AUTHORIZATION,
+// SET search_path) is undone before this batch's statements run: RESET ALL
+// restores every setting to its startup value (the connection's startup
+// `options`, such as the pool's pinned TimeZone, or the server's
+// defaults), and clears app.* placeholders; role and session_authorization
+// are not reset by RESET ALL, hence the other two. They run in the batch's
+// own transaction, so a batch that fails rolls its RESET back: the cleanup
+// round trip then resets again. Transaction defaults an earlier caller left
+// (default_transaction_read_only, ...) still apply to the transaction that
+// starts with the RESET, since a transaction takes them when it starts. A failing statement aborts the rest
 // of the pipeline: later statements send nothing to their sinks. Only when
-// needed, a second round trip follows: ROLLBACK after a failure (kAuto, or
-// kBegin without keep_open_on_error), and in kAuto batches DEALLOCATE of
-// statements the cache evicted earlier.
+// needed, a second round trip follows: after a failure ROLLBACK (kAuto, or
+// kBegin without keep_open_on_error) and the RESETs, and in kAuto batches
+// DEALLOCATE of statements the cache evicted earlier.
 //
 // A deadline or cancel that comes when every result has already arrived
 // changes nothing: the call returns what happened (OK, or the server's
@@ -112,9 +142,11 @@ struct BatchOptions {
 // result pending) unless it broke or could not be cleaned up in time;
 // Connection::IsReusable() tells, and the pool discards such a connection.
 //
-// Errors: the server's, mapped from its SQLSTATE (base/pg_status.h);
-// InvalidArgument for a bad context variable name, or settings in a
-// kInside batch (nothing sent); DeadlineExceeded when `context.deadline`
+// Errors: the server's, mapped from its SQLSTATE (base/pg_status.h), with
+// whatever the message quotes withheld; InvalidArgument for a bad context
+// variable name, a NUL byte in a context value or a text parameter
+// ("invalid parameter $3: text contains a NUL byte"), or settings in a
+// kInside batch (all checked before anything is sent); DeadlineExceeded when `context.deadline`
 // passes (the statement is cancelled on the server) or the server's
 // statement_timeout fires (SQLSTATE 57014 kept as payload), both with
 // kQueryTimeoutPayloadUrl; Cancelled when `*context.cancelled` becomes true

@@ -32,7 +32,9 @@ struct RequestContext {
   // parameters, never spliced into SQL text.
   std::map<std::string, std::string> variables;
   // Server-side statement_timeout for the request's statements (set with
-  // set_config(..., true), i.e. SET LOCAL); zero or less: the server's.
+  // set_config(..., true), i.e. SET LOCAL); zero or less: the stream's
+  // default (StreamOptions::default_statement_timeout and the pool's).
+  // Clamped to 1..2147483647 ms; infinite is 2147483647 ms.
   absl::Duration statement_timeout = absl::ZeroDuration();
   // Client-side deadline: past it the running statement is cancelled on the
   // server and the call returns DeadlineExceeded.
