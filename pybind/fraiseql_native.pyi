@@ -1,5 +1,6 @@
 """Type stubs for the fraiseql_native extension module."""
 from decimal import Decimal
+from uuid import UUID
 from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
                     Tuple, Union)
 
@@ -11,11 +12,24 @@ Json = Union[None, bool, int, float, str, Mapping[str, Any], Sequence[Any]]
 Aggregate = Union[int, Decimal, str, None]
 
 # Request context of one call: "tenant_id", "user_id" and "app.<name>"
-# (<name>: [a-z_][a-z0-9_]*) to values (str, or anything str() converts).
+# (<name>: [a-z_][a-z0-9_]*) to values of type str, int, bool, Decimal
+# (finite) or UUID, sent as the text str() gives. At most 64 keys of at most
+# 128 bytes, values of at most 4096 bytes and without NUL; anything else
+# (None, float, dict, ...) raises InvalidInputError naming the key.
 # Set with set_config(name, value, true) inside the statement's transaction:
 # visible to it (current_setting('app.tenant_id', true), RLS policies), gone
 # at COMMIT.
-Context = Optional[Mapping[str, Any]]
+Context = Optional[Mapping[str, Union[str, int, bool, Decimal, UUID]]]
+
+# Limits of the Python boundary (every call; over one: InvalidInputError
+# naming the argument, the input path and the limit):
+# - where, order_by: nesting depth 64, 10000 values, 64 KiB of JSON (also
+#   as JSON text); mutation input: depth 64, 100000 values, 1 MiB.
+#   Dicts or lists that contain themselves, sets, NaN/infinity, non-str
+#   keys, str with lone surrogates and ints over 4096 bits are refused.
+# - timeout=: seconds > 0 and at most 2147483.647 (the server's
+#   statement_timeout maximum); the same for Transaction.commit/rollback.
+# - chunk_bytes: 1 to 67108864 (64 MiB).
 
 class Error(Exception):
     code: str
@@ -214,9 +228,10 @@ class Repository:
         timeout: Optional[float] = None,
         chunk_bytes: int = 65536,
     ) -> "BodyIterator":
-        """find() as pieces of about chunk_bytes (joined: find()'s body),
-        read from the server as they are taken: bounded memory, and a slow
-        consumer slows the reads. close() cancels the query."""
+        """find() as pieces of about chunk_bytes (1 to 64 MiB; joined:
+        find()'s body), read from the server as they are taken: bounded
+        memory, and a slow consumer slows the reads. close() cancels the
+        query."""
         ...
     def execute_stream(
         self, query_definition: bytes, *, context: Context = None,
@@ -295,6 +310,8 @@ class Transaction(Repository):
     def __enter__(self) -> "Transaction": ...
     def __exit__(self, *exc: Any) -> bool: ...
 class BodyIterator:
+    """Thread-safe: close() may be called while another thread is inside
+    next(); that next() and every later one raise StopIteration."""
     def __iter__(self) -> "BodyIterator": ...
     def __next__(self) -> bytes: ...
     def close(self) -> None: ...

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "base/pg_status.h"
 #include "planner/selection_text.h"
 #include "plugins/backends/native/native_backend.h"
@@ -106,6 +108,15 @@ T ValueOrRaise(absl::StatusOr<T> value) {
 }
 
 absl::Duration Seconds(double seconds) { return absl::Seconds(seconds); }
+
+// The largest statement_timeout the server takes: INT_MAX milliseconds
+// (about 24.8 days). Timeouts are checked against it so that they never
+// reach the server out of range.
+constexpr double kMaxTimeoutSeconds = 2147483.647;
+
+// The largest piece a streamed body may be asked for (find_stream's
+// chunk_bytes): a piece is buffered whole, max_pending + 1 times.
+constexpr int64_t kMaxChunkBytes = int64_t{64} << 20;
 
 // Python-side schema: a Schema being filled; Repositories take snapshots.
 class PySchema {
@@ -217,7 +228,15 @@ class PyPool {
     if (args.url.has_value()) options.connection.conninfo = *args.url;
     options.connection.application_name = args.application_name;
     options.connection.connect_timeout = Seconds(args.connect_timeout);
-    options.connection.statement_timeout = Seconds(args.statement_timeout);
+    // Negative values are the pool's to refuse; NaN, infinity and values
+    // past the server's maximum never reach the startup options.
+    if (!(args.statement_timeout <= kMaxTimeoutSeconds)) {
+      Raise(absl::InvalidArgumentError(
+          "invalid pool option statement_timeout: expected at most "
+          "2147483.647 seconds (the server's maximum)"));
+    }
+    options.connection.statement_timeout =
+        absl::Ceil(Seconds(args.statement_timeout), absl::Milliseconds(1));
     options.min_size = args.min_size;
     options.max_size = args.max_size;
     options.acquire_timeout = Seconds(args.acquire_timeout);
@@ -263,29 +282,43 @@ class PyPool {
   std::shared_ptr<pool::Pool> pool_;
 };
 
-std::string JsonArgument(const py::object& value, const std::string& name) {
+// A JSON argument (where, order_by, input): None is "", a str is JSON text
+// (bounded in bytes here, parsed by the planner), anything else is
+// converted within `limits`. Over a limit, or a value without a JSON form:
+// InvalidInputError naming the argument's path and the limit.
+std::string JsonArgument(const py::object& value, const char* name,
+                         const PythonJsonLimits& limits) {
   if (value.is_none()) return std::string();
-  if (py::isinstance<py::str>(value)) return value.cast<std::string>();
-  std::string json;
-  AppendPythonJson(value, name, &json);
-  return json;
+  if (py::isinstance<py::str>(value)) {
+    return ValueOrRaise(PythonJsonText(value, name, limits.max_bytes));
+  }
+  return ValueOrRaise(PythonToJson(value, name, limits));
+}
+
+// A call's `timeout=` (also Transaction.commit/rollback): finite, > 0 and
+// at most kMaxTimeoutSeconds, else InvalidInputError.
+absl::Duration TimeoutOrRaise(double seconds) {
+  if (!(seconds > 0) || !(seconds <= kMaxTimeoutSeconds)) {
+    Raise(absl::InvalidArgumentError(
+        "invalid timeout: expected seconds > 0 and at most 2147483.647 (the "
+        "server's statement_timeout maximum)"));
+  }
+  return absl::Seconds(seconds);
 }
 
 // The request context of one call: `context` maps "tenant_id", "user_id"
-// and "app.<name>" to values (str, or anything str() turns into the text);
-// `timeout` (seconds) is both the client deadline and the server's
-// statement_timeout.
+// and "app.<name>" to str, int, bool, Decimal or UUID values (see
+// PythonContext for the limits); `timeout` (seconds) is both the client
+// deadline and the server's statement_timeout.
 stream::RequestContext MakeContext(const py::object& context,
                                    std::optional<double> timeout) {
   stream::RequestContext request;
   if (timeout.has_value()) {
-    if (!(*timeout > 0)) {
-      throw py::value_error(absl::StrCat("invalid timeout=", *timeout,
-                                         ": expected seconds > 0"));
-    }
-    const absl::Duration d = Seconds(*timeout);
+    const absl::Duration d = TimeoutOrRaise(*timeout);
     request.deadline = absl::Now() + d;
-    request.statement_timeout = d;
+    // Whole milliseconds, rounded up: a statement_timeout of 0 would turn
+    // the server's timeout off.
+    request.statement_timeout = absl::Ceil(d, absl::Milliseconds(1));
   }
   if (context.is_none()) return request;
   if (!py::isinstance<py::dict>(context)) {
@@ -293,16 +326,7 @@ stream::RequestContext MakeContext(const py::object& context,
         "context must be a dict, e.g. {'tenant_id': ..., 'user_id': ..., "
         "'app.locale': ...}");
   }
-  for (auto item : context.cast<py::dict>()) {
-    if (!py::isinstance<py::str>(item.first)) {
-      throw py::type_error("context keys must be str");
-    }
-    std::string key = item.first.cast<std::string>();
-    if (item.second.is_none()) {
-      throw py::type_error(
-          absl::StrCat("context value of '", key, "' is None; leave it out"));
-    }
-    std::string value = py::str(item.second).cast<std::string>();
+  for (auto& [key, value] : ValueOrRaise(PythonContext(context, kContextLimits))) {
     if (key == "tenant_id") {
       request.tenant_id = std::move(value);
     } else if (key == "user_id") {
@@ -475,7 +499,8 @@ class PyRepository {
     if (input.is_none()) {
       throw py::type_error("input must be a dict (or JSON text) of the input object");
     }
-    mutation.set_input_json(JsonArgument(input, "input"));
+    mutation.set_input_json(
+        JsonArgument(input, "input", kMutationInputLimits));
     for (const std::string& name : context_args) {
       mutation.add_context_arguments(name);
     }
@@ -510,9 +535,10 @@ class PyRepository {
   std::unique_ptr<BodyStream> Stream(const v1::QueryDefinition& query,
                                      const stream::RequestContext& context,
                                      int64_t chunk_bytes) const {
-    if (chunk_bytes < 1) {
-      throw py::value_error(absl::StrCat("invalid chunk_bytes=", chunk_bytes,
-                                         ": expected at least 1"));
+    if (chunk_bytes < 1 || chunk_bytes > kMaxChunkBytes) {
+      Raise(absl::InvalidArgumentError(absl::StrCat(
+          "invalid chunk_bytes: expected 1 to ", kMaxChunkBytes,
+          " bytes (max_chunk_bytes)")));
     }
     BodyStreamOptions options;
     options.chunk_bytes = static_cast<size_t>(chunk_bytes);
@@ -573,8 +599,9 @@ class PyRepository {
     root->set_view(view);
     root->set_response_key(field.has_value() ? *field : DefaultKey(view));
     root->set_is_list(is_list);
-    root->set_where_json(JsonArgument(where, "where"));
-    root->set_order_by_json(JsonArgument(order_by, "order_by"));
+    root->set_where_json(JsonArgument(where, "where", kQueryArgumentLimits));
+    root->set_order_by_json(
+        JsonArgument(order_by, "order_by", kQueryArgumentLimits));
     if (limit.has_value()) root->set_limit(*limit);
     if (offset.has_value()) root->set_offset(*offset);
     if (!selection.is_none()) {
@@ -621,19 +648,21 @@ class PyTransaction : public PyRepository {
   }
 
   void Commit(std::optional<double> timeout) {
+    const absl::Time deadline = Deadline(timeout);  // may raise: under the GIL
     absl::Status status;
     {
       py::gil_scoped_release release;
-      status = scope_.transaction->Commit(Deadline(timeout));
+      status = scope_.transaction->Commit(deadline);
     }
     RaiseIfError(status);
   }
 
   void Rollback(std::optional<double> timeout) {
+    const absl::Time deadline = Deadline(timeout);  // may raise: under the GIL
     absl::Status status;
     {
       py::gil_scoped_release release;
-      status = scope_.transaction->Rollback(Deadline(timeout));
+      status = scope_.transaction->Rollback(deadline);
     }
     RaiseIfError(status);
   }
@@ -645,7 +674,7 @@ class PyTransaction : public PyRepository {
 
  private:
   static absl::Time Deadline(std::optional<double> timeout) {
-    return timeout.has_value() ? absl::Now() + Seconds(*timeout)
+    return timeout.has_value() ? absl::Now() + TimeoutOrRaise(*timeout)
                                : absl::InfiniteFuture();
   }
 
@@ -655,34 +684,76 @@ class PyTransaction : public PyRepository {
 
 // Iterates over the pieces of a streamed body (bytes), reading the next one
 // without the GIL. close() (or garbage collection) cancels the query.
+// Thread-safe: close() may run while other threads are inside next(); it
+// cancels the stream, waits for them to leave it (they get StopIteration)
+// and only then destroys it. next() after close() raises StopIteration.
 class PyBodyIterator {
  public:
   PyBodyIterator(std::unique_ptr<BodyStream> stream, py::object parent)
       : stream_(std::move(stream)), parent_(std::move(parent)) {}
+  // No next() can be running: each holds a reference to the iterator.
   ~PyBodyIterator() {
     py::gil_scoped_release release;
-    stream_.reset();
+    Close();
   }
 
   py::bytes Next() {
-    if (stream_ == nullptr) throw py::stop_iteration();
     absl::StatusOr<std::optional<std::string>> piece;
+    bool closed = false;
     {
       py::gil_scoped_release release;
-      piece = stream_->Next();
+      BodyStream* stream = nullptr;
+      {
+        absl::MutexLock lock(&mu_);
+        if (!closed_) {
+          stream = stream_.get();
+          ++in_flight_;
+        }
+      }
+      if (stream != nullptr) {
+        piece = stream->Next();
+        absl::MutexLock lock(&mu_);
+        --in_flight_;
+        closed = closed_;
+      } else {
+        closed = true;
+      }
     }
+    // A next() that close() interrupted ends the iteration, not an error.
+    if (closed) throw py::stop_iteration();
     std::optional<std::string> bytes = ValueOrRaise(std::move(piece));
     if (!bytes.has_value()) throw py::stop_iteration();
     return py::bytes(*bytes);
   }
 
+  // Call without the GIL (the wait may last until the producer has seen
+  // the cancel).
   void Close() {
+    std::unique_ptr<BodyStream> stream;
+    {
+      absl::MutexLock lock(&mu_);
+      closed_ = true;
+      if (stream_ == nullptr) return;
+      stream_->Cancel();
+      auto idle = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return in_flight_ == 0;
+      };
+      mu_.Await(absl::Condition(&idle));
+      stream = std::move(stream_);
+    }
+    stream.reset();  // joins the producer
+  }
+
+  void CloseReleasingGil() {
     py::gil_scoped_release release;
-    stream_.reset();
+    Close();
   }
 
  private:
-  std::unique_ptr<BodyStream> stream_;
+  absl::Mutex mu_;
+  std::unique_ptr<BodyStream> stream_ ABSL_GUARDED_BY(mu_);
+  bool closed_ ABSL_GUARDED_BY(mu_) = false;
+  int in_flight_ ABSL_GUARDED_BY(mu_) = 0;  // next() calls inside stream_
   py::object parent_;
 };
 
@@ -1076,7 +1147,8 @@ PYBIND11_MODULE(fraiseql_native, m) {
           "chunk_bytes; joined they are find()'s body), for a streaming HTTP "
           "response. Rows are read as the pieces are taken: memory stays "
           "bounded whatever the result size, and a slow consumer slows the "
-          "reads. close() (or dropping the iterator) cancels the query. "
+          "reads. chunk_bytes: 1 to 64 MiB. close() (or dropping the "
+          "iterator) cancels the query. "
           "Errors are raised by the next() that reaches them.")
       .def(
           "execute_stream",
@@ -1185,13 +1257,15 @@ PYBIND11_MODULE(fraiseql_native, m) {
                              "Pieces of a streamed response body (bytes).")
       .def("__iter__", [](py::object self) { return self; })
       .def("__next__", &PyBodyIterator::Next)
-      .def("close", &PyBodyIterator::Close,
-           "Stops the stream: the query is cancelled on the server.")
+      .def("close", &PyBodyIterator::CloseReleasingGil,
+           "Stops the stream: the query is cancelled on the server. Safe "
+           "while another thread is inside next(): that call, and every "
+           "later one, raises StopIteration.")
       .def("__enter__", [](py::object self) { return self; })
       .def("__exit__",
            [](PyBodyIterator& self, const py::object&, const py::object&,
               const py::object&) {
-             self.Close();
+             self.CloseReleasingGil();
              return false;
            });
 

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/strip.h"
 #include "absl/synchronization/mutex.h"
 #include "pybind/python_json.h"
 #include "pybind11/stl.h"
@@ -24,22 +25,42 @@ std::shared_ptr<where::OperatorRegistry>& Registry()
   return *registry;
 }
 
-// A PostgreSQL type name as bind() may cast to: lowercase words, digits,
-// underscores, spaces, an optional schema and a trailing [] (never SQL).
-bool IsSqlTypeName(const std::string& type) {
-  if (type.empty() || type.size() > 63) return false;
-  std::string base = type;
-  if (base.size() > 2 && base.compare(base.size() - 2, 2, "[]") == 0) {
-    base.resize(base.size() - 2);
-  }
-  if (base.empty() || base.front() == ' ' || base.back() == ' ') return false;
-  for (char c : base) {
-    bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
-              c == ' ' || c == '.';
-    if (!ok) return false;
+// A PostgreSQL type name as bind() may cast to, by a strict grammar (it is
+// pasted after `::`): an identifier [a-z_][a-z0-9_]* of at most 63 bytes,
+// optionally qualified by one schema identifier, or one of the multi-word
+// built-in names below; then optionally one `[]`. No type modifiers, no
+// quoting, no other spaces. A grammar rather than a fixed list so that
+// extension and user types (ltree, app.status) stay usable.
+bool IsSqlIdentifier(absl::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  if (!((name[0] >= 'a' && name[0] <= 'z') || name[0] == '_')) return false;
+  for (char c : name) {
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_')) {
+      return false;
+    }
   }
   return true;
 }
+
+bool IsSqlTypeName(absl::string_view type) {
+  static constexpr absl::string_view kMultiWord[] = {
+      "double precision",         "character varying",
+      "bit varying",              "timestamp with time zone",
+      "timestamp without time zone", "time with time zone",
+      "time without time zone",
+  };
+  absl::ConsumeSuffix(&type, "[]");
+  for (absl::string_view name : kMultiWord) {
+    if (type == name) return true;
+  }
+  const size_t dot = type.find('.');
+  if (dot == absl::string_view::npos) return IsSqlIdentifier(type);
+  return IsSqlIdentifier(type.substr(0, dot)) &&
+         IsSqlIdentifier(type.substr(dot + 1));
+}
+
+// Bounds of one bound value from a Python operator.
+constexpr PythonJsonLimits kBindLimits{64, 10000, 1 << 20};
 
 // What a Python renderer receives as `field`.
 struct PyField {
@@ -120,20 +141,31 @@ class PythonOperator : public where::Operator {
               throw py::value_error("bind() used after render() returned");
             }
             if (!IsSqlTypeName(sql_type)) {
-              throw py::value_error(absl::StrCat(
-                  "bind(): invalid sql_type '", sql_type,
-                  "'; expected a type name like text, integer, numeric[]"));
+              throw py::value_error(
+                  "bind(): invalid sql_type; expected a type name such as "
+                  "text, integer, numeric[], pg_catalog.text or double "
+                  "precision");
             }
             where::Param p;
             p.sql_type = sql_type;
+            absl::StatusOr<std::string> text;
             if (v.is_none()) {
               p.is_null = true;
             } else if (py::isinstance<py::str>(v)) {
-              p.text = v.cast<std::string>();
+              text = PythonStrUtf8(v, "bind() value", kBindLimits.max_bytes);
             } else {
-              std::string json;
-              AppendPythonJson(v, path, &json);
-              p.text = json;
+              text = PythonToJson(v, "bind() value", kBindLimits);
+            }
+            if (!p.is_null) {
+              if (!text.ok()) {
+                throw py::value_error(std::string(text.status().message()));
+              }
+              // libpq ends a text parameter at its first NUL.
+              if (text->find('\0') != std::string::npos) {
+                throw py::value_error(
+                    "bind(): a value contains a NUL byte");
+              }
+              p.text = *std::move(text);
             }
             return (*live)->Add(std::move(p));
           },
