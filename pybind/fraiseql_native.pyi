@@ -108,11 +108,19 @@ class Repository:
         pgbouncer: bool = False,
         max_response_bytes: int = 0,
         read_pool: Optional[Pool] = None,
+        statement_timeout: float = 30.0,
+        cursor_secret: Union[bytes, str, None] = None,
     ) -> None:
         """max_response_bytes: past it a query is cancelled and raises
         ResponseTooLargeError (a streamed body that already sent bytes ends
         with the error in "errors"); 0: no cap. read_pool: queries read
-        from it; mutate() and transaction() use `pool`."""
+        from it; mutate() and transaction() use `pool`. statement_timeout:
+        seconds a statement may run on the server when a call gives no
+        timeout= (0: none; at most 2147483.647), set per transaction so it
+        works through PgBouncer. cursor_secret: the key Relay cursors are
+        signed with (1 to 4096 bytes; a str as UTF-8); None: a random secret
+        per process, so every process of a deployment must be given the
+        same secret for cursors to work across them and across restarts."""
         ...
     def find(
         self,

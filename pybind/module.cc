@@ -4,6 +4,7 @@
 #include <cmath>
 #include <memory>
 #include <optional>
+#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -369,6 +370,64 @@ py::object ValueToPython(const fraiseql::Value& value) {
   return py::module_::import("json").attr("loads")(value.json, **kwargs);
 }
 
+// Repository(cursor_secret=...): bytes or str (its UTF-8), 1 to
+// kMaxCursorSecretBytes bytes; None: "" (the planner's random secret per
+// process).
+constexpr size_t kMaxCursorSecretBytes = 4096;
+
+std::string CursorSecret(const py::object& secret) {
+  if (secret.is_none()) return std::string();
+  std::string bytes;
+  if (py::isinstance<py::bytes>(secret)) {
+    bytes = secret.cast<std::string>();
+  } else if (py::isinstance<py::str>(secret)) {
+    bytes = ValueOrRaise(
+        PythonStrUtf8(secret, "cursor_secret", kMaxCursorSecretBytes));
+  } else {
+    Raise(absl::InvalidArgumentError(
+        "invalid cursor_secret: expected bytes or str (or None for a random "
+        "secret per process)"));
+  }
+  if (bytes.empty() || bytes.size() > kMaxCursorSecretBytes) {
+    Raise(absl::InvalidArgumentError(absl::StrCat(
+        "invalid cursor_secret: expected 1 to ", kMaxCursorSecretBytes,
+        " bytes (32 random bytes recommended), or None for a random secret "
+        "per process")));
+  }
+  return bytes;
+}
+
+// NativeBackendOptions::statement_timeout, once the backend has it (added
+// in parallel; until then the stream's own 30 s default applies).
+template <typename Options, typename = void>
+struct HasStatementTimeout : std::false_type {};
+template <typename Options>
+struct HasStatementTimeout<
+    Options, std::void_t<decltype(std::declval<Options&>().statement_timeout)>>
+    : std::true_type {};
+
+template <typename Options>
+void SetStatementTimeout(absl::Duration timeout, Options* options) {
+  if constexpr (HasStatementTimeout<Options>::value) {
+    options->statement_timeout = timeout;
+  }
+}
+
+// PlannerOptions::cursor_secret, likewise (added in parallel).
+template <typename Options, typename = void>
+struct HasCursorSecret : std::false_type {};
+template <typename Options>
+struct HasCursorSecret<
+    Options, std::void_t<decltype(std::declval<Options&>().cursor_secret)>>
+    : std::true_type {};
+
+template <typename Options>
+void SetCursorSecret(std::string secret, Options* options) {
+  if constexpr (HasCursorSecret<Options>::value) {
+    options->cursor_secret = std::move(secret);
+  }
+}
+
 class PyRepository {
  public:
   // The repository may hold the last reference to a pool (see ~PyPool).
@@ -380,7 +439,8 @@ class PyRepository {
   PyRepository(const PyPool& pool, const PySchema& schema, int chunk_rows,
                bool always_typename, int plan_cache_size,
                bool prepared_statements, bool pgbouncer,
-               int64_t max_response_bytes, const PyPool* read_pool) {
+               int64_t max_response_bytes, const PyPool* read_pool,
+               double statement_timeout, const py::object& cursor_secret) {
     if (chunk_rows < 1) {
       throw py::value_error(absl::StrCat(
           "invalid chunk_rows=", chunk_rows, ": expected at least 1"));
@@ -395,14 +455,24 @@ class PyRepository {
                                          max_response_bytes,
                                          ": expected 0 (no cap) or more"));
     }
+    if (!(statement_timeout >= 0) ||
+        !(statement_timeout <= kMaxTimeoutSeconds)) {
+      Raise(absl::InvalidArgumentError(
+          "invalid statement_timeout: expected seconds from 0 (none) to "
+          "2147483.647 (the server's maximum)"));
+    }
     RepositoryOptions options;
     options.planner.cache_capacity = static_cast<size_t>(plan_cache_size);
+    SetCursorSecret(CursorSecret(cursor_secret), &options.planner);
     options.projection.always_typename = always_typename;
     options.max_response_bytes = static_cast<size_t>(max_response_bytes);
     plugins::NativeBackendOptions backend_options;
     backend_options.chunk_rows = chunk_rows;
     backend_options.prepared_statements = prepared_statements;
     backend_options.pgbouncer = pgbouncer;
+    SetStatementTimeout(
+        absl::Ceil(absl::Seconds(statement_timeout), absl::Milliseconds(1)),
+        &backend_options);
     auto writer =
         std::make_shared<plugins::NativeBackend>(pool.pool(), backend_options);
     std::shared_ptr<plugins::Backend> reader = writer;
@@ -927,20 +997,31 @@ PYBIND11_MODULE(fraiseql_native, m) {
       "Runs queries on registered views and returns GraphQL response bytes. "
       "Takes a snapshot of the schema at construction.")
       .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool,
-                    bool, int64_t, const PyPool*>(),
+                    bool, int64_t, const PyPool*, double,
+                    const py::object&>(),
            py::arg("pool"), py::arg("schema"), py::arg("chunk_rows") = 256,
            py::arg("always_typename") = false,
            py::arg("plan_cache_size") = 1024,
            py::arg("prepared_statements") = true, py::arg("pgbouncer") = false,
            py::arg("max_response_bytes") = 0,
            py::arg("read_pool") = py::none(),
+           py::arg("statement_timeout") = 30.0,
+           py::arg("cursor_secret") = py::none(),
            "prepared_statements: prepare each statement shape once per "
            "connection and run it by name. pgbouncer=True: PgBouncer in "
            "transaction-pooling mode is in front; no session state is used "
            "(no prepared statements). max_response_bytes: past this body "
            "size the query is cancelled and ResponseTooLargeError raised "
            "(0: no cap). read_pool: queries read from it (e.g. a standby "
-           "pool); mutations and transactions use `pool`.")
+           "pool); mutations and transactions use `pool`. "
+           "statement_timeout: seconds every statement may run on the "
+           "server unless a call gives its own timeout (0: none, the "
+           "server's or the pool's; at most 2147483.647); set per "
+           "transaction, so it works through PgBouncer. cursor_secret: "
+           "bytes or str that Relay cursors are signed with (HMAC); None: "
+           "a random secret per process, so give every process of a "
+           "deployment the same secret, or cursors issued by one are "
+           "refused by the others and by the next start.")
       .def(
           "find",
           [](PyRepository& self, const std::string& view,

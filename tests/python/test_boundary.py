@@ -497,3 +497,74 @@ def test_bind_refuses_a_nul(fn, bpool, bschema):
     assert "contains a NUL byte" in str(e.value)
     assert "acme" not in str(e.value)
     assert_healthy(repo, bpool)
+
+
+# --- 6. Repository(statement_timeout=, cursor_secret=) ------------------------
+
+def server_statement_timeout(fn, bpool, bschema, **kwargs):
+    schema = fn.Schema()
+    schema.add_view(f"{SCHEMA}.v_setting", "Setting", {"st": "String"})
+    repo = fn.Repository(bpool, schema, **kwargs)
+    return items(repo.find(f"{SCHEMA}.v_setting", field="s"), "s")[0]["st"]
+
+
+def test_repository_statement_timeout(fn, db_url, bpool, bschema):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f"""
+            CREATE OR REPLACE VIEW "{SCHEMA}".v_setting AS SELECT
+              jsonb_build_object('st', current_setting('statement_timeout'))
+              AS data""")
+        server_default = conn.execute("SHOW statement_timeout").fetchone()[0]
+    # The default bounds every query at 30 s; 0 leaves the server's.
+    assert server_statement_timeout(fn, bpool, bschema) == "30s"
+    assert server_statement_timeout(fn, bpool, bschema,
+                                    statement_timeout=1.5) == "1500ms"
+    assert server_statement_timeout(fn, bpool, bschema,
+                                    statement_timeout=0) == server_default
+    repo = fn.Repository(bpool, bschema, statement_timeout=0.2)
+    with pytest.raises(fn.QueryTimeoutError):
+        repo.count(f"{SCHEMA}.v_slow")
+    for bad in (float("inf"), float("nan"), -1.0, TIMEOUT_MAX + 1):
+        with pytest.raises(fn.InvalidInputError) as e:
+            fn.Repository(bpool, bschema, statement_timeout=bad)
+        assert str(e.value) == ("invalid statement_timeout: expected seconds "
+                                "from 0 (none) to 2147483.647 (the server's "
+                                "maximum)")
+    assert_healthy(fn.Repository(bpool, bschema), bpool)
+
+
+def first_page(repo):
+    body = json.loads(repo.find(f"{SCHEMA}.v_all", field="items", first=1,
+                                order_by=[{"name": "ASC"}], selection="id"))
+    return body["data"]["items"]["pageInfo"]["endCursor"]
+
+
+def next_page(repo, cursor):
+    body = json.loads(repo.find(f"{SCHEMA}.v_all", field="items", first=1,
+                                after=cursor, order_by=[{"name": "ASC"}],
+                                selection="id"))
+    return [e["node"]["id"] for e in body["data"]["items"]["edges"]]
+
+
+def test_repository_cursor_secret(fn, bpool, bschema):
+    secret = os.urandom(32)
+    a = fn.Repository(bpool, bschema, cursor_secret=secret)
+    cursor = first_page(a)
+    assert next_page(a, cursor) == [3]  # anvil, lamp (3), rocket
+    assert next_page(fn.Repository(bpool, bschema, cursor_secret=secret),
+                     cursor) == [3]
+    text = fn.Repository(bpool, bschema, cursor_secret="s3cret-é")
+    assert next_page(fn.Repository(bpool, bschema,
+                                   cursor_secret="s3cret-é".encode()),
+                     first_page(text)) == [3]
+    for other in (fn.Repository(bpool, bschema, cursor_secret=b"other"),
+                  fn.Repository(bpool, bschema)):
+        with pytest.raises(fn.InvalidInputError, match="invalid cursor"):
+            next_page(other, cursor)
+    # No secret: one random secret per process, shared by its repositories.
+    assert next_page(fn.Repository(bpool, bschema),
+                     first_page(fn.Repository(bpool, bschema))) == [3]
+    for bad in (b"", "", 5, "\ud800", b"x" * 5000):
+        with pytest.raises(fn.InvalidInputError) as e:
+            fn.Repository(bpool, bschema, cursor_secret=bad)
+        assert str(e.value).startswith("invalid cursor_secret: ")
