@@ -1,9 +1,12 @@
 #include "planner/planner.h"
 
+#include <algorithm>
 #include <cassert>
 #include <limits>
 #include <utility>
 
+#include "absl/container/flat_hash_map.h"
+#include "absl/container/flat_hash_set.h"
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -26,33 +29,28 @@ using Operation = v1::RootField::Operation;
 
 constexpr absl::string_view kRowAlias = "t";
 
-std::string KnownFields(const ObjectType& type) {
-  return absl::StrJoin(type.fields(), ", ",
-                       [](std::string* out, const FieldDef& f) {
-                         out->append(f.name);
-                       });
-}
-
+// A few close names, never the type's whole list.
 absl::Status UnknownField(absl::string_view name, absl::string_view path,
                           const ObjectType& type) {
   return absl::InvalidArgumentError(absl::StrCat(
       "unknown field '", where::PrintableKey(name), "' at ", path,
-      " on type ", type.name(),
-      "; known fields: ", KnownFields(type)));
+      " on type ", type.name(), where::SuggestFields(name, type)));
 }
 
 // GraphQL field merging: fields with the same response key are one field
 // (their sub-selections are merged); the same key on two different fields
-// is an error.
+// is an error. One hash lookup per field.
 absl::StatusOr<google::protobuf::RepeatedPtrField<v1::Selection>>
 MergeSameKeys(const google::protobuf::RepeatedPtrField<v1::Selection>& in,
               const std::string& path) {
   google::protobuf::RepeatedPtrField<v1::Selection> out;
+  // Response key -> its index in `out` (RepeatedPtrField elements never
+  // move, but indices are as cheap and obviously stable).
+  absl::flat_hash_map<absl::string_view, int> index;
+  index.reserve(in.size());
   for (const v1::Selection& s : in) {
-    v1::Selection* same = nullptr;
-    for (v1::Selection& earlier : out) {
-      if (earlier.response_key() == s.response_key()) same = &earlier;
-    }
+    auto [it, inserted] = index.try_emplace(s.response_key(), out.size());
+    v1::Selection* same = inserted ? nullptr : out.Mutable(it->second);
     if (same == nullptr) {
       *out.Add() = s;
     } else if (same->field_name() != s.field_name()) {
@@ -94,6 +92,44 @@ std::vector<response::FieldSelection> SelectAllOverrides(
     overrides.push_back(std::move(out));
   }
   return overrides;
+}
+
+// The limits of a selection given as a tree, checked before it is merged
+// or resolved: a walk (an explicit stack, no recursion) that stops at the
+// first field over a limit, so its work is bounded by the limits, not by
+// the input.
+absl::Status CheckSelectionLimits(
+    const google::protobuf::RepeatedPtrField<v1::Selection>& root,
+    const SelectionLimits& limits) {
+  struct Level {
+    const google::protobuf::RepeatedPtrField<v1::Selection>* fields;
+    int depth;  // levels of `{ }` around these fields
+  };
+  std::vector<Level> stack = {{&root, 0}};
+  int fields = 0;
+  int aliases = 0;
+  while (!stack.empty()) {
+    Level level = stack.back();
+    stack.pop_back();
+    if (level.depth > limits.max_selection_depth) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid selection: more than ", limits.max_selection_depth,
+          " levels of nesting (limit max_selection_depth)"));
+    }
+    for (const v1::Selection& s : *level.fields) {
+      if (++fields > limits.max_selection_fields) {
+        return SelectionLimitError(limits.max_selection_fields, "fields",
+                                   "max_selection_fields");
+      }
+      if (s.response_key() != s.field_name() &&
+          ++aliases > limits.max_selection_aliases) {
+        return SelectionLimitError(limits.max_selection_aliases, "aliases",
+                                   "max_selection_aliases");
+      }
+      if (s.fields_size() > 0) stack.push_back({&s.fields(), level.depth + 1});
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelection(
@@ -214,6 +250,20 @@ absl::StatusOr<Direction> ParseDirection(const JsonValue& value,
       "got ", shown));
 }
 
+absl::Status TooManyOrderKeys(const OrderByLimits& limits) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid orderBy: more than ", limits.max_order_by_keys,
+      " keys (limit max_order_by_keys)"));
+}
+
+// The keys of an ordering as they are compiled: each at most once, at most
+// max_order_by_keys of them.
+struct OrderKeys {
+  const OrderByLimits& limits;
+  std::vector<OrderKey> keys;
+  absl::flat_hash_set<std::string> names;  // OrderKey::name, canonical
+};
+
 // Appends the keys of one orderBy object on `type`.
 absl::Status CompileOrderObject(const where::Schema& schema,
                                 const where::ViewDef& view,
@@ -221,7 +271,7 @@ absl::Status CompileOrderObject(const where::Schema& schema,
                                 const std::string& jsonb_sql, bool at_root,
                                 const JsonValue& item, const std::string& path,
                                 const std::string& name_prefix, int depth,
-                                std::vector<OrderKey>* out) {
+                                OrderKeys* out) {
   if (!item.is_object() || item.members().empty()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid orderBy at ", path,
@@ -253,6 +303,16 @@ absl::Status CompileOrderObject(const where::Schema& schema,
           "invalid orderBy at ", field_path, ": cannot order by ",
           where::FieldKindName(field->kind), " field ", field->name));
     }
+    // By canonical name: `first_name` and `firstName` are one key.
+    if (!out->names.insert(key_name).second) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid orderBy at ", field_path, ": orderBy key ", key_name,
+          " given twice"));
+    }
+    if (static_cast<int64_t>(out->keys.size()) >=
+        out->limits.max_order_by_keys) {
+      return TooManyOrderKeys(out->limits);
+    }
     OrderKey key;
     ASSIGN_OR_RETURN(key.direction, ParseDirection(value, field_path));
     where::TypedField typed = TypeField(view, *field, jsonb_sql, at_root);
@@ -260,23 +320,35 @@ absl::Status CompileOrderObject(const where::Schema& schema,
     key.value_type = std::move(typed.value_type);
     key.kind = field->kind;
     key.name = std::move(key_name);
-    out->push_back(std::move(key));
+    out->keys.push_back(std::move(key));
   }
   return absl::OkStatus();
 }
 
 absl::StatusOr<std::vector<OrderKey>> CompileOrderBy(
     const where::Schema& schema, const where::ViewDef& view,
-    absl::string_view order_by_json, const std::string& root_jsonb) {
-  std::vector<OrderKey> keys;
-  if (order_by_json.empty()) return keys;
+    absl::string_view order_by_json, const std::string& root_jsonb,
+    const OrderByLimits& limits) {
+  OrderKeys keys{limits, {}, {}};
+  if (order_by_json.empty()) return std::move(keys.keys);
+  if (order_by_json.size() > limits.max_order_by_bytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid orderBy: more than ", limits.max_order_by_bytes,
+        " bytes (limit max_order_by_bytes)"));
+  }
   absl::StatusOr<JsonValue> parsed = where::ParseJson(order_by_json, 40);
   if (!parsed.ok()) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid orderBy input: ", parsed.status().message()));
   }
-  if (parsed->is_null()) return keys;
+  if (parsed->is_null()) return std::move(keys.keys);
   if (parsed->is_array()) {
+    // Every entry names at least one key: too many entries fail before any
+    // is resolved.
+    if (parsed->items().size() >
+        static_cast<size_t>(std::max(0, limits.max_order_by_keys))) {
+      return TooManyOrderKeys(limits);
+    }
     for (size_t i = 0; i < parsed->items().size(); ++i) {
       RETURN_IF_ERROR(CompileOrderObject(
           schema, view, view.type, root_jsonb, true, parsed->items()[i],
@@ -286,7 +358,7 @@ absl::StatusOr<std::vector<OrderKey>> CompileOrderBy(
     RETURN_IF_ERROR(CompileOrderObject(schema, view, view.type, root_jsonb,
                                        true, *parsed, "orderBy", "", 1, &keys));
   }
-  return keys;
+  return std::move(keys.keys);
 }
 
 // The unique key that makes an ordering total: the view's `id` field, else
@@ -357,16 +429,68 @@ std::string StrictlyBeyond(const OrderKey& key, const std::string& value,
 // and the rest beyond, nested: k1 > c1 OR (k1 = c1 AND (k2 > c2 OR ...)).
 // Row-value comparison (k1, k2) > (c1, c2) would only serve one uniform
 // direction without nulls.
+// Written front to back into one string, the closing parentheses last:
+// linear in the size of the keys.
 std::string KeysetCondition(const std::vector<OrderKey>& keys,
                             const std::vector<std::string>& values,
                             bool after) {
-  std::string sql = StrictlyBeyond(keys.back(), values.back(), after);
-  for (size_t i = keys.size() - 1; i-- > 0;) {
-    sql = absl::StrCat("(", StrictlyBeyond(keys[i], values[i], after), " OR (",
-                       keys[i].sql, " IS NOT DISTINCT FROM ", values[i],
-                       " AND ", sql, "))");
+  std::string sql;
+  for (size_t i = 0; i + 1 < keys.size(); ++i) {
+    absl::StrAppend(&sql, "(", StrictlyBeyond(keys[i], values[i], after),
+                    " OR (", keys[i].sql, " IS NOT DISTINCT FROM ", values[i],
+                    " AND ");
   }
+  sql.append(StrictlyBeyond(keys.back(), values.back(), after));
+  for (size_t i = 0; i + 1 < keys.size(); ++i) sql.append("))");
   return sql;
+}
+
+// The filter operator a key's comparison in a keyset condition stands for:
+// `gt` for `>`, `lt` for `<` (as StrictlyBeyond writes them).
+absl::string_view CursorOperator(const OrderKey& key, bool after) {
+  bool descending = key.direction.descending != !after;
+  return descending ? "lt" : "gt";
+}
+
+bool Grants(const where::ViewDef& view, const where::Operator* op,
+            absl::string_view name) {
+  for (const std::string& allowed : view.allowed_operators) {
+    if (allowed == name || (op != nullptr && allowed == op->info().key)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+// A cursor compares the order keys as `gt`/`lt` filters would: on a view
+// with an operator allow-list, every comparison the keyset conditions use
+// must be granted (planner.h).
+absl::Status CheckCursorOperators(const where::OperatorRegistry& operators,
+                                  const where::ViewDef& view,
+                                  const std::vector<OrderKey>& keys,
+                                  bool after, bool before) {
+  if (view.allowed_operators.empty()) return absl::OkStatus();
+  std::vector<absl::string_view> missing;
+  for (bool is_after : {true, false}) {
+    if (is_after ? !after : !before) continue;
+    for (const OrderKey& key : keys) {
+      absl::string_view name = CursorOperator(key, is_after);
+      if (std::find(missing.begin(), missing.end(), name) != missing.end() ||
+          Grants(view, operators.Find(name, key.kind), name)) {
+        continue;
+      }
+      missing.push_back(name);
+    }
+  }
+  if (missing.empty()) return absl::OkStatus();
+  std::sort(missing.begin(), missing.end());
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid cursor at ",
+      after && before ? "after and before" : (after ? "after" : "before"),
+      ": paging from a cursor compares the order keys with ",
+      absl::StrJoin(missing, " and "), ", which the operator allow-list of "
+      "view ", view.name, " does not grant (missing: ",
+      absl::StrJoin(missing, ", "), ")"));
 }
 
 // Numbers the placeholders of a template after the `where` parameters, as
@@ -627,6 +751,12 @@ Planner::Planner(const where::Schema& schema,
       operators_(operators),
       limits_(limits),
       projection_(options.projection),
+      selection_limits_(options.selection),
+      order_by_limits_(options.order_by),
+      cursor_secret_(options.cursor_secret.empty()
+                         ? ProcessCursorSecret()
+                         : absl::StatusOr<std::string>(
+                               std::move(options.cursor_secret))),
       cache_(std::make_unique<LruCache<Template>>(options.cache_capacity)) {}
 
 Planner::~Planner() = default;
@@ -708,6 +838,7 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   auto selection = std::make_shared<response::SelectionSet>();
   selection->type_name = view.type.name();
   if (root.has_selection()) {
+    RETURN_IF_ERROR(CheckSelectionLimits(root.selection(), selection_limits_));
     ASSIGN_OR_RETURN(selection->fields,
                      ResolveSelection(schema_, view.type, root.selection(),
                                       absl::StrCat("selection.",
@@ -721,7 +852,7 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   t->selection = std::move(selection);
   ASSIGN_OR_RETURN(std::vector<OrderKey> keys,
                    CompileOrderBy(schema_, view, root.order_by_json(),
-                                  root_jsonb));
+                                  root_jsonb, order_by_limits_));
   // No ::text: the text result format already sends jsonb's text, and a
   // cast in the select list is computed for every row before a sort or a
   // LIMIT (the server then sorts the converted text, and may leave an
@@ -769,9 +900,15 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   } else {
     keys.push_back(std::move(tiebreaker));
   }
+  if (root.has_after() || root.has_before()) {
+    RETURN_IF_ERROR(CheckCursorOperators(operators_, view, keys,
+                                         root.has_after(), root.has_before()));
+  }
+  if (!cursor_secret_.ok()) return cursor_secret_.status();
   t->shape = ResultShape::kConnection;
   t->backward = root.has_last();
-  t->fingerprint = CursorFingerprint(view.name, RenderOrderBy(keys, false));
+  t->fingerprint = CursorFingerprint(*cursor_secret_, view.name,
+                                     RenderOrderBy(keys, false));
 
   std::vector<std::string> conditions;
   if (!condition.empty()) conditions.push_back(condition);
@@ -808,10 +945,9 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
 absl::StatusOr<RootPlan> Planner::PlanRoot(const v1::RootField& root) const {
   const where::ViewDef* view = schema_.FindView(root.view());
   if (view == nullptr) {
-    std::vector<std::string> known = schema_.ViewNames();
     return absl::NotFoundError(absl::StrCat(
-        "unknown view '", root.view(), "'; registered views: ",
-        known.empty() ? "none" : absl::StrJoin(known, ", ")));
+        "unknown view '", where::PrintableKey(root.view()), "'",
+        schema_.SuggestViews(root.view())));
   }
   // An unknown operation must fail here, before it could share a cache key.
   if (!v1::RootField::Operation_IsValid(root.operation())) {
@@ -921,6 +1057,7 @@ absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelectionForType(
         "unknown type '", type_name, "' at ", path,
         "; register it with add_type or as a view's type"));
   }
+  RETURN_IF_ERROR(CheckSelectionLimits(selection, SelectionLimits()));
   return ResolveSelection(schema, *type, selection, path);
 }
 

@@ -13,6 +13,7 @@
 
 #include "absl/status/statusor.h"
 #include "planner/lru_cache.h"
+#include "planner/selection_text.h"
 #include "proto/query.pb.h"
 #include "response/projector.h"
 #include "response/selection.h"
@@ -79,11 +80,39 @@ struct RootPlan {
   bool decimal_numbers = false;
 };
 
+// Bounds on orderBy input. Over a limit: InvalidArgument naming it, e.g.
+// "invalid orderBy: more than 16 keys (limit max_order_by_keys)". The
+// nesting of one entry is bounded too (16 levels of object fields).
+struct OrderByLimits {
+  // Bytes of orderBy JSON text, checked before it is parsed.
+  size_t max_order_by_bytes = 64 * 1024;
+  // Keys (fields ordered by) in total, over every entry and nested object;
+  // checked as entries are read. The keys, the `id` tiebreaker and the
+  // cursor values are the arguments of one jsonb_build_array call, which
+  // PostgreSQL caps at 100. Each key may appear once: the same field twice
+  // (by GraphQL name or JSONB key) is rejected, "orderBy key age given
+  // twice".
+  int max_order_by_keys = 16;
+};
+
 struct PlannerOptions {
   // Plans kept by input shape (see Planner); 0 turns the cache off.
   size_t cache_capacity = 1024;
   // How RootPlan::projector writes rows (e.g. always_typename).
   response::ProjectionOptions projection;
+  // Bounds on a root's selection, given as text (planner/selection_text.h)
+  // or as a tree: fields, aliases and depth (the byte limit applies to
+  // text, which ParseSelectionText reads with its own limits).
+  SelectionLimits selection;
+  OrderByLimits order_by;
+  // The key cursors are signed with (planner/cursor.h): any bytes, at
+  // least 32 random ones recommended. Empty: a random secret made once per
+  // process (ProcessCursorSecret). Every process of a deployment must be
+  // given the same secret, or a cursor issued by one is rejected by the
+  // others ("invalid cursor at after: the cursor belongs to another view or
+  // orderBy, or was altered"), and cursors outlive a restart only with a
+  // configured secret.
+  std::string cursor_secret;
 };
 
 // Plans root fields against a schema and an operator registry, both of which
@@ -154,12 +183,25 @@ class Planner {
   //   SELECT to_jsonb(d.v)::text FROM (SELECT DISTINCT <typed field> AS v
   //   FROM <view> AS t [WHERE ...]) AS d ORDER BY d.v [LIMIT $n] [OFFSET $m]
   //
-  // Returns NotFound for an unknown view and InvalidArgument, naming the
-  // input path, for anything else that is wrong in the input: among them a
-  // malformed or foreign cursor ("invalid cursor at after: ..."), first
-  // with last, pagination with limit/offset or on a single object, a view
+  // Cursors and the operator allow-list: the keyset condition of a cursor
+  // compares the order keys with `>` and `<`, which are the `gt` and `lt`
+  // operators of the filter language. On a view with an operator
+  // allow-list (ViewDef::allowed_operators), `after`/`before` are accepted
+  // only when the list grants every one of them that the condition uses
+  // (which depends on the directions); otherwise InvalidArgument naming the
+  // missing operators. A first page (first/last without a cursor) needs no
+  // comparison and is always allowed.
+  //
+  // Returns NotFound for an unknown view (with at most three close names,
+  // never the list of views) and InvalidArgument, naming the input path,
+  // for anything else that is wrong in the input: among them a malformed,
+  // altered or foreign cursor ("invalid cursor at after: ..."), first with
+  // last, pagination with limit/offset or on a single object, a view
   // without an `id` to paginate on, an aggregate field of a kind that
-  // cannot be aggregated, orderBy or pagination on a value operation.
+  // cannot be aggregated, orderBy or pagination on a value operation, a
+  // selection or orderBy over its limits (SelectionLimits, OrderByLimits).
+  // Unknown fields are named with at most three close names ("did you mean
+  // firstName?"), never the type's whole list.
   absl::StatusOr<RootPlan> PlanRoot(const v1::RootField& root) const;
 
   CacheStats cache_stats() const;
@@ -175,6 +217,11 @@ class Planner {
   const where::OperatorRegistry& operators_;
   where::FilterLimits limits_;
   response::ProjectionOptions projection_;
+  SelectionLimits selection_limits_;
+  OrderByLimits order_by_limits_;
+  // PlannerOptions::cursor_secret, or the process's secret (or why there
+  // is none: then only cursor pagination fails).
+  absl::StatusOr<std::string> cursor_secret_;
   std::unique_ptr<LruCache<Template>> cache_;
 };
 

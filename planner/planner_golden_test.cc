@@ -15,6 +15,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "tests/golden_file.h"
+#include "planner/cursor.h"
 #include "planner/planner.h"
 #include "planner/selection_text.h"
 #include "where/json_value.h"
@@ -71,6 +72,22 @@ where::Schema TestSchema() {
   s = schema.AddView("sample.v_log", "Log", "data", {{"data", "jsonb"}},
                      {{"message", "String"}, {"at", "DateTime"}});
   EXPECT_TRUE(s.ok()) << s;
+  // Operator allow-lists: cursors compare order keys as gt/lt filters do.
+  where::ViewSpec guarded;
+  guarded.name = "app.v_guarded";
+  guarded.type_name = "Guarded";
+  guarded.jsonb_column = "";
+  guarded.columns = {{"id", "integer"}, {"label", "text"}};
+  guarded.fields = {{"id", "Int"}, {"label", "String"}};
+  guarded.allowed_operators = {"eq", "gt"};
+  s = schema.AddView(guarded);
+  EXPECT_TRUE(s.ok()) << s;
+  where::ViewSpec closed = guarded;
+  closed.name = "app.v_closed";
+  closed.type_name = "Closed";
+  closed.allowed_operators = {"eq", "where.compare.in"};
+  s = schema.AddView(closed);
+  EXPECT_TRUE(s.ok()) << s;
   return schema;
 }
 
@@ -80,17 +97,43 @@ struct Case {
   std::string name;
   v1::RootField root;
   std::string selection;
+  // Cursors to sign for the case's ordering (or for `cursor_order_by`).
+  std::string after_keys, before_keys, cursor_order_by;
+  bool has_cursor_order_by = false;
   std::string sql, params, count_sql, count_params, error;
 };
 
-// `after_keys: [...]` writes the cursor from its JSON, as the repository
-// would encode it; `after: text` passes text as is.
-std::string CursorOf(absl::string_view json) {
-  absl::StatusOr<where::JsonValue> parsed = where::ParseJson(json);
-  EXPECT_TRUE(parsed.ok()) << json;
-  std::string cursor;
-  absl::WebSafeBase64Escape(parsed.ok() ? parsed->ToJson() : "", &cursor);
-  return cursor;
+// Every golden planner signs cursors with this secret.
+constexpr absl::string_view kCursorSecret = "golden cursor secret";
+
+PlannerOptions GoldenOptions(size_t cache_capacity) {
+  PlannerOptions options;
+  options.cache_capacity = cache_capacity;
+  options.cursor_secret = std::string(kCursorSecret);
+  return options;
+}
+
+// `after_keys: [...]` writes a cursor of the key values as the repository
+// would encode it for the case's own ordering (its fingerprint from a plan
+// of the root without cursors); with `cursor_order_by: <orderBy>`, signed
+// for that ordering instead. `after: text` passes text as is.
+std::string CursorOf(const where::Schema& schema,
+                     const where::OperatorRegistry& operators,
+                     const Case& c, absl::string_view values) {
+  v1::RootField root = c.root;
+  root.clear_after();
+  root.clear_before();
+  root.clear_last();
+  if (!root.has_first()) root.set_first(1);
+  if (c.has_cursor_order_by) root.set_order_by_json(c.cursor_order_by);
+  Planner planner(schema, operators, {}, GoldenOptions(0));
+  absl::StatusOr<RootPlan> plan = planner.PlanRoot(root);
+  EXPECT_TRUE(plan.ok()) << plan.status();
+  if (!plan.ok()) return "";
+  absl::StatusOr<std::string> cursor =
+      EncodeCursor(plan->connection.cursor_fingerprint, values);
+  EXPECT_TRUE(cursor.ok()) << cursor.status();
+  return cursor.ok() ? *cursor : "";
 }
 
 int64_t Number(absl::string_view text) {
@@ -141,9 +184,12 @@ std::vector<Case> LoadCases(const std::string& file) {
       } else if (key == "before") {
         root.set_before(value);
       } else if (key == "after_keys") {
-        root.set_after(CursorOf(value));
+        c.after_keys = value;
       } else if (key == "before_keys") {
-        root.set_before(CursorOf(value));
+        c.before_keys = value;
+      } else if (key == "cursor_order_by") {
+        c.cursor_order_by = value;
+        c.has_cursor_order_by = true;
       } else if (key == "total_count") {
         root.set_include_total_count(value == "true");
       } else if (key == "sql") {
@@ -185,8 +231,8 @@ void RunGoldenFile(const std::string& file) {
   where::Schema schema = TestSchema();
   std::unique_ptr<where::OperatorRegistry> operators =
       where::MakeBuiltinOperatorRegistry();
-  Planner uncached(schema, *operators, {}, PlannerOptions{0});
-  Planner cached(schema, *operators);
+  Planner uncached(schema, *operators, {}, GoldenOptions(0));
+  Planner cached(schema, *operators, {}, GoldenOptions(1024));
   std::vector<Case> cases = LoadCases(file);
   ASSERT_FALSE(cases.empty()) << file;
   for (Case& c : cases) {
@@ -198,6 +244,12 @@ void RunGoldenFile(const std::string& file) {
       ASSERT_TRUE(parsed.ok()) << parsed.status();
       c.root.set_has_selection(true);
       for (auto& s : *parsed) *c.root.add_selection() = s;
+    }
+    if (!c.after_keys.empty()) {
+      c.root.set_after(CursorOf(schema, *operators, c, c.after_keys));
+    }
+    if (!c.before_keys.empty()) {
+      c.root.set_before(CursorOf(schema, *operators, c, c.before_keys));
     }
     absl::StatusOr<RootPlan> plan = uncached.PlanRoot(c.root);
     // To write a new case: run with --test_env=GOLDEN_PRINT=1 and read what

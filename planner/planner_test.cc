@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
+#include "planner/cursor.h"
 #include "planner/selection_text.h"
 
 namespace fraiseql::planner {
@@ -146,13 +147,18 @@ TEST_F(PlannerTest, RejectsBadInputNamingThePath) {
     return plan.ok() ? std::string("ok")
                      : std::string(plan.status().message());
   };
-  EXPECT_EQ(error(Root("sample.nope")),
-            "unknown view 'sample.nope'; registered views: public.v_plain, "
-            "sample.v_user");
+  // A few close names at most, never the list of views or fields.
+  EXPECT_EQ(error(Root("sample.nope")), "unknown view 'sample.nope'");
+  EXPECT_EQ(error(Root("v_user")),
+            "unknown view 'v_user'; did you mean sample.v_user?");
+  EXPECT_EQ(error(Root("sample.v_user\nforged")),
+            "unknown view 'sample.v_user\\x0aforged'");
   EXPECT_EQ(error(Root("sample.v_user"), "id nickname"),
             "unknown field 'nickname' at selection.users.nickname on type "
-            "User; known fields: id, firstName, age, createdAt, address, "
-            "preferences, tags, friends");
+            "User");
+  EXPECT_EQ(error(Root("sample.v_user"), "id firstname"),
+            "unknown field 'firstname' at selection.users.firstname on type "
+            "User; did you mean firstName?");
   EXPECT_EQ(error(Root("sample.v_user"), "address"),
             "invalid selection at selection.users.address: address is of "
             "object type Address and needs a sub-selection { ... }");
@@ -362,6 +368,196 @@ TEST_F(PlannerTest, PlansConcurrentlyWithOneCache) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(shared.cache_stats().hits + shared.cache_stats().misses, 6 * 300);
+}
+
+// A selection given as a tree (a QueryDefinition) obeys the limits of
+// selection text: it never went through the text parser.
+TEST_F(PlannerTest, SelectionTreeObeysTheSelectionLimits) {
+  auto error = [&](const v1::RootField& root, PlannerOptions options = {}) {
+    auto plan = Planner(schema_, *operators_, {}, options).PlanRoot(root);
+    return plan.ok() ? std::string("ok")
+                     : std::string(plan.status().message());
+  };
+  v1::RootField many = Root("sample.v_user");
+  many.set_has_selection(true);
+  for (int i = 0; i < 1000; ++i) {
+    v1::Selection* s = many.add_selection();
+    s->set_response_key("id");
+    s->set_field_name("id");
+  }
+  EXPECT_EQ(error(many), "ok");
+  *many.add_selection() = many.selection(0);
+  EXPECT_EQ(error(many),
+            "invalid selection: more than 1000 fields (limit "
+            "max_selection_fields)");
+
+  v1::RootField aliased = Root("sample.v_user");
+  aliased.set_has_selection(true);
+  for (int i = 0; i < 101; ++i) {
+    v1::Selection* s = aliased.add_selection();
+    s->set_response_key(absl::StrCat("a", i));
+    s->set_field_name("id");
+  }
+  EXPECT_EQ(error(aliased),
+            "invalid selection: more than 100 aliases (limit "
+            "max_selection_aliases)");
+
+  // Nested fields count, and the depth is bounded without recursion.
+  v1::RootField deep = Root("sample.v_user");
+  deep.set_has_selection(true);
+  v1::Selection* level = deep.add_selection();
+  for (int i = 0; i < 40; ++i) {
+    level->set_response_key("friends");
+    level->set_field_name("friends");
+    level = level->add_fields();
+  }
+  level->set_response_key("id");
+  level->set_field_name("id");
+  EXPECT_EQ(error(deep),
+            "invalid selection: more than 32 levels of nesting (limit "
+            "max_selection_depth)");
+  PlannerOptions tight;
+  tight.selection.max_selection_fields = 3;
+  auto nested = ParseSelectionText("id friends { id firstName }");
+  ASSERT_TRUE(nested.ok());
+  v1::RootField four = Root("sample.v_user");
+  four.set_has_selection(true);
+  for (auto& s : *nested) *four.add_selection() = s;
+  EXPECT_EQ(error(four, tight),
+            "invalid selection: more than 3 fields (limit "
+            "max_selection_fields)");
+}
+
+TEST_F(PlannerTest, MergesSameKeyFieldsInOrder) {
+  std::string text;
+  for (int i = 0; i < 500; ++i) absl::StrAppend(&text, "f", i, ": id ");
+  absl::StrAppend(&text, "f7: id friends { id } friends { firstName } f3: id");
+  PlannerOptions options;
+  options.selection.max_selection_aliases = 1000;
+  SelectionLimits parse_limits;
+  parse_limits.max_selection_aliases = 1000;
+  auto parsed = ParseSelectionText(text, parse_limits);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  v1::RootField root = Root("sample.v_user");
+  root.set_has_selection(true);
+  for (auto& s : *parsed) *root.add_selection() = s;
+  auto plan = Planner(schema_, *operators_, {}, options).PlanRoot(root);
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  const auto& fields = plan->selection->fields;
+  ASSERT_EQ(fields.size(), 501u);
+  EXPECT_EQ(fields[7].response_key, "f7");
+  EXPECT_EQ(fields[500].response_key, "friends");
+  ASSERT_EQ(fields[500].fields.size(), 2u);
+  EXPECT_EQ(fields[500].fields[1].source_key, "first_name");
+  // The same key on two fields is still an error.
+  auto clash = ParseSelectionText("a: id b: age a: age");
+  ASSERT_TRUE(clash.ok());
+  v1::RootField bad = Root("sample.v_user");
+  bad.set_has_selection(true);
+  for (auto& s : *clash) *bad.add_selection() = s;
+  EXPECT_EQ(Planner(schema_, *operators_).PlanRoot(bad).status().message(),
+            "invalid selection at selection.users.a: 'a' names both id and "
+            "age; give one of them another alias");
+}
+
+TEST_F(PlannerTest, OrderByObeysItsLimits) {
+  auto error = [&](absl::string_view order_by, PlannerOptions options = {}) {
+    v1::RootField root = Root("sample.v_user");
+    root.set_order_by_json(std::string(order_by));
+    auto plan = Planner(schema_, *operators_, {}, options).PlanRoot(root);
+    return plan.ok() ? std::string("ok")
+                     : std::string(plan.status().message());
+  };
+  // 1,000 entries used to reach the server, which refused the 1,001
+  // arguments of jsonb_build_array.
+  std::string thousand = "[";
+  for (int i = 0; i < 1000; ++i) {
+    absl::StrAppend(&thousand, i > 0 ? "," : "", R"({"age":"ASC"})");
+  }
+  thousand += "]";
+  EXPECT_EQ(error(thousand),
+            "invalid orderBy: more than 16 keys (limit max_order_by_keys)");
+  PlannerOptions tight;
+  tight.order_by.max_order_by_keys = 2;
+  tight.order_by.max_order_by_bytes = 80;
+  EXPECT_EQ(error(R"([{"age":"ASC","address":{"cityName":"ASC"}}])", tight),
+            "ok");
+  // Keys in one object and nested objects count.
+  EXPECT_EQ(error(R"({"age":"ASC","address":{"cityName":"ASC","postalCode":"ASC"}})",
+                  tight),
+            "invalid orderBy: more than 2 keys (limit max_order_by_keys)");
+  EXPECT_EQ(error(absl::StrCat("[", std::string(80, ' '), "]"), tight),
+            "invalid orderBy: more than 80 bytes (limit max_order_by_bytes)");
+}
+
+TEST_F(PlannerTest, ManyOrderKeysPageWithANestedKeysetCondition) {
+  Planner planner(schema_, *operators_);
+  v1::RootField root = Root("sample.v_user");
+  root.set_order_by_json(
+      R"([{"age":"ASC"},{"firstName":"DESC"},{"createdAt":"ASC_NULLS_FIRST"},)"
+      R"({"address":{"cityName":"ASC","postalCode":"DESC"}}])");
+  root.set_first(2);
+  auto first = planner.PlanRoot(root);
+  ASSERT_TRUE(first.ok()) << first.status();
+  auto cursor = EncodeCursor(
+      first->connection.cursor_fingerprint,
+      R"([1,"a","2024-01-01T00:00:00Z","b","c","00000000-0000-4000-8000-000000000001"])");
+  ASSERT_TRUE(cursor.ok());
+  root.set_after(*cursor);
+  auto next = planner.PlanRoot(root);
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->plan.params.size(), 7u);
+  // Nested as k1 > c1 OR (k1 = c1 AND (k2 < c2 OR ...)), built front to
+  // back: the tiebreaker last, then every parenthesis closed.
+  EXPECT_NE(next->plan.sql.find(
+                "WHERE (((t.\"data\"->>'age')::numeric > $1::numeric OR "
+                "($1::numeric IS NOT NULL AND (t.\"data\"->>'age')::numeric "
+                "IS NULL)) OR ((t.\"data\"->>'age')::numeric IS NOT DISTINCT "
+                "FROM $1::numeric AND ((t.\"data\"->>'first_name' < $2::text"),
+            std::string::npos)
+      << next->plan.sql;
+  EXPECT_NE(next->plan.sql.find(
+                "IS NOT DISTINCT FROM $5::text AND t.\"id\" > $6::uuid)))))))))) "
+                "ORDER BY"),
+            std::string::npos)
+      << next->plan.sql;
+}
+
+TEST_F(PlannerTest, CursorsAreSignedWithTheSecret) {
+  PlannerOptions a_options, b_options;
+  a_options.cursor_secret = "secret shared by the deployment";
+  b_options.cursor_secret = "secret of another deployment";
+  Planner a(schema_, *operators_, {}, a_options);
+  Planner a_too(schema_, *operators_, {}, a_options);  // another process
+  Planner b(schema_, *operators_, {}, b_options);
+  Planner random_secret(schema_, *operators_);
+  v1::RootField root = Root("sample.v_user");
+  root.set_order_by_json(R"([{"age":"DESC"}])");
+  root.set_first(2);
+  auto page = a.PlanRoot(root);
+  ASSERT_TRUE(page.ok()) << page.status();
+  auto cursor = EncodeCursor(page->connection.cursor_fingerprint,
+                             R"([30,"00000000-0000-4000-8000-000000000001"])");
+  ASSERT_TRUE(cursor.ok());
+  root.set_after(*cursor);
+  EXPECT_TRUE(a.PlanRoot(root).ok());
+  EXPECT_TRUE(a_too.PlanRoot(root).ok());
+  const std::string foreign =
+      "invalid cursor at after: the cursor belongs to another view or "
+      "orderBy, or was altered";
+  EXPECT_EQ(b.PlanRoot(root).status().message(), foreign);
+  EXPECT_EQ(random_secret.PlanRoot(root).status().message(), foreign);
+
+  // One character changed anywhere: rejected, and never quoted.
+  for (size_t i = 0; i < cursor->size(); ++i) {
+    std::string altered = *cursor;
+    altered[i] = altered[i] == 'A' ? 'B' : 'A';
+    root.set_after(altered);
+    auto plan = a.PlanRoot(root);
+    ASSERT_FALSE(plan.ok()) << "character " << i;
+    EXPECT_EQ(plan.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(plan.status().message().find(altered), std::string::npos);
+  }
 }
 
 }  // namespace
