@@ -1,6 +1,10 @@
 #include "repository/body_stream.h"
 
+#include <exception>
+#include <new>
 #include <utility>
+
+#include "absl/strings/str_cat.h"
 
 namespace fraiseql {
 
@@ -34,6 +38,11 @@ std::unique_ptr<BodyStream> BodyStream::Start(const Repository* repository,
                                               BodyStreamOptions options) {
   if (options.max_pending == 0) options.max_pending = 1;
   std::unique_ptr<BodyStream> stream(new BodyStream(options));
+  if (options.chunk_bytes > kMaxChunkBytes) {
+    stream->Finish(absl::InvalidArgumentError(absl::StrCat(
+        "chunk_bytes is too large (limit ", kMaxChunkBytes, " bytes)")));
+    return stream;
+  }
   context.cancelled = &stream->cancelled_;
   stream->producer_ =
       std::thread(&BodyStream::Produce, stream.get(), repository,
@@ -44,9 +53,26 @@ std::unique_ptr<BodyStream> BodyStream::Start(const Repository* repository,
 void BodyStream::Produce(const Repository* repository,
                          v1::QueryDefinition query,
                          stream::RequestContext context) {
-  QueueSink sink(this);
-  absl::Status status = repository->ExecuteStreaming(query, context, &sink,
-                                                     options_.chunk_bytes);
+  // An exception must not leave the thread (std::terminate would end the
+  // process): it ends the stream with an error instead.
+  absl::Status status;
+  try {
+    QueueSink sink(this);
+    status = repository->ExecuteStreaming(query, context, &sink,
+                                          options_.chunk_bytes);
+  } catch (const std::bad_alloc&) {
+    status = absl::ResourceExhaustedError(
+        "out of memory while streaming the response body");
+  } catch (const std::exception& e) {
+    status = absl::InternalError(
+        absl::StrCat("the response body stream failed: ", e.what()));
+  } catch (...) {
+    status = absl::InternalError("the response body stream failed");
+  }
+  Finish(std::move(status));
+}
+
+void BodyStream::Finish(absl::Status status) {
   absl::MutexLock lock(&mu_);
   done_ = true;
   final_ = std::move(status);

@@ -22,7 +22,8 @@ namespace fraiseql {
 
 struct BodyStreamOptions {
   // Bytes per piece (about: a piece ends after the chunk of rows that
-  // filled it).
+  // filled it). At most kMaxChunkBytes (64 MiB, repository/repository.h):
+  // a bigger one makes the stream fail with InvalidArgument (from Next).
   size_t chunk_bytes = 64 * 1024;
   // Pieces produced but not yet taken before the producer waits: memory is
   // bounded by about (max_pending + 1) * chunk_bytes plus one chunk of rows,
@@ -38,7 +39,10 @@ struct BodyStreamOptions {
 class BodyStream {
  public:
   // `context.cancelled` is replaced by the stream's own flag (set by
-  // Cancel); its deadline and settings apply as given.
+  // Cancel); its deadline and settings apply as given. Options out of
+  // bounds start no producer: the first Next returns InvalidArgument.
+  // Nothing thrown on the producer thread escapes it (std::bad_alloc is
+  // ResourceExhausted, another exception Internal, both from Next).
   static std::unique_ptr<BodyStream> Start(const Repository* repository,
                                            v1::QueryDefinition query,
                                            stream::RequestContext context,
@@ -61,6 +65,7 @@ class BodyStream {
   BodyStream(BodyStreamOptions options) : options_(options) {}
   void Produce(const Repository* repository, v1::QueryDefinition query,
                stream::RequestContext context);
+  void Finish(absl::Status status);
 
   const BodyStreamOptions options_;
   std::atomic<bool> cancelled_{false};

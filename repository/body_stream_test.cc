@@ -4,7 +4,10 @@
 #include "repository/body_stream.h"
 
 #include <atomic>
+#include <limits>
 #include <memory>
+#include <new>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -241,6 +244,75 @@ TEST_F(BodyStreamTest, DeadlineComesOutOfNext) {
       << next.status();
   EXPECT_TRUE(
       next.status().GetPayload(stream::kQueryTimeoutPayloadUrl).has_value());
+}
+
+TEST_F(BodyStreamTest, ChunkOverTheMaximumIsInvalidArgumentFromNext) {
+  for (size_t chunk_bytes :
+       {kMaxChunkBytes + 1, std::numeric_limits<size_t>::max()}) {
+    BodyStreamOptions options;
+    options.chunk_bytes = chunk_bytes;
+    auto stream = BodyStream::Start(repository_.get(), Query("v_rows", "rows"),
+                                    {}, options);
+    auto next = stream->Next();
+    ASSERT_FALSE(next.ok());
+    EXPECT_EQ(next.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_EQ(std::string(next.status().message()),
+              "chunk_bytes is too large (limit 67108864 bytes)");
+  }
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+  // The largest allowed works.
+  BodyStreamOptions options;
+  options.chunk_bytes = kMaxChunkBytes;
+  auto stream = BodyStream::Start(repository_.get(), Query("v_rows", "rows"),
+                                  {}, options);
+  std::vector<std::string> pieces;
+  absl::Status status = Drain(*stream, &pieces);
+  EXPECT_TRUE(status.ok()) << status;
+  EXPECT_EQ(pieces.size(), 1u);
+}
+
+// A backend that throws, as code under the producer thread might: the
+// exception must end the stream with an error, not the process.
+class ThrowingBackend : public plugins::Backend {
+ public:
+  explicit ThrowingBackend(bool bad_alloc) : bad_alloc_(bad_alloc) {}
+  absl::string_view name() const override { return "backend.throwing"; }
+  using Backend::Execute;
+  absl::Status Execute(const planner::Plan&, const stream::RequestContext&,
+                       stream::RowSink*) override {
+    if (bad_alloc_) throw std::bad_alloc();
+    throw std::runtime_error("boom");
+  }
+
+ private:
+  bool bad_alloc_;
+};
+
+TEST_F(BodyStreamTest, AnExceptionOnTheProducerThreadComesOutOfNext) {
+  auto registry = std::make_shared<where::Schema>();
+  ASSERT_TRUE(registry
+                  ->AddView("s.v", "Row", "data",
+                            {{"id", "integer"}, {"data", "jsonb"}},
+                            {{"id", "Int"}})
+                  .ok());
+  for (bool bad_alloc : {true, false}) {
+    Repository repository(registry,
+                          std::shared_ptr<const where::OperatorRegistry>(
+                              where::MakeBuiltinOperatorRegistry()),
+                          std::make_shared<ThrowingBackend>(bad_alloc));
+    v1::QueryDefinition q;
+    v1::RootField* root = q.add_roots();
+    root->set_response_key("r");
+    root->set_view("s.v");
+    root->set_is_list(true);
+    auto stream = BodyStream::Start(&repository, q, {});
+    auto next = stream->Next();
+    ASSERT_FALSE(next.ok());
+    EXPECT_EQ(next.status().code(), bad_alloc
+                                        ? absl::StatusCode::kResourceExhausted
+                                        : absl::StatusCode::kInternal)
+        << next.status();
+  }
 }
 
 }  // namespace

@@ -4,9 +4,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/strings/cord.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 #include "planner/cursor.h"
 #include "planner/mutation.h"
@@ -19,8 +21,21 @@ namespace {
 
 using planner::ResultShape;
 
-// How long a rollback after a failed mutation may take.
-constexpr absl::Duration kRollbackBound = absl::Seconds(5);
+// How long ending a mutation's transaction or savepoint may take, once its
+// function has returned or failed: cleanup, with a bound of its own.
+constexpr absl::Duration kCleanupBound = absl::Seconds(5);
+
+// ResourceExhausted past RepositoryOptions::max_response_bytes.
+absl::Status TooLargeError(size_t cap, absl::string_view key,
+                           absl::string_view where) {
+  absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
+      "the response exceeds max_response_bytes (", cap,
+      " bytes) at root field '", key, "' ", where,
+      "; narrow the filter, page with first/after or limit, or raise "
+      "max_response_bytes"));
+  status.SetPayload(kResponseTooLargePayloadUrl, absl::Cord("response"));
+  return status;
+}
 
 // The body under construction: the writer, the size cap, and the pieces
 // handed to a streaming consumer.
@@ -45,13 +60,7 @@ class Body {
   }
 
   absl::Status TooLarge(absl::string_view key, absl::string_view where) const {
-    absl::Status status = absl::ResourceExhaustedError(absl::StrCat(
-        "the response exceeds max_response_bytes (", cap_,
-        " bytes) at root field '", key, "' ", where,
-        "; narrow the filter, page with first/after or limit, or raise "
-        "max_response_bytes"));
-    status.SetPayload(kResponseTooLargePayloadUrl, absl::Cord("response"));
-    return status;
+    return TooLargeError(cap_, key, where);
   }
 
   absl::Status Flush() {
@@ -109,12 +118,14 @@ class Sequencer {
 
 // Collects a value statement's result as compact JSON: the one row's value,
 // or a list of every row's value. Rows after an invalid one are ignored.
+// Past `cap` bytes of JSON (0: none), or the body's cap when it writes into
+// a body, it stops the statement with ResourceExhausted.
 class ValueCollector : public stream::RowSink {
  public:
   ValueCollector(bool list, Body* body, Sequencer* sequencer, size_t index,
-                 absl::string_view key)
+                 absl::string_view key, size_t cap = 0)
       : list_(list), body_(body), sequencer_(sequencer), index_(index),
-        key_(key) {
+        key_(key), cap_(cap) {
     if (list_) json_.push_back('[');
   }
 
@@ -132,6 +143,11 @@ class ValueCollector : public stream::RowSink {
         break;
       }
       ++rows_;
+      // Per row, so that a chunk of big values cannot pass the cap far.
+      if (cap_ > 0 && json_.size() + 1 > cap_) {
+        return TooLargeError(cap_, key_,
+                             absl::StrCat("after ", rows_, " values"));
+      }
     }
     return body_ != nullptr ? body_->AfterRows(key_, rows_, json_.size())
                             : absl::OkStatus();
@@ -153,6 +169,7 @@ class ValueCollector : public stream::RowSink {
   Sequencer* sequencer_;
   size_t index_;
   absl::string_view key_;
+  size_t cap_;
   std::string json_;
   int64_t rows_ = 0;
   absl::Status row_error_;
@@ -373,10 +390,57 @@ Repository::Repository(const Repository& parent,
       options_(parent.options_),
       planner_(parent.planner_) {}
 
+// Serializes the calls of a transaction's repository: one at a time, the
+// others wait up to their deadline.
+class Repository::CallGate {
+ public:
+  absl::Status Enter(absl::Time deadline) {
+    absl::MutexLock lock(&mu_);
+    if (!mu_.AwaitWithDeadline(absl::Condition(this, &CallGate::Free),
+                               deadline)) {
+      absl::Status status = absl::DeadlineExceededError(
+          "query exceeded its deadline waiting for another call on the same "
+          "transaction to end");
+      status.SetPayload(stream::kQueryTimeoutPayloadUrl, absl::Cord("query"));
+      return status;
+    }
+    busy_ = true;
+    return absl::OkStatus();
+  }
+  void Leave() {
+    absl::MutexLock lock(&mu_);
+    busy_ = false;
+  }
+
+ private:
+  bool Free() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return !busy_; }
+  absl::Mutex mu_;
+  bool busy_ ABSL_GUARDED_BY(mu_) = false;
+};
+
+absl::Status Repository::EnterGate(const stream::RequestContext& context,
+                                   bool* entered) const {
+  *entered = false;
+  if (gate_ == nullptr) return absl::OkStatus();
+  RETURN_IF_ERROR(gate_->Enter(context.deadline));
+  *entered = true;
+  return absl::OkStatus();
+}
+
+void Repository::LeaveGate(bool entered) const {
+  if (entered) gate_->Leave();
+}
+
 absl::StatusOr<std::vector<planner::RootPlan>> Repository::PlanAll(
     const v1::QueryDefinition& query) const {
   if (query.roots_size() == 0) {
     return absl::InvalidArgumentError("the query has no root field");
+  }
+  if (options_.max_root_fields > 0 &&
+      static_cast<size_t>(query.roots_size()) > options_.max_root_fields) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "too many root fields: ", query.roots_size(),
+        " (limit max_root_fields ", options_.max_root_fields, ")"));
   }
   std::vector<planner::RootPlan> plans;
   plans.reserve(query.roots_size());
@@ -434,6 +498,9 @@ absl::StatusOr<std::string> Repository::Execute(
     const stream::RequestContext& context) const {
   RETURN_IF_ERROR(stream::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
+  bool entered;
+  RETURN_IF_ERROR(EnterGate(context, &entered));
+  absl::Cleanup leave = [&] { LeaveGate(entered); };
   std::string body;
   RETURN_IF_ERROR(Run(plans, context, &body, nullptr, 0));
   return body;
@@ -445,6 +512,10 @@ absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,
                                           size_t chunk_bytes) const {
   if (sink == nullptr) {
     return absl::InvalidArgumentError("ExecuteStreaming needs a body sink");
+  }
+  if (chunk_bytes > kMaxChunkBytes) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "chunk_bytes is too large (limit ", kMaxChunkBytes, " bytes)"));
   }
   RETURN_IF_ERROR(stream::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
@@ -464,7 +535,10 @@ absl::StatusOr<Value> Repository::ExecuteValue(
         "max, distinct), not find");
   }
   ValueCollector sink(plan.shape == ResultShape::kValueList, nullptr, nullptr,
-                      0, plan.response_key);
+                      0, plan.response_key, options_.max_response_bytes);
+  bool entered;
+  RETURN_IF_ERROR(EnterGate(context, &entered));
+  absl::Cleanup leave = [&] { LeaveGate(entered); };
   RETURN_IF_ERROR(backend_->Execute(plan.plan, context, &sink));
   if (!sink.row_error().ok()) {
     return absl::DataLossError(absl::StrCat("invalid value from ",
@@ -490,6 +564,12 @@ absl::StatusOr<std::string> Repository::Mutate(
                                      : ContextValue(transaction_context_, name);
           }));
 
+  // One mutation at a time on a transaction: each one's savepoint is set,
+  // then released or rolled back, before the next one's is set.
+  bool entered;
+  RETURN_IF_ERROR(EnterGate(context, &entered));
+  absl::Cleanup leave = [&] { LeaveGate(entered); };
+
   // The transaction carries the context; the call only its deadline and
   // cancel flag.
   ASSIGN_OR_RETURN(std::unique_ptr<plugins::Transaction> transaction,
@@ -498,12 +578,14 @@ absl::StatusOr<std::string> Repository::Mutate(
   call.deadline = context.deadline;
   call.cancelled = context.cancelled;
   MutationSink sink;
-  // Rolling back is cleanup: it gets a bound of its own, since the call's
-  // deadline may be what just failed (inside a transaction, a savepoint
-  // left in place would leave the caller's transaction aborted).
+  // Ending the transaction is cleanup: it gets a bound of its own, since
+  // the call's deadline may be what just failed. A savepoint left in place
+  // would keep the function's writes in the caller's transaction behind a
+  // reported error (a savepoint that can be neither released nor rolled
+  // back makes the caller's transaction roll back instead; see
+  // plugins/backend.h).
   const auto rollback = [&transaction] {
-    absl::Status ignored =
-        transaction->Rollback(absl::Now() + kRollbackBound);
+    absl::Status ignored = transaction->Rollback(absl::Now() + kCleanupBound);
     (void)ignored;
   };
   if (absl::Status status = transaction->Execute(plan.plan, call, &sink);
@@ -520,10 +602,12 @@ absl::StatusOr<std::string> Repository::Mutate(
   }
   const planner::MutationOutcome outcome =
       planner::ClassifyMutationStatus(*sink.status_);
+  // The function returned: its outcome is decided, and a deadline passing
+  // now must not leave it half-reported.
   if (outcome.success) {
-    RETURN_IF_ERROR(transaction->Commit(context.deadline));
+    RETURN_IF_ERROR(transaction->Commit(absl::Now() + kCleanupBound));
   } else {
-    RETURN_IF_ERROR(transaction->Rollback(absl::Now() + kRollbackBound));
+    RETURN_IF_ERROR(transaction->Rollback(absl::Now() + kCleanupBound));
   }
 
   std::string row = std::move(sink.row_);
@@ -562,6 +646,7 @@ absl::StatusOr<Repository::TransactionScope> Repository::BeginTransaction(
   scope.repository = std::unique_ptr<Repository>(
       new Repository(*this, scope.transaction));
   scope.repository->transaction_context_ = context;
+  scope.repository->gate_ = std::make_shared<CallGate>();
   return scope;
 }
 

@@ -43,8 +43,19 @@ struct RepositoryOptions {
   // the statements are cancelled and the call fails with ResourceExhausted
   // (a streamed body that already sent bytes ends with the error in its
   // "errors" instead).
+  // Also bounds a value call (ExecuteValue: count, sum, ..., distinct): the
+  // JSON text of its value, counted as rows arrive, so a distinct over a
+  // big column fails early instead of loading every value.
   size_t max_response_bytes = 0;
+  // Root fields one request (Execute, ExecuteStreaming) may have; checked
+  // before anything is planned. More: InvalidArgument naming the limit.
+  // 0: no limit.
+  size_t max_root_fields = 64;
 };
+
+// The largest piece ExecuteStreaming hands over at a time (chunk_bytes):
+// 64 MiB. A bigger chunk_bytes is InvalidArgument.
+inline constexpr size_t kMaxChunkBytes = size_t{64} << 20;
 
 // Receives a streamed response body, piece by piece, in order. A non-OK
 // status stops the call (its statements are cancelled) and is returned.
@@ -101,7 +112,8 @@ class Repository {
   // `chunk_bytes` as rows arrive, so memory stays bounded by the chunk
   // sizes, not the result. The sink runs on the calling thread; while it
   // works no rows are read (backpressure down to the server's socket).
-  // Errors as Execute; when they come after bytes were handed over, the
+  // Errors as Execute, plus InvalidArgument for a chunk_bytes over
+  // kMaxChunkBytes; when they come after bytes were handed over, the
   // body handed over so far is incomplete (except for the size cap, see
   // RepositoryOptions).
   absl::Status ExecuteStreaming(const v1::QueryDefinition& query,
@@ -111,7 +123,9 @@ class Repository {
 
   // Runs one root field of a value operation (operation other than FIND)
   // and returns its value. Errors as Execute, plus InvalidArgument for a
-  // FIND root, and DataLoss when the server's value is not valid JSON.
+  // FIND root, DataLoss when the server's value is not valid JSON, and
+  // ResourceExhausted (with kResponseTooLargePayloadUrl) when the value's
+  // JSON text passes max_response_bytes (its statement is cancelled).
   absl::StatusOr<Value> ExecuteValue(
       const v1::RootField& root,
       const stream::RequestContext& context = {}) const;
@@ -125,6 +139,18 @@ class Repository {
   // planner/mutation.h. Errors: the planner's; the server's (the function
   // raised: rolled back); DataLoss when the function returned no row or
   // no status.
+  //
+  // What is reported is what stays: an error means none of the function's
+  // writes remain (in a transaction: rolled back to its savepoint, or the
+  // transaction can only roll back any more); a body means they were
+  // committed (released into the transaction). Once the function has
+  // returned, ending its transaction or savepoint is cleanup with a bound
+  // of its own, not the call's deadline, which may be what just passed.
+  //
+  // On a transaction's repository, calls from several threads run one after
+  // the other (each waits, up to its deadline, for the one before to end:
+  // DeadlineExceeded with stream::kQueryTimeoutPayloadUrl), so that each
+  // one's savepoint nests correctly.
   absl::StatusOr<std::string> Mutate(
       const v1::MutationField& mutation,
       const stream::RequestContext& context = {}) const;
@@ -133,7 +159,10 @@ class Repository {
   // and returns it with a repository whose every call runs in it. The
   // repository shares this one's planner; the scope must not outlive this
   // repository (its backend), and calls on it take no context variables
-  // (they were given here).
+  // (they were given here). Its Mutate, Execute and ExecuteValue calls are
+  // serialized (see Mutate); a stream (ExecuteStreaming) is not: while one
+  // is open, other calls fail at once with the transaction's
+  // FailedPrecondition ("busy") rather than wait for its consumer.
   struct TransactionScope {
     std::shared_ptr<plugins::Transaction> transaction;
     std::unique_ptr<Repository> repository;
@@ -151,6 +180,12 @@ class Repository {
   }
 
  private:
+  class CallGate;
+  // Holds the transaction repository's gate for one call; none elsewhere.
+  absl::Status EnterGate(const stream::RequestContext& context,
+                         bool* entered) const;
+  void LeaveGate(bool entered) const;
+
   Repository(const Repository& parent,
              std::shared_ptr<plugins::Backend> backend);
 
@@ -169,6 +204,8 @@ class Repository {
   // In a transaction's repository: the context the transaction began with
   // (context arguments of mutations are read from it).
   stream::RequestContext transaction_context_;
+  // In a transaction's repository: serializes its calls (see Mutate).
+  std::shared_ptr<CallGate> gate_;
 };
 
 }  // namespace fraiseql

@@ -1,15 +1,21 @@
 #include "plugins/backends/native/native_backend.h"
 
 #include <algorithm>
+#include <atomic>
 #include <string>
 #include <utility>
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
 
 namespace fraiseql::plugins {
 namespace {
+
+// How long cleanup may take when the caller's deadline cannot be used (it
+// may be what just failed): rolling a savepoint back after a failed RELEASE.
+constexpr absl::Duration kCleanupBound = absl::Seconds(5);
 
 bool HasVariables(const stream::RequestContext& context) {
   return context.tenant_id.has_value() || context.user_id.has_value() ||
@@ -37,6 +43,12 @@ absl::Status Aborted() {
 
 absl::Status Ended() {
   return absl::FailedPreconditionError("the transaction has already ended");
+}
+
+absl::Status Poisoned() {
+  return absl::FailedPreconditionError(
+      "a nested transaction of this transaction could not be ended (neither "
+      "released nor rolled back to its savepoint); roll the transaction back");
 }
 
 absl::Status Busy() {
@@ -126,13 +138,52 @@ class NativeTransaction : public Transaction {
   // For savepoints: runs trusted control statements (SAVEPOINT, RELEASE,
   // ROLLBACK TO) and, when `then` is given, statements after them, in one
   // round trip. `recovers`: the batch ends an aborted state (ROLLBACK TO).
-  // *reached: whether the batch reached the server (the transaction is
-  // open or aborted afterwards), so a SAVEPOINT in it exists.
+  // *reached: whether the batch may have reached the server, so that a
+  // SAVEPOINT in it may exist. Everything that stops a batch before it is
+  // sent is checked here first, so this is exact except for a deadline or
+  // cancel that comes in the moment before sending: then it says reached,
+  // the safe side (a ROLLBACK TO a savepoint that does not exist aborts the
+  // transaction; the opposite mistake would leave a savepoint's writes in
+  // place behind a reported failure).
   absl::Status RunControl(const std::vector<std::string>& control,
                           absl::Span<const stream::Statement> then,
                           const stream::RequestContext& context,
                           bool recovers, bool* reached = nullptr) {
+    if (reached != nullptr) *reached = false;
     if (!mu_.TryLock()) return Busy();
+    absl::Status status =
+        RunControlLocked(control, then, context, recovers, reached);
+    mu_.Unlock();
+    return status;
+  }
+
+  // A savepoint could not be ended: its writes may still be in this
+  // transaction, so it may only roll back now (Commit rolls back and fails).
+  void Poison() { poisoned_.store(true); }
+
+ private:
+  absl::Status RunControlLocked(const std::vector<std::string>& control,
+                                absl::Span<const stream::Statement> then,
+                                const stream::RequestContext& context,
+                                bool recovers, bool* reached)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    if (recovers && state_ == State::kAborted) state_ = State::kOpen;
+    // Not sent: RunLocked and StreamBatch would refuse these before sending.
+    if (state_ != State::kOpen && state_ != State::kNotBegun) {
+      return RunLocked({}, context);
+    }
+    if (poisoned_.load()) return Poisoned();
+    if (HasVariables(context)) return RunLocked({}, context);
+    if (context.deadline <= absl::Now()) {
+      absl::Status status = absl::DeadlineExceededError(
+          "query exceeded its deadline before it was sent");
+      status.SetPayload(stream::kQueryTimeoutPayloadUrl, absl::Cord("query"));
+      return status;
+    }
+    if (context.cancelled != nullptr && context.cancelled->load()) {
+      return absl::CancelledError(
+          "query cancelled by the caller before it was sent");
+    }
     std::vector<planner::Plan> plans(control.size());
     std::vector<stream::Statement> statements;
     for (size_t i = 0; i < control.size(); ++i) {
@@ -140,19 +191,24 @@ class NativeTransaction : public Transaction {
       statements.push_back({&plans[i], nullptr, /*prepare=*/false});
     }
     statements.insert(statements.end(), then.begin(), then.end());
-    if (recovers && state_ == State::kAborted) state_ = State::kOpen;
+    const bool first = state_ == State::kNotBegun;
     absl::Status status = RunLocked(statements, context);
-    if (reached != nullptr) {
-      *reached = status.ok() || state_ == State::kAborted;
-    }
-    mu_.Unlock();
+    // A first batch that leaves nothing begun on the server (BEGIN failed)
+    // set no savepoint.
+    if (reached != nullptr) *reached = !(first && state_ == State::kNotBegun);
     return status;
   }
 
- private:
   absl::Status CommitLocked(absl::Time deadline)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (state_ == State::kDone) return Ended();
+    if (poisoned_.load()) {
+      absl::Status rolled_back = EndLocked("ROLLBACK", deadline);
+      (void)rolled_back;
+      return absl::FailedPreconditionError(
+          "a nested transaction of this transaction could not be ended, so "
+          "the transaction has been rolled back; nothing was committed");
+    }
     if (state_ == State::kAborted || state_ == State::kFailed) {
       absl::Status rolled_back = EndLocked("ROLLBACK", deadline);
       (void)rolled_back;
@@ -181,6 +237,7 @@ class NativeTransaction : public Transaction {
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (state_ == State::kDone) return Ended();
     if (state_ == State::kAborted || state_ == State::kFailed) return Aborted();
+    if (poisoned_.load()) return Poisoned();
     if (HasVariables(context)) {
       return absl::InvalidArgumentError(
           "a statement inside a transaction cannot set context variables; "
@@ -257,6 +314,9 @@ class NativeTransaction : public Transaction {
   stream::RequestContext context_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kNotBegun;
   int savepoints_ ABSL_GUARDED_BY(mu_) = 0;
+  // Set by a savepoint that could not be ended (see Poison); atomic, since
+  // the savepoint sets it whether or not it could take the lock.
+  std::atomic<bool> poisoned_{false};
 
   friend class SavepointTransaction;
 };
@@ -300,9 +360,16 @@ class SavepointTransaction : public Transaction {
     return parent_->Begin(options, context);
   }
 
+  // Either releases the savepoint (OK: its work stays in the parent) or
+  // rolls back to it (an error: none of its work stays); when neither can
+  // be done the parent is poisoned, so that it cannot commit the work.
   absl::Status Commit(absl::Time deadline) override {
     if (state_ == State::kDone) return Ended();
-    if (state_ == State::kOpen && parent_->aborted()) {
+    if (state_ == State::kNotBegun) {
+      state_ = State::kDone;
+      return absl::OkStatus();
+    }
+    if (parent_->aborted()) {
       // As a transaction does: an aborted savepoint is rolled back, not
       // released, and the parent goes on.
       absl::Status rolled_back = Rollback(deadline);
@@ -311,13 +378,21 @@ class SavepointTransaction : public Transaction {
           "the nested transaction was aborted by an earlier error and has "
           "been rolled back to its savepoint; nothing of it was kept");
     }
-    const bool begun = state_ == State::kOpen;
-    state_ = State::kDone;
-    if (!begun) return absl::OkStatus();
     stream::RequestContext context;
     context.deadline = deadline;
-    return parent_->RunControl({absl::StrCat("RELEASE SAVEPOINT ", savepoint_)},
-                               {}, context, /*recovers=*/false);
+    absl::Status released = parent_->RunControl(
+        {absl::StrCat("RELEASE SAVEPOINT ", savepoint_)}, {}, context,
+        /*recovers=*/false);
+    if (released.ok()) {
+      state_ = State::kDone;
+      return absl::OkStatus();
+    }
+    // Not released (e.g. the deadline passed before RELEASE was sent): the
+    // failure reported must not leave the savepoint's writes behind. Rolling
+    // back is cleanup, with a bound of its own.
+    absl::Status rolled_back = Rollback(absl::Now() + kCleanupBound);
+    (void)rolled_back;  // on failure Rollback poisoned the parent
+    return released;
   }
 
   absl::Status Rollback(absl::Time deadline) override {
@@ -327,10 +402,14 @@ class SavepointTransaction : public Transaction {
     if (!begun) return absl::OkStatus();
     stream::RequestContext context;
     context.deadline = deadline;
-    return parent_->RunControl(
+    absl::Status status = parent_->RunControl(
         {absl::StrCat("ROLLBACK TO SAVEPOINT ", savepoint_),
          absl::StrCat("RELEASE SAVEPOINT ", savepoint_)},
         {}, context, /*recovers=*/true);
+    // The savepoint's writes may still be in the parent: it must not
+    // commit them.
+    if (!status.ok()) parent_->Poison();
+    return status;
   }
 
   bool open() const override { return state_ != State::kDone; }
@@ -359,7 +438,8 @@ absl::StatusOr<std::unique_ptr<Transaction>> NativeTransaction::Begin(
   absl::Status usable = state_ == State::kDone ? Ended()
                         : state_ == State::kAborted || state_ == State::kFailed
                             ? Aborted()
-                            : absl::OkStatus();
+                        : poisoned_.load() ? Poisoned()
+                                           : absl::OkStatus();
   std::string savepoint = absl::StrCat("fraiseql_sp_", ++savepoints_);
   mu_.Unlock();
   RETURN_IF_ERROR(usable);
@@ -373,6 +453,7 @@ NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
   options_.chunk_rows = options.chunk_rows;
   options_.session_statement_timeout =
       pool_->options().connection.statement_timeout;
+  options_.default_statement_timeout = options.statement_timeout;
   // A cache of size 0 would prepare every call and never deallocate.
   if (options.prepared_statements && !options.pgbouncer &&
       options.prepared_statements_per_connection > 0) {

@@ -25,6 +25,13 @@ struct NativeBackendOptions {
   // session state at all (no prepared statements; the request context is
   // per transaction anyway). Overrides prepared_statements.
   bool pgbouncer = false;
+  // The statement_timeout of a call whose context gives none (FraiseQL's
+  // query_timeout): users choose the regular expressions, LIKE patterns and
+  // jsonpath they send, so by default nothing runs on the server longer
+  // than this. Zero disables it. Sent with every request (not in the
+  // connection's startup options), so it holds behind PgBouncer too; a
+  // smaller pool statement_timeout wins (stream::StreamOptions).
+  absl::Duration statement_timeout = absl::Seconds(30);
 };
 
 // Thread-safe; each Execute borrows its own connection. A connection that

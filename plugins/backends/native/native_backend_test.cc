@@ -51,7 +51,7 @@ TEST(NativeBackend, FailedQueryLeavesPoolHealthy) {
       backend.Execute({"SELECT * FROM no_such_table_xyz", {}}, &sink);
   EXPECT_EQ(status.code(), absl::StatusCode::kNotFound);
   EXPECT_EQ(std::string(status.message()),
-            "query failed: relation \"no_such_table_xyz\" does not exist "
+            "query failed: relation (value withheld) does not exist "
             "(SQLSTATE 42P01)");
   // The only connection is back and usable.
   ASSERT_TRUE(backend.Execute({"SELECT 'ok'", {}}, &sink).ok());
@@ -85,14 +85,45 @@ TEST(NativeBackend, DeadlineCancelsAndLeavesPoolHealthy) {
 
 TEST(NativeBackend, StatementTimeoutIsDeadlineExceeded) {
   auto pool = MakePool(1);
-  NativeBackend backend(pool);
+  NativeBackendOptions options;
+  options.statement_timeout = absl::ZeroDuration();  // no default
+  NativeBackend backend(pool, options);
   stream::RequestContext context;
   context.statement_timeout = absl::Milliseconds(200);
   Collect sink;
   absl::Status status =
       backend.Execute({"SELECT pg_sleep(10)::text", {}}, context, &sink);
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  // The call's timeout ended with it.
   EXPECT_EQ(One(backend, "SHOW statement_timeout"), "0");
+}
+
+TEST(NativeBackend, DefaultStatementTimeoutHoldsForCallsWithoutOne) {
+  auto pool = MakePool(1);
+  // 30 s unless configured; zero disables it.
+  EXPECT_EQ(NativeBackendOptions().statement_timeout, absl::Seconds(30));
+  NativeBackend by_default(pool);
+  EXPECT_EQ(One(by_default, "SHOW statement_timeout"), "30s");
+  NativeBackendOptions options;
+  options.statement_timeout = absl::Milliseconds(200);
+  NativeBackend backend(pool, options);
+  EXPECT_EQ(One(backend, "SHOW statement_timeout"), "200ms");
+  Collect sink;
+  absl::Status status =
+      backend.Execute({"SELECT pg_sleep(10)::text", {}}, &sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
+  EXPECT_TRUE(status.GetPayload(stream::kQueryTimeoutPayloadUrl).has_value());
+  // A call's own timeout wins over the default.
+  stream::RequestContext context;
+  context.statement_timeout = absl::Seconds(5);
+  Collect own;
+  ASSERT_TRUE(
+      backend.Execute({"SHOW statement_timeout", {}}, context, &own).ok());
+  EXPECT_EQ(own.rows, (std::vector<std::string>{"5s"}));
+  options.statement_timeout = absl::ZeroDuration();
+  NativeBackend disabled(pool, options);
+  EXPECT_EQ(One(disabled, "SHOW statement_timeout"), "0");
+  EXPECT_EQ(pool->Stats().in_use, 0);
 }
 
 // Two users of one connection (max_size=1 forces it): the first user's
@@ -519,6 +550,48 @@ TEST_F(NativeTransactionTest, SavepointsNest) {
   ASSERT_TRUE((*outer)->Commit().ok());
   ASSERT_TRUE(tx->Commit().ok());
   EXPECT_EQ(Committed(), (std::vector<std::string>{"a", "b"}));
+}
+
+// A RELEASE that cannot be sent (its deadline already passed) must not
+// leave the savepoint's writes in the outer transaction behind the error:
+// it is rolled back to instead, under a bound of its own.
+TEST_F(NativeTransactionTest, SavepointCommitPastItsDeadlineKeepsNothing) {
+  auto tx = Begin(*backend_);
+  ASSERT_NE(tx, nullptr);
+  Collect sink;
+  ASSERT_TRUE(tx->Execute(Insert("a"), &sink).ok());
+  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  ASSERT_TRUE(nested.ok()) << nested.status();
+  ASSERT_TRUE((*nested)->Execute(Insert("b"), &sink).ok());
+  absl::Status released = (*nested)->Commit(absl::Now() - absl::Seconds(1));
+  EXPECT_EQ(released.code(), absl::StatusCode::kDeadlineExceeded) << released;
+  EXPECT_FALSE((*nested)->open());
+  // The outer transaction goes on without b.
+  ASSERT_TRUE(tx->Execute(Insert("c"), &sink).ok());
+  ASSERT_TRUE(tx->Commit().ok());
+  EXPECT_EQ(Committed(), (std::vector<std::string>{"a", "c"}));
+}
+
+// When a savepoint can be neither released nor rolled back, its writes are
+// still in the outer transaction: that one may then only roll back.
+TEST_F(NativeTransactionTest, SavepointThatCannotRollBackPoisonsTheOuter) {
+  auto tx = Begin(*backend_);
+  ASSERT_NE(tx, nullptr);
+  Collect sink;
+  ASSERT_TRUE(tx->Execute(Insert("a"), &sink).ok());
+  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  ASSERT_TRUE(nested.ok()) << nested.status();
+  ASSERT_TRUE((*nested)->Execute(Insert("b"), &sink).ok());
+  EXPECT_EQ((*nested)->Rollback(absl::Now() - absl::Seconds(1)).code(),
+            absl::StatusCode::kDeadlineExceeded);
+  absl::Status next = tx->Execute(Insert("c"), &sink);
+  EXPECT_EQ(next.code(), absl::StatusCode::kFailedPrecondition) << next;
+  absl::Status committed = tx->Commit();
+  EXPECT_EQ(committed.code(), absl::StatusCode::kFailedPrecondition)
+      << committed;
+  EXPECT_FALSE(tx->open());
+  EXPECT_TRUE(Committed().empty());
+  EXPECT_EQ(pool_->Stats().in_use, 0);
 }
 
 // A savepoint opened before the outer transaction ran anything: its first
