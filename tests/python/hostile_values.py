@@ -1311,9 +1311,8 @@ NUMBERISH = ("int", "float", "decimal", "bool", "none", "odd")
 # ~15,000 cases and 5 minutes: set FRAISEQL_HOSTILE_FULL=1 for it).
 FULL_POSITIONS = {
     "where.eq", "where.in", "where.json_key", "where.field_name",
-    "where.operator_name", "order_by.direction", "selection.alias", "view",
-    "context.tenant_id", "mutate.input_value", "plugin.bind_value",
-    "plugin.bind_type"}
+    "selection.alias", "view", "context.tenant_id", "mutate.input_value",
+    "plugin.bind_value", "plugin.bind_type"}
 FULL_EVERYWHERE = os.environ.get("FRAISEQL_HOSTILE_FULL") == "1"
 CORE = {
     "sql_00", "sql_01", "sql_06", "sql_10", "sql_13", "sql_20", "sql_22",
