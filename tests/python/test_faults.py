@@ -6,6 +6,11 @@ error is the documented class, and that the pool is healthy afterwards (a
 query succeeds, nothing in use, nobody waiting). PgBouncer in front and a
 standby taking reads are covered by test_pgbouncer.py and test_replicas.py.
 
+Issue 9 adds: a backend terminated during a streamed body, during a
+mutation and between a transaction's last statement and its commit (read
+back: nothing written), and a mutation on a read-only server (a role whose
+default_transaction_read_only is on, so parallel tests are not disturbed).
+
 The restart test stops and starts the shared embedded server (ci/postgres);
 it always leaves it running (and the standby too, if it ran before)."""
 import json
@@ -340,3 +345,202 @@ def test_pool_statement_timeout_is_a_query_timeout(fn, db_url, fault_schema):
     assert e.value.sqlstate == "57014"
     assert pool.stats()["in_use"] == 0
     assert repo.find(FAST, field="r") == OK_BODY
+
+
+# -- faults during streams, mutations, commits; a read-only server (issue 9) --
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TENANT = "11111111-1111-1111-1111-111111111111"
+
+
+@pytest.fixture(scope="module")
+def fault_mutations(fn, db_url, fault_schema):
+    """The mutation fixtures (tests/fixtures/mutations.sql) in this module's
+    schema, an endless streaming view, and a schema that registers them."""
+    import subprocess
+    subprocess.run(["psql", db_url, "-q", "-v", "ON_ERROR_STOP=1", "-v",
+                    f"schema={SCHEMA}", "-f",
+                    os.path.join(ROOT, "tests", "fixtures", "mutations.sql")],
+                   check=True, stdout=subprocess.DEVNULL)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        # Endless for a test: only the fault ends it. The series is in the
+        # target list so that rows stream as they are made.
+        conn.execute(f"""
+            CREATE VIEW "{SCHEMA}".v_endless AS SELECT
+              jsonb_build_object('a', g) AS data
+              FROM (SELECT generate_series(1, 1000000000) AS g) series""")
+    schema = fn.Schema()
+    schema.add_view(ENDLESS, "Endless", {"a": "Int"})
+    schema.add_view(FAST, "VFast", {"a": "Int"})
+    schema.add_view(f"{SCHEMA}.v_account", "Account",
+                    {"id": "UUID", "name": "String"},
+                    columns={"id": "uuid", "tenant_id": "uuid", "data": "jsonb"})
+    return schema
+
+
+ENDLESS = f"{SCHEMA}.v_endless"
+
+
+def backend_pid(db_url, app, condition="state = 'active'"):
+    """Pid of the backend of application_name `app` matching `condition`
+    (trusted SQL, with % written %%), or None."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE application_name = %s "
+            f"AND pid <> pg_backend_pid() AND ({condition})",
+            (app,)).fetchone()
+    return row[0] if row else None
+
+
+def wait_for_pid(db_url, app, condition, what):
+    found = {}
+
+    def there():
+        found["pid"] = backend_pid(db_url, app, condition)
+        return found["pid"] is not None
+    wait_until(there, what)
+    return found["pid"]
+
+
+def terminate(db_url, pid):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s, 5000)",
+                            (pid,)).fetchone()[0]
+
+
+def account_rows(db_url, account_id):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        return conn.execute(
+            f'SELECT count(*) FROM "{SCHEMA}".tb_account WHERE id = %s',
+            (account_id,)).fetchone()[0]
+
+
+def assert_pool_healthy(pool, repo):
+    assert repo.find(FAST, field="r", timeout=5) == OK_BODY
+    stats = pool.stats()
+    assert stats["in_use"] == 0 and stats["waiting"] == 0, stats
+    return stats
+
+
+def create_account(repo, account_id, **kwargs):
+    return repo.mutate(f"{SCHEMA}.create_account",
+                       {"id": account_id, "name": "fault"}, field="c",
+                       success_type="S", error_type="E",
+                       context_args=["tenant_id", "user_id"], **kwargs)
+
+
+def test_backend_terminated_during_a_streamed_body(fn, db_url, fault_mutations):
+    app = _app("stream")
+    pool = fn.Pool(db_url, max_size=1, acquire_timeout=5, application_name=app)
+    repo = fn.Repository(pool, fault_mutations)
+    it = repo.find_stream(ENDLESS, field="r", chunk_bytes=256)
+    try:
+        assert next(it).startswith(b'{"data":{"r":[')
+        # Backpressure keeps the statement running while we do not read.
+        pid = wait_for_pid(db_url, app, "state = 'active' AND query LIKE "
+                           "'%%v_endless%%'", "the stream's statement to run")
+        terminate(db_url, pid)
+
+        def drain():
+            for _ in it:
+                pass
+        call = Call(drain).started().finish()
+        assert type(call.error) is fn.DatabaseUnavailableError, repr(call.error)
+        assert call.error.code == "UNAVAILABLE"
+    finally:
+        it.close()
+    stats = assert_pool_healthy(pool, repo)
+    assert stats["closed"] >= 1, stats
+
+
+def test_backend_terminated_during_a_mutation_writes_nothing(
+        fn, db_url, fault_mutations):
+    app = _app("mutate")
+    pool = fn.Pool(db_url, max_size=1, acquire_timeout=5, application_name=app)
+    repo = fn.Repository(pool, fault_mutations)
+    account_id = str(uuid.uuid4())
+    lock_key = uuid.uuid4().int % (2 ** 62)
+    with psycopg.connect(db_url, autocommit=True) as locker:
+        # The function writes, then waits on this lock until terminated.
+        locker.execute("SELECT pg_advisory_lock(%s)", (lock_key,))
+        call = Call(lambda: repo.mutate(
+            f"{SCHEMA}.wait_then_create",
+            {"id": account_id, "lock": lock_key}, field="w",
+            success_type="S", error_type="E")).started()
+        pid = wait_for_pid(db_url, app, "wait_event_type = 'Lock'",
+                           "the mutation to wait on the lock")
+        terminate(db_url, pid)
+        call.finish()
+        locker.execute("SELECT pg_advisory_unlock(%s)", (lock_key,))
+    assert type(call.error) is fn.DatabaseUnavailableError, repr(call.error)
+    assert account_rows(db_url, account_id) == 0
+    assert_pool_healthy(pool, repo)
+
+
+def test_backend_terminated_before_commit_writes_nothing(
+        fn, db_url, fault_mutations):
+    app = _app("commit")
+    pool = fn.Pool(db_url, max_size=1, acquire_timeout=5, application_name=app)
+    repo = fn.Repository(pool, fault_mutations)
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+    tx = repo.transaction(context={"tenant_id": TENANT, "user_id": "f"})
+    create_account(tx, a)
+    create_account(tx, b)
+    # Between the last statement and the commit.
+    pid = wait_for_pid(db_url, app, "state = 'idle in transaction'",
+                       "the transaction to wait for its commit")
+    terminate(db_url, pid)
+    wait_until(lambda: backend_pid(db_url, app, f"pid = {int(pid)}") is None,
+               "the terminated backend to go")
+    with pytest.raises(fn.DatabaseUnavailableError) as err:
+        tx.commit()
+    assert err.value.code == "UNAVAILABLE"
+    assert not tx.open
+    # All or nothing: nothing.
+    assert account_rows(db_url, a) == 0 and account_rows(db_url, b) == 0
+    stats = assert_pool_healthy(pool, repo)
+    assert stats["closed"] >= 1, stats
+
+
+@pytest.fixture
+def read_only_url(db_url):
+    """The server as a role whose sessions are read-only by default
+    (default_transaction_read_only, set for the role only, so parallel tests
+    are not disturbed)."""
+    role = f"fql_pytest_ro_{os.getpid()}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+        conn.execute(f'CREATE ROLE "{role}" LOGIN SUPERUSER')
+        conn.execute(f'ALTER ROLE "{role}" SET default_transaction_read_only = on')
+    user_at = db_url.split("://", 1)
+    rest = user_at[1].split("@", 1)[-1]
+    yield f"{user_at[0]}://{role}@{rest}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                     "WHERE usename = %s", (role,))
+        wait_until(lambda: conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE usename = %s",
+            (role,)).fetchone()[0] == 0, "the read-only role's sessions to end")
+        conn.execute(f'DROP ROLE IF EXISTS "{role}"')
+
+
+def test_read_only_server_refuses_a_mutation(fn, db_url, fault_mutations,
+                                             read_only_url):
+    pool = fn.Pool(read_only_url, max_size=1, acquire_timeout=5,
+                   application_name=_app("readonly"))
+    repo = fn.Repository(pool, fault_mutations)
+    account_id = str(uuid.uuid4())
+    with pytest.raises(fn.DatabaseError) as err:
+        create_account(repo, account_id,
+                       context={"tenant_id": TENANT, "user_id": "ro"})
+    assert err.value.sqlstate == "25006", repr(err.value)
+    assert "read-only transaction" in str(err.value), str(err.value)
+    # In a transaction too, and every reset between requests keeps it so.
+    with pytest.raises(fn.DatabaseError) as err:
+        with repo.transaction(context={"tenant_id": TENANT,
+                                       "user_id": "ro"}) as tx:
+            create_account(tx, account_id)
+    assert err.value.sqlstate == "25006", repr(err.value)
+    assert account_rows(db_url, account_id) == 0
+    # Reads still work, and the pool is healthy.
+    assert_pool_healthy(pool, repo)
