@@ -1295,6 +1295,104 @@ def _plugin_bind_type(h, v):
     return _plugin(h, "hostileBindType", v, lambda body: (rows_of(body), [])[1])
 
 
+# execute(): a serialized QueryDefinition skips the Python conversions and
+# the selection-text parser, so its strings are placed directly.
+
+def _json_text(v):
+    """JSON text of v as json.dumps writes it (lone surrogates and NUL as
+    escapes), or None when v has no JSON form for it."""
+    try:
+        return json.dumps(v, allow_nan=False)
+    except Exception:  # noqa: BLE001 - objects that raise: not applicable
+        return None
+
+
+def _query(view, response_key="u", **root_fields):
+    import query_pb2
+    query = query_pb2.QueryDefinition()
+    root = query.roots.add()
+    root.view = view
+    root.response_key = response_key
+    root.is_list = True
+    for name, value in root_fields.items():
+        if name == "selection":
+            root.has_selection = True
+            for key, field in value:
+                s = root.selection.add()
+                s.response_key = key
+                s.field_name = field
+        else:
+            setattr(root, name, value)
+    return query.SerializeToString()
+
+
+def _proto_str(v):
+    return type(v) is str and encodable(v)
+
+
+@position("execute.where_json", type_ok=lambda v: True, bound=True,
+          applies=lambda v: _json_text({"eq": v}) is not None)
+def _execute_where_json(h, v):
+    body = h.repo.execute(_query(
+        h.users, where_json=_json_text({"firstName": {"eq": v}}),
+        selection=[("id", "id"), ("firstName", "firstName")]))
+    if plain_str(v):
+        return expect_ids(h, body, lambda r: _first(r) == v)
+    rows_of(body)
+    return []
+
+
+@position("where.json_text", type_ok=lambda v: True, bound=True,
+          applies=lambda v: _json_text({"eq": v}) is not None)
+def _where_json_text(h, v):
+    body = h.repo.find(h.users, where=_json_text({"firstName": {"eq": v}}),
+                       selection=USER_SELECTION)
+    if plain_str(v):
+        return expect_ids(h, body, lambda r: _first(r) == v)
+    rows_of(body)
+    return []
+
+
+@position("execute.order_by_json", type_ok=lambda v: True, bound=False,
+          applies=lambda v: _json_text([{"firstName": v}]) is not None)
+def _execute_order_by_json(h, v):
+    return _ran(h.repo.execute(_query(
+        h.users, order_by_json=_json_text([{"firstName": v}]), limit=2,
+        selection=[("id", "id")])))
+
+
+@position("execute.alias", type_ok=lambda v: True, bound=False,
+          applies=_proto_str)
+def _execute_alias(h, v):
+    body = h.repo.execute(_query(h.users, selection=[(v, "firstName")],
+                                 limit=2))
+    rows = rows_of(body)
+    if any(list(r) != [v] for r in rows):
+        return ["the rows are not keyed by the alias given"]
+    return []
+
+
+@position("execute.field_name", type_ok=lambda v: True, bound=False,
+          applies=_proto_str)
+def _execute_field_name(h, v):
+    return _ran(h.repo.execute(_query(h.users, selection=[("x", v)],
+                                      limit=2)))
+
+
+@position("execute.view", type_ok=lambda v: True, bound=False,
+          applies=_proto_str)
+def _execute_view(h, v):
+    return _ran(h.repo.execute(_query(v, selection=[("id", "id")], limit=1)))
+
+
+@position("execute.response_key", type_ok=lambda v: True, bound=False,
+          applies=_proto_str)
+def _execute_response_key(h, v):
+    body = h.repo.execute(_query(h.users, response_key=v,
+                                 selection=[("id", "id")], limit=1))
+    return _key_problems(body, v)
+
+
 # execute(bytes).
 
 @position("execute", type_ok=lambda v: isinstance(v, bytes), bound=False)
@@ -1312,7 +1410,7 @@ NUMBERISH = ("int", "float", "decimal", "bool", "none", "odd")
 FULL_POSITIONS = {
     "where.eq", "where.in", "where.json_key", "where.field_name",
     "selection.alias", "view", "context.tenant_id", "mutate.input_value",
-    "plugin.bind_value", "plugin.bind_type"}
+    "plugin.bind_value", "plugin.bind_type", "execute.where_json"}
 FULL_EVERYWHERE = os.environ.get("FRAISEQL_HOSTILE_FULL") == "1"
 CORE = {
     "sql_00", "sql_01", "sql_06", "sql_10", "sql_13", "sql_20", "sql_22",
