@@ -32,6 +32,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import sys
 import uuid
 from decimal import Decimal
@@ -1166,6 +1167,28 @@ def _echoed(doc):
     return out.get("echo")
 
 
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*(\.[A-Za-z_][A-Za-z0-9_$]*)?"
+                         r"(\[\])?")
+
+
+def identifier_like(v):
+    """A (schema.)name, as the server's undefined-object answers may come
+    from; anything else reaching the server changed the statement."""
+    if isinstance(v, (bytes, bytearray)):
+        try:
+            v = bytes(v).decode("ascii")
+        except UnicodeDecodeError:
+            return False
+    return isinstance(v, str) and _IDENTIFIER.fullmatch(v) is not None
+
+
+def undefined_object(codes):
+    return lambda outcome, v: (outcome in codes) and identifier_like(v)
+
+
+# A function name the module takes is quoted as one identifier: the
+# server's "does not exist" (42883, 3F000) is then the answer, whatever the
+# text (an unquoted name would give a syntax error instead).
 @position("mutate.function", type_ok=pybind_str_ok, bound=False,
           extra=lambda outcome, v: outcome in ("DatabaseError:42883",
                                                "DatabaseError:3F000"))
@@ -1285,12 +1308,13 @@ def _plugin_bind_value(h, v):
     return _plugin(h, "hostileBindValue", v, check)
 
 
-# A well-formed type name that does not exist (42704, 3F000) is the
-# server's answer, as for an unknown function; a syntax error (42601) means
-# the text changed the statement.
+# bind() pastes sql_type after "::" unquoted: a (schema.)name that does not
+# exist (42704, 3F000) is the server's answer, as for an unknown function;
+# for anything else, or a syntax error (42601), the text changed the
+# statement.
 @position("plugin.bind_type", type_ok=pybind_str_ok, bound=False,
-          extra=lambda outcome, v: outcome in ("DatabaseError:42704",
-                                               "DatabaseError:3F000"))
+          extra=undefined_object(("DatabaseError:42704",
+                                  "DatabaseError:3F000")))
 def _plugin_bind_type(h, v):
     return _plugin(h, "hostileBindType", v, lambda body: (rows_of(body), [])[1])
 
