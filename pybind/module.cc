@@ -89,8 +89,13 @@ Exceptions exceptions;
     default:
       break;
   }
-  py::object exc = py::reinterpret_borrow<py::object>(type)(
-      std::string(status.message()));
+  // Messages may name input (a view, a field) given as bytes that are not
+  // UTF-8: never fail on them while raising.
+  py::object message = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
+      status.message().data(), static_cast<Py_ssize_t>(status.message().size()),
+      "replace"));
+  if (!message) throw py::error_already_set();
+  py::object exc = py::reinterpret_borrow<py::object>(type)(message);
   exc.attr("code") = std::string(absl::StatusCodeToString(status.code()));
   std::optional<std::string> sqlstate = SqlStateOf(status);
   exc.attr("sqlstate") = sqlstate.has_value() ? py::cast(*sqlstate) : py::none();
@@ -305,6 +310,19 @@ absl::Duration TimeoutOrRaise(double seconds) {
         "server's statement_timeout maximum)"));
   }
   return absl::Seconds(seconds);
+}
+
+// Whether `text` is valid UTF-8 (for names that pybind may have taken from
+// bytes).
+bool IsUtf8(const std::string& text) {
+  PyObject* decoded = PyUnicode_DecodeUTF8(
+      text.data(), static_cast<Py_ssize_t>(text.size()), "strict");
+  if (decoded == nullptr) {
+    PyErr_Clear();
+    return false;
+  }
+  Py_DECREF(decoded);
+  return true;
 }
 
 // The request context of one call: `context` maps "tenant_id", "user_id"
@@ -562,6 +580,18 @@ class PyRepository {
                    const py::object& error_selection,
                    const std::vector<std::string>& context_args,
                    const stream::RequestContext& context) {
+    // Names may arrive as bytes (pybind takes them for std::string): never
+    // send one that is not UTF-8 to the server.
+    if (!IsUtf8(function)) {
+      Raise(absl::InvalidArgumentError(
+          "invalid function: not valid UTF-8"));
+    }
+    for (const std::string& name : context_args) {
+      if (!IsUtf8(name)) {
+        Raise(absl::InvalidArgumentError(
+            "invalid context_args: a name that is not valid UTF-8"));
+      }
+    }
     v1::MutationField mutation;
     mutation.set_function(function);
     mutation.set_response_key(field.has_value() ? *field
@@ -656,8 +686,15 @@ class PyRepository {
           "selection must be GraphQL selection-set text, e.g. "
           "\"id firstName address { cityName }\"");
     }
-    return ValueOrRaise(
-        planner::ParseSelectionText(selection.cast<std::string>()));
+    // Past the planner's byte limit the text is not even encoded; within
+    // it, the planner checks the UTF-8 length.
+    const size_t max_bytes = planner::SelectionLimits{}.max_selection_bytes;
+    if (static_cast<size_t>(PyUnicode_GetLength(selection.ptr())) > max_bytes) {
+      Raise(planner::SelectionLimitError(static_cast<int64_t>(max_bytes),
+                                         "bytes", "max_selection_bytes"));
+    }
+    return ValueOrRaise(planner::ParseSelectionText(
+        ValueOrRaise(PythonStrUtf8(selection, "selection", 4 * max_bytes))));
   }
 
   static void FillRoot(v1::RootField* root, const std::string& view,
@@ -832,9 +869,9 @@ plugins::TransactionOptions::Isolation ParseIsolation(const std::string& name) {
   if (name == "read_committed") return Isolation::kReadCommitted;
   if (name == "repeatable_read") return Isolation::kRepeatableRead;
   if (name == "serializable") return Isolation::kSerializable;
-  throw py::value_error(absl::StrCat(
-      "invalid isolation='", name,
-      "': expected 'read_committed', 'repeatable_read' or 'serializable'"));
+  Raise(absl::InvalidArgumentError(
+      "invalid isolation: expected 'read_committed', 'repeatable_read' or "
+      "'serializable'"));
 }
 
 PyObject* NewException(py::module_& m, const char* name, PyObject* bases,

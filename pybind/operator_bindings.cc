@@ -27,7 +27,8 @@ std::shared_ptr<where::OperatorRegistry>& Registry()
 
 // A PostgreSQL type name as bind() may cast to, by a strict grammar (it is
 // pasted after `::`): an identifier [a-z_][a-z0-9_]* of at most 63 bytes,
-// optionally qualified by one schema identifier, or one of the multi-word
+// optionally qualified by one schema identifier (an unqualified name or
+// the schema must not be a reserved key word), or one of the multi-word
 // built-in names below; then optionally one `[]`. No type modifiers, no
 // quoting, no other spaces. A grammar rather than a fixed list so that
 // extension and user types (ltree, app.status) stay usable.
@@ -42,6 +43,29 @@ bool IsSqlIdentifier(absl::string_view name) {
   return true;
 }
 
+// PostgreSQL's fully reserved key words (Appendix C): never a type name
+// (`$1::null` is a syntax error).
+bool IsReservedWord(absl::string_view word) {
+  static constexpr absl::string_view kReserved[] = {
+      "all", "analyse", "analyze", "and", "any", "array", "as", "asc",
+      "asymmetric", "both", "case", "cast", "check", "collate", "column",
+      "constraint", "create", "current_catalog", "current_date",
+      "current_role", "current_time", "current_timestamp", "current_user",
+      "default", "deferrable", "desc", "distinct", "do", "else", "end",
+      "except", "false", "fetch", "for", "foreign", "from", "grant", "group",
+      "having", "in", "initially", "intersect", "into", "lateral", "leading",
+      "limit", "localtime", "localtimestamp", "not", "null", "offset", "on",
+      "only", "or", "order", "placing", "primary", "references", "returning",
+      "select", "session_user", "some", "symmetric", "system_user", "table",
+      "then", "to", "trailing", "true", "union", "unique", "user", "using",
+      "variadic", "when", "where", "window", "with",
+  };
+  for (absl::string_view reserved : kReserved) {
+    if (word == reserved) return true;
+  }
+  return false;
+}
+
 bool IsSqlTypeName(absl::string_view type) {
   static constexpr absl::string_view kMultiWord[] = {
       "double precision",         "character varying",
@@ -54,9 +78,10 @@ bool IsSqlTypeName(absl::string_view type) {
     if (type == name) return true;
   }
   const size_t dot = type.find('.');
-  if (dot == absl::string_view::npos) return IsSqlIdentifier(type);
-  return IsSqlIdentifier(type.substr(0, dot)) &&
-         IsSqlIdentifier(type.substr(dot + 1));
+  const absl::string_view first = type.substr(0, dot);
+  if (!IsSqlIdentifier(first) || IsReservedWord(first)) return false;
+  if (dot == absl::string_view::npos) return true;
+  return IsSqlIdentifier(type.substr(dot + 1));
 }
 
 // Bounds of one bound value from a Python operator.

@@ -19,6 +19,9 @@ constexpr size_t kMaxKeyInPath = 48;
 // Ints beyond this are refused: their digits stay far below Python's
 // int->str limit (4300 digits) and the planner's number handling.
 constexpr long kMaxIntBits = 4096;
+// PostgreSQL's numeric limits.
+constexpr long long kMaxNumericIntegerDigits = 131072;
+constexpr long long kMaxNumericFractionDigits = 16383;
 
 constexpr absl::string_view kLoneSurrogate =
     "not valid Unicode (a lone surrogate)";
@@ -135,11 +138,11 @@ class JsonWriter {
       return Append(digits);
     }
     if (PyFloat_Check(o)) return WriteFloat(PyFloat_AsDouble(o));
-    if (PyUnicode_Check(o)) return WriteStr(value, "a str that is");
+    if (PyUnicode_Check(o)) return WriteStr(value, "a str");
     const PythonTypes& types = Types();
     if (py::isinstance(value, types.decimal)) return WriteDecimal(value);
     if (py::isinstance(value, types.uuid)) {
-      return WriteStr(types.uuid.attr("__str__")(value), "a UUID that is");
+      return WriteStr(types.uuid.attr("__str__")(value), "a UUID");
     }
     if (py::isinstance(value, types.time) ||
         py::isinstance(value, types.date)) {
@@ -148,7 +151,7 @@ class JsonWriter {
         return Error(absl::StrCat("a ", TypeName(value),
                                   " whose isoformat() is not a str"));
       }
-      return WriteStr(text, "a date that is");
+      return WriteStr(text, "a date");
     }
     if (PyDict_Check(o)) return WriteDict(value, depth);
     if (PyList_Check(o) || PyTuple_Check(o)) return WriteList(value, depth);
@@ -193,15 +196,23 @@ class JsonWriter {
     return status;
   }
 
-  absl::Status WriteStr(py::handle text, absl::string_view what) {
+  // `noun` names the value in messages ("a str").
+  absl::Status WriteStr(py::handle text, absl::string_view noun) {
     // A code point is at least one byte: refuse a long str unencoded.
     if (static_cast<size_t>(PyUnicode_GetLength(text.ptr())) >
         limits_.max_bytes) {
       return TooLarge();
     }
     absl::string_view utf8;
-    if (!Utf8Of(text, &utf8)) return Error(absl::StrCat(what, " ", kLoneSurrogate));
+    if (!Utf8Of(text, &utf8)) {
+      return Error(absl::StrCat(noun, " that is ", kLoneSurrogate));
+    }
     if (!Fits(utf8.size() + 2)) return TooLarge();
+    // Neither a text parameter (libpq ends it there) nor jsonb (which
+    // refuses \u0000) can hold a NUL.
+    if (utf8.find('\0') != absl::string_view::npos) {
+      return Error(absl::StrCat(noun, " that contains a NUL byte"));
+    }
     AppendJsonString(utf8, out_);
     return out_->size() > limits_.max_bytes ? TooLarge() : absl::OkStatus();
   }
@@ -224,6 +235,13 @@ class JsonWriter {
     if (overflow != 0 || !Fits(digits) ||
         !Fits(digits + static_cast<size_t>(std::llabs(e)) + 3)) {
       return TooLarge();
+    }
+    // PostgreSQL's numeric (and jsonb's numbers): up to 131072 digits
+    // before the point and 16383 after it.
+    const long long adjusted = e + static_cast<long long>(digits) - 1;
+    if (digits > 0 && (adjusted >= kMaxNumericIntegerDigits ||
+                       e < -kMaxNumericFractionDigits)) {
+      return Error("a Decimal outside PostgreSQL's numeric range");
     }
     // Plain notation keeps the scale: Decimal("100.50") -> 100.50.
     return Append(
@@ -268,6 +286,9 @@ class JsonWriter {
         return Error(absl::StrCat("a key that is ", kLoneSurrogate));
       }
       if (!Fits(utf8.size() + 4)) return TooLarge();
+      if (utf8.find('\0') != absl::string_view::npos) {
+        return Error("a key that contains a NUL byte");
+      }
       if (!first) out_->push_back(',');
       first = false;
       AppendJsonString(utf8, out_);

@@ -187,6 +187,57 @@ def test_values_without_json_form_are_input_errors(fn, brepo, bpool, value,
     assert_healthy(brepo, bpool)
 
 
+def test_nul_and_numeric_range_in_converted_input(fn, brepo, bpool):
+    # Before the fix: NUL went on as \u0000, which jsonb refuses
+    # (DatabaseError 22P05), and Decimal("1e200000") overflowed numeric on
+    # the server (DatabaseError 22003).
+    for value, message in [
+            ({"a": "x\x00y"}, "invalid input at input.a: a str that "
+                                "contains a NUL byte"),
+            ({"a\x00": 1}, "invalid input at input: a key that contains a "
+                            "NUL byte"),
+            ({"a": Decimal("1e200000")}, "invalid input at input.a: a "
+                                         "Decimal outside PostgreSQL's "
+                                         "numeric range"),
+            ({"a": Decimal("1e-20000")}, "invalid input at input.a: a "
+                                         "Decimal outside PostgreSQL's "
+                                         "numeric range")]:
+        with pytest.raises(fn.InvalidInputError) as e:
+            brepo.mutate(f"{SCHEMA}.fn_missing", value, success_type="S",
+                         error_type="E")
+        assert str(e.value) == message
+    with pytest.raises(fn.InvalidInputError) as e:
+        brepo.find(f"{SCHEMA}.v_all", where={"name": {"eq": "acme\x00evil"}})
+    assert str(e.value) == ("invalid where at where.name.eq: a str that "
+                            "contains a NUL byte")
+    assert_healthy(brepo, bpool)
+
+
+def test_names_and_text_arguments(fn, brepo, bpool):
+    # Before the fix: the isolation was echoed in a plain ValueError, a
+    # selection with a lone surrogate raised RuntimeError, a view name of
+    # non-UTF-8 bytes raised UnicodeDecodeError while raising, and a
+    # function name of such bytes went to the server (DatabaseError 22021).
+    with pytest.raises(fn.InvalidInputError) as e:
+        brepo.transaction(isolation="'; DROP TABLE x; --")
+    assert str(e.value) == ("invalid isolation: expected 'read_committed', "
+                            "'repeatable_read' or 'serializable'")
+    with pytest.raises(fn.InvalidInputError) as e:
+        brepo.find(f"{SCHEMA}.v_all", selection="id \ud800")
+    assert str(e.value) == ("invalid selection: a str that is not valid "
+                            "Unicode (a lone surrogate)")
+    with pytest.raises(fn.InvalidInputError) as e:
+        brepo.find(f"{SCHEMA}.v_all", selection="id " * 40000)
+    assert "max_selection_bytes" in str(e.value)
+    with pytest.raises(fn.InvalidInputError) as e:
+        brepo.count(b"app.v_\xff\xfe")
+    assert "unknown view" in str(e.value)
+    with pytest.raises(fn.InvalidInputError) as e:
+        brepo.mutate(b"app.f\xff", {}, success_type="S", error_type="E")
+    assert str(e.value) == "invalid function: not valid UTF-8"
+    assert_healthy(brepo, bpool)
+
+
 def test_element_and_byte_limits(fn, brepo, bpool):
     with pytest.raises(fn.InvalidInputError) as e:
         brepo.find(f"{SCHEMA}.v_all", where={"id": {"in": list(range(20000))}})
@@ -462,7 +513,8 @@ def register_bind_operator(fn):
 @pytest.mark.parametrize("sql_type", [
     "text is not null or true", "text or true", "text ", " text", "Text",
     "a.b.c", "text[][]", "double  precision", "pg catalog.text", "1text",
-    "x" * 64, "text[", "varchar(10)", "",
+    "x" * 64, "text[", "varchar(10)", "", "null", "true", "current_user",
+    "select", "null.text",
 ])
 def test_bind_refuses_types_outside_the_grammar(fn, bpool, bschema, sql_type):
     # Before the fix any lowercase words with spaces were pasted after ::
