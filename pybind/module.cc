@@ -4,7 +4,6 @@
 #include <cmath>
 #include <memory>
 #include <optional>
-#include <type_traits>
 #include <string>
 #include <utility>
 #include <vector>
@@ -415,37 +414,6 @@ std::string CursorSecret(const py::object& secret) {
   return bytes;
 }
 
-// NativeBackendOptions::statement_timeout, once the backend has it (added
-// in parallel; until then the stream's own 30 s default applies).
-template <typename Options, typename = void>
-struct HasStatementTimeout : std::false_type {};
-template <typename Options>
-struct HasStatementTimeout<
-    Options, std::void_t<decltype(std::declval<Options&>().statement_timeout)>>
-    : std::true_type {};
-
-template <typename Options>
-void SetStatementTimeout(absl::Duration timeout, Options* options) {
-  if constexpr (HasStatementTimeout<Options>::value) {
-    options->statement_timeout = timeout;
-  }
-}
-
-// PlannerOptions::cursor_secret, likewise (added in parallel).
-template <typename Options, typename = void>
-struct HasCursorSecret : std::false_type {};
-template <typename Options>
-struct HasCursorSecret<
-    Options, std::void_t<decltype(std::declval<Options&>().cursor_secret)>>
-    : std::true_type {};
-
-template <typename Options>
-void SetCursorSecret(std::string secret, Options* options) {
-  if constexpr (HasCursorSecret<Options>::value) {
-    options->cursor_secret = std::move(secret);
-  }
-}
-
 class PyRepository {
  public:
   // The repository may hold the last reference to a pool (see ~PyPool).
@@ -481,16 +449,15 @@ class PyRepository {
     }
     RepositoryOptions options;
     options.planner.cache_capacity = static_cast<size_t>(plan_cache_size);
-    SetCursorSecret(CursorSecret(cursor_secret), &options.planner);
+    options.planner.cursor_secret = CursorSecret(cursor_secret);
     options.projection.always_typename = always_typename;
     options.max_response_bytes = static_cast<size_t>(max_response_bytes);
     plugins::NativeBackendOptions backend_options;
     backend_options.chunk_rows = chunk_rows;
     backend_options.prepared_statements = prepared_statements;
     backend_options.pgbouncer = pgbouncer;
-    SetStatementTimeout(
-        absl::Ceil(absl::Seconds(statement_timeout), absl::Milliseconds(1)),
-        &backend_options);
+    backend_options.statement_timeout =
+        absl::Ceil(absl::Seconds(statement_timeout), absl::Milliseconds(1));
     auto writer =
         std::make_shared<plugins::NativeBackend>(pool.pool(), backend_options);
     std::shared_ptr<plugins::Backend> reader = writer;
