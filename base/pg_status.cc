@@ -86,10 +86,20 @@ absl::Status StatusFromSqlState(absl::string_view sqlstate,
   while (!message.empty() && (message.back() == '\n' || message.back() == ' ')) {
     message.remove_suffix(1);
   }
+  std::string shown = WithholdQuotedText(message);
+  // `invalid byte sequence for encoding "UTF8": 0xff`, `character with byte
+  // sequence 0xe2 0x82 0xac in encoding "UTF8" has no equivalent in ...`:
+  // the input's bytes, unquoted.
+  if (sqlstate == "22021" || sqlstate == "22P05") {
+    shown = shown.substr(0, shown.find(':'));
+    if (const size_t bytes = shown.find(" 0x"); bytes != std::string::npos) {
+      shown = absl::StrCat(shown.substr(0, bytes), " (value withheld)");
+    }
+  }
   // The hint reads the whole message (`type "ltree" does not exist`); only
   // its own fixed text is added.
   absl::Status status(StatusCodeForSqlState(sqlstate),
-                      absl::StrCat(context, ": ", WithholdQuotedText(message),
+                      absl::StrCat(context, ": ", shown,
                                    " (SQLSTATE ",
                                    sqlstate, ")",
                                    MissingExtensionHint(sqlstate, message)));

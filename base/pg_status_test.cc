@@ -70,6 +70,27 @@ TEST(StatusFromSqlState, NamesTheMissingExtension) {
             "q: type (value withheld) does not exist (SQLSTATE 42704)");
 }
 
+TEST(StatusFromSqlState, WithholdsTheInputsBytes) {
+  EXPECT_EQ(std::string(StatusFromSqlState(
+                            "22021", "q",
+                            "invalid byte sequence for encoding \"UTF8\": 0xff")
+                            .message()),
+            "q: invalid byte sequence for encoding (value withheld) (SQLSTATE "
+            "22021)");
+  EXPECT_EQ(std::string(StatusFromSqlState(
+                            "22P05", "q",
+                            "character with byte sequence 0xe2 0x82 0xac in "
+                            "encoding \"UTF8\" has no equivalent in encoding "
+                            "\"LATIN1\"")
+                            .message()),
+            "q: character with byte sequence (value withheld) (SQLSTATE "
+            "22P05)");
+  EXPECT_EQ(std::string(StatusFromSqlState(
+                            "22P05", "q", "unsupported Unicode escape sequence")
+                            .message()),
+            "q: unsupported Unicode escape sequence (SQLSTATE 22P05)");
+}
+
 TEST(WithholdQuotedText, CutsEveryQuotedSpanWhereverItIs) {
   // Quotes inside the value are not escaped by the server: pairing them
   // would leave `x` outside.

@@ -199,6 +199,7 @@ class Run {
   std::vector<PendingPrepare> prepares_;  // by kPrepare step, in order
   size_t prepares_read_ = 0;
   bool executed_by_name_ = false;
+  absl::Time start_ = absl::InfinitePast();  // when Go began
   absl::Time deadline_ = absl::InfiniteFuture();
   absl::Duration budget_ = absl::InfiniteDuration();
   const std::atomic<bool>* cancelled_ = nullptr;
@@ -588,10 +589,15 @@ absl::Status Run::FinalStatus() {
     default:
       break;
   }
-  // Whichever timeout applied: the one sent, else the session's.
+  // Whichever timeout applied: the one sent, else the session's. A 57014
+  // is also what pg_cancel_backend gives: it is our timeout only when at
+  // least that long has passed here (the server counts from a later
+  // start), and the server does not say it was a user request (English
+  // messages; the time alone decides for others).
   const absl::Duration timeout = EffectiveStatementTimeout();
   if (!failure_.ok() && SqlStateOf(failure_) == "57014" &&
-      timeout > absl::ZeroDuration()) {
+      timeout > absl::ZeroDuration() && absl::Now() - start_ >= timeout &&
+      !absl::StrContains(failure_.message(), "due to user request")) {
     absl::Status status = QueryTimeout(absl::StrCat(
         "query exceeded statement_timeout of ", absl::FormatDuration(timeout),
         " on the server (SQLSTATE 57014)"));
@@ -618,6 +624,7 @@ absl::StatusOr<StreamResult> Run::Go() {
   }
   if (absl::Status params = CheckParams(); !params.ok()) return params;
   const absl::Time start = absl::Now();
+  start_ = start;
   deadline_ = context_.deadline;
   // For the message: the time this statement was given, to the millisecond.
   budget_ = absl::Ceil(deadline_ - start, absl::Milliseconds(1));

@@ -1030,6 +1030,35 @@ TEST_F(StreamQueryTest, PoolStatementTimeoutAppliesPerRequest) {
             "(SQLSTATE 57014)");
 }
 
+// A 57014 from pg_cancel_backend is not our timeout, although a default
+// statement_timeout now always applies.
+TEST_F(StreamQueryTest, ServerSideCancelIsCancelledNotATimeout) {
+  PGresult* r = PQexec(conn_->raw(), "SELECT pg_backend_pid()");
+  const std::string pid = PQgetvalue(r, 0, 0);
+  PQclear(r);
+  std::atomic<bool> done{false};
+  std::thread canceller([&] {
+    testing::AdminConnection admin;
+    // Until the sleep runs (then it is cancelled) or the call ended.
+    while (!done && admin.Column("SELECT count(*) FROM pg_stat_activity "
+                                 "WHERE pid = " + pid +
+                                 " AND query LIKE '%pg_sleep%' AND state = "
+                                 "'active'") != std::vector<std::string>{"1"}) {
+      absl::SleepFor(absl::Milliseconds(10));
+    }
+    admin.Column("SELECT pg_cancel_backend(" + pid + ")::text");
+  });
+  CollectingSink sink;
+  auto result = StreamQuery(conn_->raw(), {"SELECT pg_sleep(20)::text", {}},
+                            StreamOptions(), &sink);
+  done = true;
+  canceller.join();
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled)
+      << result.status();
+  EXPECT_FALSE(result.status().GetPayload(kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
 // statement_timeout takes 1..2147483647 ms: longer (or infinite) timeouts
 // are clamped, never a server error; an infinite deadline is no deadline.
 TEST_F(StreamQueryTest, HugeOrInfiniteTimeoutsAreClamped) {
