@@ -294,30 +294,31 @@ absl::string_view AfterLastDot(absl::string_view name) {
   return dot == absl::string_view::npos ? name : name.substr(dot + 1);
 }
 
-// Levenshtein distance, or `bound + 1` when it is certainly above `bound`
-// (the lengths differ by more): then nothing is computed, so a long `a`
-// costs nothing against short names.
+// Edit distance with adjacent transpositions (optimal string alignment:
+// `fristName` is one edit from `firstName`), or `bound + 1` when it is
+// certainly above `bound` (the lengths differ by more): then nothing is
+// computed, so a long `a` costs nothing against short names.
 size_t BoundedEditDistance(absl::string_view a, absl::string_view b,
                            size_t bound) {
   size_t gap = a.size() > b.size() ? a.size() - b.size() : b.size() - a.size();
   if (gap > bound) return bound + 1;
-  std::vector<size_t> row(b.size() + 1);
-  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  std::vector<size_t> before(b.size() + 1), previous(b.size() + 1),
+      current(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) previous[j] = j;
   for (size_t i = 1; i <= a.size(); ++i) {
-    size_t diagonal = row[0];
-    row[0] = i;
+    current[0] = i;
     for (size_t j = 1; j <= b.size(); ++j) {
-      size_t up = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1,
-                         diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = up;
+      size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
+      current[j] = std::min({previous[j] + 1, current[j - 1] + 1,
+                             previous[j - 1] + cost});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1]) {
+        current[j] = std::min(current[j], before[j - 2] + 1);
+      }
     }
+    before.swap(previous);
+    previous.swap(current);
   }
-  return row[b.size()];
-}
-
-size_t Closeness(absl::string_view folded) {
-  return std::max<size_t>(2, folded.size() / 3);
+  return previous[b.size()];
 }
 
 }  // namespace
@@ -327,20 +328,18 @@ std::vector<std::string> SuggestNames(absl::string_view typed,
                                       size_t max_names) {
   const std::string whole = Folded(typed);
   const std::string last = Folded(AfterLastDot(typed));
-  const size_t bound = Closeness(whole);
-  const size_t last_bound = Closeness(last);
-  const bool dotted = last.size() != whole.size();
+  // Judged on the name itself: a shared schema prefix makes no two view
+  // names close.
+  const size_t bound = std::max<size_t>(1, last.size() / 4);
   std::vector<std::pair<size_t, size_t>> close;  // distance, candidate index
   for (size_t i = 0; i < candidates.size(); ++i) {
-    size_t best = bound + last_bound + 1;  // "not close"
     size_t d = BoundedEditDistance(whole, Folded(candidates[i]), bound);
-    if (d <= bound) best = d;
     absl::string_view candidate_last = AfterLastDot(candidates[i]);
-    if (dotted || candidate_last.size() != candidates[i].size()) {
-      d = BoundedEditDistance(last, Folded(candidate_last), last_bound);
-      if (d <= last_bound) best = std::min(best, d);
+    if (last.size() != whole.size() ||
+        candidate_last.size() != candidates[i].size()) {
+      d = std::min(d, BoundedEditDistance(last, Folded(candidate_last), bound));
     }
-    if (best <= bound + last_bound) close.emplace_back(best, i);
+    if (d <= bound) close.emplace_back(d, i);
   }
   std::stable_sort(close.begin(), close.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });

@@ -93,10 +93,12 @@ class ObjectType {
 };
 
 // Up to `max_names` of `candidates` that are close to `typed`, closest
-// first (ties in candidate order): for "did you mean" hints. Close means
-// an edit distance of at most max(2, length / 3), compared case-
-// insensitively without underscores (so `first_name` is `firstName`), or
-// for dotted names ("app.v_user") on the part after the last dot as well.
+// first (ties in candidate order): for "did you mean" hints. Names are
+// compared case-insensitively without underscores (so `first_name` is
+// `firstName`), whole, and for dotted names ("app.v_user") also by the part
+// after the last dot (`v_user` finds `app.v_user`). Close means at most
+// max(1, n / 4) edits (insertions, deletions, substitutions, adjacent
+// transpositions), n the length of `typed`'s part after its last dot.
 // Linear in the total size of the candidates: `typed` is compared only
 // with names of a similar length, so a huge `typed` costs nothing.
 std::vector<std::string> SuggestNames(absl::string_view typed,

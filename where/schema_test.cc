@@ -76,7 +76,11 @@ TEST(SuggestNames, OffersAFewCloseNamesClosestFirst) {
   EXPECT_EQ(SuggestNames("firstNmae", fields),
             (std::vector<std::string>{"firstName"}));
   EXPECT_EQ(SuggestNames("first_name", fields),
-            (std::vector<std::string>{"firstName", "lastName"}));
+            (std::vector<std::string>{"firstName"}));
+  // A transposition is one edit; lastName is three away.
+  EXPECT_EQ(SuggestNames("fristName", fields),
+            (std::vector<std::string>{"firstName"}));
+  EXPECT_EQ(SuggestNames("ag", fields), (std::vector<std::string>{"age"}));
   EXPECT_EQ(SuggestNames("FIRSTNAME", fields)[0], "firstName");
   EXPECT_TRUE(SuggestNames("shoeSize", fields).empty());
   EXPECT_TRUE(SuggestNames(std::string(100000, 'x'), fields).empty());
@@ -88,6 +92,8 @@ TEST(SuggestNames, OffersAFewCloseNamesClosestFirst) {
 TEST(SuggestNames, MatchesViewsByTheirUnqualifiedName) {
   std::vector<std::string> views = {"app.v_post", "app.v_user", "crm.v_user",
                                     "public.v_plain"};
+  // A schema prefix shared by every view makes no two names close.
+  EXPECT_TRUE(SuggestNames("app.v_comment", views).empty());
   EXPECT_EQ(SuggestNames("v_user", views),
             (std::vector<std::string>{"app.v_user", "crm.v_user"}));
   EXPECT_EQ(SuggestNames("app.v_usr", views)[0], "app.v_user");
