@@ -15,11 +15,26 @@
 
 namespace fraiseql::where {
 
+// Bounds on one `where` input. Every one is checked while the input is read
+// or compiled, so work stops at the limit; over a limit the call fails with
+// InvalidArgument naming where and the limit's value. The planner's other
+// limits are SelectionLimits (planner/selection_text.h) and OrderByLimits
+// (planner/planner.h).
 struct FilterLimits {
+  // Bytes of `where` JSON text, checked before it is parsed (CompileWhereJson):
+  // "where input too large: N bytes, at most 65536 allowed".
   size_t max_input_bytes = 64 * 1024;
-  int max_depth = 16;        // nesting of AND/OR/NOT and object fields
-  int max_conditions = 256;  // operator applications
-  int max_list_items = 1000; // items of one list value (`in`, ...)
+  // Levels of AND/OR/NOT and nested object fields: "filter too deep at
+  // <path>: more than 16 levels of nesting". The JSON text itself may nest
+  // at most 2 * max_depth + 2 levels ("invalid JSON at byte N: nesting
+  // deeper than 34 levels").
+  int max_depth = 16;
+  // Operator applications in the whole filter: "filter has too many
+  // conditions at <path>: at most 256 are allowed".
+  int max_conditions = 256;
+  // Items of one list value (`in`, `nin`, list operators): "list too long
+  // at <path>: N items, at most 1000 allowed".
+  int max_list_items = 1000;
 };
 
 // Compiles `where` (already parsed) against `view`. Field names resolve by
