@@ -384,7 +384,7 @@ def test_the_largest_timeout_is_accepted(fn, brepo):
     assert brepo.count(f"{SCHEMA}.v_all", timeout=TIMEOUT_MAX) == 3
 
 
-def test_huge_chunk_bytes_is_an_input_error_not_an_abort(db_url):
+def test_huge_chunk_bytes_is_an_input_error_not_an_abort(db_url, bschema):
     # Before the fix the stream's thread threw and the process aborted
     # (SIGABRT).
     done = run_python(f"""
