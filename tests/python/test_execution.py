@@ -128,7 +128,7 @@ def test_invalid_context_names_are_rejected(fn, one_conn_repo):
                 {"statement_timeout": "0"}):
         with pytest.raises(fn.InvalidInputError):
             repo.count(f"{SCHEMA}.v_ctx", context=bad)
-    with pytest.raises(TypeError):
+    with pytest.raises(fn.InvalidInputError):
         repo.count(f"{SCHEMA}.v_ctx", context={"tenant_id": None})
     with pytest.raises(TypeError):
         repo.count(f"{SCHEMA}.v_ctx", context=["tenant_id"])
