@@ -9,6 +9,7 @@
 #include <string>
 
 #include "benchmark/benchmark.h"
+#include "planner/cursor.h"
 #include "planner/planner.h"
 #include "planner/selection_text.h"
 
@@ -167,6 +168,32 @@ void BM_CompileProjectorPerCall(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CompileProjectorPerCall);
+
+// Signing one row's cursor (an HMAC-SHA256 over its key values): paid by the
+// repository for every row of a connection page.
+void BM_EncodeCursor(benchmark::State& state) {
+  std::string key = CursorFingerprint("benchmark secret", "sample.v_user",
+                                      "t.\"id\" ASC");
+  for (auto _ : state) {
+    auto cursor = EncodeCursor(
+        key, R"([37, "2024-01-01T10:00:00+00:00", "6d757539-96d9-75eb-1276-517c418566c7"])");
+    benchmark::DoNotOptimize(cursor);
+  }
+}
+BENCHMARK(BM_EncodeCursor);
+
+// Checking an `after` cursor: paid once per request that pages on.
+void BM_DecodeCursor(benchmark::State& state) {
+  std::string key = CursorFingerprint("benchmark secret", "sample.v_user",
+                                      "t.\"id\" ASC");
+  std::string cursor = *EncodeCursor(
+      key, R"([37, "2024-01-01T10:00:00+00:00", "6d757539-96d9-75eb-1276-517c418566c7"])");
+  for (auto _ : state) {
+    auto values = DecodeCursor(cursor, key, 3, "after");
+    benchmark::DoNotOptimize(values);
+  }
+}
+BENCHMARK(BM_DecodeCursor);
 
 }  // namespace
 }  // namespace fraiseql::planner
