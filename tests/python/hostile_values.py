@@ -247,7 +247,12 @@ for i, s in enumerate(["%s%n", "%s%s%s%s%s", "{0}", "{}", "{__class__}",
 for i, s in enumerate(["{}", "[]", '{"eq": 1}', '{"$gt": ""}', '{"AND": []}',
                        "[1,2", '"quoted"', "1e999", "-0", "NaN", "Infinity",
                        '{"firstName": {"eq": "x"}}', '{"a":1,"a":2}',
-                       '{"__proto__": {}}']):
+                       '{"__proto__": {}}',
+                       # JSON text whose escapes decode to what text cannot
+                       # hold: lone surrogates, NUL.
+                       '{"firstName": {"eq": "\\udcff"}}',
+                       '{"name": "\\udcff", "k": "\\ud800"}',
+                       '{"name": "\\u0000"}', '"\\udfff"']):
     add("jsonish", f"jsonish_{i:02d}", const(s))
 
 # Numbers.
@@ -1442,7 +1447,8 @@ CORE = {
     "sql_60", "nul_0", "nul_5", "surrogate_0", "surrogate_3", "control_03",
     "control_12", "blank_0", "blank_1", "blank_6", "unicode_00", "unicode_05",
     "unicode_20", "long_1", "long_2", "format_00", "format_02", "jsonish_02",
-    "jsonish_05", "jsonish_12", "int_03", "int_09", "int_10", "int_14",
+    "jsonish_05", "jsonish_12", "jsonish_14", "jsonish_15", "jsonish_16",
+    "jsonish_17", "int_03", "int_09", "int_10", "int_14",
     "int_16", "float_0", "float_2", "decimal_0", "decimal_2", "bool_true",
     "none", "dict_empty", "list_mixed", "dict_int_key", "set",
     "bytes_invalid", "bytes_nul", "str_raises", "lying_int",
