@@ -53,7 +53,9 @@ struct ConnectionPlan {
   // arrive last first and must be written reversed; the extra row means
   // hasPreviousPage instead of hasNextPage.
   bool backward = false;
-  // The ordering's fingerprint, for EncodeCursor (planner/cursor.h).
+  // The ordering's fingerprint, the key EncodeCursor signs this page's
+  // cursors with (planner/cursor.h): 32 bytes derived from the cursor
+  // secret. Secret key material: never sent to clients or logged.
   std::string cursor_fingerprint;
   // When totalCount was asked: `SELECT count(*)::text FROM <view> AS t
   // WHERE <filter>`, the filter's parameters only (cursors ignored).
