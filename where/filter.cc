@@ -69,8 +69,7 @@ class Compiler {
       if (field == nullptr) {
         return absl::InvalidArgumentError(absl::StrCat(
             "unknown field '", PrintableKey(key), "' at ", member_path,
-            " on type ",
-            type.name(), "; known fields: ", FieldNames(type)));
+            " on type ", type.name(), SuggestFields(key, type)));
       }
       if (value.is_null()) continue;
       if (!id_column.empty() && field->key == "id" &&
@@ -269,13 +268,6 @@ class Compiler {
                           absl::string_view glue) {
     if (parts.size() == 1) return parts[0];
     return absl::StrCat("(", absl::StrJoin(parts, glue), ")");
-  }
-
-  static std::string FieldNames(const ObjectType& type) {
-    return absl::StrJoin(type.fields(), ", ",
-                         [](std::string* out, const FieldDef& f) {
-                           out->append(f.name);
-                         });
   }
 
   const ViewDef& view_;

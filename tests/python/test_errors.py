@@ -15,8 +15,8 @@ def assert_pool_healthy(repo, users, pool):
 def test_unknown_view(fn, repo, users, pool, sample):
     with pytest.raises(fn.InvalidInputError) as e:
         repo.find(f"{sample}.v_nope")
-    assert str(e.value).startswith(f"unknown view '{sample}.v_nope'; "
-                                   "registered views: ")
+    # Never the list of views: at most three close names, none here.
+    assert str(e.value) == f"unknown view '{sample}.v_nope'"
     assert e.value.code == "NOT_FOUND"
     assert isinstance(e.value, ValueError)
     assert_pool_healthy(repo, users, pool)
@@ -24,7 +24,8 @@ def test_unknown_view(fn, repo, users, pool, sample):
 
 @pytest.mark.parametrize("kwargs,message", [
     (dict(where={"nickName": "x"}),
-     "unknown field 'nickName' at where.nickName on type User; known fields:"),
+     "unknown field 'nickName' at where.nickName on type User; did you mean "
+     "nickname?"),
     (dict(selection="id nickName"),
      "unknown field 'nickName' at selection.v_user.nickName on type User"),
     (dict(order_by=[{"shoeSize": "ASC"}]),

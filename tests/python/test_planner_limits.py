@@ -224,15 +224,9 @@ def test_unknown_view_names_no_list(fn, repo, users, pool, sample):
      "did you mean firstName?"),
     (dict(order_by=[{"shoeSize": "ASC"}]),
      "unknown field 'shoeSize' at orderBy[0].shoeSize on type User"),
-    # where/filter.cc writes this message; its change (with the where/
-    # golden files and test_errors.py) is /tmp/issue9_unknown_field_message.patch,
-    # for the lead to apply, who then drops this marker.
-    pytest.param(
-        dict(where={"lastNme": "x"}),
-        "unknown field 'lastNme' at where.lastNme on type User; did you mean "
-        "lastName?",
-        marks=pytest.mark.xfail(strict=True, reason="where/filter.cc still "
-                                "lists every field")),
+    (dict(where={"lastNme": "x"}),
+     "unknown field 'lastNme' at where.lastNme on type User; did you mean "
+     "lastName?"),
 ], ids=["selection", "order_by", "where"])
 def test_unknown_field_names_a_few_close_names(fn, repo, users, pool, kwargs,
                                                message):
