@@ -6,12 +6,30 @@
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
 #include "response/response_writer.h"
+#include "where/json_value.h"
 #include "where/sql_identifier.h"
 
 namespace fraiseql::planner {
 namespace {
 
 using response::FieldSelection;
+
+// Nesting of a mutation's input (the Python boundary allows 64 levels).
+constexpr int kMaxInputDepth = 128;
+
+// Recursion is bounded by kMaxInputDepth.
+bool HoldsNul(const where::JsonValue& value) {
+  if (value.is_string()) {
+    return value.text().find('\0') != std::string::npos;
+  }
+  for (const where::JsonValue& item : value.items()) {
+    if (HoldsNul(item)) return true;
+  }
+  for (const auto& [key, member] : value.members()) {
+    if (key.find('\0') != std::string::npos || HoldsNul(member)) return true;
+  }
+  return false;
+}
 
 struct PayloadField {
   const char* name;    // GraphQL name
@@ -199,6 +217,20 @@ absl::StatusOr<MutationPlan> PlanMutation(
   }
   // The input: one JSON object, checked here so a mistake is named before
   // anything is sent.
+  // Read once as the filter reader does, which refuses unpaired surrogate
+  // escapes; then no string or key may hold NUL (\u0000): jsonb cannot
+  // store either, and the server's refusal would quote the input.
+  absl::StatusOr<where::JsonValue> parsed =
+      where::ParseJson(field.input_json(), kMaxInputDepth);
+  if (!parsed.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid input for mutation ", key, ": ", parsed.status().message()));
+  }
+  if (HoldsNul(*parsed)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid input for mutation ", key,
+        ": a string or key holds \\u0000, which PostgreSQL cannot store"));
+  }
   std::string input;
   if (absl::Status json = response::AppendCanonicalJson(field.input_json(),
                                                         &input);

@@ -411,4 +411,21 @@ TEST_F(PlanMutationTest, EntityOfARegisteredObjectTypeResolves) {
 }
 
 }  // namespace
+TEST_F(PlanMutationTest, RejectsInputTextJsonbCannotStore) {
+  v1::MutationField field = Field();
+  for (const char* input : {R"({"name": "acme\u0000evil"})",
+                            R"({"na\u0000me": 1})", R"({"name": "\udcff"})",
+                            R"({"a": [{"b": "x\ud800"}]})"}) {
+    field.set_input_json(input);
+    const std::string message = Error(field);
+    EXPECT_TRUE(absl::StartsWith(
+        message, "invalid input for mutation createAccount: "))
+        << message;
+    EXPECT_TRUE(absl::StrContains(message, "\\u0000") ||
+                absl::StrContains(message, "urrogate"))
+        << message;
+    EXPECT_EQ(message.find("acme"), std::string::npos) << message;
+  }
+}
+
 }  // namespace fraiseql::planner

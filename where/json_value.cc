@@ -22,10 +22,12 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
     return Add(JsonValue::Number(std::string(s, n)));
   }
   bool String(const char* s, rapidjson::SizeType n, bool) {
+    if (!Storable(absl::string_view(s, n), "a string")) return false;
     return Add(JsonValue::String(std::string(s, n)));
   }
   bool StartObject() { return Open(); }
   bool Key(const char* s, rapidjson::SizeType n, bool) {
+    if (!Storable(absl::string_view(s, n), "a key")) return false;
     Frame& frame = frames_.back();
     // One hash lookup per key: the check stays linear in the object's size.
     // The set holds its own copies, since the strings of `keys` move (small
@@ -64,6 +66,23 @@ class Builder : public rapidjson::BaseReaderHandler<rapidjson::UTF8<>, Builder> 
     absl::flat_hash_set<std::string> seen;  // the keys so far (objects)
     std::vector<JsonValue> values;
   };
+
+  // PostgreSQL text and jsonb hold no surrogate code points. An unpaired
+  // \udc00..\udfff escape is decoded by the reader as CESU-8 bytes
+  // (ED B0..BF xx) that the server would refuse with an error quoting
+  // them: refused here, with the offset. (NUL, also unstorable, is kept:
+  // the filter compiler names it with its input path.)
+  bool Storable(absl::string_view text, absl::string_view what) {
+    for (size_t i = 0; i + 1 < text.size(); ++i) {
+      if (static_cast<unsigned char>(text[i]) == 0xED &&
+          (static_cast<unsigned char>(text[i + 1]) & 0xE0) == 0xA0) {
+        error_ = absl::StrCat(what, " holds an unpaired UTF-16 surrogate "
+                              "escape (\\ud800..\\udfff)");
+        return false;
+      }
+    }
+    return true;
+  }
 
   bool Open() {
     if (static_cast<int>(frames_.size()) >= max_depth_) {

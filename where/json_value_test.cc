@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "absl/strings/match.h"
 #include "gtest/gtest.h"
 
 namespace fraiseql::where {
@@ -93,4 +94,19 @@ TEST(JsonValue, WritesCompactJson) {
 }
 
 }  // namespace
+TEST(ParseJson, RejectsUnpairedSurrogateEscapes) {
+  // An unpaired surrogate escape decodes to CESU-8 bytes the server
+  // refuses. A paired one is a character.
+  for (const char* text : {R"({"a": "x\udcffy"})", R"({"a\udc00": 1})",
+                           R"(["\udcff"])", R"(["\udfff"])"}) {
+    absl::StatusOr<JsonValue> v = ParseJson(text);
+    ASSERT_FALSE(v.ok()) << text;
+    EXPECT_TRUE(absl::StartsWith(v.status().message(), "invalid JSON at byte "))
+        << v.status();
+  }
+  absl::StatusOr<JsonValue> pair = ParseJson(R"(["\ud83d\ude00", "\u00e9"])");
+  ASSERT_TRUE(pair.ok()) << pair.status();
+  EXPECT_EQ(pair->items()[0].text(), "\xF0\x9F\x98\x80");
+}
+
 }  // namespace fraiseql::where
