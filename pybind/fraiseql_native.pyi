@@ -110,6 +110,7 @@ class Repository:
         read_pool: Optional[Pool] = None,
         statement_timeout: float = 30.0,
         cursor_secret: Union[bytes, str, None] = None,
+        max_root_fields: int = 64,
     ) -> None:
         """max_response_bytes: past it a query is cancelled and raises
         ResponseTooLargeError (a streamed body that already sent bytes ends
@@ -120,7 +121,9 @@ class Repository:
         works through PgBouncer. cursor_secret: the key Relay cursors are
         signed with (1 to 4096 bytes; a str as UTF-8); None: a random secret
         per process, so every process of a deployment must be given the
-        same secret for cursors to work across them and across restarts."""
+        same secret for cursors to work across them and across restarts.
+        max_root_fields: root fields one execute() may carry (0: no
+        limit); more raise InvalidInputError before planning."""
         ...
     def find(
         self,

@@ -426,7 +426,8 @@ class PyRepository {
                bool always_typename, int plan_cache_size,
                bool prepared_statements, bool pgbouncer,
                int64_t max_response_bytes, const PyPool* read_pool,
-               double statement_timeout, const py::object& cursor_secret) {
+               double statement_timeout, const py::object& cursor_secret,
+               int max_root_fields) {
     if (chunk_rows < 1) {
       throw py::value_error(absl::StrCat(
           "invalid chunk_rows=", chunk_rows, ": expected at least 1"));
@@ -441,6 +442,11 @@ class PyRepository {
                                          max_response_bytes,
                                          ": expected 0 (no cap) or more"));
     }
+    if (max_root_fields < 0) {
+      throw py::value_error(absl::StrCat("invalid max_root_fields=",
+                                         max_root_fields,
+                                         ": expected 0 (no limit) or more"));
+    }
     if (!(statement_timeout >= 0) ||
         !(statement_timeout <= kMaxTimeoutSeconds)) {
       Raise(absl::InvalidArgumentError(
@@ -452,6 +458,7 @@ class PyRepository {
     options.planner.cursor_secret = CursorSecret(cursor_secret);
     options.projection.always_typename = always_typename;
     options.max_response_bytes = static_cast<size_t>(max_response_bytes);
+    options.max_root_fields = static_cast<size_t>(max_root_fields);
     plugins::NativeBackendOptions backend_options;
     backend_options.chunk_rows = chunk_rows;
     backend_options.prepared_statements = prepared_statements;
@@ -947,15 +954,15 @@ PYBIND11_MODULE(fraiseql_native, m) {
                            maintenance_interval};
              return std::make_unique<PyPool>(args);
            }),
-           py::arg("url") = py::none(), py::arg("min_size") = 0,
-           py::arg("max_size") = 10, py::arg("acquire_timeout") = 10.0,
+           py::arg("url") = py::none(), py::arg("min_size").noconvert() = 0,
+           py::arg("max_size").noconvert() = 10, py::arg("acquire_timeout") = 10.0,
            py::arg("connect_timeout") = 10.0,
            py::arg("application_name") = "fraiseql-native",
            py::arg("idle_timeout") = 600.0, py::arg("max_lifetime") = 3600.0,
            py::arg("health_check_after_idle") = 1.0,
            py::arg("reconnect_backoff_base") = 0.1,
            py::arg("reconnect_backoff_max") = 10.0,
-           py::arg("reconnect_jitter") = 0.2, py::arg("max_waiters") = 1000,
+           py::arg("reconnect_jitter") = 0.2, py::arg("max_waiters").noconvert() = 1000,
            py::arg("statement_timeout") = 0.0,
            py::arg("maintenance_interval") = 1.0,
            "Durations are seconds (float('inf') disables idle_timeout, "
@@ -1002,15 +1009,16 @@ PYBIND11_MODULE(fraiseql_native, m) {
       "Takes a snapshot of the schema at construction.")
       .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool,
                     bool, int64_t, const PyPool*, double,
-                    const py::object&>(),
-           py::arg("pool"), py::arg("schema"), py::arg("chunk_rows") = 256,
+                    const py::object&, int>(),
+           py::arg("pool"), py::arg("schema"), py::arg("chunk_rows").noconvert() = 256,
            py::arg("always_typename") = false,
-           py::arg("plan_cache_size") = 1024,
+           py::arg("plan_cache_size").noconvert() = 1024,
            py::arg("prepared_statements") = true, py::arg("pgbouncer") = false,
-           py::arg("max_response_bytes") = 0,
+           py::arg("max_response_bytes").noconvert() = 0,
            py::arg("read_pool") = py::none(),
            py::arg("statement_timeout") = 30.0,
            py::arg("cursor_secret") = py::none(),
+           py::arg("max_root_fields").noconvert() = 64,
            "prepared_statements: prepare each statement shape once per "
            "connection and run it by name. pgbouncer=True: PgBouncer in "
            "transaction-pooling mode is in front; no session state is used "
@@ -1025,7 +1033,8 @@ PYBIND11_MODULE(fraiseql_native, m) {
            "bytes or str that Relay cursors are signed with (HMAC); None: "
            "a random secret per process, so give every process of a "
            "deployment the same secret, or cursors issued by one are "
-           "refused by the others and by the next start.")
+           "refused by the others and by the next start. max_root_fields: "
+           "root fields one execute() may carry (0: no limit).")
       .def(
           "find",
           [](PyRepository& self, const std::string& view,
@@ -1043,9 +1052,9 @@ PYBIND11_MODULE(fraiseql_native, m) {
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
-          py::arg("limit") = py::none(), py::arg("offset") = py::none(),
-          py::arg("selection") = py::none(), py::arg("first") = py::none(),
-          py::arg("after") = py::none(), py::arg("last") = py::none(),
+          py::arg("limit").noconvert() = py::none(), py::arg("offset").noconvert() = py::none(),
+          py::arg("selection") = py::none(), py::arg("first").noconvert() = py::none(),
+          py::arg("after") = py::none(), py::arg("last").noconvert() = py::none(),
           py::arg("before") = py::none(), py::arg("total_count") = false,
           py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "Rows of `view` as {\"data\":{field:[...]}} bytes. where: a filter "
@@ -1075,7 +1084,7 @@ PYBIND11_MODULE(fraiseql_native, m) {
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
-          py::arg("offset") = py::none(), py::arg("selection") = py::none(),
+          py::arg("offset").noconvert() = py::none(), py::arg("selection") = py::none(),
           py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The first matching row as {\"data\":{field:{...}}} bytes, or "
           "{\"data\":{field:null}}.")
@@ -1169,8 +1178,8 @@ PYBIND11_MODULE(fraiseql_native, m) {
                               MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
-          py::arg("where") = py::none(), py::arg("limit") = py::none(),
-          py::arg("offset") = py::none(),
+          py::arg("where") = py::none(), py::arg("limit").noconvert() = py::none(),
+          py::arg("offset").noconvert() = py::none(),
           py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The distinct values of a field over the matching rows, ascending "
           "by the field's type, None (missing or null) last, as a list "
@@ -1187,9 +1196,9 @@ PYBIND11_MODULE(fraiseql_native, m) {
                                 {first, after, last, before, total_count});
           },
           py::arg("view"), py::kw_only(), py::arg("where") = py::none(),
-          py::arg("order_by") = py::none(), py::arg("limit") = py::none(),
-          py::arg("offset") = py::none(), py::arg("first") = py::none(),
-          py::arg("after") = py::none(), py::arg("last") = py::none(),
+          py::arg("order_by") = py::none(), py::arg("limit").noconvert() = py::none(),
+          py::arg("offset").noconvert() = py::none(), py::arg("first").noconvert() = py::none(),
+          py::arg("after") = py::none(), py::arg("last").noconvert() = py::none(),
           py::arg("before") = py::none(), py::arg("total_count") = false,
           "(sql, params) that find() would run, without running it: params "
           "are text in PostgreSQL's input format ($n::type casts are in the "
@@ -1225,9 +1234,9 @@ PYBIND11_MODULE(fraiseql_native, m) {
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
-          py::arg("limit") = py::none(), py::arg("offset") = py::none(),
+          py::arg("limit").noconvert() = py::none(), py::arg("offset").noconvert() = py::none(),
           py::arg("selection") = py::none(), py::arg("context") = py::none(),
-          py::arg("timeout") = py::none(), py::arg("chunk_bytes") = 65536,
+          py::arg("timeout") = py::none(), py::arg("chunk_bytes").noconvert() = 65536,
           "find() as an iterator over pieces of the body (bytes of about "
           "chunk_bytes; joined they are find()'s body), for a streaming HTTP "
           "response. Rows are read as the pieces are taken: memory stays "
@@ -1247,7 +1256,7 @@ PYBIND11_MODULE(fraiseql_native, m) {
           },
           py::arg("query_definition"), py::kw_only(),
           py::arg("context") = py::none(), py::arg("timeout") = py::none(),
-          py::arg("chunk_bytes") = 65536,
+          py::arg("chunk_bytes").noconvert() = 65536,
           "execute() as an iterator over pieces of the body; see "
           "find_stream().")
       .def(

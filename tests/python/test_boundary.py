@@ -620,3 +620,49 @@ def test_repository_cursor_secret(fn, bpool, bschema):
         with pytest.raises(fn.InvalidInputError) as e:
             fn.Repository(bpool, bschema, cursor_secret=bad)
         assert str(e.value).startswith("invalid cursor_secret: ")
+
+
+def test_int_arguments_take_ints_only(fn, brepo, bpool):
+    # pybind11 would turn a Decimal (or any number-like object) into an int
+    # digit by digit: Decimal("1e999999") cost 20 s of CPU before the
+    # TypeError. Whole-number arguments now take int (and __index__) only.
+    view = f"{SCHEMA}.v_all"
+    for kwargs in ({"limit": Decimal("2")}, {"offset": Decimal("1e999999")},
+                   {"first": Decimal("1")}):
+        with pytest.raises(TypeError):
+            brepo.find(view, field="items", selection="id", **kwargs)
+    with pytest.raises(TypeError):
+        brepo.find_stream(view, field="items", chunk_bytes=Decimal("4096"))
+    with pytest.raises(TypeError):
+        fn.Repository(bpool, fn.Schema(), max_response_bytes=Decimal("1e999"))
+    assert len(items(brepo.find(view, field="items", selection="id",
+                                limit=True))) == 1  # bool is an int
+    assert_healthy(brepo, bpool)
+
+
+def test_root_fields_per_request_are_bounded(fn, bpool, bschema):
+    import query_pb2
+    schema = fn.Schema()
+    schema.add_view(f"{SCHEMA}.v_all", "Item", {"id": "Int", "name": "String"},
+                    columns={"id": "int", "data": "jsonb"})
+
+    def query(n):
+        q = query_pb2.QueryDefinition()
+        for i in range(n):
+            root = q.roots.add(response_key=f"r{i}", view=f"{SCHEMA}.v_all",
+                               is_list=True, has_selection=True)
+            root.selection.add(response_key="id", field_name="id")
+        return q.SerializeToString()
+
+    repo = fn.Repository(bpool, schema, max_root_fields=3)
+    assert len(json.loads(repo.execute(query(3)))["data"]) == 3
+    with pytest.raises(fn.InvalidInputError,
+                       match=r"too many root fields: 4 \(limit max_root_fields 3\)"):
+        repo.execute(query(4))
+    default = fn.Repository(bpool, schema)
+    with pytest.raises(fn.InvalidInputError, match="max_root_fields 64"):
+        default.execute(query(65))
+    unlimited = fn.Repository(bpool, schema, max_root_fields=0)
+    assert len(json.loads(unlimited.execute(query(65)))["data"]) == 65
+    with pytest.raises(ValueError, match="max_root_fields"):
+        fn.Repository(bpool, schema, max_root_fields=-1)
