@@ -781,17 +781,23 @@ class PyBodyIterator {
   py::bytes Next() {
     absl::StatusOr<std::optional<std::string>> piece;
     bool closed = false;
+    bool busy = false;
     {
       py::gil_scoped_release release;
       BodyStream* stream = nullptr;
       {
         absl::MutexLock lock(&mu_);
-        if (!closed_) {
+        // BodyStream takes one consumer at a time: a second thread's next()
+        // is refused, as a running generator refuses it.
+        busy = !closed_ && in_flight_ > 0;
+        if (!closed_ && !busy) {
           stream = stream_.get();
           ++in_flight_;
         }
       }
-      if (stream != nullptr) {
+      if (busy) {
+        closed = false;
+      } else if (stream != nullptr) {
         piece = stream->Next();
         absl::MutexLock lock(&mu_);
         --in_flight_;
@@ -799,6 +805,10 @@ class PyBodyIterator {
       } else {
         closed = true;
       }
+    }
+    if (busy) {
+      throw py::value_error(
+          "BodyIterator is already being read by another thread");
     }
     // A next() that close() interrupted ends the iteration, not an error.
     if (closed) throw py::stop_iteration();

@@ -666,3 +666,29 @@ def test_root_fields_per_request_are_bounded(fn, bpool, bschema):
     assert len(json.loads(unlimited.execute(query(65)))["data"]) == 65
     with pytest.raises(ValueError, match="max_root_fields"):
         fn.Repository(bpool, schema, max_root_fields=-1)
+
+
+def test_a_second_thread_in_next_is_refused(fn, brepo, bpool, db_url):
+    # BodyStream takes one consumer at a time. Before, a second thread's
+    # next() entered the stream beside the first one.
+    import psycopg as pg
+    with pg.connect(db_url) as locker, pg.connect(db_url, autocommit=True) as watch:
+        locker.execute(f'LOCK TABLE "{SCHEMA}".locked IN ACCESS EXCLUSIVE MODE')
+        it = brepo.find_stream(f"{SCHEMA}.v_locked", field="items")
+        result = []
+        first = threading.Thread(target=lambda: result.append(next(it)))
+        first.start()
+        deadline = time.monotonic() + 30
+        while watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE "
+                "wait_event_type = 'Lock' AND query LIKE %s",
+                (f"%{SCHEMA}%",)).fetchone()[0] == 0:
+            assert time.monotonic() < deadline, "the stream never waited"
+            time.sleep(0.005)
+        with pytest.raises(ValueError, match="already being read"):
+            next(it)
+        locker.rollback()
+        first.join()
+    assert result and result[0].startswith(b'{"data":{"items":[')
+    assert b"".join([result[0], *it]).endswith(b"]}}")
+    assert_healthy(brepo, bpool)
