@@ -52,3 +52,15 @@ def wait_until(predicate, what, timeout=30.0):
                         + (f" (last error: {last_error})" if last_error else ""))
         time.sleep(delay)
         delay = min(delay * 2, 0.2)
+
+
+def load_mutation_fixtures(db_url, schema):
+    """(Re)creates `schema` with tests/fixtures/mutations.sql in it: the
+    mutation_response type, the account tables and the mutation functions."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    subprocess.run(["psql", db_url, "-q", "-v", "ON_ERROR_STOP=1", "-v",
+                    f"schema={schema}", "-f",
+                    str(ROOT / "tests" / "fixtures" / "mutations.sql")],
+                   check=True, stdout=subprocess.DEVNULL)

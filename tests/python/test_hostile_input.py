@@ -28,6 +28,8 @@ from collections import OrderedDict
 import psycopg
 import pytest
 
+from servers import load_mutation_fixtures
+
 import hostile_values as hv
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
@@ -41,13 +43,7 @@ CHILD_DEADLINE_S = 240
 
 @pytest.fixture(scope="module")
 def hschema(db_url, sample):
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{HSCHEMA}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{HSCHEMA}"')
-    subprocess.run(["psql", db_url, "-q", "-v", "ON_ERROR_STOP=1", "-v",
-                    f"schema={HSCHEMA}", "-f",
-                    str(ROOT / "tests" / "fixtures" / "mutations.sql")],
-                   check=True, stdout=subprocess.DEVNULL)
+    load_mutation_fixtures(db_url, HSCHEMA)
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f"""
             CREATE VIEW "{HSCHEMA}".v_ctx AS

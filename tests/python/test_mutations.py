@@ -4,28 +4,21 @@ status and rolled back on anything else; Repository.transaction() for
 several statements at once. Every outcome is read back with psycopg."""
 import json
 import os
-import pathlib
-import subprocess
 import uuid
 from decimal import Decimal
 
 import psycopg
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from servers import load_mutation_fixtures
+
 SCHEMA = f"fql_pytest_mut_{os.getpid()}"
 TENANT = "11111111-1111-1111-1111-111111111111"
 
 
 @pytest.fixture(scope="module")
 def mschema(db_url):
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{SCHEMA}"')
-    subprocess.run(["psql", db_url, "-q", "-v", "ON_ERROR_STOP=1", "-v",
-                    f"schema={SCHEMA}", "-f",
-                    str(ROOT / "tests" / "fixtures" / "mutations.sql")],
-                   check=True, stdout=subprocess.DEVNULL)
+    load_mutation_fixtures(db_url, SCHEMA)
     yield SCHEMA
     with psycopg.connect(db_url, autocommit=True) as conn:
         conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')

@@ -4,15 +4,14 @@ several threads on one transaction are serialized; value calls obey
 max_response_bytes. Every outcome is read back with psycopg."""
 import json
 import os
-import pathlib
-import subprocess
 import threading
 import uuid
 
 import psycopg
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[2]
+from servers import load_mutation_fixtures
+
 SCHEMA = f"fql_pytest_txh_{os.getpid()}"
 TENANT = "11111111-1111-1111-1111-111111111111"
 JOIN_S = 60  # no thread of these tests may outlive this
@@ -20,13 +19,7 @@ JOIN_S = 60  # no thread of these tests may outlive this
 
 @pytest.fixture(scope="module")
 def hschema(db_url):
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
-        conn.execute(f'CREATE SCHEMA "{SCHEMA}"')
-    subprocess.run(["psql", db_url, "-q", "-v", "ON_ERROR_STOP=1", "-v",
-                    f"schema={SCHEMA}", "-f",
-                    str(ROOT / "tests" / "fixtures" / "mutations.sql")],
-                   check=True, stdout=subprocess.DEVNULL)
+    load_mutation_fixtures(db_url, SCHEMA)
     with psycopg.connect(db_url, autocommit=True) as conn:
         # 20,000 distinct values of 40 bytes each: about 900 kB as a list.
         conn.execute(f"""
