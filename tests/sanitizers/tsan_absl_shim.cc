@@ -50,11 +50,15 @@ namespace {
 #define FRAISEQL_STR(x) FRAISEQL_STR2(x)
 
 // The real function behind a mangled Abseil name given without its
-// "_ZN4absl<inline namespace>" prefix (Debian's inline namespace is read
+// "_ZN4absl<inline namespace>" prefix (a const member's with "K" first) (Debian's inline namespace is read
 // from absl/base/options.h so a new Abseil keeps working).
 void* RealSymbol(const char* suffix) {
   const char* ns = FRAISEQL_STR(ABSL_OPTION_INLINE_NAMESPACE_NAME);
-  std::string name = "_ZN4absl" + std::to_string(std::strlen(ns)) + ns + suffix;
+  // A const member function's name starts "_ZNK": its suffix starts "K".
+  const bool is_const = suffix[0] == 'K';
+  std::string name = std::string(is_const ? "_ZNK" : "_ZN") + "4absl" +
+                     std::to_string(std::strlen(ns)) + ns +
+                     (is_const ? suffix + 1 : suffix);
   void* sym = dlsym(RTLD_NEXT, name.c_str());
   if (sym == nullptr) {
     std::fprintf(stderr, "tsan_absl_shim: no symbol %s in Abseil\n",
@@ -69,9 +73,25 @@ Fn Real(const char* suffix) {
   return reinterpret_cast<Fn>(RealSymbol(suffix));
 }
 
-#define REAL(type, suffix)                   \
+// Abseil's own calls between these functions also go through the
+// executable's definitions (e.g. the real AwaitWithTimeout calls
+// AwaitWithDeadline, Notification calls Mutex::LockWhen): only the outermost
+// call of a thread is annotated, nested ones go straight to the real
+// function, or TSan would see every unlock twice.
+thread_local int shim_depth = 0;
+
+struct Outermost {
+  Outermost() : nested(shim_depth++ > 0) {}
+  ~Outermost() { --shim_depth; }
+  const bool nested;
+};
+
+// Looks up the real function once, and returns it directly from a nested
+// call. Every interposer starts with it.
+#define REAL(type, suffix, ...)                \
   static const auto real = Real<type>(suffix); \
-  (void)0
+  Outermost outermost;                         \
+  if (outermost.nested) return real(__VA_ARGS__)
 
 constexpr unsigned kRead = __tsan_mutex_read_lock;
 
@@ -108,17 +128,17 @@ auto ReleaseAndReacquire(void* mu, unsigned mode, Call call) {
 namespace absl {
 ABSL_NAMESPACE_BEGIN
 
-// --- Mutex: plain lock and unlock ---------------------------------------------
+// --- Mutex: plain lock and unlock
 
 void Mutex::Lock() {
-  REAL(void (*)(Mutex*), "5Mutex4LockEv");
+  REAL(void (*)(Mutex*), "5Mutex4LockEv", this);
   __tsan_mutex_pre_lock(this, 0);
   real(this);
   __tsan_mutex_post_lock(this, 0, 0);
 }
 
 void Mutex::ReaderLock() {
-  REAL(void (*)(Mutex*), "5Mutex10ReaderLockEv");
+  REAL(void (*)(Mutex*), "5Mutex10ReaderLockEv", this);
   __tsan_mutex_pre_lock(this, kRead);
   real(this);
   __tsan_mutex_post_lock(this, kRead, 0);
@@ -126,14 +146,14 @@ void Mutex::ReaderLock() {
 }
 
 void Mutex::Unlock() {
-  REAL(void (*)(Mutex*), "5Mutex6UnlockEv");
+  REAL(void (*)(Mutex*), "5Mutex6UnlockEv", this);
   __tsan_mutex_pre_unlock(this, 0);
   real(this);
   __tsan_mutex_post_unlock(this, 0);
 }
 
 void Mutex::ReaderUnlock() {
-  REAL(void (*)(Mutex*), "5Mutex12ReaderUnlockEv");
+  REAL(void (*)(Mutex*), "5Mutex12ReaderUnlockEv", this);
   NoteReaderUnlock(this);
   __tsan_mutex_pre_unlock(this, kRead);
   real(this);
@@ -141,7 +161,7 @@ void Mutex::ReaderUnlock() {
 }
 
 bool Mutex::TryLock() {
-  REAL(bool (*)(Mutex*), "5Mutex7TryLockEv");
+  REAL(bool (*)(Mutex*), "5Mutex7TryLockEv", this);
   __tsan_mutex_pre_lock(this, __tsan_mutex_try_lock);
   bool locked = real(this);
   __tsan_mutex_post_lock(
@@ -151,7 +171,7 @@ bool Mutex::TryLock() {
 }
 
 bool Mutex::ReaderTryLock() {
-  REAL(bool (*)(Mutex*), "5Mutex13ReaderTryLockEv");
+  REAL(bool (*)(Mutex*), "5Mutex13ReaderTryLockEv", this);
   __tsan_mutex_pre_lock(this, __tsan_mutex_try_read_lock);
   bool locked = real(this);
   __tsan_mutex_post_lock(
@@ -163,15 +183,17 @@ bool Mutex::ReaderTryLock() {
 }
 
 Mutex::~Mutex() {
-  REAL(void (*)(Mutex*), "5MutexD2Ev");
-  __tsan_mutex_destroy(this, 0);
+  static const auto real = Real<void (*)(Mutex*)>("5MutexD2Ev");
+  Outermost outermost;
+  if (!outermost.nested) __tsan_mutex_destroy(this, 0);
   real(this);
 }
 
-// --- Mutex: conditional lock (returns with the lock held either way) ---------
+// --- Mutex: conditional lock (returns with the lock held either way)
 
 void Mutex::LockWhen(const Condition& cond) {
-  REAL(void (*)(Mutex*, const Condition*), "5Mutex8LockWhenERKNS0_9ConditionE");
+  REAL(void (*)(Mutex*, const Condition*), "5Mutex8LockWhenERKNS0_9ConditionE",
+       this, &cond);
   __tsan_mutex_pre_lock(this, 0);
   real(this, &cond);
   __tsan_mutex_post_lock(this, 0, 0);
@@ -179,7 +201,7 @@ void Mutex::LockWhen(const Condition& cond) {
 
 void Mutex::ReaderLockWhen(const Condition& cond) {
   REAL(void (*)(Mutex*, const Condition*),
-       "5Mutex14ReaderLockWhenERKNS0_9ConditionE");
+       "5Mutex14ReaderLockWhenERKNS0_9ConditionE", this, &cond);
   __tsan_mutex_pre_lock(this, kRead);
   real(this, &cond);
   __tsan_mutex_post_lock(this, kRead, 0);
@@ -188,17 +210,18 @@ void Mutex::ReaderLockWhen(const Condition& cond) {
 
 bool Mutex::LockWhenWithTimeout(const Condition& cond, Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition*, Duration),
-       "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+       "5Mutex19LockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE", this,
+       &cond, timeout);
   __tsan_mutex_pre_lock(this, 0);
   bool r = real(this, &cond, timeout);
   __tsan_mutex_post_lock(this, 0, 0);
   return r;
 }
 
-bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond,
-                                      Duration timeout) {
+bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond, Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition*, Duration),
-       "5Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+       "5Mutex25ReaderLockWhenWithTimeoutERKNS0_9ConditionENS0_8DurationE",
+       this, &cond, timeout);
   __tsan_mutex_pre_lock(this, kRead);
   bool r = real(this, &cond, timeout);
   __tsan_mutex_post_lock(this, kRead, 0);
@@ -208,7 +231,8 @@ bool Mutex::ReaderLockWhenWithTimeout(const Condition& cond,
 
 bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
   REAL(bool (*)(Mutex*, const Condition*, Time),
-       "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+       "5Mutex20LockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE", this, &cond,
+       deadline);
   __tsan_mutex_pre_lock(this, 0);
   bool r = real(this, &cond, deadline);
   __tsan_mutex_post_lock(this, 0, 0);
@@ -217,7 +241,8 @@ bool Mutex::LockWhenWithDeadline(const Condition& cond, Time deadline) {
 
 bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
   REAL(bool (*)(Mutex*, const Condition*, Time),
-       "5Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+       "5Mutex26ReaderLockWhenWithDeadlineERKNS0_9ConditionENS0_4TimeE", this,
+       &cond, deadline);
   __tsan_mutex_pre_lock(this, kRead);
   bool r = real(this, &cond, deadline);
   __tsan_mutex_post_lock(this, kRead, 0);
@@ -225,13 +250,14 @@ bool Mutex::ReaderLockWhenWithDeadline(const Condition& cond, Time deadline) {
   return r;
 }
 
-// --- Mutex: Await (held on entry and exit, released while waiting) ------------
-// Await may be called with the lock held as a reader or as a writer; TSan
-// must be told the mode it was taken in. The thread's reader locks are
-// recorded below (readers are rare and few: a short vector per thread).
+// --- Mutex: Await (held on entry and exit, released while waiting)
+// Await may be called with the lock held as a reader or as a
+// writer; TSan must be told the mode it was taken in. The thread's reader locks
+// are recorded below (readers are rare and few: a short vector per thread).
 
 void Mutex::Await(const Condition& cond) {
-  REAL(void (*)(Mutex*, const Condition*), "5Mutex5AwaitERKNS0_9ConditionE");
+  REAL(void (*)(Mutex*, const Condition*), "5Mutex5AwaitERKNS0_9ConditionE",
+       this, &cond);
   ReleaseAndReacquire(this, HeldMode(this), [&] {
     real(this, &cond);
     return 0;
@@ -240,22 +266,24 @@ void Mutex::Await(const Condition& cond) {
 
 bool Mutex::AwaitWithTimeout(const Condition& cond, Duration timeout) {
   REAL(bool (*)(Mutex*, const Condition*, Duration),
-       "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE");
+       "5Mutex16AwaitWithTimeoutERKNS0_9ConditionENS0_8DurationE", this, &cond,
+       timeout);
   return ReleaseAndReacquire(this, HeldMode(this),
                              [&] { return real(this, &cond, timeout); });
 }
 
 bool Mutex::AwaitWithDeadline(const Condition& cond, Time deadline) {
   REAL(bool (*)(Mutex*, const Condition*, Time),
-       "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE");
+       "5Mutex17AwaitWithDeadlineERKNS0_9ConditionENS0_4TimeE", this, &cond,
+       deadline);
   return ReleaseAndReacquire(this, HeldMode(this),
                              [&] { return real(this, &cond, deadline); });
 }
 
-// --- CondVar: waits release and reacquire `mu` (held in writer mode) ---------
+// --- CondVar: waits release and reacquire `mu` (held in writer mode)
 
 void CondVar::Wait(Mutex* mu) {
-  REAL(void (*)(CondVar*, Mutex*), "7CondVar4WaitEPNS0_5MutexE");
+  REAL(void (*)(CondVar*, Mutex*), "7CondVar4WaitEPNS0_5MutexE", this, mu);
   ReleaseAndReacquire(mu, 0, [&] {
     real(this, mu);
     return 0;
@@ -264,20 +292,21 @@ void CondVar::Wait(Mutex* mu) {
 
 bool CondVar::WaitWithTimeout(Mutex* mu, Duration timeout) {
   REAL(bool (*)(CondVar*, Mutex*, Duration),
-       "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE");
+       "7CondVar15WaitWithTimeoutEPNS0_5MutexENS0_8DurationE", this, mu,
+       timeout);
   return ReleaseAndReacquire(mu, 0, [&] { return real(this, mu, timeout); });
 }
 
 bool CondVar::WaitWithDeadline(Mutex* mu, Time deadline) {
   REAL(bool (*)(CondVar*, Mutex*, Time),
-       "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE");
+       "7CondVar16WaitWithDeadlineEPNS0_5MutexENS0_4TimeE", this, mu, deadline);
   return ReleaseAndReacquire(mu, 0, [&] { return real(this, mu, deadline); });
 }
 
 // Signal and SignalAll need no edge: the waiter reacquires the mutex the
 // signaller's data is guarded by.
 
-// --- Notification ----------------------------------------------------------
+// --- Notification
 // HasBeenNotified() is inline: an (instrumented) acquire load of
 // notified_yet_, which the .so stores without TSan seeing it. A release on
 // that address before the real Notify() makes the load synchronize; the
@@ -293,20 +322,22 @@ void* NotifiedYet(const Notification* n) {
 }  // namespace
 
 void Notification::Notify() {
-  REAL(void (*)(Notification*), "12Notification6NotifyEv");
+  REAL(void (*)(Notification*), "12Notification6NotifyEv", this);
   __tsan_release(NotifiedYet(this));
   real(this);
 }
 
 void Notification::WaitForNotification() const {
-  REAL(void (*)(const Notification*), "12Notification19WaitForNotificationEv");
+  REAL(void (*)(const Notification*), "K12Notification19WaitForNotificationEv",
+       this);
   real(this);
   __tsan_acquire(NotifiedYet(this));
 }
 
 bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
   REAL(bool (*)(const Notification*, Duration),
-       "12Notification30WaitForNotificationWithTimeoutENS0_8DurationE");
+       "K12Notification30WaitForNotificationWithTimeoutENS0_8DurationE", this,
+       timeout);
   bool r = real(this, timeout);
   if (r) __tsan_acquire(NotifiedYet(this));
   return r;
@@ -314,7 +345,8 @@ bool Notification::WaitForNotificationWithTimeout(Duration timeout) const {
 
 bool Notification::WaitForNotificationWithDeadline(Time deadline) const {
   REAL(bool (*)(const Notification*, Time),
-       "12Notification31WaitForNotificationWithDeadlineENS0_4TimeE");
+       "K12Notification31WaitForNotificationWithDeadlineENS0_4TimeE", this,
+       deadline);
   bool r = real(this, deadline);
   if (r) __tsan_acquire(NotifiedYet(this));
   return r;
