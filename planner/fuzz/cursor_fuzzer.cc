@@ -6,8 +6,8 @@
 //   (byte >> 3) & 3   what R is:
 //     0  the cursor text itself (random text: length, alphabet, padding)
 //     1  bytes whose base64url text is the cursor (reaches the JSON reader)
-//     2  JSON after the fingerprint: the cursor is base64url of
-//        `["<fingerprint>",` R `]` (reaches the key values)
+//     2  a forged cursor: base64url of R's first 16 bytes as the tag, then
+//        `[` the rest `]` (the shape of a real one, under a guessed tag)
 //     3  the key values JSON for EncodeCursor; when it encodes scalars
 //        (strings of valid UTF-8, as jsonb's are), decoding the cursor with
 //        its number of values must give the same values back
@@ -17,7 +17,10 @@
 //     the cursor text never appears in the message (checked for texts that
 //     cannot be part of a fixed message: 6 bytes or more, with an upper-case
 //     letter, '_', '-', '"', a control or a non-ASCII byte);
-//   - a decoded cursor has exactly the number of values asked for.
+//   - a decoded cursor has exactly the number of values asked for;
+//   - a cursor EncodeCursor did not make never decodes (cursors are signed:
+//     modes 0 to 2 would have to guess a 128-bit tag).
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
@@ -118,8 +121,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const size_t count = data[0] & 7;
   const int mode = (data[0] >> 3) & 3;
   absl::string_view rest(reinterpret_cast<const char*>(data) + 1, size - 1);
-  static const std::string fingerprint =
-      fraiseql::planner::CursorFingerprint("fuzz.v_item", "data->'age' DESC");
+  static const std::string fingerprint = fraiseql::planner::CursorFingerprint(
+      "fuzz secret", "fuzz.v_item", "data->'age' DESC");
 
   std::string cursor;
   switch (mode) {
@@ -129,10 +132,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     case 1:
       absl::WebSafeBase64Escape(rest, &cursor);
       break;
-    case 2:
+    case 2: {
+      const size_t tag = std::min(rest.size(), fraiseql::planner::kCursorTagBytes);
       absl::WebSafeBase64Escape(
-          absl::StrCat("[\"", fingerprint, "\",", rest, "]"), &cursor);
+          absl::StrCat(rest.substr(0, tag), "[", rest.substr(tag), "]"),
+          &cursor);
       break;
+    }
     case 3: {
       auto encoded = EncodeCursor(fingerprint, rest);
       if (!encoded.ok()) return 0;
@@ -163,6 +169,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       return 0;
     }
   }
-  (void)CheckedDecode(cursor, fingerprint, count);
+  if (CheckedDecode(cursor, fingerprint, count).ok()) {
+    Violated("a cursor not made by EncodeCursor decoded (a forgery)", cursor,
+             "");
+  }
   return 0;
 }
