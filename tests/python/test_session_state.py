@@ -27,7 +27,8 @@ def run_ci(*args):
     if proc.returncode != 0:
         pytest.fail(f"`ci/{' '.join(args)}` failed (exit {proc.returncode}):\n"
                     f"{proc.stderr}{proc.stdout}")
-    return proc.stdout.strip().splitlines()[-1]
+    lines = proc.stdout.strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 @pytest.fixture(scope="module")

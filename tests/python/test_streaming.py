@@ -60,8 +60,18 @@ def srepo(fn, pool, sschema):
 
 # Runs in a child interpreter: the peak RSS growth of one big call.
 CHILD = textwrap.dedent('''
-    import json, os, resource, sys
+    import json, os, sys
     import fraiseql_native as fn
+
+    def peak_kb():
+        # VmHWM is this process image's own peak. (ru_maxrss is not: Linux
+        # carries the parent's peak across fork and exec, so a big pytest
+        # process hid the growth being measured.)
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1])
+
     mode, schema_name, rows = sys.argv[1], sys.argv[2], int(sys.argv[3])
     s = fn.Schema()
     s.add_view(f"{schema_name}.v_big", "Big",
@@ -72,7 +82,7 @@ CHILD = textwrap.dedent('''
     args = dict(field="big", selection="id name note",
                 order_by=[{"id": "ASC"}])
     repo.find(f"{schema_name}.v_big", limit=1000, **args)  # warm up
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = peak_kb()
     total, count, first, last = 0, 0, b"", b""
     if mode == "stream":
         for piece in repo.find_stream(f"{schema_name}.v_big", **args):
@@ -85,7 +95,7 @@ CHILD = textwrap.dedent('''
         total, count = len(body), body.count(b'{"id":')
         first, last = body[:40], body[-40:]
         del body
-    after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = peak_kb()
     print(json.dumps({"growth_kb": after - before, "bytes": total,
                       "rows": count, "first": first.decode(),
                       "last": last.decode()}))
