@@ -383,43 +383,44 @@ absl::StatusOr<std::string> PythonToJson(py::handle value,
   return json;
 }
 
-absl::StatusOr<std::string> PythonJsonText(py::handle text,
-                                           absl::string_view name,
-                                           size_t max_bytes) {
-  const auto too_large = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid ", name, ": JSON text larger than ", max_bytes,
-        " bytes (max_bytes)"));
+namespace {
+
+// The UTF-8 of a str of at most `max_bytes`, checked by length before it is
+// encoded. `too_large` ends the message naming the limit.
+absl::StatusOr<std::string> BoundedUtf8(py::handle text, absl::string_view name,
+                                        size_t max_bytes,
+                                        absl::string_view too_large) {
+  const auto error = [&] {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid ", name, ": ", too_large));
   };
   if (static_cast<size_t>(PyUnicode_GetLength(text.ptr())) > max_bytes) {
-    return too_large();
+    return error();
   }
   absl::string_view utf8;
   if (!Utf8Of(text, &utf8)) {
     return absl::InvalidArgumentError(
         absl::StrCat("invalid ", name, ": a str that is ", kLoneSurrogate));
   }
-  if (utf8.size() > max_bytes) return too_large();
+  if (utf8.size() > max_bytes) return error();
   return std::string(utf8);
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> PythonJsonText(py::handle text,
+                                           absl::string_view name,
+                                           size_t max_bytes) {
+  return BoundedUtf8(text, name, max_bytes,
+                     absl::StrCat("JSON text larger than ", max_bytes,
+                                  " bytes (max_bytes)"));
 }
 
 absl::StatusOr<std::string> PythonStrUtf8(py::handle text,
                                           absl::string_view path,
                                           size_t max_bytes) {
-  const auto too_large = [&] {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid ", path, ": larger than ", max_bytes, " bytes"));
-  };
-  if (static_cast<size_t>(PyUnicode_GetLength(text.ptr())) > max_bytes) {
-    return too_large();
-  }
-  absl::string_view utf8;
-  if (!Utf8Of(text, &utf8)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("invalid ", path, ": a str that is ", kLoneSurrogate));
-  }
-  if (utf8.size() > max_bytes) return too_large();
-  return std::string(utf8);
+  return BoundedUtf8(text, path, max_bytes,
+                     absl::StrCat("larger than ", max_bytes, " bytes"));
 }
 
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
