@@ -17,6 +17,7 @@
 #include "pool/pool.h"
 #include "proto/query.pb.h"
 #include "pybind/operator_bindings.h"
+#include "pybind/parity_bindings.h"
 #include "pybind/python_json.h"
 #include "pybind11/pybind11.h"
 #include "pybind11/stl.h"
@@ -1375,6 +1376,7 @@ PYBIND11_MODULE(fraiseql_native, m) {
 
   InitPythonJson();
   DefineOperatorBindings(m);
+  DefineParity(m);
 
   m.def(
       "camel_case", [](const std::string& name) {
