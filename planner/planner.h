@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "exec/plan.h"
 #include "planner/lru_cache.h"
 #include "planner/selection_text.h"
 #include "proto/query.pb.h"
@@ -29,10 +30,8 @@ namespace fraiseql::planner {
 // connection page has a second column, the row's order-key values. The same
 // input shape always yields the same `sql`, so statements can be prepared
 // and cached by it.
-struct Plan {
-  std::string sql;
-  std::vector<where::Param> params;
-};
+// SQL text and bound parameters: the executor's plan type (exec/plan.h).
+using Plan = exec::Plan;
 
 // What a root field returns, and so how its rows are written.
 enum class ResultShape {

@@ -1,7 +1,12 @@
-// plugins/: the executor stage's interface. A backend runs a planned
-// statement and streams its rows to a sink. Two implementations are meant to
-// exist side by side: `backend.native` (libpq, in this process) and
-// `backend.legacy_psycopg` (the Python path being replaced, for parity runs).
+// plugins/: the executor stage's interface. A backend runs planned
+// statements (exec/plan.h: SQL text and typed parameters) under a request
+// context and streams their rows to sinks. It depends on nothing but
+// exec/, so a backend plugin needs neither planner/ nor libpq nor Protobuf.
+// Backends are plugins, registered by name (plugins/backend_registry.h):
+// `native` (libpq, in this process, plugins/backends/native/) and
+// `legacy-psycopg` (the Python path being replaced, for parity runs,
+// plugins/backends/legacy_psycopg/), plus any a user registers from C++
+// or Python.
 #ifndef FRAISEQL_PLUGINS_BACKEND_H_
 #define FRAISEQL_PLUGINS_BACKEND_H_
 
@@ -14,10 +19,9 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "absl/strings/string_view.h"
-#include "planner/planner.h"
-#include "stream/chunked_query.h"
-#include "stream/request_context.h"
-#include "stream/row_sink.h"
+#include "exec/plan.h"
+#include "exec/request_context.h"
+#include "exec/row_sink.h"
 
 namespace fraiseql::plugins {
 
@@ -47,13 +51,13 @@ class Backend {
   // without kQueryTimeoutPayloadUrl when no connection is free in time,
   // Unavailable when none can be opened).
   // Thread-safe: concurrent calls use separate connections.
-  virtual absl::Status Execute(const planner::Plan& plan,
-                               const stream::RequestContext& context,
-                               stream::RowSink* sink) = 0;
+  virtual absl::Status Execute(const exec::Plan& plan,
+                               const exec::RequestContext& context,
+                               exec::RowSink* sink) = 0;
 
   // Without context.
-  absl::Status Execute(const planner::Plan& plan, stream::RowSink* sink) {
-    return Execute(plan, stream::RequestContext(), sink);
+  absl::Status Execute(const exec::Plan& plan, exec::RowSink* sink) {
+    return Execute(plan, exec::RequestContext(), sink);
   }
 
   // Runs several statements as one unit, in order, each streaming to its
@@ -62,10 +66,10 @@ class Backend {
   // batch. This default runs them one by one through Execute, for backends
   // that cannot do better.
   virtual absl::Status ExecuteBatch(
-      absl::Span<const stream::Statement> statements,
-      const stream::RequestContext& context) {
-    for (const stream::Statement& statement : statements) {
-      stream::RowSink* sink = statement.sink;
+      absl::Span<const exec::Statement> statements,
+      const exec::RequestContext& context) {
+    for (const exec::Statement& statement : statements) {
+      exec::RowSink* sink = statement.sink;
       DiscardSink discard;
       absl::Status status =
           Execute(*statement.plan, context, sink != nullptr ? sink : &discard);
@@ -81,15 +85,15 @@ class Backend {
   // Unimplemented when the backend has no transactions.
   virtual absl::StatusOr<std::unique_ptr<Transaction>> Begin(
       const TransactionOptions& options,
-      const stream::RequestContext& context) {
+      const exec::RequestContext& context) {
     return absl::UnimplementedError(
         absl::StrCat(name(), " does not support transactions"));
   }
 
  private:
-  class DiscardSink : public stream::RowSink {
+  class DiscardSink : public exec::RowSink {
    public:
-    absl::Status OnChunk(const stream::RowChunk&) override {
+    absl::Status OnChunk(const exec::RowChunk&) override {
       return absl::OkStatus();
     }
   };
@@ -117,15 +121,15 @@ class Transaction : public Backend {
  public:
   // One statement: a batch of one.
   using Backend::Execute;
-  absl::Status Execute(const planner::Plan& plan,
-                       const stream::RequestContext& context,
-                       stream::RowSink* sink) final {
-    const stream::Statement statement{&plan, sink};
+  absl::Status Execute(const exec::Plan& plan,
+                       const exec::RequestContext& context,
+                       exec::RowSink* sink) final {
+    const exec::Statement statement{&plan, sink};
     return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
   }
   // Every statement of a transaction runs through here.
-  absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
-                            const stream::RequestContext& context) override = 0;
+  absl::Status ExecuteBatch(absl::Span<const exec::Statement> statements,
+                            const exec::RequestContext& context) override = 0;
 
   // Makes the transaction's work permanent and ends it. Errors: the
   // server's (a serialization failure is Aborted, SQLSTATE 40001);

@@ -24,7 +24,7 @@
 #include "repository/body_stream.h"
 #include "repository/repository.h"
 #include "response/camel_case.h"
-#include "stream/request_context.h"
+#include "exec/request_context.h"
 #include "where/operator.h"
 #include "where/schema.h"
 #include "where/schema_file.h"
@@ -65,7 +65,7 @@ Exceptions exceptions;
     case absl::StatusCode::kDeadlineExceeded:
       // The pool's acquire timeout and a query's own deadline share the
       // code; the query's carries a payload.
-      type = status.GetPayload(stream::kQueryTimeoutPayloadUrl).has_value()
+      type = status.GetPayload(exec::kQueryTimeoutPayloadUrl).has_value()
                  ? exceptions.query_timeout
                  : exceptions.timeout;
       break;
@@ -329,9 +329,9 @@ bool IsUtf8(const std::string& text) {
 // and "app.<name>" to str, int, bool, Decimal or UUID values (see
 // PythonContext for the limits); `timeout` (seconds) is both the client
 // deadline and the server's statement_timeout.
-stream::RequestContext MakeContext(const py::object& context,
+exec::RequestContext MakeContext(const py::object& context,
                                    std::optional<double> timeout) {
-  stream::RequestContext request;
+  exec::RequestContext request;
   if (timeout.has_value()) {
     const absl::Duration d = TimeoutOrRaise(*timeout);
     request.deadline = absl::Now() + d;
@@ -354,7 +354,7 @@ stream::RequestContext MakeContext(const py::object& context,
       request.variables[key] = std::move(value);
     }
   }
-  RaiseIfError(stream::ValidateRequestContext(request));
+  RaiseIfError(exec::ValidateRequestContext(request));
   return request;
 }
 
@@ -484,7 +484,7 @@ class PyRepository {
                  std::optional<int64_t> limit, std::optional<int64_t> offset,
                  const py::object& selection, bool is_list,
                  const Pagination& pagination,
-                 const stream::RequestContext& context) {
+                 const exec::RequestContext& context) {
     v1::QueryDefinition query;
     v1::RootField* root = query.add_roots();
     FillRoot(root, view, field, where, order_by, limit, offset, selection,
@@ -499,7 +499,7 @@ class PyRepository {
                    const std::string& field, const py::object& where,
                    std::optional<int64_t> limit,
                    std::optional<int64_t> offset,
-                   const stream::RequestContext& context) {
+                   const exec::RequestContext& context) {
     v1::RootField root;
     FillRoot(&root, view, std::nullopt, where, py::none(), limit, offset,
              py::none(), /*is_list=*/true);
@@ -541,7 +541,7 @@ class PyRepository {
   }
 
   py::bytes Execute(const py::bytes& serialized,
-                    const stream::RequestContext& context) {
+                    const exec::RequestContext& context) {
     return Run(ParseQuery(serialized), context);
   }
 
@@ -554,7 +554,7 @@ class PyRepository {
                    const py::object& success_selection,
                    const py::object& error_selection,
                    const std::vector<std::string>& context_args,
-                   const stream::RequestContext& context) {
+                   const exec::RequestContext& context) {
     // Names may arrive as bytes (pybind takes them for std::string): never
     // send one that is not UTF-8 to the server.
     if (!IsUtf8(function)) {
@@ -602,13 +602,13 @@ class PyRepository {
 
   absl::StatusOr<Repository::TransactionScope> Begin(
       const plugins::TransactionOptions& options,
-      const stream::RequestContext& context) const {
+      const exec::RequestContext& context) const {
     py::gil_scoped_release release;
     return repository_->BeginTransaction(options, context);
   }
 
   std::unique_ptr<BodyStream> Stream(const v1::QueryDefinition& query,
-                                     const stream::RequestContext& context,
+                                     const exec::RequestContext& context,
                                      int64_t chunk_bytes) const {
     if (chunk_bytes < 1 || chunk_bytes > kMaxChunkBytes) {
       Raise(absl::InvalidArgumentError(absl::StrCat(
@@ -624,7 +624,7 @@ class PyRepository {
       const std::string& view, std::optional<std::string> field,
       const py::object& where, const py::object& order_by,
       std::optional<int64_t> limit, std::optional<int64_t> offset,
-      const py::object& selection, const stream::RequestContext& context,
+      const py::object& selection, const exec::RequestContext& context,
       int64_t chunk_bytes) const {
     v1::QueryDefinition query;
     FillRoot(query.add_roots(), view, field, where, order_by, limit, offset,
@@ -633,7 +633,7 @@ class PyRepository {
   }
 
   std::unique_ptr<BodyStream> ExecuteStream(const py::bytes& serialized,
-                                            const stream::RequestContext& context,
+                                            const exec::RequestContext& context,
                                             int64_t chunk_bytes) const {
     return Stream(ParseQuery(serialized), context, chunk_bytes);
   }
@@ -700,7 +700,7 @@ class PyRepository {
   }
 
   py::bytes Run(const v1::QueryDefinition& query,
-                const stream::RequestContext& context) {
+                const exec::RequestContext& context) {
     absl::StatusOr<std::string> body;
     {
       py::gil_scoped_release release;

@@ -84,7 +84,7 @@ absl::StatusOr<std::string> PythonStrUtf8(pybind11::handle text,
 // control character), "invalid context at context.<key>: ..." for a value
 // of another type, one too long or one containing a NUL byte (libpq would
 // cut the value there). Key names themselves are checked later
-// (stream::ValidateRequestContext). `context` must be a dict.
+// (exec::ValidateRequestContext). `context` must be a dict.
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>>
 PythonContext(pybind11::handle context, const PythonContextLimits& limits);
 

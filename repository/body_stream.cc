@@ -34,7 +34,7 @@ class BodyStream::QueueSink : public BodySink {
 
 std::unique_ptr<BodyStream> BodyStream::Start(const Repository* repository,
                                               v1::QueryDefinition query,
-                                              stream::RequestContext context,
+                                              exec::RequestContext context,
                                               BodyStreamOptions options) {
   if (options.max_pending == 0) options.max_pending = 1;
   std::unique_ptr<BodyStream> stream(new BodyStream(options));
@@ -52,7 +52,7 @@ std::unique_ptr<BodyStream> BodyStream::Start(const Repository* repository,
 
 void BodyStream::Produce(const Repository* repository,
                          v1::QueryDefinition query,
-                         stream::RequestContext context) {
+                         exec::RequestContext context) {
   // An exception must not leave the thread (std::terminate would end the
   // process): it ends the stream with an error instead.
   absl::Status status;

@@ -16,7 +16,7 @@
 #include "absl/synchronization/mutex.h"
 #include "proto/query.pb.h"
 #include "repository/repository.h"
-#include "stream/request_context.h"
+#include "exec/request_context.h"
 
 namespace fraiseql {
 
@@ -45,7 +45,7 @@ class BodyStream {
   // ResourceExhausted, another exception Internal, both from Next).
   static std::unique_ptr<BodyStream> Start(const Repository* repository,
                                            v1::QueryDefinition query,
-                                           stream::RequestContext context,
+                                           exec::RequestContext context,
                                            BodyStreamOptions options = {});
   ~BodyStream();
   BodyStream(const BodyStream&) = delete;
@@ -64,7 +64,7 @@ class BodyStream {
   class QueueSink;
   BodyStream(BodyStreamOptions options) : options_(options) {}
   void Produce(const Repository* repository, v1::QueryDefinition query,
-               stream::RequestContext context);
+               exec::RequestContext context);
   void Finish(absl::Status status);
 
   const BodyStreamOptions options_;

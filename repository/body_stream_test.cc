@@ -223,7 +223,7 @@ TEST_F(BodyStreamTest, ServerErrorComesOutOfNextAfterThePiecesBeforeIt) {
 }
 
 TEST_F(BodyStreamTest, ContextReachesTheStatements) {
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "tenant-7";
   auto stream =
       BodyStream::Start(repository_.get(), Query("v_tenant", "t"), context);
@@ -234,7 +234,7 @@ TEST_F(BodyStreamTest, ContextReachesTheStatements) {
 }
 
 TEST_F(BodyStreamTest, DeadlineComesOutOfNext) {
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.deadline = absl::Now() + absl::Milliseconds(300);
   auto stream =
       BodyStream::Start(repository_.get(), Query("v_slow", "t"), context);
@@ -243,7 +243,7 @@ TEST_F(BodyStreamTest, DeadlineComesOutOfNext) {
   EXPECT_EQ(next.status().code(), absl::StatusCode::kDeadlineExceeded)
       << next.status();
   EXPECT_TRUE(
-      next.status().GetPayload(stream::kQueryTimeoutPayloadUrl).has_value());
+      next.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
 }
 
 TEST_F(BodyStreamTest, ChunkOverTheMaximumIsInvalidArgumentFromNext) {
@@ -278,8 +278,8 @@ class ThrowingBackend : public plugins::Backend {
   explicit ThrowingBackend(bool bad_alloc) : bad_alloc_(bad_alloc) {}
   absl::string_view name() const override { return "backend.throwing"; }
   using Backend::Execute;
-  absl::Status Execute(const planner::Plan&, const stream::RequestContext&,
-                       stream::RowSink*) override {
+  absl::Status Execute(const planner::Plan&, const exec::RequestContext&,
+                       exec::RowSink*) override {
     if (bad_alloc_) throw std::bad_alloc();
     throw std::runtime_error("boom");
   }

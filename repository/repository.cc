@@ -120,7 +120,7 @@ class Sequencer {
 // or a list of every row's value. Rows after an invalid one are ignored.
 // Past `cap` bytes of JSON (0: none), or the body's cap when it writes into
 // a body, it stops the statement with ResourceExhausted.
-class ValueCollector : public stream::RowSink {
+class ValueCollector : public exec::RowSink {
  public:
   ValueCollector(bool list, Body* body, Sequencer* sequencer, size_t index,
                  absl::string_view key, size_t cap = 0)
@@ -129,7 +129,7 @@ class ValueCollector : public stream::RowSink {
     if (list_) json_.push_back('[');
   }
 
-  absl::Status OnChunk(const stream::RowChunk& chunk) override {
+  absl::Status OnChunk(const exec::RowChunk& chunk) override {
     if (sequencer_ != nullptr) sequencer_->Enter(index_);
     for (absl::string_view row : chunk.rows) {
       if (!row_error_.ok()) break;
@@ -178,7 +178,7 @@ class ValueCollector : public stream::RowSink {
 // Writes one root field from its statement's rows. A row that cannot be
 // written makes the field null with an error (FailField); the rest of its
 // rows are ignored, so the other roots of the batch go on.
-class RootSink : public stream::RowSink {
+class RootSink : public exec::RowSink {
  public:
   RootSink(const planner::RootPlan& plan, Body* body, Sequencer* sequencer,
            size_t index, absl::string_view backend_name)
@@ -196,9 +196,9 @@ class RootSink : public stream::RowSink {
   }
 
   // The statements of this root, in order.
-  void AddStatements(std::vector<stream::Statement>* statements) {
+  void AddStatements(std::vector<exec::Statement>* statements) {
     statements->push_back({&plan_.plan, value_.has_value()
-                                            ? static_cast<stream::RowSink*>(
+                                            ? static_cast<exec::RowSink*>(
                                                   &*value_)
                                             : this});
     if (total_.has_value()) {
@@ -258,7 +258,7 @@ class RootSink : public stream::RowSink {
     }
   }
 
-  absl::Status OnChunk(const stream::RowChunk& chunk) override {
+  absl::Status OnChunk(const exec::RowChunk& chunk) override {
     sequencer_->Enter(index_);
     response::ResponseWriter& writer = body_->writer();
     for (size_t r = 0; r < chunk.rows.size() && row_error_.ok(); ++r) {
@@ -296,7 +296,7 @@ class RootSink : public stream::RowSink {
   }
 
  private:
-  absl::Status AppendEdge(const stream::RowChunk& chunk, size_t r) {
+  absl::Status AppendEdge(const exec::RowChunk& chunk, size_t r) {
     if (chunk.columns < 2) {
       return absl::InternalError("the page statement returned no cursor column");
     }
@@ -331,9 +331,9 @@ void Sequencer::Enter(size_t index) {
 }
 
 // Collects a mutation's one row: mutation_response as JSON, and its status.
-class MutationSink : public stream::RowSink {
+class MutationSink : public exec::RowSink {
  public:
-  absl::Status OnChunk(const stream::RowChunk& chunk) override {
+  absl::Status OnChunk(const exec::RowChunk& chunk) override {
     for (size_t r = 0; r < chunk.rows.size(); ++r) {
       if (rows_++ > 0) continue;
       row_.assign(chunk.rows[r].data(), chunk.rows[r].size());
@@ -356,7 +356,7 @@ planner::PlannerOptions PlannerOptionsOf(const RepositoryOptions& options) {
   return planner;
 }
 
-std::optional<std::string> ContextValue(const stream::RequestContext& context,
+std::optional<std::string> ContextValue(const exec::RequestContext& context,
                                         absl::string_view name) {
   if (name == "tenant_id") return context.tenant_id;
   if (name == "user_id") return context.user_id;
@@ -401,7 +401,7 @@ class Repository::CallGate {
       absl::Status status = absl::DeadlineExceededError(
           "query exceeded its deadline waiting for another call on the same "
           "transaction to end");
-      status.SetPayload(stream::kQueryTimeoutPayloadUrl, absl::Cord("query"));
+      status.SetPayload(exec::kQueryTimeoutPayloadUrl, absl::Cord("query"));
       return status;
     }
     busy_ = true;
@@ -418,7 +418,7 @@ class Repository::CallGate {
   bool busy_ ABSL_GUARDED_BY(mu_) = false;
 };
 
-absl::Status Repository::EnterGate(const stream::RequestContext& context,
+absl::Status Repository::EnterGate(const exec::RequestContext& context,
                                    bool* entered) const {
   *entered = false;
   if (gate_ == nullptr) return absl::OkStatus();
@@ -459,13 +459,13 @@ absl::StatusOr<std::vector<planner::RootPlan>> Repository::PlanAll(
 }
 
 absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
-                             const stream::RequestContext& context,
+                             const exec::RequestContext& context,
                              std::string* out, BodySink* sink,
                              size_t chunk_bytes) const {
   Body body(out, sink, chunk_bytes, options_.max_response_bytes);
   Sequencer sequencer;
   std::vector<std::unique_ptr<RootSink>> roots;
-  std::vector<stream::Statement> statements;
+  std::vector<exec::Statement> statements;
   for (size_t i = 0; i < plans.size(); ++i) {
     roots.push_back(std::make_unique<RootSink>(plans[i], &body, &sequencer, i,
                                                backend_->name()));
@@ -495,8 +495,8 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
 
 absl::StatusOr<std::string> Repository::Execute(
     const v1::QueryDefinition& query,
-    const stream::RequestContext& context) const {
-  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+    const exec::RequestContext& context) const {
+  RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
   bool entered;
   RETURN_IF_ERROR(EnterGate(context, &entered));
@@ -507,7 +507,7 @@ absl::StatusOr<std::string> Repository::Execute(
 }
 
 absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,
-                                          const stream::RequestContext& context,
+                                          const exec::RequestContext& context,
                                           BodySink* sink,
                                           size_t chunk_bytes) const {
   if (sink == nullptr) {
@@ -517,7 +517,7 @@ absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,
     return absl::InvalidArgumentError(absl::StrCat(
         "chunk_bytes is too large (limit ", kMaxChunkBytes, " bytes)"));
   }
-  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+  RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
   std::string body;
   body.reserve(chunk_bytes + chunk_bytes / 4);
@@ -525,8 +525,8 @@ absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,
 }
 
 absl::StatusOr<Value> Repository::ExecuteValue(
-    const v1::RootField& root, const stream::RequestContext& context) const {
-  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+    const v1::RootField& root, const exec::RequestContext& context) const {
+  RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(planner::RootPlan plan, planner_->PlanRoot(root));
   if (plan.shape != ResultShape::kValue &&
       plan.shape != ResultShape::kValueList) {
@@ -553,8 +553,8 @@ absl::StatusOr<Value> Repository::ExecuteValue(
 
 absl::StatusOr<std::string> Repository::Mutate(
     const v1::MutationField& mutation,
-    const stream::RequestContext& context) const {
-  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+    const exec::RequestContext& context) const {
+  RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(
       planner::MutationPlan plan,
       planner::PlanMutation(
@@ -574,7 +574,7 @@ absl::StatusOr<std::string> Repository::Mutate(
   // cancel flag.
   ASSIGN_OR_RETURN(std::unique_ptr<plugins::Transaction> transaction,
                    writer_->Begin(plugins::TransactionOptions(), context));
-  stream::RequestContext call;
+  exec::RequestContext call;
   call.deadline = context.deadline;
   call.cancelled = context.cancelled;
   MutationSink sink;
@@ -637,8 +637,8 @@ absl::StatusOr<std::string> Repository::Mutate(
 
 absl::StatusOr<Repository::TransactionScope> Repository::BeginTransaction(
     const plugins::TransactionOptions& options,
-    const stream::RequestContext& context) const {
-  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+    const exec::RequestContext& context) const {
+  RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::unique_ptr<plugins::Transaction> transaction,
                    writer_->Begin(options, context));
   TransactionScope scope;

@@ -13,7 +13,7 @@
 #include "planner/planner.h"
 #include "plugins/backend.h"
 #include "proto/query.pb.h"
-#include "stream/request_context.h"
+#include "exec/request_context.h"
 #include "response/response_writer.h"
 #include "response/selection.h"
 #include "where/operator.h"
@@ -102,11 +102,11 @@ class Repository {
   // `context` applies to every statement of the call (see
   // stream/request_context.h); its deadline bounds the whole call. Further
   // errors: InvalidArgument for a bad context variable name,
-  // DeadlineExceeded (with stream::kQueryTimeoutPayloadUrl) when the
+  // DeadlineExceeded (with exec::kQueryTimeoutPayloadUrl) when the
   // deadline or statement_timeout passes, Cancelled on the cancel flag.
   absl::StatusOr<std::string> Execute(
       const v1::QueryDefinition& query,
-      const stream::RequestContext& context = {}) const;
+      const exec::RequestContext& context = {}) const;
 
   // Execute, with the body handed to `sink` in pieces of about
   // `chunk_bytes` as rows arrive, so memory stays bounded by the chunk
@@ -117,7 +117,7 @@ class Repository {
   // body handed over so far is incomplete (except for the size cap, see
   // RepositoryOptions).
   absl::Status ExecuteStreaming(const v1::QueryDefinition& query,
-                                const stream::RequestContext& context,
+                                const exec::RequestContext& context,
                                 BodySink* sink,
                                 size_t chunk_bytes = 64 * 1024) const;
 
@@ -128,7 +128,7 @@ class Repository {
   // JSON text passes max_response_bytes (its statement is cancelled).
   absl::StatusOr<Value> ExecuteValue(
       const v1::RootField& root,
-      const stream::RequestContext& context = {}) const;
+      const exec::RequestContext& context = {}) const;
 
   // Calls the mutation's function in a transaction of the writer backend
   // (a savepoint when this repository runs in a transaction) carrying
@@ -149,11 +149,11 @@ class Repository {
   //
   // On a transaction's repository, calls from several threads run one after
   // the other (each waits, up to its deadline, for the one before to end:
-  // DeadlineExceeded with stream::kQueryTimeoutPayloadUrl), so that each
+  // DeadlineExceeded with exec::kQueryTimeoutPayloadUrl), so that each
   // one's savepoint nests correctly.
   absl::StatusOr<std::string> Mutate(
       const v1::MutationField& mutation,
-      const stream::RequestContext& context = {}) const;
+      const exec::RequestContext& context = {}) const;
 
   // Opens a transaction on the writer backend (plugins::Backend::Begin)
   // and returns it with a repository whose every call runs in it. The
@@ -169,7 +169,7 @@ class Repository {
   };
   absl::StatusOr<TransactionScope> BeginTransaction(
       const plugins::TransactionOptions& options,
-      const stream::RequestContext& context = {}) const;
+      const exec::RequestContext& context = {}) const;
 
   // The statement one root field would run, without running it (for
   // debugging, and for running the same SQL through another driver).
@@ -182,7 +182,7 @@ class Repository {
  private:
   class CallGate;
   // Holds the transaction repository's gate for one call; none elsewhere.
-  absl::Status EnterGate(const stream::RequestContext& context,
+  absl::Status EnterGate(const exec::RequestContext& context,
                          bool* entered) const;
   void LeaveGate(bool entered) const;
 
@@ -192,7 +192,7 @@ class Repository {
   absl::StatusOr<std::vector<planner::RootPlan>> PlanAll(
       const v1::QueryDefinition& query) const;
   absl::Status Run(const std::vector<planner::RootPlan>& plans,
-                   const stream::RequestContext& context, std::string* body,
+                   const exec::RequestContext& context, std::string* body,
                    BodySink* sink, size_t chunk_bytes) const;
 
   std::shared_ptr<const where::Schema> schema_;
@@ -203,7 +203,7 @@ class Repository {
   std::shared_ptr<planner::Planner> planner_;
   // In a transaction's repository: the context the transaction began with
   // (context arguments of mutations are read from it).
-  stream::RequestContext transaction_context_;
+  exec::RequestContext transaction_context_;
   // In a transaction's repository: serializes its calls (see Mutate).
   std::shared_ptr<CallGate> gate_;
 };

@@ -712,7 +712,7 @@ class MutationTest : public ::testing::Test {
   testing::ScopedSchema schema_{"mutation"};
   std::shared_ptr<pool::Pool> pool_;
   std::unique_ptr<Repository> repository_;
-  stream::RequestContext context_;
+  exec::RequestContext context_;
 };
 
 TEST_F(MutationTest, SuccessCommitsAndWritesTheSuccessType) {

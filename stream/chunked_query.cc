@@ -69,7 +69,7 @@ absl::Status ServerError(const PGresult* result) {
 
 absl::Status QueryTimeout(std::string message) {
   absl::Status status = absl::DeadlineExceededError(std::move(message));
-  status.SetPayload(kQueryTimeoutPayloadUrl, absl::Cord("query"));
+  status.SetPayload(exec::kQueryTimeoutPayloadUrl, absl::Cord("query"));
   return status;
 }
 
@@ -136,9 +136,9 @@ enum class Interrupt { kNone, kDeadline, kCancelled, kSink, kBroken };
 
 class Run {
  public:
-  Run(PGconn* conn, absl::Span<const Statement> statements,
+  Run(PGconn* conn, absl::Span<const exec::Statement> statements,
       const StreamOptions& options, const BatchOptions& batch,
-      const RequestContext& context)
+      const exec::RequestContext& context)
       : conn_(conn),
         statements_(statements),
         options_(options),
@@ -190,10 +190,10 @@ class Run {
   absl::Status FinalStatus();
 
   PGconn* conn_;
-  absl::Span<const Statement> statements_;
+  absl::Span<const exec::Statement> statements_;
   const StreamOptions& options_;
   const BatchOptions& batch_;
-  const RequestContext& context_;
+  const exec::RequestContext& context_;
 
   std::vector<SentStep> steps_;
   std::vector<PendingPrepare> prepares_;  // by kPrepare step, in order
@@ -216,8 +216,8 @@ class Run {
   size_t chunk_rows_ = 1;
   StreamResult stats_;
   std::vector<Result> held_;  // keeps the chunk's rows alive until handed on
-  RowChunk chunk_;
-  RowSink* sink_ = nullptr;  // the statement being read; null: discard
+  exec::RowChunk chunk_;
+  exec::RowSink* sink_ = nullptr;  // the statement being read; null: discard
 };
 
 absl::Status Run::Flush() {
@@ -383,7 +383,7 @@ absl::Duration Run::EffectiveStatementTimeout() const {
 
 absl::Status Run::CheckParams() const {
   for (size_t s = 0; s < statements_.size(); ++s) {
-    const std::vector<where::Param>& params = statements_[s].plan->params;
+    const std::vector<exec::Param>& params = statements_[s].plan->params;
     for (size_t i = 0; i < params.size(); ++i) {
       if (params[i].is_null ||
           params[i].text.find('\0') == std::string::npos) {
@@ -433,11 +433,11 @@ bool Run::SendSettings() {
 }
 
 bool Run::SendStatement(size_t index) {
-  const Statement& statement = statements_[index];
-  const planner::Plan& plan = *statement.plan;
+  const exec::Statement& statement = statements_[index];
+  const exec::Plan& plan = *statement.plan;
   std::vector<const char*> values;
   values.reserve(plan.params.size());
-  for (const where::Param& p : plan.params) {
+  for (const exec::Param& p : plan.params) {
     values.push_back(p.is_null ? nullptr : p.text.c_str());
   }
   std::optional<std::string> name;
@@ -608,7 +608,7 @@ absl::Status Run::FinalStatus() {
 }
 
 absl::StatusOr<StreamResult> Run::Go() {
-  if (absl::Status valid = ValidateRequestContext(context_); !valid.ok()) {
+  if (absl::Status valid = exec::ValidateRequestContext(context_); !valid.ok()) {
     return valid;
   }
   if (batch_.transaction == TransactionControl::kInside &&
@@ -617,7 +617,7 @@ absl::StatusOr<StreamResult> Run::Go() {
         "a statement inside a transaction cannot set context variables or a "
         "statement_timeout; they are set once, when the transaction begins");
   }
-  for (const Statement& statement : statements_) {
+  for (const exec::Statement& statement : statements_) {
     if (statement.plan == nullptr) {
       return absl::InvalidArgumentError("a statement of the batch has no plan");
     }
@@ -678,10 +678,10 @@ absl::StatusOr<StreamResult> Run::Go() {
 }  // namespace
 
 absl::StatusOr<StreamResult> StreamBatch(PGconn* conn,
-                                         absl::Span<const Statement> statements,
+                                         absl::Span<const exec::Statement> statements,
                                          const StreamOptions& options,
                                          const BatchOptions& batch,
-                                         const RequestContext& context) {
+                                         const exec::RequestContext& context) {
   Run run(conn, statements, options, batch, context);
   absl::StatusOr<StreamResult> result = run.Go();
   // Inside the caller's transaction nothing can be run again: the
@@ -698,11 +698,11 @@ absl::StatusOr<StreamResult> StreamBatch(PGconn* conn,
 }
 
 absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
-                                         const planner::Plan& plan,
+                                         const exec::Plan& plan,
                                          const StreamOptions& options,
-                                         const RequestContext& context,
-                                         RowSink* sink) {
-  const Statement statement{&plan, sink};
+                                         const exec::RequestContext& context,
+                                         exec::RowSink* sink) {
+  const exec::Statement statement{&plan, sink};
   return StreamBatch(conn, absl::MakeConstSpan(&statement, 1), options,
                      BatchOptions(), context);
 }

@@ -10,11 +10,13 @@
 #include <string>
 
 #include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "libpq-fe.h"
-#include "planner/planner.h"
-#include "stream/request_context.h"
-#include "stream/row_sink.h"
+#include "exec/plan.h"
+#include "exec/request_context.h"
+#include "exec/row_sink.h"
 #include "stream/statement_cache.h"
 
 namespace fraiseql::stream {
@@ -35,31 +37,20 @@ struct StreamOptions {
   // disables it.
   //
   // The effective statement_timeout of a request is: the context's own
-  // (RequestContext::statement_timeout) when it gives one; else the smaller
+  // (exec::RequestContext::statement_timeout) when it gives one; else the smaller
   // nonzero of default_statement_timeout and session_statement_timeout;
   // else none (the session's, usually the server's default). It is sent in
   // every kAuto and kBegin batch, with set_config('statement_timeout', ...,
   // true), so it holds behind PgBouncer too; clamped to 1..2147483647 ms
   // (longer or infinite timeouts become 2147483647 ms, about 24.8 days). A
   // 57014 from the server is then our timeout (DeadlineExceeded with
-  // kQueryTimeoutPayloadUrl), not a cancellation.
+  // exec::kQueryTimeoutPayloadUrl), not a cancellation.
   absl::Duration default_statement_timeout = absl::Seconds(30);
 };
 
 struct StreamResult {
   int64_t rows = 0;
   int64_t chunks = 0;
-};
-
-// One statement of a batch, and where its rows go.
-struct Statement {
-  const planner::Plan* plan = nullptr;
-  // Receives the statement's rows; null: rows are discarded.
-  RowSink* sink = nullptr;
-  // Prepare it by name when StreamOptions::statements is set. Off for
-  // statements that are not worth a prepared statement (transaction
-  // control: SAVEPOINT, COMMIT, ...).
-  bool prepare = true;
 };
 
 // Who owns the transaction a batch runs in.
@@ -95,8 +86,8 @@ struct BatchOptions {
 
 // Sends every statement of `statements` in one round trip, in libpq
 // pipeline mode, and streams each one's rows to its sink in order (the
-// first column of each row in RowChunk::rows, further columns in
-// RowChunk::more), chunk by chunk:
+// first column of each row in exec::RowChunk::rows, further columns in
+// exec::RowChunk::more), chunk by chunk:
 //
 //   RESET ALL                                  not in kInside batches:
 //   RESET SESSION AUTHORIZATION                the session's startup state
@@ -149,31 +140,31 @@ struct BatchOptions {
 // kInside batch (all checked before anything is sent); DeadlineExceeded when `context.deadline`
 // passes (the statement is cancelled on the server) or the server's
 // statement_timeout fires (SQLSTATE 57014 kept as payload), both with
-// kQueryTimeoutPayloadUrl; Cancelled when `*context.cancelled` becomes true
+// exec::kQueryTimeoutPayloadUrl; Cancelled when `*context.cancelled` becomes true
 // (cancelled on the server), or a 57014 nobody here asked for
 // (pg_cancel_backend); Unavailable when the connection is lost; a sink's
 // status when it stops the stream (the statement is then cancelled on the
 // server).
 // Not thread-safe: `conn` must be owned by the caller for the duration.
 absl::StatusOr<StreamResult> StreamBatch(PGconn* conn,
-                                         absl::Span<const Statement> statements,
+                                         absl::Span<const exec::Statement> statements,
                                          const StreamOptions& options,
                                          const BatchOptions& batch,
-                                         const RequestContext& context);
+                                         const exec::RequestContext& context);
 
 // One statement, kAuto: the plan's rows to `sink`.
 absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
-                                         const planner::Plan& plan,
+                                         const exec::Plan& plan,
                                          const StreamOptions& options,
-                                         const RequestContext& context,
-                                         RowSink* sink);
+                                         const exec::RequestContext& context,
+                                         exec::RowSink* sink);
 
 // The same without context.
 inline absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
-                                                const planner::Plan& plan,
+                                                const exec::Plan& plan,
                                                 const StreamOptions& options,
-                                                RowSink* sink) {
-  return StreamQuery(conn, plan, options, RequestContext(), sink);
+                                                exec::RowSink* sink) {
+  return StreamQuery(conn, plan, options, exec::RequestContext(), sink);
 }
 
 }  // namespace fraiseql::stream

@@ -14,9 +14,9 @@
 namespace fraiseql::stream {
 namespace {
 
-class CollectingSink : public RowSink {
+class CollectingSink : public exec::RowSink {
  public:
-  absl::Status OnChunk(const RowChunk& chunk) override {
+  absl::Status OnChunk(const exec::RowChunk& chunk) override {
     chunk_sizes.push_back(chunk.rows.size());
     for (absl::string_view row : chunk.rows) rows.emplace_back(row);
     if (fail_after >= 0 && static_cast<int>(rows.size()) >= fail_after) {
@@ -42,7 +42,7 @@ class StreamQueryTest : public ::testing::Test {
 };
 
 TEST_F(StreamQueryTest, DeliversRowsInChunksOfTheConfiguredSize) {
-  planner::Plan plan{
+  exec::Plan plan{
       "SELECT json_build_object('n', g)::text FROM generate_series(1, $1::int) g",
       {{"10", "", false}}};
   CollectingSink sink;
@@ -57,13 +57,13 @@ TEST_F(StreamQueryTest, DeliversRowsInChunksOfTheConfiguredSize) {
 }
 
 TEST_F(StreamQueryTest, DeliversEveryColumnWhenSeveral) {
-  planner::Plan plan{
+  exec::Plan plan{
       "SELECT g::text, (g * 10)::text, CASE WHEN g = 2 THEN NULL ELSE 'c' END "
       "FROM generate_series(1, 3) g",
       {}};
-  class Cells : public RowSink {
+  class Cells : public exec::RowSink {
    public:
-    absl::Status OnChunk(const RowChunk& chunk) override {
+    absl::Status OnChunk(const exec::RowChunk& chunk) override {
       for (size_t r = 0; r < chunk.rows.size(); ++r) {
         std::string row;
         for (int c = 0; c < chunk.columns; ++c) {
@@ -82,10 +82,10 @@ TEST_F(StreamQueryTest, DeliversEveryColumnWhenSeveral) {
 }
 
 TEST_F(StreamQueryTest, OneColumnCarriesNoExtraCells) {
-  planner::Plan plan{"SELECT g::text FROM generate_series(1, 3) g", {}};
-  class Check : public RowSink {
+  exec::Plan plan{"SELECT g::text FROM generate_series(1, 3) g", {}};
+  class Check : public exec::RowSink {
    public:
-    absl::Status OnChunk(const RowChunk& chunk) override {
+    absl::Status OnChunk(const exec::RowChunk& chunk) override {
       EXPECT_EQ(chunk.columns, 1);
       EXPECT_TRUE(chunk.more.empty());
       return absl::OkStatus();
@@ -95,7 +95,7 @@ TEST_F(StreamQueryTest, OneColumnCarriesNoExtraCells) {
 }
 
 TEST_F(StreamQueryTest, EmptyResultCallsNoSink) {
-  planner::Plan plan{"SELECT '{}'::text WHERE false", {}};
+  exec::Plan plan{"SELECT '{}'::text WHERE false", {}};
   CollectingSink sink;
   auto result = StreamQuery(conn_->raw(), plan, {}, &sink);
   ASSERT_TRUE(result.ok());
@@ -104,21 +104,21 @@ TEST_F(StreamQueryTest, EmptyResultCallsNoSink) {
 }
 
 TEST_F(StreamQueryTest, SqlNullArrivesAsJsonNull) {
-  planner::Plan plan{"SELECT NULL::text", {}};
+  exec::Plan plan{"SELECT NULL::text", {}};
   CollectingSink sink;
   ASSERT_TRUE(StreamQuery(conn_->raw(), plan, {}, &sink).ok());
   EXPECT_EQ(sink.rows, (std::vector<std::string>{"null"}));
 }
 
 TEST_F(StreamQueryTest, NullParameterIsSqlNull) {
-  planner::Plan plan{"SELECT coalesce($1::text, 'was null')", {{"", "", true}}};
+  exec::Plan plan{"SELECT coalesce($1::text, 'was null')", {{"", "", true}}};
   CollectingSink sink;
   ASSERT_TRUE(StreamQuery(conn_->raw(), plan, {}, &sink).ok());
   EXPECT_EQ(sink.rows, (std::vector<std::string>{"was null"}));
 }
 
 TEST_F(StreamQueryTest, ServerErrorKeepsSqlStateAndLeavesConnectionIdle) {
-  planner::Plan plan{"SELECT (1 / (3 - g))::text FROM generate_series(1, 5) g",
+  exec::Plan plan{"SELECT (1 / (3 - g))::text FROM generate_series(1, 5) g",
                      {}};
   CollectingSink sink;
   auto result = StreamQuery(conn_->raw(), plan, {}, &sink);
@@ -127,14 +127,14 @@ TEST_F(StreamQueryTest, ServerErrorKeepsSqlStateAndLeavesConnectionIdle) {
   EXPECT_EQ(std::string(result.status().message()),
             "query failed: division by zero (SQLSTATE 22012)");
   EXPECT_TRUE(conn_->IsReusable());
-  planner::Plan again{"SELECT 'ok'", {}};
+  exec::Plan again{"SELECT 'ok'", {}};
   CollectingSink sink2;
   ASSERT_TRUE(StreamQuery(conn_->raw(), again, {}, &sink2).ok());
   EXPECT_EQ(sink2.rows, (std::vector<std::string>{"ok"}));
 }
 
 TEST_F(StreamQueryTest, SinkFailureCancelsAndLeavesConnectionIdle) {
-  planner::Plan plan{
+  exec::Plan plan{
       "SELECT g::text FROM generate_series(1, 10000000) g", {}};
   CollectingSink sink;
   sink.fail_after = 5;
@@ -151,7 +151,7 @@ TEST_F(StreamQueryTest, LostConnectionIsUnavailable) {
   std::string pid = PQgetvalue(r, 0, 0);
   PQclear(r);
   admin.Exec(absl::StrCat("SELECT pg_terminate_backend(", pid, ")"));
-  planner::Plan plan{"SELECT 'x'", {}};
+  exec::Plan plan{"SELECT 'x'", {}};
   CollectingSink sink;
   auto result = StreamQuery(conn_->raw(), plan, {}, &sink);
   ASSERT_FALSE(result.ok());
@@ -170,7 +170,7 @@ std::vector<std::string> Rows(PGconn* conn, const std::string& sql) {
 }
 
 TEST_F(StreamQueryTest, DeadlineCancelsTheQueryOnTheServer) {
-  RequestContext context;
+  exec::RequestContext context;
   context.deadline = absl::Now() + absl::Milliseconds(300);
   CollectingSink sink;
   const absl::Time start = absl::Now();
@@ -184,7 +184,7 @@ TEST_F(StreamQueryTest, DeadlineCancelsTheQueryOnTheServer) {
       << result.status();  // 300ms less the time before the call (ceil)
   EXPECT_TRUE(absl::EndsWith(result.status().message(),
                              "ms; cancelled on the server"));
-  EXPECT_TRUE(result.status().GetPayload(kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_TRUE(result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   EXPECT_GE(elapsed, absl::Milliseconds(250));
   EXPECT_LT(elapsed, absl::Seconds(5));
   EXPECT_TRUE(conn_->IsReusable());
@@ -192,7 +192,7 @@ TEST_F(StreamQueryTest, DeadlineCancelsTheQueryOnTheServer) {
 }
 
 TEST_F(StreamQueryTest, DeadlineInsideTheTransactionRollsBack) {
-  RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t1";
   context.deadline = absl::Now() + absl::Milliseconds(200);
   CollectingSink sink;
@@ -209,7 +209,7 @@ TEST_F(StreamQueryTest, DeadlineInsideTheTransactionRollsBack) {
 
 TEST_F(StreamQueryTest, CancelFlagCancelsTheQueryOnTheServer) {
   std::atomic<bool> cancelled{false};
-  RequestContext context;
+  exec::RequestContext context;
   context.cancelled = &cancelled;
   std::thread canceller([&] {
     absl::SleepFor(absl::Milliseconds(200));
@@ -229,7 +229,7 @@ TEST_F(StreamQueryTest, CancelFlagCancelsTheQueryOnTheServer) {
 }
 
 TEST_F(StreamQueryTest, StatementTimeoutIsDeadlineExceeded) {
-  RequestContext context;
+  exec::RequestContext context;
   context.statement_timeout = absl::Milliseconds(200);
   CollectingSink sink;
   const absl::Time start = absl::Now();
@@ -242,7 +242,7 @@ TEST_F(StreamQueryTest, StatementTimeoutIsDeadlineExceeded) {
             "query exceeded statement_timeout of 200ms on the server "
             "(SQLSTATE 57014)");
   EXPECT_EQ(SqlStateOf(result.status()), "57014");
-  EXPECT_TRUE(result.status().GetPayload(kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_TRUE(result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   EXPECT_TRUE(conn_->IsReusable());
   // SET LOCAL: the timeout is gone with the transaction (asked outside
   // StreamQuery, which would send the default statement_timeout).
@@ -252,7 +252,7 @@ TEST_F(StreamQueryTest, StatementTimeoutIsDeadlineExceeded) {
 }
 
 TEST_F(StreamQueryTest, ContextIsVisibleToTheQueryAndResetAfterIt) {
-  RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "tenant-1";
   context.user_id = "user-7";
   context.variables["app.role_name"] = "o'reilly; DROP TABLE x";
@@ -275,7 +275,7 @@ TEST_F(StreamQueryTest, ContextIsVisibleToTheQueryAndResetAfterIt) {
 }
 
 TEST_F(StreamQueryTest, ErrorInThePipelineRollsBackAndLeavesConnectionIdle) {
-  RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t1";
   CollectingSink sink;
   auto result = StreamQuery(
@@ -294,7 +294,7 @@ TEST_F(StreamQueryTest, ErrorInThePipelineRollsBackAndLeavesConnectionIdle) {
 }
 
 TEST_F(StreamQueryTest, SinkFailureInsideTheTransactionRollsBack) {
-  RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t1";
   CollectingSink sink;
   sink.fail_after = 5;
@@ -309,7 +309,7 @@ TEST_F(StreamQueryTest, SinkFailureInsideTheTransactionRollsBack) {
 TEST_F(StreamQueryTest, InvalidVariableNameSendsNothing) {
   for (const char* name : {"tenant_id", "app.", "app.Tenant", "app.1x",
                            "app.a-b", "app.a.b", "pg.x"}) {
-    RequestContext context;
+    exec::RequestContext context;
     context.variables[name] = "v";
     CollectingSink sink;
     auto result =
@@ -328,7 +328,7 @@ TEST_F(StreamQueryTest, PreparedStatementIsPreparedOnceAndReused) {
   const std::string sql = "SELECT ($1::int * 2)::text";
   for (int i = 1; i <= 3; ++i) {
     CollectingSink sink;
-    RequestContext context;
+    exec::RequestContext context;
     if (i == 2) context.tenant_id = "t";  // prepared inside a transaction too
     auto result = StreamQuery(conn_->raw(), {sql, {{absl::StrCat(i), "", false}}},
                               options, context, &sink);
@@ -349,7 +349,7 @@ TEST_F(StreamQueryTest, PreparedStatementSurvivesAFailedTransaction) {
   StatementCache cache;
   StreamOptions options;
   options.statements = &cache;
-  RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t";
   const std::string sql = "SELECT (10 / $1::int)::text";
   CollectingSink bad;
@@ -399,7 +399,7 @@ TEST_F(StreamQueryTest, VanishedStatementRunsUnpreparedAndStopsPreparing) {
   Rows(conn_->raw(), "DEALLOCATE ALL");
   for (int i = 2; i <= 3; ++i) {
     CollectingSink sink;
-    RequestContext context;
+    exec::RequestContext context;
     context.tenant_id = "t";
     auto result = StreamQuery(conn_->raw(), {sql, {{absl::StrCat(i), "", false}}},
                               options, context, &sink);
@@ -431,11 +431,11 @@ TEST_F(StreamQueryTest, ReconnectedHandleStartsWithNoStatements) {
 
 // Records every row of every statement in arrival order, tagged with the
 // statement's label, so order across sinks is checked too.
-class TaggedSink : public RowSink {
+class TaggedSink : public exec::RowSink {
  public:
   TaggedSink(std::string tag, std::vector<std::string>* log)
       : tag_(std::move(tag)), log_(log) {}
-  absl::Status OnChunk(const RowChunk& chunk) override {
+  absl::Status OnChunk(const exec::RowChunk& chunk) override {
     for (absl::string_view row : chunk.rows) {
       rows.emplace_back(row);
       log_->push_back(absl::StrCat(tag_, ":", row));
@@ -452,14 +452,14 @@ class TaggedSink : public RowSink {
 TEST_F(StreamQueryTest, BatchDeliversEachStatementsRowsToItsOwnSinkInOrder) {
   std::vector<std::string> log;
   TaggedSink a("a", &log), b("b", &log), c("c", &log);
-  const planner::Plan first{
+  const exec::Plan first{
       "SELECT g::text FROM generate_series(1, $1::int) g", {{"3", "", false}}};
-  const planner::Plan second{"SELECT 'x' || g FROM generate_series(1, 2) g",
+  const exec::Plan second{"SELECT 'x' || g FROM generate_series(1, 2) g",
                              {}};
-  const planner::Plan third{"SELECT $1::text", {{"last", "", false}}};
-  const Statement statements[] = {{&first, &a}, {&second, &b}, {&third, &c}};
+  const exec::Plan third{"SELECT $1::text", {{"last", "", false}}};
+  const exec::Statement statements[] = {{&first, &a}, {&second, &b}, {&third, &c}};
   auto result = StreamBatch(conn_->raw(), statements, {/*chunk_rows=*/2},
-                            BatchOptions(), RequestContext());
+                            BatchOptions(), exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(result->rows, 6);
   EXPECT_EQ(a.rows, (std::vector<std::string>{"1", "2", "3"}));
@@ -475,11 +475,11 @@ TEST_F(StreamQueryTest, BatchDeliversEachStatementsRowsToItsOwnSinkInOrder) {
 TEST_F(StreamQueryTest, BatchStatementWithoutSinkDiscardsItsRows) {
   std::vector<std::string> log;
   TaggedSink c("c", &log);
-  const planner::Plan first{"SELECT g::text FROM generate_series(1, 5) g", {}};
-  const planner::Plan second{"SELECT 'kept'", {}};
-  const Statement statements[] = {{&first, nullptr}, {&second, &c}};
+  const exec::Plan first{"SELECT g::text FROM generate_series(1, 5) g", {}};
+  const exec::Plan second{"SELECT 'kept'", {}};
+  const exec::Statement statements[] = {{&first, nullptr}, {&second, &c}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
-                            RequestContext());
+                            exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(log, (std::vector<std::string>{"c:kept"}));
 }
@@ -487,13 +487,13 @@ TEST_F(StreamQueryTest, BatchStatementWithoutSinkDiscardsItsRows) {
 TEST_F(StreamQueryTest, FailingStatementEndsTheBatchAndLeavesConnectionIdle) {
   std::vector<std::string> log;
   TaggedSink a("a", &log), b("b", &log), c("c", &log);
-  const planner::Plan first{"SELECT 'one'", {}};
-  const planner::Plan second{
+  const exec::Plan first{"SELECT 'one'", {}};
+  const exec::Plan second{
       "SELECT (1 / (2 - g))::text FROM generate_series(1, 3) g", {}};
-  const planner::Plan third{"SELECT 'three'", {}};
-  const Statement statements[] = {{&first, &a}, {&second, &b}, {&third, &c}};
+  const exec::Plan third{"SELECT 'three'", {}};
+  const exec::Statement statements[] = {{&first, &a}, {&second, &b}, {&third, &c}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
-                            RequestContext());
+                            exec::RequestContext());
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(result.status().message()),
@@ -511,12 +511,12 @@ TEST_F(StreamQueryTest, FailingStatementUndoesTheBatchsEarlierWrites) {
   testing::ScopedSchema schema("stream_batch_undo");
   const std::string table = schema.name() + ".t";
   schema.admin().Exec("CREATE TABLE " + table + " (v int)");
-  const planner::Plan insert{
+  const exec::Plan insert{
       "INSERT INTO " + table + " VALUES (1) RETURNING v::text", {}};
-  const planner::Plan fail{"SELECT (1 / 0)::text", {}};
-  const Statement statements[] = {{&insert, nullptr}, {&fail, nullptr}};
+  const exec::Plan fail{"SELECT (1 / 0)::text", {}};
+  const exec::Statement statements[] = {{&insert, nullptr}, {&fail, nullptr}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
-                            RequestContext());
+                            exec::RequestContext());
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(schema.admin().Column("SELECT count(*) FROM " + table),
             (std::vector<std::string>{"0"}));
@@ -525,12 +525,12 @@ TEST_F(StreamQueryTest, FailingStatementUndoesTheBatchsEarlierWrites) {
 TEST_F(StreamQueryTest, SeveralStatementsRunInOneRepeatableReadTransaction) {
   std::vector<std::string> log;
   TaggedSink a("a", &log), b("b", &log), c("c", &log);
-  const planner::Plan txid{"SELECT txid_current()::text", {}};
-  const planner::Plan isolation{
+  const exec::Plan txid{"SELECT txid_current()::text", {}};
+  const exec::Plan isolation{
       "SELECT current_setting('transaction_isolation')", {}};
-  const Statement statements[] = {{&txid, &a}, {&isolation, &b}, {&txid, &c}};
+  const exec::Statement statements[] = {{&txid, &a}, {&isolation, &b}, {&txid, &c}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
-                            RequestContext());
+                            exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
   ASSERT_EQ(a.rows.size(), 1u);
   EXPECT_EQ(c.rows, a.rows);
@@ -548,15 +548,15 @@ TEST_F(StreamQueryTest, SeveralStatementsRunInOneRepeatableReadTransaction) {
 // (RESET ALL, ...) now precedes every statement in the pipeline, and VACUUM
 // refuses to run in a pipeline at all.)
 TEST_F(StreamQueryTest, SingleStatementWithoutContextOpensNoTransaction) {
-  const planner::Plan savepoint{"SAVEPOINT probe", {}};
-  const Statement statement{&savepoint, nullptr, /*prepare=*/false};
+  const exec::Plan savepoint{"SAVEPOINT probe", {}};
+  const exec::Statement statement{&savepoint, nullptr, /*prepare=*/false};
   StreamOptions options;  // the default statement_timeout needs no BEGIN
   auto alone = StreamBatch(conn_->raw(), absl::MakeConstSpan(&statement, 1),
-                           options, BatchOptions(), RequestContext());
+                           options, BatchOptions(), exec::RequestContext());
   ASSERT_FALSE(alone.ok());
   EXPECT_EQ(SqlStateOf(alone.status()), "25P01") << alone.status();
   // Control: with context variables it runs in a transaction, and succeeds.
-  RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t";
   auto wrapped = StreamBatch(conn_->raw(), absl::MakeConstSpan(&statement, 1),
                              options, BatchOptions(), context);
@@ -569,20 +569,20 @@ TEST_F(StreamQueryTest, BeginLeavesTheTransactionOpenWithItsSettings) {
   testing::ScopedSchema schema("stream_begin");
   const std::string table = schema.name() + ".t";
   schema.admin().Exec("CREATE TABLE " + table + " (v text)");
-  RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "tenant-9";
   BatchOptions begin;
   begin.transaction = TransactionControl::kBegin;
   begin.begin_sql = "BEGIN ISOLATION LEVEL SERIALIZABLE";
-  const planner::Plan insert{
+  const exec::Plan insert{
       "INSERT INTO " + table +
           " VALUES (current_setting('app.tenant_id')) RETURNING v",
       {}};
-  const planner::Plan isolation{
+  const exec::Plan isolation{
       "SELECT current_setting('transaction_isolation')", {}};
   std::vector<std::string> log;
   TaggedSink a("a", &log), b("b", &log);
-  const Statement statements[] = {{&insert, &a}, {&isolation, &b}};
+  const exec::Statement statements[] = {{&insert, &a}, {&isolation, &b}};
   auto result = StreamBatch(conn_->raw(), statements, {}, begin, context);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(a.rows, (std::vector<std::string>{"tenant-9"}));
@@ -595,11 +595,11 @@ TEST_F(StreamQueryTest, BeginLeavesTheTransactionOpenWithItsSettings) {
   // The next batch runs inside, still sees the settings, and commits.
   BatchOptions inside;
   inside.transaction = TransactionControl::kInside;
-  const planner::Plan tenant{"SELECT current_setting('app.tenant_id')", {}};
-  const planner::Plan commit{"COMMIT", {}};
+  const exec::Plan tenant{"SELECT current_setting('app.tenant_id')", {}};
+  const exec::Plan commit{"COMMIT", {}};
   TaggedSink c("c", &log);
-  const Statement more[] = {{&tenant, &c}, {&commit, nullptr, false}};
-  result = StreamBatch(conn_->raw(), more, {}, inside, RequestContext());
+  const exec::Statement more[] = {{&tenant, &c}, {&commit, nullptr, false}};
+  result = StreamBatch(conn_->raw(), more, {}, inside, exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(c.rows, (std::vector<std::string>{"tenant-9"}));
   EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
@@ -616,11 +616,11 @@ TEST_F(StreamQueryTest, BeginRollsBackOnFailure) {
   schema.admin().Exec("CREATE TABLE " + table + " (v int)");
   BatchOptions begin;
   begin.transaction = TransactionControl::kBegin;
-  RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t";
-  const planner::Plan insert{"INSERT INTO " + table + " VALUES (1)", {}};
-  const planner::Plan fail{"SELECT (1 / 0)::text", {}};
-  const Statement statements[] = {{&insert, nullptr}, {&fail, nullptr}};
+  const exec::Plan insert{"INSERT INTO " + table + " VALUES (1)", {}};
+  const exec::Plan fail{"SELECT (1 / 0)::text", {}};
+  const exec::Statement statements[] = {{&insert, nullptr}, {&fail, nullptr}};
   auto result = StreamBatch(conn_->raw(), statements, {}, begin, context);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(SqlStateOf(result.status()), "22012");
@@ -636,25 +636,25 @@ TEST_F(StreamQueryTest, BeginRollsBackOnFailure) {
 TEST_F(StreamQueryTest, InsideRefusesContextSettingsAndSendsNothing) {
   BatchOptions begin;
   begin.transaction = TransactionControl::kBegin;
-  const planner::Plan one{"SELECT '1'", {}};
-  const Statement first[] = {{&one, nullptr}};
+  const exec::Plan one{"SELECT '1'", {}};
+  const exec::Statement first[] = {{&one, nullptr}};
   ASSERT_TRUE(
-      StreamBatch(conn_->raw(), first, {}, begin, RequestContext()).ok());
+      StreamBatch(conn_->raw(), first, {}, begin, exec::RequestContext()).ok());
   ASSERT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INTRANS);
 
   BatchOptions inside;
   inside.transaction = TransactionControl::kInside;
   // A statement that would fail if it were sent: the transaction would
   // then be aborted.
-  const planner::Plan fail{"SELECT (1 / 0)::text", {}};
-  const Statement statements[] = {{&fail, nullptr}};
-  RequestContext with_tenant;
+  const exec::Plan fail{"SELECT (1 / 0)::text", {}};
+  const exec::Statement statements[] = {{&fail, nullptr}};
+  exec::RequestContext with_tenant;
   with_tenant.tenant_id = "t";
-  RequestContext with_variable;
+  exec::RequestContext with_variable;
   with_variable.variables["app.role"] = "r";
-  RequestContext with_timeout;
+  exec::RequestContext with_timeout;
   with_timeout.statement_timeout = absl::Seconds(1);
-  for (const RequestContext* context :
+  for (const exec::RequestContext* context :
        {&with_tenant, &with_variable, &with_timeout}) {
     auto result = StreamBatch(conn_->raw(), statements, {}, inside, *context);
     EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
@@ -663,10 +663,10 @@ TEST_F(StreamQueryTest, InsideRefusesContextSettingsAndSendsNothing) {
   }
   // The caller's transaction goes on.
   CollectingSink sink;
-  const planner::Plan two{"SELECT '2'", {}};
-  const Statement next[] = {{&two, &sink}};
+  const exec::Plan two{"SELECT '2'", {}};
+  const exec::Statement next[] = {{&two, &sink}};
   ASSERT_TRUE(
-      StreamBatch(conn_->raw(), next, {}, inside, RequestContext()).ok());
+      StreamBatch(conn_->raw(), next, {}, inside, exec::RequestContext()).ok());
   EXPECT_EQ(sink.rows, (std::vector<std::string>{"2"}));
   EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INTRANS);
   Rows(conn_->raw(), "ROLLBACK");
@@ -675,27 +675,27 @@ TEST_F(StreamQueryTest, InsideRefusesContextSettingsAndSendsNothing) {
 TEST_F(StreamQueryTest, InsideLeavesTheTransactionAbortedOnFailure) {
   BatchOptions begin;
   begin.transaction = TransactionControl::kBegin;
-  const planner::Plan one{"SELECT '1'", {}};
-  const Statement first[] = {{&one, nullptr}};
+  const exec::Plan one{"SELECT '1'", {}};
+  const exec::Statement first[] = {{&one, nullptr}};
   ASSERT_TRUE(
-      StreamBatch(conn_->raw(), first, {}, begin, RequestContext()).ok());
+      StreamBatch(conn_->raw(), first, {}, begin, exec::RequestContext()).ok());
   BatchOptions inside;
   inside.transaction = TransactionControl::kInside;
-  const planner::Plan fail{"SELECT (1 / 0)::text", {}};
+  const exec::Plan fail{"SELECT (1 / 0)::text", {}};
   CollectingSink after;
-  const planner::Plan later{"SELECT 'later'", {}};
-  const Statement statements[] = {{&fail, nullptr}, {&later, &after}};
+  const exec::Plan later{"SELECT 'later'", {}};
+  const exec::Statement statements[] = {{&fail, nullptr}, {&later, &after}};
   auto result =
-      StreamBatch(conn_->raw(), statements, {}, inside, RequestContext());
+      StreamBatch(conn_->raw(), statements, {}, inside, exec::RequestContext());
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(SqlStateOf(result.status()), "22012");
   EXPECT_TRUE(after.rows.empty());
   EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INERROR);
   // Left for the caller to roll back.
-  const planner::Plan rollback{"ROLLBACK", {}};
-  const Statement end[] = {{&rollback, nullptr, false}};
+  const exec::Plan rollback{"ROLLBACK", {}};
+  const exec::Statement end[] = {{&rollback, nullptr, false}};
   ASSERT_TRUE(
-      StreamBatch(conn_->raw(), end, {}, inside, RequestContext()).ok());
+      StreamBatch(conn_->raw(), end, {}, inside, exec::RequestContext()).ok());
   EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_IDLE);
   EXPECT_EQ(Rows(conn_->raw(), "SELECT 'ok'"), (std::vector<std::string>{"ok"}));
 }
@@ -705,13 +705,13 @@ TEST_F(StreamQueryTest, SameStatementTwiceInOneBatchIsParsedOnce) {
   StreamOptions options;
   options.statements = &cache;
   const std::string sql = "SELECT ($1::int * 7)::text";
-  const planner::Plan two{sql, {{"2", "", false}}};
-  const planner::Plan three{sql, {{"3", "", false}}};
+  const exec::Plan two{sql, {{"2", "", false}}};
+  const exec::Plan three{sql, {{"3", "", false}}};
   std::vector<std::string> log;
   TaggedSink a("a", &log), b("b", &log);
-  const Statement statements[] = {{&two, &a}, {&three, &b}};
+  const exec::Statement statements[] = {{&two, &a}, {&three, &b}};
   auto result = StreamBatch(conn_->raw(), statements, options, BatchOptions(),
-                            RequestContext());
+                            exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(log, (std::vector<std::string>{"a:14", "b:21"}));
   EXPECT_EQ(cache.Size(conn_->raw()), 1u);
@@ -721,7 +721,7 @@ TEST_F(StreamQueryTest, SameStatementTwiceInOneBatchIsParsedOnce) {
             (std::vector<std::string>{"1"}));
   // Run by name the next time.
   result = StreamBatch(conn_->raw(), statements, options, BatchOptions(),
-                       RequestContext());
+                       exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(log.size(), 4u);
   EXPECT_EQ(log[3], "b:21");
@@ -734,11 +734,11 @@ TEST_F(StreamQueryTest, StatementNotPreparedWhenItAsksNot) {
   StatementCache cache;
   StreamOptions options;
   options.statements = &cache;
-  const planner::Plan plan{"SELECT 'unprepared'", {}};
+  const exec::Plan plan{"SELECT 'unprepared'", {}};
   CollectingSink sink;
-  const Statement statements[] = {{&plan, &sink, /*prepare=*/false}};
+  const exec::Statement statements[] = {{&plan, &sink, /*prepare=*/false}};
   ASSERT_TRUE(StreamBatch(conn_->raw(), statements, options, BatchOptions(),
-                          RequestContext())
+                          exec::RequestContext())
                   .ok());
   EXPECT_EQ(sink.rows, (std::vector<std::string>{"unprepared"}));
   EXPECT_EQ(cache.Size(conn_->raw()), 0u);
@@ -752,12 +752,12 @@ TEST_F(StreamQueryTest, SinkFailureInTheFirstStatementSkipsTheRest) {
   a.fail_after = 2;
   std::vector<std::string> log;
   TaggedSink b("b", &log);
-  const planner::Plan big{"SELECT g::text FROM generate_series(1, 10000000) g",
+  const exec::Plan big{"SELECT g::text FROM generate_series(1, 10000000) g",
                           {}};
-  const planner::Plan small{"SELECT 'b'", {}};
-  const Statement statements[] = {{&big, &a}, {&small, &b}};
+  const exec::Plan small{"SELECT 'b'", {}};
+  const exec::Statement statements[] = {{&big, &a}, {&small, &b}};
   auto result = StreamBatch(conn_->raw(), statements, {/*chunk_rows=*/2},
-                            BatchOptions(), RequestContext());
+                            BatchOptions(), exec::RequestContext());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled);
   EXPECT_EQ(std::string(result.status().message()), "consumer gave up");
   EXPECT_EQ(a.rows.size(), 2u);
@@ -767,9 +767,9 @@ TEST_F(StreamQueryTest, SinkFailureInTheFirstStatementSkipsTheRest) {
 }
 
 TEST_F(StreamQueryTest, BatchStatementWithoutPlanIsInvalidArgument) {
-  const Statement statements[] = {{nullptr, nullptr}};
+  const exec::Statement statements[] = {{nullptr, nullptr}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
-                            RequestContext());
+                            exec::RequestContext());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_TRUE(conn_->IsReusable());
 }
@@ -797,20 +797,20 @@ TEST_F(StreamQueryTest, EvictedStatementsWaitForABatchThatOwnsItsTransaction) {
   BatchOptions begin;
   begin.transaction = TransactionControl::kBegin;
   begin.keep_open_on_error = true;
-  const planner::Plan insert{"INSERT INTO " + table + " VALUES ('x') RETURNING v",
+  const exec::Plan insert{"INSERT INTO " + table + " VALUES ('x') RETURNING v",
                              {}};
   CollectingSink rows;
-  const Statement statements[] = {{&insert, &rows}};
+  const exec::Statement statements[] = {{&insert, &rows}};
   auto result = StreamBatch(conn_->raw(), statements, options, begin,
-                            RequestContext());
+                            exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(rows.rows, (std::vector<std::string>{"x"}));
   EXPECT_EQ(PQtransactionStatus(conn_->raw()), PQTRANS_INTRANS);
   BatchOptions inside;
   inside.transaction = TransactionControl::kInside;
-  const planner::Plan commit{"COMMIT", {}};
-  const Statement end[] = {{&commit, nullptr, /*prepare=*/false}};
-  ASSERT_TRUE(StreamBatch(conn_->raw(), end, options, inside, RequestContext())
+  const exec::Plan commit{"COMMIT", {}};
+  const exec::Statement end[] = {{&commit, nullptr, /*prepare=*/false}};
+  ASSERT_TRUE(StreamBatch(conn_->raw(), end, options, inside, exec::RequestContext())
                   .ok());
   EXPECT_EQ(schema.admin().Column("SELECT count(*) FROM " + table),
             (std::vector<std::string>{"1"}));
@@ -831,15 +831,15 @@ TEST_F(StreamQueryTest, NulInAParameterIsRefusedBeforeAnythingIsSent) {
   testing::ScopedSchema schema("stream_nul");
   const std::string table = schema.name() + ".t";
   schema.admin().Exec("CREATE TABLE " + table + " (v text)");
-  const planner::Plan insert{"INSERT INTO " + table + " VALUES ($1)",
+  const exec::Plan insert{"INSERT INTO " + table + " VALUES ($1)",
                              {{"first", "", false}}};
-  const planner::Plan select{
+  const exec::Plan select{
       "SELECT $1::text || $2::text || $3::text",
       {{"a", "", false}, {"", "", true}, {std::string("acme\0evil", 9), "", false}}};
   CollectingSink sink;
-  const Statement statements[] = {{&insert, nullptr}, {&select, &sink}};
+  const exec::Statement statements[] = {{&insert, nullptr}, {&select, &sink}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
-                            RequestContext());
+                            exec::RequestContext());
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(std::string(result.status().message()),
@@ -857,29 +857,29 @@ TEST_F(StreamQueryTest, NulInAParameterIsRefusedBeforeAnythingIsSent) {
 
 TEST_F(StreamQueryTest, NulInAContextValueOrNameIsRefused) {
   const std::string evil("acme\0evil", 9);
-  std::vector<std::pair<RequestContext, std::string>> cases;
+  std::vector<std::pair<exec::RequestContext, std::string>> cases;
   {
-    RequestContext c;
+    exec::RequestContext c;
     c.tenant_id = evil;
     cases.push_back({c, "invalid context value app.tenant_id: contains a NUL byte"});
   }
   {
-    RequestContext c;
+    exec::RequestContext c;
     c.user_id = evil;
     cases.push_back({c, "invalid context value app.user_id: contains a NUL byte"});
   }
   {
-    RequestContext c;
+    exec::RequestContext c;
     c.variables["app.locale"] = evil;
     cases.push_back({c, "invalid context value app.locale: contains a NUL byte"});
   }
   {
-    RequestContext c;
+    exec::RequestContext c;
     c.variables[std::string("app.a\0b", 7)] = "v";
     cases.push_back({c, "invalid context variable name: contains a NUL byte"});
   }
   for (const auto& [context, message] : cases) {
-    EXPECT_EQ(std::string(ValidateRequestContext(context).message()), message);
+    EXPECT_EQ(std::string(exec::ValidateRequestContext(context).message()), message);
     CollectingSink sink;
     auto result = StreamQuery(
         conn_->raw(),
@@ -907,7 +907,7 @@ TEST_F(StreamQueryTest, SessionStateOfOneCallDoesNotReachTheNext) {
       "''), current_user, current_setting('search_path'), "
       "current_setting('TimeZone'), current_setting('statement_timeout'))";
   const std::string clean = Rows(conn_->raw(), probe).at(0);
-  const planner::Plan poison{
+  const exec::Plan poison{
       "SELECT concat_ws(',', set_config('app.tenant_id', 'A', false), "
       "set_config('role', '" + role + "', false), "
       "set_config('search_path', 'pg_catalog', false), "
@@ -915,7 +915,7 @@ TEST_F(StreamQueryTest, SessionStateOfOneCallDoesNotReachTheNext) {
       "set_config('statement_timeout', '12345ms', false))",
       {}};
   for (bool with_context : {false, true}) {
-    RequestContext context;
+    exec::RequestContext context;
     if (with_context) context.user_id = "u";
     CollectingSink sink;
     ASSERT_TRUE(StreamQuery(conn_->raw(), poison, {}, context, &sink).ok());
@@ -943,7 +943,7 @@ TEST_F(StreamQueryTest, AFailedCallStillLeavesTheSessionReset) {
                            {}},
                           {}, &sink)
                   .ok());
-  const planner::Plan insert{"INSERT INTO " + table + " VALUES (1)", {}};
+  const exec::Plan insert{"INSERT INTO " + table + " VALUES (1)", {}};
   auto failed = StreamQuery(conn_->raw(), insert, {}, &sink);
   EXPECT_EQ(SqlStateOf(failed.status()), "25006") << failed.status();
   // Checked outside StreamQuery, whose prologue would hide a leftover.
@@ -967,9 +967,9 @@ TEST_F(StreamQueryTest, DefaultStatementTimeoutAppliesWithoutATransaction) {
   EXPECT_EQ(std::string(result.status().message()),
             "query exceeded statement_timeout of 200ms on the server "
             "(SQLSTATE 57014)");
-  EXPECT_TRUE(result.status().GetPayload(kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_TRUE(result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   // Local to the request: seen by its statements, gone after its Sync.
-  const planner::Plan show{"SELECT current_setting('statement_timeout')", {}};
+  const exec::Plan show{"SELECT current_setting('statement_timeout')", {}};
   CollectingSink seen;
   ASSERT_TRUE(StreamQuery(conn_->raw(), show, options, &seen).ok());
   EXPECT_EQ(seen.rows, (std::vector<std::string>{"200ms"}));
@@ -985,7 +985,7 @@ std::string EffectiveTimeout(PGconn* conn, absl::Duration call,
   StreamOptions options;
   options.default_statement_timeout = default_timeout;
   options.session_statement_timeout = pool;
-  RequestContext context;
+  exec::RequestContext context;
   context.statement_timeout = call;
   CollectingSink sink;
   auto result = StreamQuery(
@@ -1055,7 +1055,7 @@ TEST_F(StreamQueryTest, ServerSideCancelIsCancelledNotATimeout) {
   canceller.join();
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled)
       << result.status();
-  EXPECT_FALSE(result.status().GetPayload(kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_FALSE(result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   EXPECT_TRUE(conn_->IsReusable());
 }
 
@@ -1065,7 +1065,7 @@ TEST_F(StreamQueryTest, HugeOrInfiniteTimeoutsAreClamped) {
   for (absl::Duration timeout :
        {absl::Hours(24 * 30), absl::Hours(24 * 365 * 1000),
         absl::InfiniteDuration()}) {
-    RequestContext context;
+    exec::RequestContext context;
     context.statement_timeout = timeout;
     context.deadline = absl::Now() + timeout;  // InfiniteFuture when infinite
     CollectingSink sink;
@@ -1076,7 +1076,7 @@ TEST_F(StreamQueryTest, HugeOrInfiniteTimeoutsAreClamped) {
                              << result.status();
     EXPECT_EQ(sink.rows, (std::vector<std::string>{"2147483647ms"}));
   }
-  RequestContext tiny;
+  exec::RequestContext tiny;
   tiny.statement_timeout = absl::Microseconds(10);
   CollectingSink sink;
   ASSERT_TRUE(StreamQuery(conn_->raw(),

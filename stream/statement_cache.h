@@ -1,6 +1,6 @@
 // stream/: which statements are prepared on which connection. StreamQuery
 // prepares a statement the first time its SQL text (its shape, see
-// planner::Plan) runs on a connection and executes it by name afterwards.
+// exec::Plan) runs on a connection and executes it by name afterwards.
 //
 // The pool's Connection has no slot for per-connection state, so this is a
 // side table keyed by the libpq handle and checked against the server

@@ -7,18 +7,13 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "exec/plan.h"
 
 namespace fraiseql::where {
 
-struct Param {
-  std::string text;      // the value in PostgreSQL's text input format
-  std::string sql_type;  // what the placeholder is cast to: numeric, uuid, ...
-  bool is_null = false;
-
-  bool operator==(const Param& o) const {
-    return text == o.text && sql_type == o.sql_type && is_null == o.is_null;
-  }
-};
+// The executor's parameter type (exec/plan.h): what a filter binds is what
+// a backend receives.
+using Param = exec::Param;
 
 class ParamList {
  public:

@@ -17,7 +17,7 @@ namespace {
 // may be what just failed): rolling a savepoint back after a failed RELEASE.
 constexpr absl::Duration kCleanupBound = absl::Seconds(5);
 
-bool HasVariables(const stream::RequestContext& context) {
+bool HasVariables(const exec::RequestContext& context) {
   return context.tenant_id.has_value() || context.user_id.has_value() ||
          !context.variables.empty();
 }
@@ -27,10 +27,10 @@ bool HasVariables(const stream::RequestContext& context) {
 // call's own deadline and cancel flag. A call's statement_timeout is not
 // set again inside the transaction: its deadline (cancelled on the server
 // when it passes) stands for it.
-stream::RequestContext CallContext(const stream::RequestContext& transaction,
-                                   const stream::RequestContext& call,
+exec::RequestContext CallContext(const exec::RequestContext& transaction,
+                                   const exec::RequestContext& call,
                                    bool first) {
-  stream::RequestContext context = first ? transaction : stream::RequestContext();
+  exec::RequestContext context = first ? transaction : exec::RequestContext();
   context.deadline = std::min(call.deadline, transaction.deadline);
   context.cancelled = call.cancelled;
   return context;
@@ -64,7 +64,7 @@ absl::Status Busy() {
 class NativeTransaction : public Transaction {
  public:
   NativeTransaction(NativeBackend* backend, pool::PooledConnection connection,
-                    std::string begin_sql, stream::RequestContext context)
+                    std::string begin_sql, exec::RequestContext context)
       : backend_(backend),
         connection_(std::move(connection)),
         begin_sql_(std::move(begin_sql)),
@@ -92,8 +92,8 @@ class NativeTransaction : public Transaction {
   // statement running (a stream of this transaction still open, on this
   // thread or another) fails instead of waiting for it, which could be
   // forever.
-  absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
-                            const stream::RequestContext& context) override {
+  absl::Status ExecuteBatch(absl::Span<const exec::Statement> statements,
+                            const exec::RequestContext& context) override {
     if (!mu_.TryLock()) return Busy();
     absl::Status status = RunLocked(statements, context);
     mu_.Unlock();
@@ -102,7 +102,7 @@ class NativeTransaction : public Transaction {
 
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(
       const TransactionOptions& options,
-      const stream::RequestContext& context) override;
+      const exec::RequestContext& context) override;
 
   absl::Status Commit(absl::Time deadline) override {
     if (!mu_.TryLock()) return Busy();
@@ -146,8 +146,8 @@ class NativeTransaction : public Transaction {
   // transaction; the opposite mistake would leave a savepoint's writes in
   // place behind a reported failure).
   absl::Status RunControl(const std::vector<std::string>& control,
-                          absl::Span<const stream::Statement> then,
-                          const stream::RequestContext& context,
+                          absl::Span<const exec::Statement> then,
+                          const exec::RequestContext& context,
                           bool recovers, bool* reached = nullptr) {
     if (reached != nullptr) *reached = false;
     if (!mu_.TryLock()) return Busy();
@@ -163,8 +163,8 @@ class NativeTransaction : public Transaction {
 
  private:
   absl::Status RunControlLocked(const std::vector<std::string>& control,
-                                absl::Span<const stream::Statement> then,
-                                const stream::RequestContext& context,
+                                absl::Span<const exec::Statement> then,
+                                const exec::RequestContext& context,
                                 bool recovers, bool* reached)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (recovers && state_ == State::kAborted) state_ = State::kOpen;
@@ -177,15 +177,15 @@ class NativeTransaction : public Transaction {
     if (context.deadline <= absl::Now()) {
       absl::Status status = absl::DeadlineExceededError(
           "query exceeded its deadline before it was sent");
-      status.SetPayload(stream::kQueryTimeoutPayloadUrl, absl::Cord("query"));
+      status.SetPayload(exec::kQueryTimeoutPayloadUrl, absl::Cord("query"));
       return status;
     }
     if (context.cancelled != nullptr && context.cancelled->load()) {
       return absl::CancelledError(
           "query cancelled by the caller before it was sent");
     }
-    std::vector<planner::Plan> plans(control.size());
-    std::vector<stream::Statement> statements;
+    std::vector<exec::Plan> plans(control.size());
+    std::vector<exec::Statement> statements;
     for (size_t i = 0; i < control.size(); ++i) {
       plans[i].sql = control[i];
       statements.push_back({&plans[i], nullptr, /*prepare=*/false});
@@ -232,8 +232,8 @@ class NativeTransaction : public Transaction {
   // (a failed first batch, a lost connection); the connection is released.
   enum class State { kNotBegun, kOpen, kAborted, kFailed, kDone };
 
-  absl::Status RunLocked(absl::Span<const stream::Statement> statements,
-                         const stream::RequestContext& context)
+  absl::Status RunLocked(absl::Span<const exec::Statement> statements,
+                         const exec::RequestContext& context)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (state_ == State::kDone) return Ended();
     if (state_ == State::kAborted || state_ == State::kFailed) return Aborted();
@@ -286,12 +286,12 @@ class NativeTransaction : public Transaction {
       Release();
       return absl::OkStatus();
     }
-    planner::Plan plan;
+    exec::Plan plan;
     plan.sql = sql;
-    const stream::Statement statement{&plan, nullptr, /*prepare=*/false};
+    const exec::Statement statement{&plan, nullptr, /*prepare=*/false};
     stream::BatchOptions batch;
     batch.transaction = stream::TransactionControl::kInside;
-    stream::RequestContext context;
+    exec::RequestContext context;
     context.deadline = deadline;
     absl::StatusOr<stream::StreamResult> result =
         stream::StreamBatch(connection_->raw(), absl::MakeConstSpan(&statement, 1),
@@ -311,7 +311,7 @@ class NativeTransaction : public Transaction {
   mutable absl::Mutex mu_;
   pool::PooledConnection connection_ ABSL_GUARDED_BY(mu_);
   const std::string begin_sql_;
-  stream::RequestContext context_;
+  exec::RequestContext context_;
   State state_ ABSL_GUARDED_BY(mu_) = State::kNotBegun;
   int savepoints_ ABSL_GUARDED_BY(mu_) = 0;
   // Set by a savepoint that could not be ended (see Poison); atomic, since
@@ -338,8 +338,8 @@ class SavepointTransaction : public Transaction {
 
   absl::string_view name() const override { return "backend.native"; }
 
-  absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
-                            const stream::RequestContext& context) override {
+  absl::Status ExecuteBatch(absl::Span<const exec::Statement> statements,
+                            const exec::RequestContext& context) override {
     if (state_ == State::kDone) return Ended();
     std::vector<std::string> control;
     if (state_ == State::kNotBegun) {
@@ -356,7 +356,7 @@ class SavepointTransaction : public Transaction {
 
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(
       const TransactionOptions& options,
-      const stream::RequestContext& context) override {
+      const exec::RequestContext& context) override {
     return parent_->Begin(options, context);
   }
 
@@ -378,7 +378,7 @@ class SavepointTransaction : public Transaction {
           "the nested transaction was aborted by an earlier error and has "
           "been rolled back to its savepoint; nothing of it was kept");
     }
-    stream::RequestContext context;
+    exec::RequestContext context;
     context.deadline = deadline;
     absl::Status released = parent_->RunControl(
         {absl::StrCat("RELEASE SAVEPOINT ", savepoint_)}, {}, context,
@@ -400,7 +400,7 @@ class SavepointTransaction : public Transaction {
     const bool begun = state_ == State::kOpen;
     state_ = State::kDone;
     if (!begun) return absl::OkStatus();
-    stream::RequestContext context;
+    exec::RequestContext context;
     context.deadline = deadline;
     absl::Status status = parent_->RunControl(
         {absl::StrCat("ROLLBACK TO SAVEPOINT ", savepoint_),
@@ -422,7 +422,7 @@ class SavepointTransaction : public Transaction {
 };
 
 absl::StatusOr<std::unique_ptr<Transaction>> NativeTransaction::Begin(
-    const TransactionOptions& options, const stream::RequestContext& context) {
+    const TransactionOptions& options, const exec::RequestContext& context) {
   if (HasVariables(context)) {
     return absl::InvalidArgumentError(
         "a nested transaction cannot set context variables; they belong to "
@@ -464,7 +464,7 @@ NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
 }
 
 absl::StatusOr<pool::PooledConnection> NativeBackend::Acquire(
-    const stream::RequestContext& context) {
+    const exec::RequestContext& context) {
   absl::Time deadline = std::min(
       context.deadline, absl::Now() + pool_->options().acquire_timeout);
   return pool_->Acquire(deadline);
@@ -477,16 +477,16 @@ void NativeBackend::Settle(pool::PooledConnection& connection) {
   }
 }
 
-absl::Status NativeBackend::Execute(const planner::Plan& plan,
-                                    const stream::RequestContext& context,
-                                    stream::RowSink* sink) {
-  const stream::Statement statement{&plan, sink};
+absl::Status NativeBackend::Execute(const exec::Plan& plan,
+                                    const exec::RequestContext& context,
+                                    exec::RowSink* sink) {
+  const exec::Statement statement{&plan, sink};
   return ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
 }
 
 absl::Status NativeBackend::ExecuteBatch(
-    absl::Span<const stream::Statement> statements,
-    const stream::RequestContext& context) {
+    absl::Span<const exec::Statement> statements,
+    const exec::RequestContext& context) {
   absl::StatusOr<pool::PooledConnection> connection = Acquire(context);
   if (!connection.ok()) return connection.status();
   absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
@@ -497,8 +497,8 @@ absl::Status NativeBackend::ExecuteBatch(
 }
 
 absl::StatusOr<std::unique_ptr<Transaction>> NativeBackend::Begin(
-    const TransactionOptions& options, const stream::RequestContext& context) {
-  RETURN_IF_ERROR(stream::ValidateRequestContext(context));
+    const TransactionOptions& options, const exec::RequestContext& context) {
+  RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(pool::PooledConnection connection, Acquire(context));
   return std::unique_ptr<Transaction>(new NativeTransaction(
       this, std::move(connection), BeginSql(options), context));

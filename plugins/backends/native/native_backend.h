@@ -44,17 +44,17 @@ class NativeBackend : public Backend {
 
   absl::string_view name() const override { return "backend.native"; }
   using Backend::Execute;
-  absl::Status Execute(const planner::Plan& plan,
-                       const stream::RequestContext& context,
-                       stream::RowSink* sink) override;
+  absl::Status Execute(const exec::Plan& plan,
+                       const exec::RequestContext& context,
+                       exec::RowSink* sink) override;
   // One round trip on one connection (stream::StreamBatch).
-  absl::Status ExecuteBatch(absl::Span<const stream::Statement> statements,
-                            const stream::RequestContext& context) override;
+  absl::Status ExecuteBatch(absl::Span<const exec::Statement> statements,
+                            const exec::RequestContext& context) override;
   // The transaction holds its connection until it ends (or is destroyed);
   // it must not outlive the backend.
   absl::StatusOr<std::unique_ptr<Transaction>> Begin(
       const TransactionOptions& options,
-      const stream::RequestContext& context) override;
+      const exec::RequestContext& context) override;
 
   // The per-connection prepared statements; null when they are off.
   stream::StatementCache* statement_cache() const { return statements_.get(); }
@@ -64,7 +64,7 @@ class NativeBackend : public Backend {
   // Borrows a connection: the wait counts against the context's deadline
   // and never exceeds the pool's acquire_timeout.
   absl::StatusOr<pool::PooledConnection> Acquire(
-      const stream::RequestContext& context);
+      const exec::RequestContext& context);
   // Discards a connection that came back unusable.
   void Settle(pool::PooledConnection& connection);
 

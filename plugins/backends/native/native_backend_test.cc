@@ -11,9 +11,9 @@
 namespace fraiseql::plugins {
 namespace {
 
-class Collect : public stream::RowSink {
+class Collect : public exec::RowSink {
  public:
-  absl::Status OnChunk(const stream::RowChunk& chunk) override {
+  absl::Status OnChunk(const exec::RowChunk& chunk) override {
     for (auto row : chunk.rows) rows.emplace_back(row);
     return absl::OkStatus();
   }
@@ -33,7 +33,7 @@ TEST(NativeBackend, RunsPlanWithTypedParameters) {
   NativeBackend backend(pool, {/*chunk_rows=*/2});
   EXPECT_EQ(backend.name(), "backend.native");
   // '9' < '10' as text but not as numbers: the cast in the SQL decides.
-  planner::Plan plan{
+  exec::Plan plan{
       "SELECT v::text FROM (VALUES (9), (10), (11)) AS t(v) "
       "WHERE v::numeric > $1::numeric ORDER BY v",
       {{"9", "numeric", false}}};
@@ -70,7 +70,7 @@ std::string One(NativeBackend& backend, const std::string& sql) {
 TEST(NativeBackend, DeadlineCancelsAndLeavesPoolHealthy) {
   auto pool = MakePool(1);
   NativeBackend backend(pool);
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.deadline = absl::Now() + absl::Milliseconds(300);
   Collect sink;
   const absl::Time start = absl::Now();
@@ -88,7 +88,7 @@ TEST(NativeBackend, StatementTimeoutIsDeadlineExceeded) {
   NativeBackendOptions options;
   options.statement_timeout = absl::ZeroDuration();  // no default
   NativeBackend backend(pool, options);
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.statement_timeout = absl::Milliseconds(200);
   Collect sink;
   absl::Status status =
@@ -112,9 +112,9 @@ TEST(NativeBackend, DefaultStatementTimeoutHoldsForCallsWithoutOne) {
   absl::Status status =
       backend.Execute({"SELECT pg_sleep(10)::text", {}}, &sink);
   EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded) << status;
-  EXPECT_TRUE(status.GetPayload(stream::kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_TRUE(status.GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   // A call's own timeout wins over the default.
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.statement_timeout = absl::Seconds(5);
   Collect own;
   ASSERT_TRUE(
@@ -135,7 +135,7 @@ TEST(NativeBackend, ContextNeverLeaksBetweenTwoUsersOfOneConnection) {
   const std::string sql =
       "SELECT coalesce(current_setting('app.tenant_id', true), '<unset>') || "
       "'/' || pg_backend_pid()";
-  stream::RequestContext alice;
+  exec::RequestContext alice;
   alice.tenant_id = "alice";
   Collect first;
   ASSERT_TRUE(backend.Execute({sql, {}}, alice, &first).ok());
@@ -143,7 +143,7 @@ TEST(NativeBackend, ContextNeverLeaksBetweenTwoUsersOfOneConnection) {
   // The next user, without context, on the same backend process.
   const std::string seen = One(backend, sql);
   EXPECT_TRUE(seen == "/" + pid || seen == "<unset>/" + pid) << seen;
-  stream::RequestContext bob;
+  exec::RequestContext bob;
   bob.tenant_id = "bob";
   Collect second;
   ASSERT_TRUE(backend.Execute({sql, {}}, bob, &second).ok());
@@ -153,7 +153,7 @@ TEST(NativeBackend, ContextNeverLeaksBetweenTwoUsersOfOneConnection) {
 TEST(NativeBackend, ErrorInsideTheContextTransactionLeavesConnectionIdle) {
   auto pool = MakePool(1);
   NativeBackend backend(pool);
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t";
   Collect sink;
   absl::Status status =
@@ -188,7 +188,7 @@ TEST(NativeBackend, PgBouncerModePreparesNothing) {
   options.pgbouncer = true;
   NativeBackend backend(pool, options);
   EXPECT_EQ(backend.statement_cache(), nullptr);
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t";
   Collect sink;
   ASSERT_TRUE(backend
@@ -206,14 +206,14 @@ TEST(NativeBackend, PgBouncerModePreparesNothing) {
 TEST(NativeBackend, ExecuteBatchStreamsEachStatementInOneTransaction) {
   auto pool = MakePool(1);
   NativeBackend backend(pool);
-  const planner::Plan txid{"SELECT txid_current()::text", {}};
-  const planner::Plan values{"SELECT g::text FROM generate_series(1, 3) g",
+  const exec::Plan txid{"SELECT txid_current()::text", {}};
+  const exec::Plan values{"SELECT g::text FROM generate_series(1, 3) g",
                              {}};
   Collect a, b, c;
-  const stream::Statement statements[] = {
+  const exec::Statement statements[] = {
       {&txid, &a}, {&values, &b}, {&txid, &c}};
   absl::Status status =
-      backend.ExecuteBatch(statements, stream::RequestContext());
+      backend.ExecuteBatch(statements, exec::RequestContext());
   ASSERT_TRUE(status.ok()) << status;
   ASSERT_EQ(a.rows.size(), 1u);
   EXPECT_EQ(c.rows, a.rows);
@@ -231,7 +231,7 @@ class NativeTransactionTest : public ::testing::Test {
     backend_ = std::make_unique<NativeBackend>(pool_);
   }
 
-  planner::Plan Insert(const std::string& value) {
+  exec::Plan Insert(const std::string& value) {
     return {"INSERT INTO " + table_ + " VALUES ($1::text) RETURNING v",
             {{value, "", false}}};
   }
@@ -242,7 +242,7 @@ class NativeTransactionTest : public ::testing::Test {
   }
 
   static std::unique_ptr<Transaction> Begin(
-      Backend& backend, const stream::RequestContext& context = {},
+      Backend& backend, const exec::RequestContext& context = {},
       const TransactionOptions& options = {}) {
     auto transaction = backend.Begin(options, context);
     EXPECT_TRUE(transaction.ok()) << transaction.status();
@@ -368,11 +368,11 @@ TEST_F(NativeTransactionTest, AfterAFailedStatementOnlyRollbackWorks) {
   EXPECT_TRUE(tx->open());
   EXPECT_EQ(tx->Execute(Insert("b"), &sink).code(),
             absl::StatusCode::kFailedPrecondition);
-  const planner::Plan c = Insert("c");
-  const stream::Statement batch[] = {{&c, &sink}};
-  EXPECT_EQ(tx->ExecuteBatch(batch, stream::RequestContext()).code(),
+  const exec::Plan c = Insert("c");
+  const exec::Statement batch[] = {{&c, &sink}};
+  EXPECT_EQ(tx->ExecuteBatch(batch, exec::RequestContext()).code(),
             absl::StatusCode::kFailedPrecondition);
-  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
   EXPECT_EQ(nested.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(tx->Commit().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_FALSE(tx->open());
@@ -420,7 +420,7 @@ TEST_F(NativeTransactionTest, FailedFirstStatementLeavesTheTransactionFailed) {
 }
 
 TEST_F(NativeTransactionTest, ContextHoldsForEveryStatementAndEndsWithIt) {
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "tenant-1";
   context.variables["app.role_name"] = "auditor";
   auto tx = Begin(*backend_, context);
@@ -430,7 +430,7 @@ TEST_F(NativeTransactionTest, ContextHoldsForEveryStatementAndEndsWithIt) {
       "current_setting('app.role_name')";
   EXPECT_EQ(Value(*tx, sql), "tenant-1/auditor");
   EXPECT_EQ(Value(*tx, sql), "tenant-1/auditor");
-  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
   ASSERT_TRUE(nested.ok()) << nested.status();
   EXPECT_EQ(Value(**nested, sql), "tenant-1/auditor");
   ASSERT_TRUE((*nested)->Commit().ok());
@@ -446,7 +446,7 @@ TEST_F(NativeTransactionTest, ContextHoldsForEveryStatementAndEndsWithIt) {
 TEST_F(NativeTransactionTest, StatementsCannotSetContextOfTheirOwn) {
   auto tx = Begin(*backend_);
   ASSERT_NE(tx, nullptr);
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "t";
   Collect sink;
   EXPECT_EQ(tx->Execute(Insert("a"), context, &sink).code(),
@@ -460,7 +460,7 @@ TEST_F(NativeTransactionTest, StatementsCannotSetContextOfTheirOwn) {
 }
 
 TEST_F(NativeTransactionTest, BeginRejectsABadVariableName) {
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.variables["app.Bad-Name"] = "v";
   auto tx = backend_->Begin(TransactionOptions(), context);
   EXPECT_EQ(tx.status().code(), absl::StatusCode::kInvalidArgument);
@@ -472,7 +472,7 @@ TEST_F(NativeTransactionTest, SavepointRollbackUndoesOnlyItsStatements) {
   ASSERT_NE(tx, nullptr);
   Collect sink;
   ASSERT_TRUE(tx->Execute(Insert("a"), &sink).ok());
-  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
   ASSERT_TRUE(nested.ok()) << nested.status();
   Transaction& sp = **nested;
   EXPECT_TRUE(sp.open());
@@ -494,7 +494,7 @@ TEST_F(NativeTransactionTest, SavepointRollbackClearsAnAbortSoTheOuterCommits) {
   ASSERT_NE(tx, nullptr);
   Collect sink;
   ASSERT_TRUE(tx->Execute(Insert("a"), &sink).ok());
-  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
   ASSERT_TRUE(nested.ok()) << nested.status();
   Transaction& sp = **nested;
   ASSERT_TRUE(sp.Execute(Insert("b"), &sink).ok());
@@ -518,7 +518,7 @@ TEST_F(NativeTransactionTest, SavepointCommitKeepsItsStatements) {
   Collect sink;
   ASSERT_TRUE(tx->Execute(Insert("a"), &sink).ok());
   {
-    auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+    auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
     ASSERT_TRUE(nested.ok()) << nested.status();
     ASSERT_TRUE((*nested)->Execute(Insert("b"), &sink).ok());
     ASSERT_TRUE((*nested)->Commit().ok());
@@ -526,7 +526,7 @@ TEST_F(NativeTransactionTest, SavepointCommitKeepsItsStatements) {
   }
   {
     // Destroyed open: rolled back to its savepoint.
-    auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+    auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
     ASSERT_TRUE(nested.ok()) << nested.status();
     ASSERT_TRUE((*nested)->Execute(Insert("z"), &sink).ok());
   }
@@ -540,10 +540,10 @@ TEST_F(NativeTransactionTest, SavepointsNest) {
   ASSERT_NE(tx, nullptr);
   Collect sink;
   ASSERT_TRUE(tx->Execute(Insert("a"), &sink).ok());
-  auto outer = tx->Begin(TransactionOptions(), stream::RequestContext());
+  auto outer = tx->Begin(TransactionOptions(), exec::RequestContext());
   ASSERT_TRUE(outer.ok()) << outer.status();
   ASSERT_TRUE((*outer)->Execute(Insert("b"), &sink).ok());
-  auto inner = (*outer)->Begin(TransactionOptions(), stream::RequestContext());
+  auto inner = (*outer)->Begin(TransactionOptions(), exec::RequestContext());
   ASSERT_TRUE(inner.ok()) << inner.status();
   ASSERT_TRUE((*inner)->Execute(Insert("c"), &sink).ok());
   ASSERT_TRUE((*inner)->Rollback().ok());
@@ -560,7 +560,7 @@ TEST_F(NativeTransactionTest, SavepointCommitPastItsDeadlineKeepsNothing) {
   ASSERT_NE(tx, nullptr);
   Collect sink;
   ASSERT_TRUE(tx->Execute(Insert("a"), &sink).ok());
-  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
   ASSERT_TRUE(nested.ok()) << nested.status();
   ASSERT_TRUE((*nested)->Execute(Insert("b"), &sink).ok());
   absl::Status released = (*nested)->Commit(absl::Now() - absl::Seconds(1));
@@ -579,7 +579,7 @@ TEST_F(NativeTransactionTest, SavepointThatCannotRollBackPoisonsTheOuter) {
   ASSERT_NE(tx, nullptr);
   Collect sink;
   ASSERT_TRUE(tx->Execute(Insert("a"), &sink).ok());
-  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
   ASSERT_TRUE(nested.ok()) << nested.status();
   ASSERT_TRUE((*nested)->Execute(Insert("b"), &sink).ok());
   EXPECT_EQ((*nested)->Rollback(absl::Now() - absl::Seconds(1)).code(),
@@ -600,11 +600,11 @@ TEST_F(NativeTransactionTest, SavepointThatCannotRollBackPoisonsTheOuter) {
 // statements caused, so the parent goes on").
 TEST_F(NativeTransactionTest,
        SavepointFailingAsTheFirstStatementLeavesTheOuterUsable) {
-  stream::RequestContext context;
+  exec::RequestContext context;
   context.tenant_id = "tenant-1";
   auto tx = Begin(*backend_, context);
   ASSERT_NE(tx, nullptr);
-  auto nested = tx->Begin(TransactionOptions(), stream::RequestContext());
+  auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
   ASSERT_TRUE(nested.ok()) << nested.status();
   Collect sink;
   EXPECT_FALSE((*nested)->Execute({"SELECT (1 / 0)::text", {}}, &sink).ok());

@@ -1,11 +1,11 @@
-#include "stream/request_context.h"
+#include "exec/request_context.h"
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/strip.h"
 
-namespace fraiseql::stream {
+namespace fraiseql::exec {
 
 bool IsValidVariableName(absl::string_view name) {
   if (!absl::ConsumePrefix(&name, "app.") || name.empty()) return false;
@@ -63,4 +63,4 @@ absl::Status ValidateRequestContext(const RequestContext& context) {
   return absl::OkStatus();
 }
 
-}  // namespace fraiseql::stream
+}  // namespace fraiseql::exec

@@ -1,10 +1,10 @@
-// stream/: what a caller asks of one request beyond its statements: the
+// exec/: what a caller asks of one request beyond its statements: the
 // tenant, user and app.* variables the statements may read (for example in
 // row-level security policies), a server-side statement_timeout, a client
 // deadline and a cancel flag. StreamQuery applies it to every statement it
 // runs (see chunked_query.h for the SQL).
-#ifndef FRAISEQL_STREAM_REQUEST_CONTEXT_H_
-#define FRAISEQL_STREAM_REQUEST_CONTEXT_H_
+#ifndef FRAISEQL_EXEC_REQUEST_CONTEXT_H_
+#define FRAISEQL_EXEC_REQUEST_CONTEXT_H_
 
 #include <atomic>
 #include <map>
@@ -15,7 +15,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 
-namespace fraiseql::stream {
+namespace fraiseql::exec {
 
 // Payload key (value "query") on the DeadlineExceeded statuses of a query's
 // own deadline or statement_timeout, so that they can be told apart from the
@@ -62,6 +62,6 @@ absl::Status ValidateRequestContext(const RequestContext& context);
 // Whether `name` is a valid variable name: "app." then [a-z_][a-z0-9_]*.
 bool IsValidVariableName(absl::string_view name);
 
-}  // namespace fraiseql::stream
+}  // namespace fraiseql::exec
 
-#endif  // FRAISEQL_STREAM_REQUEST_CONTEXT_H_
+#endif  // FRAISEQL_EXEC_REQUEST_CONTEXT_H_

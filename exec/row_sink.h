@@ -1,15 +1,15 @@
-// stream/: the hand-off between the executor and the response stage. Rows
+// exec/: the hand-off between the executor and the response stage. Rows
 // arrive in chunks; a chunk's memory belongs to the producer and is valid
 // only during the call, so memory stays bounded by the chunk size.
-#ifndef FRAISEQL_STREAM_ROW_SINK_H_
-#define FRAISEQL_STREAM_ROW_SINK_H_
+#ifndef FRAISEQL_EXEC_ROW_SINK_H_
+#define FRAISEQL_EXEC_ROW_SINK_H_
 
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 
-namespace fraiseql::stream {
+namespace fraiseql::exec {
 
 // The rows of one chunk, as text; a SQL NULL arrives as the JSON literal
 // `null`. The first column of every row (the row's JSON: what most
@@ -39,6 +39,6 @@ class RowSink {
   virtual absl::Status OnChunk(const RowChunk& chunk) = 0;
 };
 
-}  // namespace fraiseql::stream
+}  // namespace fraiseql::exec
 
-#endif  // FRAISEQL_STREAM_ROW_SINK_H_
+#endif  // FRAISEQL_EXEC_ROW_SINK_H_
