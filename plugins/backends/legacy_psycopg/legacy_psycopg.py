@@ -1,0 +1,397 @@
+"""backend `legacy-psycopg`: the Python/psycopg data path, kept runnable as a
+backend plugin so parity runs measure the whole old path against the new one.
+
+Where it sits: the C++ Repository plans every call (SQL text with `$1::type`
+placeholders and text parameters), hands the statements to the backend chosen
+by name, and writes the response bytes from the rows it gets back. This
+backend is the old path up to that writer:
+
+- psycopg 3 executes the plan on a `psycopg_pool.ConnectionPool` (min 1
+  connection, max `options["max_size"]`, default 4);
+- psycopg's own JSON loader parses the first column into Python objects (a
+  `jsonb`/`json` column by psycopg's loader; a `::text` column by
+  `json.loads`, the function that loader calls), so JSON numbers with a
+  fraction become binary64 floats: the old path's known defect;
+- each row is re-encoded the way the Python path did before sending:
+  `json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+  default=str)`.
+
+Columns after the first are returned as text (`str(value)`, None for NULL).
+
+Use it::
+
+    import fraiseql_native
+    repo = fraiseql_native.Repository(pool, schema, backend="legacy-psycopg",
+                                      backend_options={"max_size": 4})
+
+The module registers itself (`fraiseql_native.register_backend`) when
+imported; psycopg is imported only when a backend is made, so
+`import fraiseql_native` does not need it.
+
+Options (`backend_options`): `max_size` (connections, default 4),
+`acquire_timeout` (seconds to wait for a connection when the call gives no
+deadline, default 30).
+
+Protocol (the C++ adapter's; see the repository README):
+
+- `execute(statements, context)`: `statements` is a list of `(sql, params)`,
+  `params` a list of `(text_or_None, sql_type)`. Returns one list of rows per
+  statement. A context with tenant_id/user_id/variables or a
+  statement_timeout runs in a transaction that sets each with
+  `set_config(name, value, true)`; several statements run in one
+  REPEATABLE READ transaction (one snapshot).
+- `begin(isolation, read_only, context)` -> transaction with `execute`,
+  `commit`, `rollback`, `begin` (a SAVEPOINT). The connection is held by the
+  transaction until it ends; the context's settings hold for all of it.
+- Errors are psycopg's (they carry `.sqlstate`), raised unchanged. After an
+  error outside a transaction the connection is rolled back and returned
+  to the pool healthy.
+
+Known differences from the native backend are named in KNOWN_DIFFERENCES;
+each names a comparator classifier (`fraiseql_native.comparison_classifiers()`)
+so a parity run reports a difference it explains under the rule's name.
+"""
+import json
+import threading
+import time
+
+NAME = "legacy-psycopg"
+
+KNOWN_DIFFERENCES = {
+    "legacy.float_numbers": {
+        "classifier": "float64",
+        "description": (
+            "psycopg parses JSON numbers as binary64 floats: "
+            "12345678901234567.89 becomes 12345678901234568"),
+    },
+}
+
+_ISOLATION = {
+    "read committed": "READ COMMITTED",
+    "repeatable read": "REPEATABLE READ",
+    "serializable": "SERIALIZABLE",
+}
+
+_DEFAULT_ACQUIRE_TIMEOUT = 30.0
+
+
+def convert_placeholders(sql):
+    """The plan's SQL for psycopg: `$N` (outside quoted literals and
+    identifiers) becomes `%(pN)s`, and every literal `%` becomes `%%`
+    (psycopg reads placeholders in the whole text, literals included).
+    Returns (sql, highest N)."""
+    out = []
+    highest = 0
+    i = 0
+    n = len(sql)
+    while i < n:
+        c = sql[i]
+        if c == "%":
+            out.append("%%")
+            i += 1
+        elif c == "'" or c == '"':
+            # A quoted literal or identifier; a doubled quote stays inside.
+            # E'' strings also escape with a backslash.
+            escapes = (c == "'" and i > 0 and sql[i - 1] in "eE"
+                       and (i < 2 or not (sql[i - 2].isalnum()
+                                          or sql[i - 2] == "_")))
+            j = i + 1
+            while j < n:
+                if escapes and sql[j] == "\\":
+                    j += 2
+                    continue
+                if sql[j] == c:
+                    if j + 1 < n and sql[j + 1] == c:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            out.append(sql[i:j + 1].replace("%", "%%"))
+            i = j + 1
+        elif (c == "$" and i + 1 < n and sql[i + 1].isdigit()
+              and (i == 0 or not (sql[i - 1].isalnum() or sql[i - 1] in "_$"))):
+            j = i + 1
+            while j < n and sql[j].isdigit():
+                j += 1
+            number = int(sql[i + 1:j])
+            highest = max(highest, number)
+            out.append(f"%(p{number})s")
+            i = j
+        else:
+            out.append(c)
+            i += 1
+    return "".join(out), highest
+
+
+def bind(params):
+    """{pN: text or None} for psycopg. psycopg 3 sends a str with the unknown
+    type, so the SQL's casts (`$1::numeric`) decide the type, as they do for
+    the native backend's text parameters."""
+    values = {}
+    for index, param in enumerate(params, start=1):
+        value = param[0] if isinstance(param, (tuple, list)) else param
+        values[f"p{index}"] = None if value is None else str(value)
+    return values
+
+
+def encode_json(value):
+    """What the Python path sent for a parsed JSON value."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+
+
+def _json_oids(cursor):
+    types = cursor.connection.adapters.types
+    return {types["json"].oid, types["jsonb"].oid}
+
+
+def _row(record, first_is_json):
+    first = record[0]
+    if first is None:
+        value = None
+    elif first_is_json:
+        # psycopg's json/jsonb loader already parsed it (json.loads).
+        value = encode_json(first)
+    else:
+        # A `::text` column of JSON: the loader psycopg would have used.
+        value = encode_json(json.loads(first))
+    if len(record) == 1:
+        return value
+    rest = tuple(None if v is None else str(v) for v in record[1:])
+    return (value,) + rest
+
+
+def _run(conn, statements):
+    """Runs `statements` on `conn`; one list of rows per statement."""
+    results = []
+    for statement in statements:
+        sql, params = statement[0], statement[1] if len(statement) > 1 else ()
+        psql, highest = convert_placeholders(sql)
+        values = bind(params)
+        for missing in range(len(params) + 1, highest + 1):
+            values[f"p{missing}"] = None
+        # Always with a dict (even empty): psycopg then reads the text for
+        # placeholders and turns `%%` back into `%`.
+        cursor = conn.execute(psql, values)
+        if cursor.description is None:
+            results.append([])
+            continue
+        first_is_json = cursor.description[0].type_code in _json_oids(cursor)
+        results.append([_row(r, first_is_json)
+                        for r in cursor.fetchall()])
+    return results
+
+
+def _context_settings(context):
+    """[(name, value)] to set_config for `context` (variables, then the
+    statement timeout in ms), in a stable order."""
+    context = context or {}
+    settings = []
+    if context.get("tenant_id") is not None:
+        settings.append(("app.tenant_id", str(context["tenant_id"])))
+    if context.get("user_id") is not None:
+        settings.append(("app.user_id", str(context["user_id"])))
+    for name, value in sorted((context.get("variables") or {}).items()):
+        settings.append((str(name), "" if value is None else str(value)))
+    limits = []
+    statement_timeout = context.get("statement_timeout")
+    if statement_timeout:
+        limits.append(float(statement_timeout))
+    timeout = context.get("timeout")
+    if timeout is not None:
+        # Time left before the caller's deadline: at least 1 ms (0 would
+        # mean no limit at all).
+        limits.append(max(float(timeout), 0.001))
+    if limits:
+        ms = max(1, int(round(min(limits) * 1000)))
+        settings.append(("statement_timeout", str(ms)))
+    return settings
+
+
+def _apply(conn, settings):
+    for name, value in settings:
+        conn.execute("SELECT set_config(%(n)s, %(v)s, true)",
+                     {"n": name, "v": value})
+
+
+def _begin_sql(isolation, read_only):
+    key = (isolation or "read committed").replace("_", " ").lower()
+    if key not in _ISOLATION:
+        raise ValueError(
+            f"unknown isolation level; expected one of {sorted(_ISOLATION)}")
+    sql = f"BEGIN ISOLATION LEVEL {_ISOLATION[key]}"
+    if read_only:
+        sql += " READ ONLY"
+    return sql
+
+
+def _rollback_quietly(conn):
+    try:
+        conn.execute("ROLLBACK")
+    except Exception:  # the connection is broken: the pool discards it
+        pass
+
+
+class LegacyPsycopgBackend:
+    """The legacy path as a backend: `LegacyPsycopgBackend(url, options)`.
+    Thread-safe: every call takes its own connection from the pool."""
+
+    known_differences = KNOWN_DIFFERENCES
+
+    def __init__(self, url, options=None):
+        import psycopg  # noqa: F401  (lazily: only this backend needs it)
+        from psycopg_pool import ConnectionPool
+
+        options = dict(options or {})
+        max_size = int(options.pop("max_size", 4))
+        self._acquire_timeout = float(
+            options.pop("acquire_timeout", _DEFAULT_ACQUIRE_TIMEOUT))
+        if options:
+            raise ValueError(
+                f"unknown legacy-psycopg option(s): {sorted(options)}")
+        if max_size < 1:
+            raise ValueError("legacy-psycopg max_size must be at least 1")
+        self.url = url
+        self._pool = ConnectionPool(
+            url, min_size=1, max_size=max_size,
+            kwargs={"autocommit": True}, open=True,
+            name="fraiseql-legacy-psycopg")
+
+    def _acquire_timeout_for(self, context):
+        timeout = (context or {}).get("timeout")
+        if timeout is None:
+            return self._acquire_timeout
+        return max(float(timeout), 0.001)
+
+    def _getconn(self, context):
+        return self._pool.getconn(timeout=self._acquire_timeout_for(context))
+
+    def execute(self, statements, context=None):
+        settings = _context_settings(context)
+        several = len(statements) > 1
+        conn = self._getconn(context)
+        try:
+            if not settings and not several:
+                return _run(conn, statements)
+            conn.execute(_begin_sql(
+                "repeatable read" if several else "read committed", False))
+            try:
+                _apply(conn, settings)
+                results = _run(conn, statements)
+                conn.execute("COMMIT")
+            except BaseException:
+                _rollback_quietly(conn)
+                raise
+            return results
+        finally:
+            self._pool.putconn(conn)
+
+    def begin(self, isolation="read committed", read_only=False,
+              context=None):
+        sql = _begin_sql(isolation, read_only)
+        settings = _context_settings(context)
+        conn = self._getconn(context)
+        try:
+            conn.execute(sql)
+            _apply(conn, settings)
+        except BaseException:
+            _rollback_quietly(conn)
+            self._pool.putconn(conn)
+            raise
+        return LegacyTransaction(self, conn)
+
+    def close(self):
+        self._pool.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+        return False
+
+
+class LegacyTransaction:
+    """An open transaction holding one connection until commit/rollback;
+    `begin()` opens a nested one (a SAVEPOINT). Not for concurrent use."""
+
+    def __init__(self, backend, conn, parent=None, savepoint=None):
+        self._backend = backend
+        self._conn = conn
+        self._parent = parent
+        self._savepoint = savepoint
+        self._children = 0
+        self._lock = threading.Lock()
+        self.open = True
+
+    def _check_open(self):
+        if not self.open:
+            raise RuntimeError("the transaction has ended")
+
+    def execute(self, statements, context=None):
+        # The transaction's context was applied at begin; a call's own
+        # statement_timeout is not set again (as the native backend).
+        self._check_open()
+        return _run(self._conn, statements)
+
+    def begin(self, isolation=None, read_only=None, context=None):
+        self._check_open()
+        root = self
+        while root._parent is not None:
+            root = root._parent
+        root._children += 1
+        name = f"fraiseql_sp_{root._children}"
+        self._conn.execute(f"SAVEPOINT {name}")
+        return LegacyTransaction(self._backend, self._conn, self, name)
+
+    def commit(self, timeout=None):
+        self._check_open()
+        self.open = False
+        if self._savepoint is not None:
+            self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
+            return
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            _rollback_quietly(self._conn)
+            raise
+        finally:
+            self._backend._pool.putconn(self._conn)
+
+    def rollback(self, timeout=None):
+        self._check_open()
+        self.open = False
+        if self._savepoint is not None:
+            self._conn.execute(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
+            self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
+            return
+        try:
+            _rollback_quietly(self._conn)
+        finally:
+            self._backend._pool.putconn(self._conn)
+
+    def __del__(self):
+        # An open top-level transaction that is dropped rolls back and gives
+        # its connection back.
+        if getattr(self, "open", False) and self._savepoint is None:
+            try:
+                self.rollback()
+            except Exception:
+                pass
+
+
+def _register():
+    try:
+        import fraiseql_native
+    except ImportError:
+        return
+    register = getattr(fraiseql_native, "register_backend", None)
+    if register is None:
+        return
+    try:
+        register(NAME, LegacyPsycopgBackend)
+    except ValueError:  # already registered (imported twice)
+        pass
+
+
+_register()

@@ -1,0 +1,598 @@
+"""The legacy-psycopg backend against a real server: the backend object
+itself (plans taken from Repository.explain, context, transactions,
+savepoints, errors, the float defect), then through
+Repository(..., backend="legacy-psycopg"), then the sample traffic replayed
+legacy vs native with every difference explained by a named rule.
+
+    export FRAISEQL_DATABASE_URL=$(ci/postgres start | tail -1)
+    bazel build //pybind:fraiseql_native //proto:query_proto_py
+    /usr/bin/python3 -m pytest plugins/backends/legacy_psycopg -q -p no:cacheprovider
+"""
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+import pytest
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+for path in (ROOT / "tests" / "fixtures", ROOT / "tests" / "fixtures" / "traffic",
+             ROOT / "bazel-bin" / "proto", ROOT / "bazel-bin" / "pybind"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+import psycopg  # noqa: E402
+
+import fraiseql_native as fn  # noqa: E402
+from sample_registry import register_sample  # noqa: E402
+
+try:  # as the package ships it
+    from fraiseql_native.backends import legacy_psycopg as lp  # noqa: E402
+except ImportError:  # from the plugin folder (before the package copies it)
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+    import legacy_psycopg as lp  # noqa: E402
+
+SCHEMA = f"fql_pytest_legacy_{os.getpid()}"
+BIG = "12345678901234567.89"
+CONTEXT = {"tenant_id": None, "user_id": None, "variables": {},
+           "statement_timeout": 30.0, "timeout": None}
+HAS_REGISTRY = hasattr(fn, "register_backend")
+
+
+def user_id(i):
+    import hashlib
+    h = hashlib.md5(f"user-{i}".encode()).hexdigest()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+def ctx(**kw):
+    out = dict(CONTEXT)
+    out.update(kw)
+    return out
+
+
+@pytest.fixture(scope="module")
+def db_url():
+    url = os.environ.get("FRAISEQL_DATABASE_URL")
+    if not url:
+        pytest.fail("FRAISEQL_DATABASE_URL is not set: "
+                    "`export FRAISEQL_DATABASE_URL=$(ci/postgres start | tail -1)`")
+    return url
+
+
+@pytest.fixture(scope="module")
+def schema_name(db_url):
+    """Sample data (1000 users: every 50th has the big balance), the
+    mutation fixtures and their seed accounts, in a schema of this run."""
+    import make_sample_traffic
+    make_sample_traffic.prepare(db_url, SCHEMA, rows=1000)
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'CREATE TABLE "{SCHEMA}".t_item (id int PRIMARY KEY, '
+                     "name text NOT NULL)")
+    yield SCHEMA
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+
+
+@pytest.fixture(scope="module")
+def fschema(schema_name):
+    import make_sample_traffic
+    schema = register_sample(fn, schema_name)
+    make_sample_traffic.register_accounts(schema, schema_name)
+    return schema
+
+
+@pytest.fixture(scope="module")
+def pool(db_url):
+    return fn.Pool(db_url, min_size=1, max_size=4)
+
+
+@pytest.fixture(scope="module")
+def native(pool, fschema):
+    return fn.Repository(pool, fschema, cursor_secret="legacy-test")
+
+
+@pytest.fixture
+def backend(db_url):
+    b = lp.LegacyPsycopgBackend(db_url, {"max_size": 1})
+    yield b
+    b.close()
+
+
+@pytest.fixture
+def db(db_url):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        yield conn
+
+
+def plan(repo, view, **kw):
+    """The statement the native planner makes, in the backend's format."""
+    sql, params = repo.explain(view, **kw)
+    return (sql, [(p, "") for p in params])
+
+
+def items(db):
+    return [r[0] for r in db.execute(
+        f'SELECT id FROM "{SCHEMA}".t_item ORDER BY id').fetchall()]
+
+
+# --- The module's contract ---------------------------------------------------
+
+
+def test_module_declares_its_name_and_rules():
+    assert lp.NAME == "legacy-psycopg"
+    assert lp.LegacyPsycopgBackend.known_differences is lp.KNOWN_DIFFERENCES
+    assert "legacy.float_numbers" in lp.KNOWN_DIFFERENCES
+    for name, rule in lp.KNOWN_DIFFERENCES.items():
+        assert name.startswith("legacy.")
+        assert rule["classifier"] in ("float64", "timestamp_precision")
+        assert rule["description"]
+    if hasattr(fn, "comparison_classifiers"):
+        classifiers = fn.comparison_classifiers()
+        for rule in lp.KNOWN_DIFFERENCES.values():
+            assert rule["classifier"] in classifiers
+
+
+def test_importing_the_module_does_not_import_psycopg():
+    code = ("import sys; sys.path.insert(0, %r); import legacy_psycopg; "
+            "assert 'psycopg' not in sys.modules, 'psycopg imported'; "
+            "print('ok')" % str(pathlib.Path(lp.__file__).parent))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                         text=True, env=dict(os.environ, PYTHONPATH=""))
+    assert out.stdout.strip() == "ok", out.stderr
+
+
+@pytest.mark.parametrize("sql, expected, highest", [
+    ("SELECT $1::int", "SELECT %(p1)s::int", 1),
+    ("a = $2::text OR b = $1::numeric OR c = $2::text",
+     "a = %(p2)s::text OR b = %(p1)s::numeric OR c = %(p2)s::text", 2),
+    ("x LIKE '100%' AND y = $10::bigint", "x LIKE '100%%' AND y = %(p10)s::bigint", 10),
+    ("'it''s $1' || $1::text", "'it''s $1' || %(p1)s::text", 1),
+    ('"col$1" = $1::text', '"col$1" = %(p1)s::text', 1),
+    ("E'a\\'$1' || $2::text", "E'a\\'$1' || %(p2)s::text", 2),
+    ("x$1 $$ %s", "x$1 $$ %%s", 0),
+    ("'$.a ? (@ > 1)' %", "'$.a ? (@ > 1)' %%", 0),
+])
+def test_placeholders_become_named_and_percent_is_escaped(sql, expected,
+                                                          highest):
+    assert lp.convert_placeholders(sql) == (expected, highest)
+
+
+# --- The backend object, on plans of the native planner ---------------------
+
+
+def test_rows_are_the_reencoded_json_and_big_decimals_become_floats(
+        backend, native, schema_name):
+    view = f"{schema_name}.v_user"
+    statement = plan(native, view, where={"id": {"in": [user_id(50),
+                                                        user_id(10)]}},
+                     order_by=[{"balance": "ASC"}])
+    (rows,) = backend.execute([statement], ctx())
+    assert [type(r) for r in rows] == [str, str]
+    first, second = (json.loads(r) for r in rows)
+    assert first["balance"] == 541.9            # 541.90 re-encoded
+    assert second["balance"] == 12345678901234568.0
+    assert '"balance":1.2345678901234568e+16' in rows[1]
+    # Exactly what psycopg + json.dumps give for the same statement.
+    with psycopg.connect(backend.url) as conn:
+        expected = [lp.encode_json(r[0]) for r in conn.execute(
+            f"SELECT data FROM {view} WHERE id IN (%s, %s) "
+            "ORDER BY (data->>'balance')::numeric",
+            (user_id(50), user_id(10))).fetchall()]
+    assert rows == expected
+    # Unicode is kept as it is (ensure_ascii=False).
+    (rows,) = backend.execute([plan(native, view,
+                                    where={"id": user_id(5)})], ctx())
+    assert '"first_name":"日本"' in rows[0]
+
+
+def test_columns_after_the_first_are_text_and_cursors_survive(
+        backend, native, schema_name):
+    statement = plan(native, f"{schema_name}.v_user", first=2,
+                     order_by=[{"balance": "DESC"}])
+    (rows,) = backend.execute([statement], ctx())
+    assert all(isinstance(r, tuple) and len(r) == 2 for r in rows)
+    # The cursor keys stay text, the big decimal exact in them.
+    assert json.loads(rows[0][1], parse_float=Decimal)[0] == Decimal(BIG)
+
+
+def test_text_json_columns_are_parsed_like_jsonb(backend):
+    (rows,) = backend.execute([(
+        "SELECT to_jsonb(12345678901234567.89::numeric)::text, NULL::text",
+        [])], ctx())
+    assert rows == [("1.2345678901234568e+16", None)]
+    (rows,) = backend.execute([("SELECT count(*)::text FROM generate_series(1, 3)",
+                                [])], ctx())
+    assert rows == ["3"]
+
+
+def test_parameters_are_text_cast_by_the_sql_and_null_is_null(backend):
+    (rows,) = backend.execute([(
+        "SELECT jsonb_build_array($1::numeric + 1, $2::text, $3::int IS NULL, "
+        "$2::text || '%')", [("41.5", "numeric"), ("100% _x_", "text"),
+                             (None, "integer")])], ctx())
+    assert rows == ['[42.5,"100% _x_",true,"100% _x_%"]']
+
+
+def test_context_is_visible_to_the_statement_only(backend):
+    sql = ("SELECT jsonb_build_array(current_setting('app.tenant_id', true), "
+           "current_setting('app.user_id', true), "
+           "current_setting('app.locale', true), "
+           "current_setting('statement_timeout'))")
+    (rows,) = backend.execute([(sql, [])], ctx(
+        tenant_id="t-1", user_id="u-😀", variables={"app.locale": "de_DE"},
+        statement_timeout=2.5))
+    assert json.loads(rows[0]) == ["t-1", "u-😀", "de_DE", "2500ms"]
+    # The same (only) connection, next call: nothing left over.
+    (rows,) = backend.execute([(sql, [])], ctx(statement_timeout=0))
+    assert json.loads(rows[0])[:3] in ([None, None, None], ["", "", ""])
+    assert json.loads(rows[0])[3] == "0"
+
+
+def test_timeout_left_bounds_the_statement_timeout(backend):
+    (rows,) = backend.execute([(
+        "SELECT to_jsonb(current_setting('statement_timeout'))", [])],
+        ctx(statement_timeout=30.0, timeout=1.25))
+    assert rows == ['"1250ms"']
+
+
+def test_statement_timeout_cancels_and_the_connection_stays_usable(backend):
+    with pytest.raises(psycopg.errors.QueryCanceled) as info:
+        backend.execute([("SELECT to_jsonb(pg_sleep(30)::text)", [])],
+                        ctx(statement_timeout=0.2))
+    assert info.value.sqlstate == "57014"
+    (rows,) = backend.execute([("SELECT to_jsonb(1)", [])], ctx())
+    assert rows == ["1"]
+
+
+def test_several_statements_read_one_snapshot(backend):
+    sql = ("SELECT jsonb_build_array(current_setting('transaction_isolation'), "
+           "txid_current()::text)")
+    first, second = backend.execute([(sql, []), (sql, [])],
+                                    ctx(statement_timeout=0))
+    assert first == second
+    assert json.loads(first[0])[0] == "repeatable read"
+
+
+def test_errors_propagate_with_sqlstate_and_roll_back(backend, db):
+    insert = (f'INSERT INTO "{SCHEMA}".t_item VALUES ($1::int, $2::text) '
+              "RETURNING to_jsonb(id)")
+    db.execute(f'DELETE FROM "{SCHEMA}".t_item')
+    assert backend.execute([(insert, [("1", "int"), ("a", "text")])],
+                           ctx()) == [["1"]]
+    with pytest.raises(psycopg.errors.UniqueViolation) as info:
+        backend.execute([(insert, [("2", "int"), ("b", "text")]),
+                         (insert, [("1", "int"), ("dup", "text")])], ctx())
+    assert info.value.sqlstate == "23505"
+    assert items(db) == [1]              # the batch's first insert undone
+    assert backend.execute([("SELECT to_jsonb(2)", [])], ctx()) == [["2"]]
+
+
+def test_transaction_commit_rollback_and_savepoints(backend, db):
+    db.execute(f'DELETE FROM "{SCHEMA}".t_item')
+    insert = f'INSERT INTO "{SCHEMA}".t_item VALUES ($1::int, $2::text)'
+
+    tx = backend.begin("read committed", False, ctx(tenant_id="t-9"))
+    tx.execute([(insert, [("1", "int"), ("kept", "text")])], ctx())
+    (rows,) = tx.execute([(
+        "SELECT to_jsonb(current_setting('app.tenant_id', true))", [])], ctx())
+    assert rows == ['"t-9"']
+    inner = tx.begin()
+    inner.execute([(insert, [("2", "int"), ("undone", "text")])], ctx())
+    inner.rollback()
+    inner = tx.begin()
+    inner.execute([(insert, [("3", "int"), ("released", "text")])], ctx())
+    inner.commit()
+    assert items(db) == []               # nothing visible before COMMIT
+    tx.commit()
+    assert items(db) == [1, 3]
+    assert not tx.open
+
+    tx = backend.begin("serializable", False, ctx())
+    tx.execute([(insert, [("4", "int"), ("gone", "text")])], ctx())
+    tx.rollback()
+    assert items(db) == [1, 3]
+
+    tx = backend.begin("repeatable read", True, ctx())
+    (rows,) = tx.execute([(
+        "SELECT jsonb_build_array(current_setting('transaction_isolation'), "
+        "current_setting('transaction_read_only'))", [])], ctx())
+    assert rows == ['["repeatable read","on"]']
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        tx.execute([(insert, [("5", "int"), ("ro", "text")])], ctx())
+    tx.rollback()
+    # The (only) connection came back healthy each time.
+    assert backend.execute([("SELECT to_jsonb(3)", [])], ctx()) == [["3"]]
+
+
+def test_a_transaction_holds_its_connection_until_it_ends(backend):
+    tx = backend.begin("read committed", False, ctx())
+    got = threading.Event()
+
+    def other():
+        backend.execute([("SELECT to_jsonb(1)", [])], ctx())
+        got.set()
+
+    t = threading.Thread(target=other)
+    t.start()
+    # max_size 1: the other call queues behind the transaction.
+    deadline = time.monotonic() + 30
+    while backend._pool.get_stats().get("requests_waiting", 0) < 1:
+        assert time.monotonic() < deadline, "the call never queued"
+        time.sleep(0.01)
+    assert not got.is_set()
+    tx.commit()
+    assert got.wait(30)
+    t.join()
+
+
+# --- Through the Repository ----------------------------------------------------
+
+needs_registry = pytest.mark.skipif(
+    not HAS_REGISTRY, reason="fraiseql_native.register_backend not built yet")
+
+
+@pytest.fixture(scope="module")
+def legacy(pool, fschema):
+    return fn.Repository(pool, fschema, backend="legacy-psycopg",
+                         cursor_secret="legacy-test")
+
+
+@needs_registry
+def test_backend_is_registered():
+    assert "legacy-psycopg" in fn.backends()
+    assert "native" in fn.backends()
+
+
+@needs_registry
+def test_find_through_the_repository_shows_the_float_defect(
+        native, legacy, schema_name):
+    view = f"{schema_name}.v_user"
+    kw = dict(field="users", where={"id": user_id(50)},
+              selection="id firstName balance")
+    assert json.loads(native.find(view, **kw), parse_float=Decimal)[
+        "data"]["users"][0]["balance"] == Decimal(BIG)
+    assert BIG.encode() in native.find(view, **kw)
+    body = legacy.find(view, **kw)
+    assert json.loads(body)["data"]["users"][0]["balance"] == \
+        12345678901234568.0
+    assert BIG.encode() not in body
+    # Elsewhere the same response.
+    kw = dict(field="users", where={"age": {"lt": 5}},
+              order_by=[{"id": "ASC"}], selection="id firstName age "
+              "home: address { cityName }")
+    assert json.loads(legacy.find(view, **kw)) == \
+        json.loads(native.find(view, **kw))
+    one = dict(field="user", where={"id": user_id(6)},
+               selection="firstName lastName tags")
+    assert legacy.find_one(view, **one) == native.find_one(view, **one)
+
+
+@needs_registry
+def test_value_calls_and_pagination(native, legacy, schema_name):
+    view = f"{schema_name}.v_user"
+    where = {"age": {"lt": 30}}
+    assert legacy.count(view, where=where) == native.count(view, where=where)
+    assert legacy.exists(view, where=where) is True
+    assert legacy.sum(view, "age") == native.sum(view, "age")
+    assert legacy.min(view, "createdAt") == native.min(view, "createdAt")
+    assert legacy.distinct(view, "orgPath") == native.distinct(view, "orgPath")
+    # sum of the balances: the float, not the exact decimal.
+    assert native.sum(view, "balance") != legacy.sum(view, "balance")
+    assert float(native.sum(view, "balance")) == float(
+        legacy.sum(view, "balance"))
+    kw = dict(field="users", first=5, order_by=[{"age": "DESC"}],
+              selection="id age")
+    page = json.loads(legacy.find(view, **kw))["data"]["users"]
+    assert page == json.loads(native.find(view, **kw))["data"]["users"]
+    after = page["pageInfo"]["endCursor"]
+    assert json.loads(legacy.find(view, **kw, after=after)) == \
+        json.loads(native.find(view, **kw, after=after))
+
+
+@needs_registry
+def test_multi_root_execute(native, legacy, schema_name):
+    import make_sample_traffic as mst
+    q = {"roots": [
+        mst.root("a", f"{schema_name}.v_user", is_list=False,
+                 where={"id": user_id(2)},
+                 selection=mst.sel("id", ("name", "firstName"))),
+        mst.root("n", f"{schema_name}.v_post", operation="COUNT"),
+        mst.root("p", f"{schema_name}.v_post", first=2,
+                 order_by=[{"rating": "DESC"}], selection=mst.sel("id"))]}
+    body = mst._query_bytes(q)
+    assert json.loads(legacy.execute(body)) == json.loads(native.execute(body))
+
+
+@needs_registry
+def test_context_reaches_the_statement_through_the_repository(legacy, native,
+                                                              schema_name):
+    import make_sample_traffic as mst
+    mutation = dict(field="createAccount",
+                    success_type="CreateAccountSuccess",
+                    error_type="CreateAccountError", entity_field="account",
+                    entity_type="Account",
+                    context_args=["tenant_id", "user_id"],
+                    success_selection="account { currentTenant createdBy }",
+                    error_selection="code status")
+    account = str(uuid.uuid4())
+    body = json.loads(legacy.mutate(
+        f"{schema_name}.create_account", {"id": account, "name": "n"},
+        context={"tenant_id": mst.TENANT_B, "user_id": "bob"}, **mutation))
+    assert body["data"]["createAccount"]["account"] == {
+        "currentTenant": mst.TENANT_B, "createdBy": "bob"}
+    # A second create of the same id: conflict, the error type.
+    body = json.loads(legacy.mutate(
+        f"{schema_name}.create_account", {"id": account, "name": "n"},
+        context={"tenant_id": mst.TENANT_B, "user_id": "bob"}, **mutation))
+    assert body["data"]["createAccount"] == {
+        "code": 409, "status": "conflict:duplicate_id"}
+
+
+@needs_registry
+def test_mutations_roll_back_on_error_status_and_raise(legacy, db,
+                                                       schema_name):
+    import make_sample_traffic as mst
+    args = dict(field="c", success_type="S", error_type="E",
+                entity_field="account", entity_type="Account",
+                context_args=["tenant_id", "user_id"],
+                error_selection="__typename code status")
+    context = {"tenant_id": mst.TENANT_A, "user_id": "alice"}
+    account = str(uuid.uuid4())
+    body = json.loads(legacy.mutate(
+        f"{schema_name}.create_account",
+        {"id": account, "name": "x", "status": "validation:no"},
+        context=context, **args))
+    assert body == {"data": {"c": {"__typename": "E", "code": 422,
+                                   "status": "validation:no"}}}
+    with pytest.raises(fn.DatabaseError):
+        legacy.mutate(f"{schema_name}.create_account",
+                      {"id": account, "name": "raise"}, context=context,
+                      **args)
+    assert db.execute(f'SELECT count(*) FROM "{schema_name}".tb_account '
+                      "WHERE id = %s", (account,)).fetchone()[0] == 0
+
+
+@needs_registry
+def test_transactions_through_the_repository(legacy, db, schema_name):
+    import make_sample_traffic as mst
+    args = dict(field="c", success_type="S", error_type="E",
+                entity_field="account", entity_type="Account",
+                success_selection="status", error_selection="status")
+    a, b = str(uuid.uuid4()), str(uuid.uuid4())
+
+    def count(i):
+        return db.execute(f'SELECT count(*) FROM "{schema_name}".tb_account '
+                          "WHERE id = %s", (i,)).fetchone()[0]
+
+    rename = f"{schema_name}.rename_account"
+    with legacy.transaction(context={"tenant_id": mst.TENANT_A}) as tx:
+        db.execute(f'INSERT INTO "{schema_name}".tb_account VALUES '
+                   "(%s, %s, 'x', '{}')", (a, mst.TENANT_A))
+        tx.mutate(rename, {"id": a, "name": "in tx"}, **args)
+        assert json.loads(tx.find(f"{schema_name}.v_account", field="a",
+                                  where={"id": a}, selection="name")) == {
+            "data": {"a": [{"name": "in tx"}]}}
+    assert db.execute(f'SELECT data->>\'name\' FROM "{schema_name}".tb_account '
+                      "WHERE id = %s", (a,)).fetchone()[0] == "in tx"
+    tx = legacy.transaction()
+    db.execute(f'INSERT INTO "{schema_name}".tb_account VALUES '
+               "(%s, %s, 'x', '{}')", (b, mst.TENANT_A))
+    tx.mutate(rename, {"id": b, "name": "undone"}, **args)
+    tx.rollback()
+    assert db.execute(f'SELECT data FROM "{schema_name}".tb_account '
+                      "WHERE id = %s", (b,)).fetchone()[0] == {}
+    assert count(a) == 1
+
+
+@needs_registry
+def test_unique_violation_maps_to_the_native_error_class(legacy, native, db,
+                                                         schema_name):
+    db.execute(f"""
+        CREATE OR REPLACE FUNCTION "{schema_name}".dup_item(input_payload jsonb)
+        RETURNS "{schema_name}".mutation_response LANGUAGE plpgsql AS $$
+        BEGIN
+          INSERT INTO "{schema_name}".t_item VALUES (999, 'a');
+          INSERT INTO "{schema_name}".t_item VALUES (999, 'b');
+          RETURN ROW('created', '', NULL, NULL, NULL, NULL, NULL, NULL);
+        END $$""")
+    args = dict(success_type="S", error_type="E")
+    errors = []
+    for repo in (native, legacy):
+        with pytest.raises(fn.Error) as info:
+            repo.mutate(f"{schema_name}.dup_item", {}, **args)
+        errors.append(info.value)
+    assert type(errors[0]) is type(errors[1])
+    assert errors[0].sqlstate == errors[1].sqlstate == "23505"
+
+
+# --- The sample traffic, legacy vs native -------------------------------------
+
+
+TRAFFIC = ROOT / "tests" / "fixtures" / "traffic" / "sample.jsonl"
+
+
+def _rename_schema(value, old, new):
+    """The recorded calls name the recording's schema; point them at ours."""
+    if isinstance(value, str):
+        return new + value[len(old):] if value.startswith(old + ".") else value
+    if isinstance(value, list):
+        return [_rename_schema(v, old, new) for v in value]
+    if isinstance(value, dict):
+        return {k: _rename_schema(v, old, new) for k, v in value.items()}
+    return value
+
+
+def _encode_value(result):
+    """{"value": result} as JSON, Decimals as exact JSON numbers."""
+    def enc(v):
+        if isinstance(v, Decimal):
+            return str(v)
+        if isinstance(v, list):
+            return "[" + ",".join(enc(x) for x in v) + "]"
+        if isinstance(v, dict):
+            return "{" + ",".join(json.dumps(k) + ":" + enc(x)
+                                  for k, x in v.items()) + "}"
+        return json.dumps(v, ensure_ascii=False)
+    return '{"value":' + enc(result) + "}"
+
+
+def replay(primary, candidate, lines, rules):
+    """Every call through both; returns (unexplained, explained-by-rule,
+    calls)."""
+    unexplained = []
+    by_rule = {}
+    for line in lines:
+        results = []
+        for repo in (primary, candidate):
+            args = dict(line["args"])
+            if line["call"] == "execute":
+                import make_sample_traffic as mst
+                args = {"query_definition": mst._query_bytes(args["query"])}
+            try:
+                out = getattr(repo, line["call"])(**args,
+                                                  context=line.get("context"))
+                results.append(("ok", out if isinstance(out, bytes)
+                                else _encode_value(out)))
+            except fn.Error as e:
+                results.append((type(e).__name__, None))
+        (po, pb), (co, cb) = results
+        if po != line["outcome"]:
+            unexplained.append((line, "primary outcome", po))
+            continue
+        if po != co:
+            unexplained.append((line, "outcomes", (po, co)))
+            continue
+        if pb is None:
+            continue
+        comparison = fn.compare(pb, cb, rules=rules)
+        for d in comparison.differences:
+            if d.rule is None:
+                unexplained.append((line, d.path, (d.primary, d.candidate)))
+            else:
+                by_rule[d.rule] = by_rule.get(d.rule, 0) + 1
+    return unexplained, by_rule
+
+
+@pytest.mark.skipif(not (HAS_REGISTRY and hasattr(fn, "compare")),
+                    reason="needs register_backend and compare")
+def test_sample_traffic_differs_only_by_named_rules(pool, fschema,
+                                                    schema_name):
+    import make_sample_traffic as mst
+    lines = [json.loads(l) for l in TRAFFIC.read_text().splitlines() if l]
+    assert len(lines) >= 500
+    recorded = lines[0]["args"]["view"].split(".")[0]
+    lines = [_rename_schema(l, recorded, schema_name) for l in lines]
+    primary = fn.Repository(pool, fschema, cursor_secret=mst.CURSOR_SECRET)
+    candidate = fn.Repository(pool, fschema, backend="legacy-psycopg",
+                              cursor_secret=mst.CURSOR_SECRET)
+    rules = [(name, rule["classifier"])
+             for name, rule in lp.KNOWN_DIFFERENCES.items()]
+    unexplained, by_rule = replay(primary, candidate, lines, rules)
+    assert unexplained == []
+    assert by_rule.get("legacy.float_numbers", 0) > 0
