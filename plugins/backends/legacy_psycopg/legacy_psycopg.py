@@ -53,7 +53,6 @@ so a parity run reports a difference it explains under the rule's name.
 """
 import json
 import threading
-import time
 
 NAME = "legacy-psycopg"
 
@@ -330,9 +329,20 @@ class LegacyTransaction:
 
     def execute(self, statements, context=None):
         # The transaction's context was applied at begin; a call's own
-        # statement_timeout is not set again (as the native backend).
+        # statement_timeout is not set again (as the native backend), but
+        # its deadline still applies: past it the statement is cancelled
+        # (QueryCanceled, SQLSTATE 57014).
         self._check_open()
-        return _run(self._conn, statements)
+        timeout = (context or {}).get("timeout")
+        if timeout is None:
+            return _run(self._conn, statements)
+        timer = threading.Timer(max(float(timeout), 0.0), self._conn.cancel)
+        timer.daemon = True
+        timer.start()
+        try:
+            return _run(self._conn, statements)
+        finally:
+            timer.cancel()
 
     def begin(self, isolation=None, read_only=None, context=None):
         self._check_open()

@@ -331,6 +331,18 @@ def test_a_transaction_holds_its_connection_until_it_ends(backend):
     t.join()
 
 
+def test_a_call_deadline_inside_a_transaction_cancels_the_statement(backend):
+    tx = backend.begin("read committed", False, ctx())
+    with pytest.raises(psycopg.errors.QueryCanceled) as info:
+        tx.execute([("SELECT to_jsonb(pg_sleep(30)::text)", [])],
+                   ctx(timeout=0.2))
+    assert info.value.sqlstate == "57014"
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction):
+        tx.execute([("SELECT to_jsonb(1)", [])], ctx())
+    tx.rollback()
+    assert backend.execute([("SELECT to_jsonb(1)", [])], ctx()) == [["1"]]
+
+
 # --- Through the Repository ----------------------------------------------------
 
 needs_registry = pytest.mark.skipif(
