@@ -13,7 +13,7 @@
 #include "absl/time/time.h"
 #include "base/pg_status.h"
 #include "planner/selection_text.h"
-#include "plugins/backends/native/native_backend.h"
+#include "pybind/backend_bindings.h"
 #include "pool/pool.h"
 #include "proto/query.pb.h"
 #include "pybind/operator_bindings.h"
@@ -428,7 +428,8 @@ class PyRepository {
                bool prepared_statements, bool pgbouncer,
                int64_t max_response_bytes, const PyPool* read_pool,
                double statement_timeout, const py::object& cursor_secret,
-               int max_root_fields) {
+               int max_root_fields, const std::string& backend,
+               const py::object& backend_options) {
     if (chunk_rows < 1) {
       throw py::value_error(absl::StrCat(
           "invalid chunk_rows=", chunk_rows, ": expected at least 1"));
@@ -460,24 +461,44 @@ class PyRepository {
     options.projection.always_typename = always_typename;
     options.max_response_bytes = static_cast<size_t>(max_response_bytes);
     options.max_root_fields = static_cast<size_t>(max_root_fields);
-    plugins::NativeBackendOptions backend_options;
-    backend_options.chunk_rows = chunk_rows;
-    backend_options.prepared_statements = prepared_statements;
-    backend_options.pgbouncer = pgbouncer;
-    backend_options.statement_timeout =
+    // The backend, by name, from the module's registry. The native one
+    // takes the Repository's own keyword arguments; backend_options add to
+    // them (and are all a Python backend gets).
+    plugins::BackendConfig config;
+    config.statement_timeout =
         absl::Ceil(absl::Seconds(statement_timeout), absl::Milliseconds(1));
-    auto writer =
-        std::make_shared<plugins::NativeBackend>(pool.pool(), backend_options);
+    if (backend == "native") {
+      config.options["chunk_rows"] = absl::StrCat(chunk_rows);
+      config.options["prepared_statements"] =
+          prepared_statements ? "true" : "false";
+      config.options["pgbouncer"] = pgbouncer ? "true" : "false";
+    }
+    if (!backend_options.is_none()) {
+      for (const auto& [key, value] : backend_options.cast<py::dict>()) {
+        config.options[py::str(key).cast<std::string>()] =
+            py::isinstance<py::bool_>(value)
+                ? (value.cast<bool>() ? "true" : "false")
+                : py::str(value).cast<std::string>();
+      }
+    }
+    config.pool = pool.pool();
+    config.url = pool.pool()->options().connection.conninfo;
+    auto writer = ValueOrRaise(ModuleBackendRegistry().Create(backend, config));
     std::shared_ptr<plugins::Backend> reader = writer;
     if (read_pool != nullptr) {
-      reader = std::make_shared<plugins::NativeBackend>(read_pool->pool(),
-                                                        backend_options);
+      config.pool = read_pool->pool();
+      config.url = read_pool->pool()->options().connection.conninfo;
+      reader = ValueOrRaise(ModuleBackendRegistry().Create(backend, config));
     }
+    backend_ = backend;
     owned_ = std::make_unique<Repository>(
         std::make_shared<const where::Schema>(schema.schema()),
         OperatorRegistrySnapshot(), reader, options, writer);
     repository_ = owned_.get();
   }
+
+  // The registered name of the backend the repository runs on.
+  const std::string& backend() const { return backend_; }
 
   py::bytes Find(const std::string& view, std::optional<std::string> field,
                  const py::object& where, const py::object& order_by,
@@ -710,6 +731,9 @@ class PyRepository {
   }
 
   std::unique_ptr<Repository> owned_;
+
+ protected:
+  std::string backend_;
 };
 
 // A transaction, and the repository whose calls run in it. Keeps the
@@ -719,6 +743,7 @@ class PyTransaction : public PyRepository {
   PyTransaction(Repository::TransactionScope scope, py::object parent)
       : scope_(std::move(scope)), parent_(std::move(parent)) {
     repository_ = scope_.repository.get();
+    backend_ = parent_.cast<const PyRepository&>().backend();
   }
 
   // Rolls back an open transaction and returns its connection: not under
@@ -872,7 +897,7 @@ PyObject* NewException(py::module_& m, const char* name, PyObject* bases,
 }  // namespace
 }  // namespace fraiseql::pybind
 
-PYBIND11_MODULE(fraiseql_native, m) {
+PYBIND11_MODULE(_native, m) {
   using namespace fraiseql::pybind;  // NOLINT
   m.doc() =
       "fraiseql-native: GraphQL queries over PostgreSQL JSONB views, from the "
@@ -1020,7 +1045,8 @@ PYBIND11_MODULE(fraiseql_native, m) {
       "Takes a snapshot of the schema at construction.")
       .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool,
                     bool, int64_t, const PyPool*, double,
-                    const py::object&, int>(),
+                    const py::object&, int, const std::string&,
+                    const py::object&>(),
            py::arg("pool"), py::arg("schema"), py::arg("chunk_rows").noconvert() = 256,
            py::arg("always_typename") = false,
            py::arg("plan_cache_size").noconvert() = 1024,
@@ -1030,6 +1056,8 @@ PYBIND11_MODULE(fraiseql_native, m) {
            py::arg("statement_timeout") = 30.0,
            py::arg("cursor_secret") = py::none(),
            py::arg("max_root_fields").noconvert() = 64,
+           py::arg("backend") = "native",
+           py::arg("backend_options") = py::none(),
            "prepared_statements: prepare each statement shape once per "
            "connection and run it by name. pgbouncer=True: PgBouncer in "
            "transaction-pooling mode is in front; no session state is used "
@@ -1045,7 +1073,13 @@ PYBIND11_MODULE(fraiseql_native, m) {
            "a random secret per process, so give every process of a "
            "deployment the same secret, or cursors issued by one are "
            "refused by the others and by the next start. max_root_fields: "
-           "root fields one execute() may carry (0: no limit).")
+           "root fields one execute() may carry (0: no limit). backend: the "
+           "registered backend to run on (backends(); 'native' by default, "
+           "'legacy-psycopg' for the old Python path); backend_options: its "
+           "options as a dict (values passed as text). chunk_rows, "
+           "prepared_statements and pgbouncer apply to 'native' only.")
+      .def_property_readonly("backend", &PyRepository::backend,
+                             "The registered name of the backend in use.")
       .def(
           "find",
           [](PyRepository& self, const std::string& view,
@@ -1377,6 +1411,7 @@ PYBIND11_MODULE(fraiseql_native, m) {
   InitPythonJson();
   DefineOperatorBindings(m);
   DefineParity(m);
+  DefineBackendBindings(m);
 
   m.def(
       "camel_case", [](const std::string& name) {

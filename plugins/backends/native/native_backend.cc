@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "absl/strings/cord.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "base/status_macros.h"
@@ -502,6 +503,62 @@ absl::StatusOr<std::unique_ptr<Transaction>> NativeBackend::Begin(
   ASSIGN_OR_RETURN(pool::PooledConnection connection, Acquire(context));
   return std::unique_ptr<Transaction>(new NativeTransaction(
       this, std::move(connection), BeginSql(options), context));
+}
+
+namespace {
+
+absl::Status BadOption(absl::string_view key, absl::string_view expected) {
+  return absl::InvalidArgumentError(absl::StrCat(
+      "invalid backend option '", key, "' for native: expected ", expected));
+}
+
+absl::StatusOr<NativeBackendOptions> ParseNativeOptions(
+    const std::map<std::string, std::string>& options) {
+  NativeBackendOptions parsed;
+  for (const auto& [key, value] : options) {
+    if (key == "chunk_rows") {
+      if (!absl::SimpleAtoi(value, &parsed.chunk_rows) ||
+          parsed.chunk_rows < 1) {
+        return BadOption(key, "an integer of at least 1");
+      }
+    } else if (key == "prepared_statements" || key == "pgbouncer") {
+      bool flag = false;
+      if (value == "true") {
+        flag = true;
+      } else if (value != "false") {
+        return BadOption(key, "true or false");
+      }
+      (key == "pgbouncer" ? parsed.pgbouncer : parsed.prepared_statements) =
+          flag;
+    } else if (key == "prepared_statements_per_connection") {
+      if (!absl::SimpleAtoi(value,
+                            &parsed.prepared_statements_per_connection) ||
+          parsed.prepared_statements_per_connection < 1) {
+        return BadOption(key, "an integer of at least 1");
+      }
+    } else {
+      // Option keys come from the caller's configuration; a known prefix of
+      // printable text is enough to find the typo.
+      return absl::InvalidArgumentError(
+          "unknown backend option for native; expected chunk_rows, "
+          "prepared_statements, prepared_statements_per_connection or "
+          "pgbouncer");
+    }
+  }
+  return parsed;
+}
+
+}  // namespace
+
+absl::Status RegisterNativeBackend(BackendRegistry* registry) {
+  return registry->Register(
+      "native", [](const BackendConfig& config)
+                    -> absl::StatusOr<std::shared_ptr<Backend>> {
+        ASSIGN_OR_RETURN(NativeBackendOptions options,
+                         ParseNativeOptions(config.options));
+        options.statement_timeout = config.statement_timeout;
+        return std::make_shared<NativeBackend>(config.pool, options);
+      });
 }
 
 }  // namespace fraiseql::plugins

@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "plugins/backend.h"
+#include "plugins/backend_registry.h"
 #include "pool/pool.h"
 #include "stream/chunked_query.h"
 #include "stream/statement_cache.h"
@@ -72,6 +73,13 @@ class NativeBackend : public Backend {
   std::unique_ptr<stream::StatementCache> statements_;
   stream::StreamOptions options_;
 };
+
+// Registers `native`: a NativeBackend on BackendConfig::pool with its
+// statement_timeout. Options (text): chunk_rows (>= 1), prepared_statements
+// and pgbouncer ("true" or "false"), prepared_statements_per_connection
+// (>= 1); another key or value is InvalidArgument naming the key. Errors:
+// the registry's.
+absl::Status RegisterNativeBackend(BackendRegistry* registry);
 
 }  // namespace fraiseql::plugins
 
