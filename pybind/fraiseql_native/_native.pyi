@@ -1,7 +1,8 @@
 """Type stubs for the fraiseql_native extension module."""
 from decimal import Decimal
 from uuid import UUID
-from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional,
+                    Sequence,
                     Tuple, Union)
 
 Json = Union[None, bool, int, float, str, Mapping[str, Any], Sequence[Any]]
@@ -111,6 +112,8 @@ class Repository:
         statement_timeout: float = 30.0,
         cursor_secret: Union[bytes, str, None] = None,
         max_root_fields: int = 64,
+        backend: str = "native",
+        backend_options: Optional[Mapping[str, Any]] = None,
     ) -> None:
         """max_response_bytes: past it a query is cancelled and raises
         ResponseTooLargeError (a streamed body that already sent bytes ends
@@ -123,8 +126,13 @@ class Repository:
         per process, so every process of a deployment must be given the
         same secret for cursors to work across them and across restarts.
         max_root_fields: root fields one execute() may carry (0: no
-        limit); more raise InvalidInputError before planning."""
+        limit); more raise InvalidInputError before planning. backend: the
+        registered backend to run on (backends()); backend_options: its
+        options (values passed as text); chunk_rows, prepared_statements
+        and pgbouncer apply to "native" only."""
         ...
+    @property
+    def backend(self) -> str: ...
     def find(
         self,
         view: str,
@@ -328,3 +336,47 @@ class BodyIterator:
     def close(self) -> None: ...
     def __enter__(self) -> "BodyIterator": ...
     def __exit__(self, *exc: Any) -> bool: ...
+
+# Backends by name (plugins/backend_registry.h).
+def register_backend(
+    name: str, factory: Callable[[str, Dict[str, str]], Any]
+) -> None:
+    """factory(url, options) -> an object with execute(statements, context)
+    and optionally begin(isolation, read_only, context), close() and
+    known_differences. ValueError for a malformed or taken name."""
+    ...
+def backends() -> List[str]: ...
+def backend_known_differences(name: str) -> Dict[str, Dict[str, str]]: ...
+
+# The parity comparator (plugins/parity/comparator.h).
+class Difference:
+    path: str
+    @property
+    def kind(self) -> str: ...
+    @property
+    def primary(self) -> Optional[str]: ...
+    @property
+    def candidate(self) -> Optional[str]: ...
+    @property
+    def rule(self) -> Optional[str]: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+class Comparison:
+    differences: List[Difference]
+    unexplained: int
+    explained: int
+    ignored: int
+    truncated: bool
+    @property
+    def equal(self) -> bool: ...
+    def to_dict(self) -> Dict[str, Any]: ...
+def compare(
+    primary: Union[bytes, str],
+    candidate: Union[bytes, str],
+    *,
+    check_key_order: bool = False,
+    ignore: Iterable[str] = (),
+    rules: Iterable[Tuple[str, str]] = (),
+    redact: bool = False,
+    max_differences: int = 100,
+) -> Comparison: ...
+def comparison_classifiers() -> Dict[str, str]: ...
