@@ -6,7 +6,7 @@ import os
 import sys
 
 from . import outcome as outcome_mod
-from . import replay as replay_mod
+from .replay import replay as replay_traffic
 from . import values
 
 DESCRIPTION = """\
@@ -65,6 +65,10 @@ def build_parser():
                           "MODULE (from PYTHONPATH), which returns a Schema")
     rp.add_argument("--schema", default="sample", metavar="NAME",
                     help="schema name passed to --registry (default sample)")
+    rp.add_argument("--import", dest="imports", action="append", default=[],
+                    metavar="MODULE",
+                    help="import MODULE first (from PYTHONPATH), e.g. one "
+                         "that registers a Python backend (repeatable)")
     rp.add_argument("--primary", default="legacy-psycopg", metavar="BACKEND",
                     help="primary backend (default legacy-psycopg)")
     rp.add_argument("--candidate", default="native", metavar="BACKEND",
@@ -176,12 +180,12 @@ def load_schema(fn, args):
 
 def ensure_backend(fn, name):
     """Imports the plugin module of a Python backend when it is not
-    registered yet (fraiseql_native.backends.<name with _>)."""
+    registered yet (fraiseql_native.plugins.<name with _>)."""
     names = getattr(fn, "backends", None)
     if names is None or name in names():
         return
     try:
-        importlib.import_module("fraiseql_native.backends." +
+        importlib.import_module("fraiseql_native.plugins." +
                                 name.replace("-", "_"))
     except ImportError:
         pass
@@ -199,7 +203,7 @@ def known_differences(fn, name):
         except (KeyError, ValueError, LookupError):
             return {}
     try:
-        module = importlib.import_module("fraiseql_native.backends." +
+        module = importlib.import_module("fraiseql_native.plugins." +
                                          name.replace("-", "_"))
     except ImportError:
         return {}
@@ -239,6 +243,12 @@ def run_replay(args, stdout, stderr):
     except ValueError as exc:
         raise UsageError(f"--rule: {exc}") from None
     opts = backend_options(args.backend_option, args.primary, args.candidate)
+    for module_name in args.imports:
+        try:
+            importlib.import_module(module_name)
+        except ImportError as exc:
+            raise UsageError(f"--import: cannot import {module_name}: "
+                             f"{exc}") from None
     for name in {args.primary, args.candidate}:
         ensure_backend(fn, name)
     if not args.no_known_differences:
@@ -251,7 +261,7 @@ def run_replay(args, stdout, stderr):
                               opts["primary"], args.cursor_secret)
     candidate = make_repository(fn, pool, schema, args.candidate,
                                 opts["candidate"], args.cursor_secret)
-    report = replay_mod.replay(
+    report = replay_traffic(
         args.traffic, primary, candidate, rules=rules, ignore=args.ignore,
         check_key_order=args.check_key_order, redact=args.redact,
         progress=not args.no_progress, primary_name=args.primary,

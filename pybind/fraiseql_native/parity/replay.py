@@ -14,7 +14,7 @@ import time
 from . import calls as calls_mod
 from . import outcome as outcome_mod
 from . import report as report_mod
-from . import shape as shape_mod
+from .shape import shape as shape_of
 from . import values
 
 
@@ -130,7 +130,7 @@ def _replay_one(rec, error, primary, candidate, options, report):
     except Exception:  # noqa: BLE001 - a malformed query definition
         report.skip("query not a QueryDefinition")
         return
-    shape_id, label = shape_mod.shape(call, args, context)
+    shape_id, label = shape_of(call, args, context)
     p = outcome_mod.run_side(primary, call, bound, context)
     c = outcome_mod.run_side(candidate, call, bound, context)
     try:

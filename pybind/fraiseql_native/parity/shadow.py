@@ -21,7 +21,7 @@ import time
 
 from . import calls as calls_mod
 from . import outcome as outcome_mod
-from . import shape as shape_mod
+from .shape import shape as shape_of
 
 _STOP = object()
 
@@ -265,7 +265,7 @@ class Shadow:
         candidate_side = outcome_mod.run_side(self.candidate, call, bound,
                                               context)
         try:
-            shape_id, label = shape_mod.shape(
+            shape_id, label = shape_of(
                 call, calls_mod.record_args(call, bound), context)
         except Exception:  # noqa: BLE001 - an unparsable query still counts
             shape_id, label = "unknown", call
