@@ -160,6 +160,10 @@ py::dict ContextToPython(const exec::RequestContext& context,
 // sink runs.
 absl::Status RowsToSink(const py::handle& rows, exec::RowSink* sink,
                         absl::string_view backend) {
+  if (!py::isinstance<py::list>(rows) && !py::isinstance<py::tuple>(rows)) {
+    return absl::InternalError(absl::StrCat(
+        "backend '", backend, "' returned rows that are not a list"));
+  }
   py::sequence sequence = py::reinterpret_borrow<py::sequence>(rows);
   const size_t count = py::len(sequence);
   int columns = 0;
@@ -173,14 +177,24 @@ absl::Status RowsToSink(const py::handle& rows, exec::RowSink* sink,
       int width = 1;
       if (py::isinstance<py::str>(row)) {
         cells.push_back(row.cast<std::string>());
-      } else {
+      } else if (py::isinstance<py::tuple>(row) ||
+                 py::isinstance<py::list>(row)) {
         py::sequence values = py::reinterpret_borrow<py::sequence>(row);
         width = static_cast<int>(py::len(values));
         for (py::handle value : values) {
           // A SQL NULL reaches sinks as the JSON literal null.
+          if (!value.is_none() && !py::isinstance<py::str>(value)) {
+            return absl::InternalError(absl::StrCat(
+                "backend '", backend, "' returned a value of the wrong type "
+                "in row ", i, ": expected str or None"));
+          }
           cells.push_back(value.is_none() ? std::string("null")
                                           : value.cast<std::string>());
         }
+      } else {
+        return absl::InternalError(absl::StrCat(
+            "backend '", backend, "' returned a value of the wrong type for "
+            "row ", i, ": expected str or a tuple of str | None"));
       }
       if (columns == 0) columns = width;
       if (width != columns || width < 1) {

@@ -1,0 +1,257 @@
+"""Backends by name: the registry (backends(), register_backend,
+Repository(backend=...)) and the adapter that runs a Python backend under
+the C++ Repository (what it is given, what it may return, how its errors
+reach the caller). The Python backends here run their statements on the
+real server through psycopg, so the rows they return are real rows."""
+import itertools
+import json
+import threading
+
+import psycopg
+import pytest
+
+_names = itertools.count()
+
+
+def unique(prefix):
+    return f"{prefix}-{next(_names)}"
+
+
+class PsycopgRows:
+    """Runs each plan on the server with libpq's own $n parameters; rows
+    as text. Records what it was given."""
+
+    def __init__(self, url, options):
+        self.url = url
+        self.options = dict(options)
+        self.calls = []
+        self.closed = threading.Event()
+
+    def execute(self, statements, context):
+        self.calls.append((statements, context))
+        out = []
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            for sql, params in statements:
+                result = conn.pgconn.exec_params(
+                    sql.encode(),
+                    [None if text is None else text.encode()
+                     for text, _ in params])
+                rows = []
+                for r in range(result.ntuples):
+                    rows.append(tuple(
+                        None if result.get_value(r, c) is None
+                        else result.get_value(r, c).decode()
+                        for c in range(result.nfields)))
+                if result.status not in (psycopg.pq.ExecStatus.TUPLES_OK,
+                                         psycopg.pq.ExecStatus.COMMAND_OK):
+                    raise RuntimeError(result.error_message.decode())
+                out.append(rows)
+        return out
+
+    def close(self):
+        self.closed.set()
+
+
+class Raising:
+    """Every execute raises `error`."""
+
+    def __init__(self, error):
+        self.error = error
+
+    def execute(self, statements, context):
+        raise self.error
+
+
+class SqlError(Exception):
+    def __init__(self, message, sqlstate):
+        super().__init__(message)
+        self.sqlstate = sqlstate
+
+
+def register(fn, factory, prefix="test-backend"):
+    name = unique(prefix)
+    fn.register_backend(name, factory)
+    return name
+
+
+def test_native_and_legacy_are_registered(fn, repo):
+    assert {"native", "legacy-psycopg"} <= set(fn.backends())
+    assert fn.backends() == sorted(fn.backends())
+    assert repo.backend == "native"
+
+
+def test_unknown_backend_names_the_registered_ones(fn, pool, schema):
+    with pytest.raises(fn.InvalidInputError) as e:
+        fn.Repository(pool, schema, backend="nativ")
+    assert str(e.value).startswith("unknown backend 'nativ'; registered: ")
+    assert "native" in str(e.value)
+
+
+def test_native_options_are_checked(fn, pool, schema):
+    with pytest.raises(fn.InvalidInputError, match="unknown backend option"):
+        fn.Repository(pool, schema, backend_options={"chunkrows": 8})
+    with pytest.raises(fn.InvalidInputError,
+                       match="'chunk_rows' for native: expected an integer"):
+        fn.Repository(pool, schema, backend_options={"chunk_rows": "many"})
+    # A valid one is taken (and chunk_rows=1 still yields every row).
+    repo = fn.Repository(pool, schema, backend_options={"chunk_rows": 1})
+    assert repo.count(f"{schema_view(schema)}") > 0
+
+
+def schema_view(schema):
+    return next(v for v in schema.views() if v.endswith("v_user"))
+
+
+def test_registering_checks_the_name_and_the_factory(fn):
+    name = register(fn, PsycopgRows)
+    with pytest.raises(ValueError, match="already registered"):
+        fn.register_backend(name, PsycopgRows)
+    for bad in ("", "Upper", "-x", "a b", "x" * 65):
+        with pytest.raises(ValueError, match="invalid backend name"):
+            fn.register_backend(bad, PsycopgRows)
+    with pytest.raises(TypeError, match="callable"):
+        fn.register_backend(unique("test-not-callable"), 42)
+
+
+def test_a_python_backend_answers_as_native_does(fn, pool, schema, db_url):
+    made = []
+
+    def factory(url, options):
+        made.append(PsycopgRows(url, options))
+        return made[-1]
+
+    name = register(fn, factory)
+    python = fn.Repository(pool, schema, backend=name,
+                           backend_options={"flag": True, "size": 3})
+    native = fn.Repository(pool, schema)
+    assert python.backend == name
+    view = schema_view(schema)
+    args = dict(selection="id firstName balance address { cityName }",
+                where={"balance": {"gt": 0}}, order_by=[{"id": "ASC"}],
+                limit=25)
+    body = python.find(view, **args)
+    assert body == native.find(view, **args)
+    assert len(json.loads(body)["data"][view.split(".")[1]]) == 25
+    assert python.count(view) == native.count(view)
+    # The factory got the pool's URL and the options as text.
+    assert made[0].url == db_url
+    assert made[0].options == {"flag": "true", "size": "3"}
+    # Statements come with $n placeholders and (text, sql_type) parameters.
+    statements, context = made[0].calls[0]
+    sql, params = statements[0]
+    assert "$1" in sql and params[0][0] == "0"
+    assert context["statement_timeout"] == 30.0
+    assert context["timeout"] is None
+
+
+def test_the_context_reaches_the_backend(fn, pool, schema):
+    seen = []
+
+    def factory(url, options):
+        backend = PsycopgRows(url, options)
+        seen.append(backend)
+        return backend
+
+    name = register(fn, factory)
+    repo = fn.Repository(pool, schema, backend=name, statement_timeout=12.5)
+    repo.count(schema_view(schema),
+               context={"tenant_id": "acme", "user_id": "u1",
+                        "app.region": "eu"},
+               timeout=5.0)
+    _, context = seen[0].calls[-1]
+    assert context["tenant_id"] == "acme"
+    assert context["user_id"] == "u1"
+    assert context["variables"] == {"app.region": "eu"}
+    assert context["statement_timeout"] == 5.0  # the call's own timeout wins
+    assert 0 < context["timeout"] <= 5.0
+    repo.count(schema_view(schema))
+    assert seen[0].calls[-1][1]["statement_timeout"] == 12.5
+
+
+@pytest.mark.parametrize("error, exception, code", [
+    (SqlError("duplicate key", "23505"), "DatabaseError", "ALREADY_EXISTS"),
+    (SqlError("canceling statement due to statement timeout", "57014"),
+     "QueryTimeoutError", "DEADLINE_EXCEEDED"),
+    (TimeoutError("took too long"), "QueryTimeoutError", "DEADLINE_EXCEEDED"),
+    (ValueError("bad plan"), "InvalidInputError", "INVALID_ARGUMENT"),
+    (RuntimeError("boom"), "DatabaseError", "INTERNAL"),
+])
+def test_backend_errors_map_as_native_ones_do(fn, pool, schema, error,
+                                              exception, code):
+    name = register(fn, lambda url, options: Raising(error))
+    repo = fn.Repository(pool, schema, backend=name)
+    with pytest.raises(getattr(fn, exception)) as e:
+        repo.count(schema_view(schema))
+    assert e.value.code == code
+    assert f"backend '{name}'" in str(e.value)
+    if isinstance(error, SqlError) and error.sqlstate != "57014":
+        assert e.value.sqlstate == error.sqlstate
+
+
+def test_quoted_text_in_a_backend_error_is_withheld(fn, pool, schema):
+    error = SqlError('invalid input syntax for type uuid: "secret-value"',
+                     "22P02")
+    repo = fn.Repository(pool, schema,
+                         backend=register(fn, lambda u, o: Raising(error)))
+    with pytest.raises(fn.DatabaseError) as e:
+        repo.count(schema_view(schema))
+    assert "secret-value" not in str(e.value)
+    assert e.value.sqlstate == "22P02"
+
+
+class Returning:
+    def __init__(self, result):
+        self.result = result
+
+    def execute(self, statements, context):
+        return self.result
+
+
+@pytest.mark.parametrize("result, message", [
+    ([], "must return one list of rows per statement"),
+    (None, "must return one list of rows per statement"),
+    ([[("1", "2"), ("3",)]], "rows of different widths"),
+    ([[42]], "wrong type for row 0"),
+    ([[("1", 2)]], "wrong type in row 0"),
+    ([42], "rows that are not a list"),
+])
+def test_malformed_results_are_errors_not_crashes(fn, pool, schema, result,
+                                                  message):
+    repo = fn.Repository(pool, schema,
+                         backend=register(fn, lambda u, o: Returning(result)))
+    with pytest.raises(fn.Error, match=message):
+        repo.find(schema_view(schema), selection="id")
+
+
+def test_a_backend_without_begin_cannot_run_transactions(fn, pool, schema):
+    repo = fn.Repository(pool, schema,
+                         backend=register(fn, PsycopgRows))
+    with pytest.raises(fn.Error, match="does not support transactions"):
+        with repo.transaction() as tx:
+            tx.count(schema_view(schema))
+
+
+def test_the_backend_is_closed_with_its_repository(fn, pool, schema):
+    made = []
+
+    def factory(url, options):
+        made.append(PsycopgRows(url, options))
+        return made[-1]
+
+    repo = fn.Repository(pool, schema, backend=register(fn, factory))
+    repo.count(schema_view(schema))
+    assert not made[0].closed.is_set()
+    del repo
+    import gc
+    gc.collect()
+    assert made[0].closed.is_set()
+
+
+def test_known_differences_are_declared_by_the_backend(fn):
+    legacy = fn.backend_known_differences("legacy-psycopg")
+    assert legacy["legacy.float_numbers"]["classifier"] == "float64"
+    assert set(legacy.values().__iter__().__next__()) >= {"classifier",
+                                                          "description"}
+    assert fn.backend_known_differences("native") == {}
+    with pytest.raises(ValueError, match="unknown backend"):
+        fn.backend_known_differences("nope")
