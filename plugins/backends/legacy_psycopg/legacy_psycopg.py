@@ -24,8 +24,9 @@ Use it::
     repo = fraiseql_native.Repository(pool, schema, backend="legacy-psycopg",
                                       backend_options={"max_size": 4})
 
-The module registers itself (`fraiseql_native.register_backend`) when
-imported; psycopg is imported only when a backend is made, so
+//pybind copies this file into the package as
+fraiseql_native/plugins/legacy_psycopg.py, which registers it
+(`fraiseql_native.register_backend`) when the package is imported; psycopg is imported only when a backend is made, so
 `import fraiseql_native` does not need it.
 
 Options (`backend_options`): `max_size` (connections, default 4),
@@ -155,7 +156,8 @@ def _row(record, first_is_json):
         # A `::text` column of JSON: the loader psycopg would have used.
         value = encode_json(json.loads(first))
     if len(record) == 1:
-        return value
+        # The protocol's one-column row is a str; a NULL needs the tuple.
+        return value if value is not None else (None,)
     rest = tuple(None if v is None else str(v) for v in record[1:])
     return (value,) + rest
 
