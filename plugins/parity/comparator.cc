@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <limits>
 #include <string>
 #include <utility>
@@ -46,12 +47,16 @@ struct Node {
   uint32_t count = 0;  // children of an array or object
   size_t first_child = kNone;
   size_t next_sibling = kNone;
-  std::string text;  // a number's text, a string's unescaped value
-  std::string key;   // the member's key when the parent is an object
+  // A number's text, a string's unescaped value, and the member's key when
+  // the parent is an object: views into the body, or into `owned` when
+  // unescaping changed them.
+  absl::string_view text;
+  absl::string_view key;
 };
 
 struct Tree {
   std::vector<Node> nodes;  // nodes[0] is the root
+  std::deque<std::string> owned;  // unescaped strings (stable addresses)
 };
 
 class Parser {
@@ -73,8 +78,9 @@ class Parser {
       ++pos_;
     }
   }
-  absl::Status ParseString(std::string* out);
-  absl::Status ParseNumber(std::string* out);
+  absl::Status ParseString(absl::string_view* out, Tree* tree);
+  absl::Status UnescapeString(absl::string_view* out, Tree* tree);
+  absl::Status ParseNumber(absl::string_view* out);
   absl::Status ParseLiteral(absl::string_view word);
 
   absl::string_view text_;
@@ -142,7 +148,26 @@ int32_t ReadHex4(absl::string_view text, size_t at) {
   return v;
 }
 
-absl::Status Parser::ParseString(std::string* out) {
+// Most strings need no unescaping: they are views into the body.
+absl::Status Parser::ParseString(absl::string_view* out, Tree* tree) {
+  const size_t start = pos_ + 1;
+  size_t run = start;
+  while (run < text_.size()) {
+    unsigned char c = static_cast<unsigned char>(text_[run]);
+    if (c == '"') {
+      *out = text_.substr(start, run - start);
+      pos_ = run + 1;
+      return absl::OkStatus();
+    }
+    if (c == '\\' || c < 0x20 || c >= 0x80) break;
+    ++run;
+  }
+  return UnescapeString(out, tree);
+}
+
+absl::Status Parser::UnescapeString(absl::string_view* view, Tree* tree) {
+  std::string value;
+  std::string* out = &value;
   ++pos_;  // the opening quote
   while (true) {
     size_t run = pos_;
@@ -157,6 +182,8 @@ absl::Status Parser::ParseString(std::string* out) {
     unsigned char c = static_cast<unsigned char>(text_[pos_]);
     if (c == '"') {
       ++pos_;
+      tree->owned.push_back(std::move(value));
+      *view = tree->owned.back();
       return absl::OkStatus();
     }
     if (c < 0x20) return Error(pos_, "control character in a string");
@@ -211,7 +238,7 @@ absl::Status Parser::ParseString(std::string* out) {
   }
 }
 
-absl::Status Parser::ParseNumber(std::string* out) {
+absl::Status Parser::ParseNumber(absl::string_view* out) {
   const size_t start = pos_;
   const auto digit = [&](size_t i) {
     return i < text_.size() && text_[i] >= '0' && text_[i] <= '9';
@@ -236,7 +263,7 @@ absl::Status Parser::ParseNumber(std::string* out) {
     if (!digit(pos_)) return Error(pos_, "expected a digit in the exponent");
     while (digit(pos_)) ++pos_;
   }
-  out->assign(text_.data() + start, pos_ - start);
+  *out = text_.substr(start, pos_ - start);
   return absl::OkStatus();
 }
 
@@ -257,7 +284,8 @@ absl::Status Parser::Parse(Tree* tree) {
   std::vector<Node>& nodes = tree->nodes;
   std::vector<Frame> stack;
   State state = State::kValue;
-  std::string key;
+  absl::string_view key;
+  nodes.reserve(text_.size() / 16 + 1);
 
   // Appends a node as the next child of the open container (or as the root).
   const auto add = [&](Type type) -> size_t {
@@ -267,8 +295,7 @@ absl::Status Parser::Parse(Tree* tree) {
     if (!stack.empty()) {
       Frame& parent = stack.back();
       Node& p = nodes[parent.node];
-      if (p.type == Type::kObject) nodes[index].key = std::move(key);
-      key.clear();
+      if (p.type == Type::kObject) nodes[index].key = key;
       if (parent.last_child == kNone) {
         p.first_child = index;
       } else {
@@ -312,7 +339,7 @@ absl::Status Parser::Parse(Tree* tree) {
         break;
       case State::kKey:
         if (c != '"') return Error(pos_, "expected a key");
-        RETURN_IF_ERROR(ParseString(&key));
+        RETURN_IF_ERROR(ParseString(&key, tree));
         state = State::kColon;
         break;
       case State::kColon:
@@ -348,13 +375,13 @@ absl::Status Parser::Parse(Tree* tree) {
           break;
         }
         if (c == '"') {
-          std::string value;
-          RETURN_IF_ERROR(ParseString(&value));
-          nodes[add(Type::kString)].text = std::move(value);
+          absl::string_view value;
+          RETURN_IF_ERROR(ParseString(&value, tree));
+          nodes[add(Type::kString)].text = value;
         } else if (c == '-' || (c >= '0' && c <= '9')) {
-          std::string value;
+          absl::string_view value;
           RETURN_IF_ERROR(ParseNumber(&value));
-          nodes[add(Type::kNumber)].text = std::move(value);
+          nodes[add(Type::kNumber)].text = value;
         } else if (c == 't') {
           RETURN_IF_ERROR(ParseLiteral("true"));
           add(Type::kTrue);
@@ -378,58 +405,76 @@ absl::Status Parser::Parse(Tree* tree) {
 
 // --- Numbers ----------------------------------------------------------------
 
-// The exact decimal value of a JSON number's text, as a canonical string:
-// "0", or an optional '-', the significant digits without leading or trailing
-// zeros, 'e' and the exponent of the last digit. Exponents beyond +-10^17
+// Appends the exact decimal value of a JSON number's text, as a canonical
+// string: "0", or an optional '-', the significant digits without leading or
+// trailing zeros, 'e' and the power of ten of the last digit. Exponents beyond +-10^17
 // (not a realistic body) keep their digits as written.
-std::string CanonicalDecimal(absl::string_view text) {
-  bool negative = false;
+void AppendCanonicalDecimal(absl::string_view text, std::string* out) {
+  // text is a valid JSON number: -? int (. frac)? ([eE] [+-]? exp)?
   size_t i = 0;
-  if (i < text.size() && text[i] == '-') {
-    negative = true;
-    ++i;
-  }
-  std::string digits;
-  int64_t fraction_digits = 0;
-  for (; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-    digits.push_back(text[i]);
-  }
+  const bool negative = !text.empty() && text[0] == '-';
+  if (negative) ++i;
+  const size_t int_begin = i;
+  while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+  const size_t int_end = i;
+  size_t frac_begin = i;
+  size_t frac_end = i;
   if (i < text.size() && text[i] == '.') {
-    for (++i; i < text.size() && text[i] >= '0' && text[i] <= '9'; ++i) {
-      digits.push_back(text[i]);
-      ++fraction_digits;
-    }
+    frac_begin = ++i;
+    while (i < text.size() && text[i] >= '0' && text[i] <= '9') ++i;
+    frac_end = i;
   }
   bool exponent_negative = false;
-  std::string exponent_digits;
+  absl::string_view exponent_digits;
   if (i < text.size() && (text[i] == 'e' || text[i] == 'E')) {
     ++i;
     if (i < text.size() && (text[i] == '+' || text[i] == '-')) {
       exponent_negative = text[i] == '-';
       ++i;
     }
-    for (; i < text.size(); ++i) {
-      if (exponent_digits.empty() && text[i] == '0') continue;
-      exponent_digits.push_back(text[i]);
-    }
+    while (i + 1 < text.size() && text[i] == '0') ++i;
+    exponent_digits = text.substr(i);
   }
-  size_t first = digits.find_first_not_of('0');
-  if (first == std::string::npos) return "0";
-  size_t last = digits.find_last_not_of('0');
-  const int64_t trailing = static_cast<int64_t>(digits.size() - 1 - last);
-  std::string significant = digits.substr(first, last - first + 1);
-  std::string out = negative ? "-" : "";
-  absl::StrAppend(&out, significant, "e");
+  // The significant digits run from the first non-zero digit to the last one,
+  // across the '.' if any.
+  const auto is_nonzero = [&](size_t k) { return text[k] >= '1' && text[k] <= '9'; };
+  size_t first = kNone;
+  for (size_t k = int_begin; k < frac_end && first == kNone; ++k) {
+    if (k != int_end && is_nonzero(k)) first = k;
+  }
+  if (first == kNone) {
+    out->push_back('0');
+    return;
+  }
+  size_t last = frac_end;
+  while (!(last - 1 != int_end && is_nonzero(last - 1))) --last;
+  --last;  // the last non-zero digit
+  // Exponent of the last significant digit = exp - (fraction digits after it
+  // and before the end) ... written relative to the last digit's position.
+  int64_t position;  // the power of ten of the digit at `last`
+  if (last < int_end) {
+    position = static_cast<int64_t>(int_end - 1 - last);
+  } else {
+    position = -static_cast<int64_t>(last - frac_begin + 1);
+  }
+  if (negative) out->push_back('-');
+  if (first < int_end && last > int_end) {
+    out->append(text.data() + first, int_end - first);
+    out->append(text.data() + frac_begin, last + 1 - frac_begin);
+  } else {
+    out->append(text.data() + first, last + 1 - first);
+  }
+  out->push_back('e');
   if (exponent_digits.size() > 17) {
-    absl::StrAppend(&out, exponent_negative ? "-" : "+", exponent_digits, "+",
-                    trailing - fraction_digits);
-    return out;
+    // Not a realistic body: the exponent's digits as written.
+    absl::StrAppend(out, exponent_negative ? "-" : "+", exponent_digits, "+",
+                    position);
+    return;
   }
   int64_t exponent = 0;
   for (char d : exponent_digits) exponent = exponent * 10 + (d - '0');
   if (exponent_negative) exponent = -exponent;
-  absl::StrAppend(&out, exponent - fraction_digits + trailing);
-  return out;
+  absl::StrAppend(out, exponent + position);
 }
 
 // Both numbers read as IEEE binary64 doubles are the same double.
@@ -553,13 +598,23 @@ bool WithinMillisecond(const Instant& a, const Instant& b) {
 
 class Interner {
  public:
-  uint32_t Intern(std::string key) {
-    auto it = ids_.try_emplace(std::move(key), static_cast<uint32_t>(ids_.size()));
+  // Numbers, instants and containers, by their canonical key.
+  uint32_t Intern(const std::string& key) {
+    auto it = ids_.try_emplace(key, next_);
+    if (it.second) ++next_;
+    return it.first->second;
+  }
+  // Plain strings, by a view that outlives the interner (no copy).
+  uint32_t InternString(absl::string_view text) {
+    auto it = strings_.try_emplace(text, next_);
+    if (it.second) ++next_;
     return it.first->second;
   }
 
  private:
+  uint32_t next_ = 0;
   absl::flat_hash_map<std::string, uint32_t> ids_;
+  absl::flat_hash_map<absl::string_view, uint32_t> strings_;
 };
 
 void AppendU32(uint32_t v, std::string* out) {
@@ -578,6 +633,20 @@ struct Member {
 std::vector<Member> Members(const Tree& tree, size_t object) {
   std::vector<Member> members;
   members.reserve(tree.nodes[object].count);
+  if (tree.nodes[object].count <= 8) {
+    for (size_t c = tree.nodes[object].first_child; c != kNone;
+         c = tree.nodes[c].next_sibling) {
+      auto same = std::find_if(members.begin(), members.end(), [&](const Member& m) {
+        return m.key == tree.nodes[c].key;
+      });
+      if (same == members.end()) {
+        members.push_back({tree.nodes[c].key, c});
+      } else {
+        same->node = c;
+      }
+    }
+    return members;
+  }
   absl::flat_hash_map<absl::string_view, size_t> seen;
   for (size_t c = tree.nodes[object].first_child; c != kNone;
        c = tree.nodes[c].next_sibling) {
@@ -613,15 +682,16 @@ std::vector<uint32_t> InternTree(const Tree& tree, bool key_order,
       case Type::kFalse: key = "f"; break;
       case Type::kTrue: key = "t"; break;
       case Type::kNumber:
-        key = absl::StrCat("n", CanonicalDecimal(node.text));
+        key = "n";
+        AppendCanonicalDecimal(node.text, &key);
         break;
       case Type::kString: {
         Instant instant;
-        if (ParseInstant(node.text, &instant)) {
-          key = absl::StrCat("i", instant.seconds, ".", instant.nanos);
-        } else {
-          key = absl::StrCat("s", node.text);
+        if (!ParseInstant(node.text, &instant)) {
+          ids[n] = interner->InternString(node.text);
+          continue;
         }
+        key = absl::StrCat("i", instant.seconds, ".", instant.nanos);
         break;
       }
       case Type::kArray:
@@ -694,7 +764,7 @@ std::string WriteValue(const Tree& tree, size_t root) {
       case Type::kNull: out.append("null"); return;
       case Type::kFalse: out.append("false"); return;
       case Type::kTrue: out.append("true"); return;
-      case Type::kNumber: out.append(node.text); return;
+      case Type::kNumber: out.append(node.text.data(), node.text.size()); return;
       case Type::kString: AppendJsonString(node.text, &out); return;
       case Type::kArray: out.push_back('['); break;
       case Type::kObject: out.push_back('{'); break;
@@ -820,7 +890,7 @@ absl::StatusOr<Comparator::Pattern> ParsePattern(size_t index,
           return PatternError(index, text, "invalid quoted key");
         }
         seg.kind = Segment::kKey;
-        seg.key = tree.nodes[0].text;
+        seg.key = std::string(tree.nodes[0].text);
         close = end + 1;
       } else {
         close = text.find(']', i);
