@@ -1,5 +1,8 @@
 #include "plugins/parity/comparator.h"
 
+#include <algorithm>
+#include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -232,6 +235,164 @@ TEST(Comparator, ClassifiersAndKindNames) {
   EXPECT_EQ(names, (std::vector<std::string>{"float64", "timestamp_precision"}));
   EXPECT_EQ(DifferenceKindName(DifferenceKind::kMissingKey), "missing_key");
   EXPECT_EQ(DifferenceKindName(DifferenceKind::kArrayOrder), "array_order");
+}
+
+// --- Property: equivalent writings are equal, one change is one difference --
+
+// A random JSON value, written two ways that the rules call equal.
+struct Value {
+  enum Kind { kNull, kBool, kNumber, kString, kArray, kObject } kind = kNull;
+  bool boolean = false;
+  int64_t mantissa = 0;  // the number is mantissa * 10^-scale
+  int scale = 0;
+  std::string text;
+  std::vector<std::pair<std::string, std::unique_ptr<Value>>> members;  // array: keys unused
+};
+
+std::unique_ptr<Value> RandomValue(std::mt19937* rng, int depth) {
+  auto v = std::make_unique<Value>();
+  std::uniform_int_distribution<int> pick(0, depth >= 5 ? 3 : 5);
+  v->kind = static_cast<Value::Kind>(pick(*rng));
+  switch (v->kind) {
+    case Value::kNull: break;
+    case Value::kBool: v->boolean = (*rng)() % 2; break;
+    case Value::kNumber:
+      v->mantissa = static_cast<int64_t>((*rng)() % 2000001) - 1000000;
+      v->scale = static_cast<int>((*rng)() % 5);
+      break;
+    case Value::kString: {
+      static const char* kWords[] = {"a", "b\"q", "é", "\\", "x y", "😀", "", "\n"};
+      for (int i = (*rng)() % 3; i >= 0; --i) v->text += kWords[(*rng)() % 8];
+      break;
+    }
+    case Value::kArray:
+    case Value::kObject: {
+      const int n = static_cast<int>((*rng)() % 5);
+      for (int i = 0; i < n; ++i) {
+        v->members.emplace_back(absl::StrCat("k", i, (*rng)() % 2 ? ".x" : ""),
+                                RandomValue(rng, depth + 1));
+      }
+      break;
+    }
+  }
+  return v;
+}
+
+std::string Escape(absl::string_view s, bool unicode_escapes) {
+  std::string out = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += unicode_escapes ? "\\u000a" : "\\n";
+    } else if (unicode_escapes && (c == 'a' || c == 'x')) {
+      out += c == 'a' ? "\\u0061" : "\\u0078";
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+// `variant` writes the same value differently: keys shuffled, spaces, numbers
+// with another scale or an exponent, escapes.
+std::string Write(const Value& v, bool variant, std::mt19937* rng) {
+  const std::string sp = variant ? " \n" : "";
+  switch (v.kind) {
+    case Value::kNull: return "null";
+    case Value::kBool: return v.boolean ? "true" : "false";
+    case Value::kNumber: {
+      // mantissa e-scale, or the same with trailing zeros added.
+      const int extra = variant ? static_cast<int>((*rng)() % 3) : 0;
+      std::string digits = absl::StrCat(v.mantissa < 0 ? -v.mantissa : v.mantissa);
+      digits.append(extra, '0');
+      const int scale = v.scale + extra;
+      std::string sign = v.mantissa < 0 ? "-" : "";
+      if (variant && (*rng)() % 2) return absl::StrCat(sign, digits, "E-", scale);
+      if (scale == 0) return sign + digits;
+      if (static_cast<int>(digits.size()) <= scale) {
+        digits.insert(0, scale - digits.size() + 1, '0');
+      }
+      digits.insert(digits.size() - scale, ".");
+      return sign + digits;
+    }
+    case Value::kString: return Escape(v.text, variant);
+    case Value::kArray:
+    case Value::kObject: {
+      std::vector<size_t> order(v.members.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      if (variant && v.kind == Value::kObject) std::shuffle(order.begin(), order.end(), *rng);
+      std::string out = v.kind == Value::kArray ? "[" : "{";
+      for (size_t i = 0; i < order.size(); ++i) {
+        if (i > 0) out += "," + sp;
+        if (v.kind == Value::kObject) {
+          out += Escape(v.members[order[i]].first, variant) + sp + ":" + sp;
+        }
+        out += Write(*v.members[order[i]].second, variant, rng);
+      }
+      return out + sp + (v.kind == Value::kArray ? "]" : "}");
+    }
+  }
+  return "";
+}
+
+// Changes one leaf (never to an equal value) and returns its path and kind.
+std::pair<std::string, DifferenceKind> MutateOneLeaf(Value* root, std::mt19937* rng) {
+  std::string path;
+  Value* v = root;
+  while ((v->kind == Value::kArray || v->kind == Value::kObject) && !v->members.empty()) {
+    const size_t i = (*rng)() % v->members.size();
+    if (v->kind == Value::kArray) {
+      absl::StrAppend(&path, "[", i, "]");
+    } else {
+      const std::string& key = v->members[i].first;
+      if (absl::StrContains(key, ".")) {
+        absl::StrAppend(&path, "[\"", key, "\"]");
+      } else {
+        absl::StrAppend(&path, path.empty() ? "" : ".", key);
+      }
+    }
+    v = v->members[i].second.get();
+  }
+  switch (v->kind) {
+    case Value::kNumber:
+      v->mantissa += 1;
+      return {path, DifferenceKind::kNumber};
+    case Value::kBool:
+      v->boolean = !v->boolean;
+      return {path, DifferenceKind::kValue};
+    case Value::kString:
+      v->text += "z";
+      return {path, DifferenceKind::kValue};
+    default:  // null, or an empty array or object
+      *v = Value();
+      v->kind = Value::kString;
+      return {path, DifferenceKind::kType};
+  }
+}
+
+TEST(Comparator, EquivalentWritingsAreEqualAndOneChangeIsOneDifference) {
+  std::mt19937 rng(20261202);
+  int compared = 0;
+  for (int round = 0; round < 3000; ++round) {
+    std::unique_ptr<Value> value = RandomValue(&rng, 0);
+    const std::string a = Write(*value, false, &rng);
+    const std::string b = Write(*value, true, &rng);
+    absl::StatusOr<Comparison> same = Compare(a, b, CompareOptions());
+    ASSERT_TRUE(same.ok()) << same.status() << "\n" << a << "\n" << b;
+    ASSERT_TRUE(same->equal()) << a << "\n" << b << "\n"
+                               << DiffLine(same->differences.at(0));
+    const auto [path, kind] = MutateOneLeaf(value.get(), &rng);
+    const std::string c = Write(*value, true, &rng);
+    absl::StatusOr<Comparison> changed = Compare(a, c, CompareOptions());
+    ASSERT_TRUE(changed.ok()) << changed.status();
+    ASSERT_EQ(changed->differences.size(), 1u) << a << "\n" << c;
+    EXPECT_EQ(changed->differences[0].path, path) << a << "\n" << c;
+    EXPECT_EQ(changed->differences[0].kind, kind) << a << "\n" << c;
+    ++compared;
+  }
+  EXPECT_EQ(compared, 3000);
 }
 
 }  // namespace
