@@ -154,7 +154,15 @@ def _row(record, first_is_json):
         value = encode_json(first)
     else:
         # A `::text` column of JSON: the loader psycopg would have used.
-        value = encode_json(json.loads(first))
+        # Text that is not JSON goes on unchanged, so the response writer
+        # reports it as it does for the native backend (an error on that
+        # root field only).
+        try:
+            parsed = json.loads(first)
+        except ValueError:
+            value = first
+        else:
+            value = encode_json(parsed)
     if len(record) == 1:
         # The protocol's one-column row is a str; a NULL needs the tuple.
         return value if value is not None else (None,)
@@ -210,9 +218,16 @@ def _context_settings(context):
 
 
 def _apply(conn, settings):
-    for name, value in settings:
-        conn.execute("SELECT set_config(%(n)s, %(v)s, true)",
-                     {"n": name, "v": value})
+    """set_config(name, value, true) for each setting, in one statement."""
+    if not settings:
+        return
+    calls = ", ".join(f"set_config(%(n{i})s, %(v{i})s, true)"
+                      for i in range(len(settings)))
+    values = {}
+    for i, (name, value) in enumerate(settings):
+        values[f"n{i}"] = name
+        values[f"v{i}"] = value
+    conn.execute(f"SELECT {calls}", values)
 
 
 def _begin_sql(isolation, read_only):

@@ -220,6 +220,11 @@ def test_text_json_columns_are_parsed_like_jsonb(backend):
     assert rows == ["3"]
 
 
+def test_text_that_is_not_json_goes_on_unchanged(backend):
+    (rows,) = backend.execute([("SELECT 'not json'::text", [])], ctx())
+    assert rows == ["not json"]
+
+
 def test_parameters_are_text_cast_by_the_sql_and_null_is_null(backend):
     (rows,) = backend.execute([(
         "SELECT jsonb_build_array($1::numeric + 1, $2::text, $3::int IS NULL, "
@@ -392,6 +397,24 @@ def test_find_through_the_repository_shows_the_float_defect(
     one = dict(field="user", where={"id": user_id(6)},
                selection="firstName lastName tags")
     assert legacy.find_one(view, **one) == native.find_one(view, **one)
+
+
+@needs_registry
+def test_a_row_that_is_not_json_fails_its_root_field_as_native(
+        pool, db, schema_name):
+    db.execute(f'CREATE OR REPLACE VIEW "{schema_name}".v_broken AS '
+               "SELECT 'not json'::text AS data")
+    schema = fn.Schema()
+    schema.add_view(f"{schema_name}.v_broken", "Broken", {"a": "Int"})
+    bodies = [json.loads(fn.Repository(pool, schema, backend=name).find(
+        f"{schema_name}.v_broken", field="b"))
+        for name in ("native", "legacy-psycopg")]
+    assert bodies[1]["data"] == bodies[0]["data"] == {"b": None}
+    (native_error,), (legacy_error,) = (b["errors"] for b in bodies)
+    assert legacy_error["path"] == native_error["path"] == ["b"]
+    # The message names the backend; otherwise the same.
+    assert legacy_error["message"].replace(
+        "backend.legacy-psycopg", "backend.native") == native_error["message"]
 
 
 @needs_registry
