@@ -46,10 +46,16 @@ class Backend {
 
   // Runs `plan` under `context` (its variables visible to the statement
   // and to no other, its statement_timeout, deadline and cancel flag; see
-  // stream/request_context.h) and hands every row to `sink`, in order.
-  // Errors as in stream::StreamBatch, plus the pool's (DeadlineExceeded
-  // without kQueryTimeoutPayloadUrl when no connection is free in time,
-  // Unavailable when none can be opened).
+  // exec/request_context.h) and hands every row to `sink`, in order.
+  // Errors: the server's, mapped from its SQLSTATE (base/pg_status.h);
+  // InvalidArgument for a context ValidateRequestContext refuses;
+  // DeadlineExceeded with kQueryTimeoutPayloadUrl when the deadline or the
+  // statement_timeout passes; Cancelled when the cancel flag is set;
+  // Unavailable when the server cannot be reached; a sink's status when it
+  // stops the stream. A backend with a pool adds the pool's
+  // (DeadlineExceeded without kQueryTimeoutPayloadUrl when no connection is
+  // free in time). The native backend's exact behaviour is
+  // stream::StreamBatch's (stream/chunked_query.h).
   // Thread-safe: concurrent calls use separate connections.
   virtual absl::Status Execute(const exec::Plan& plan,
                                const exec::RequestContext& context,
@@ -61,8 +67,8 @@ class Backend {
   }
 
   // Runs several statements as one unit, in order, each streaming to its
-  // own sink, all reading one snapshot (see stream::StreamBatch; the native
-  // backend sends them in one round trip). The first failure ends the
+  // own sink, all reading one snapshot (the native backend sends them in
+  // one round trip). The first failure ends the
   // batch. This default runs them one by one through Execute, for backends
   // that cannot do better.
   virtual absl::Status ExecuteBatch(
