@@ -535,6 +535,34 @@ def test_transactions_through_the_repository(legacy, db, schema_name):
 
 
 @needs_registry
+def test_a_failed_mutation_in_a_transaction_undoes_only_its_savepoint(
+        legacy, db, schema_name):
+    import make_sample_traffic as mst
+    args = dict(field="c", success_type="S", error_type="E",
+                entity_field="account", entity_type="Account",
+                context_args=["tenant_id", "user_id"],
+                success_selection="status", error_selection="status")
+    kept, undone = str(uuid.uuid4()), str(uuid.uuid4())
+    create = f"{schema_name}.create_account"
+    with legacy.transaction(context={"tenant_id": mst.TENANT_A,
+                                     "user_id": "carol"}) as tx:
+        assert json.loads(tx.mutate(create, {"id": kept, "name": "k"},
+                                    **args)) == {
+            "data": {"c": {"status": "created"}}}
+        assert json.loads(tx.mutate(
+            create, {"id": undone, "name": "u", "status": "validation:x"},
+            **args)) == {"data": {"c": {"status": "validation:x"}}}
+    found = db.execute(
+        f'SELECT id::text, created_by FROM "{schema_name}".tb_account '
+        "WHERE id IN (%s, %s)", (kept, undone)).fetchall()
+    assert found == [(kept, "carol")]
+    audits = db.execute(
+        f'SELECT action FROM "{schema_name}".tb_audit WHERE action IN '
+        "(%s, %s)", (f"create {kept}", f"create {undone}")).fetchall()
+    assert audits == [(f"create {kept}",)]
+
+
+@needs_registry
 def test_unique_violation_maps_to_the_native_error_class(legacy, native, db,
                                                          schema_name):
     db.execute(f"""
