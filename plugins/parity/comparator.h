@@ -15,13 +15,13 @@
 //   key only in the candidate is `extra_key`. A key repeated within one object
 //   keeps its last value, as PostgreSQL's jsonb and Python's json do.
 // - Arrays: order is significant. Two arrays of the same length holding the
-//   same elements (equal by these rules) in another order are one
-//   `array_order` difference at the array's path; nothing inside is reported.
-//   (This check runs on arrays of up to max_order_check_elements elements;
-//   beyond that the elements are compared position by position.) Arrays of
-//   different lengths are one `array_length` difference at the array's path,
-//   then their elements are compared position by position up to the shorter
-//   length.
+//   same elements in another order are one `array_order` difference at the
+//   array's path, and nothing inside them is reported. (Elements are matched
+//   by these rules, without ignore patterns or classifier rules, on arrays of
+//   up to max_order_check_elements elements; longer arrays are compared
+//   position by position.) Arrays of different lengths are one
+//   `array_length` difference at the array's path, then their elements are
+//   compared position by position up to the shorter length.
 // - Numbers are compared by exact decimal value: sign, digits and exponent
 //   are normalised, so the scale is ignored (`1.50` == `1.5` == `15e-1`,
 //   `100` == `1e2`, `-0` == `0`). Numbers of different value are a `number`
@@ -44,9 +44,11 @@
 //   not reported (everything below such a path is skipped too). A path is
 //   written `data.users[3].balance`; a key that is empty or holds one of
 //   `.[]"\*` or a control character is written `["a.b"]` (a JSON string). In
-//   patterns, `*` stands for any one key and `[*]` for any one index:
-//   `data.users[*].lastLoginAt`, `data.*.id`. The root's path is the empty
-//   string.
+//   patterns, `*` stands for any one key and `[*]` for any one index
+//   (`data.users[*].lastLoginAt`, `data.*.id`); `[3]` and `["a.b"]` name one
+//   index or key. A pattern matches whole paths, one segment per segment.
+//   Each ignored path that differs counts once in `ignored`. The root's path
+//   is the empty string.
 // - Rules name classifiers (ComparisonClassifiers()); a difference a rule's
 //   classifier explains is reported under the first such rule's name and
 //   counted as explained, never hidden. The comparison is `equal` when no
