@@ -353,8 +353,9 @@ class LegacyTransaction:
         self._conn = conn
         self._parent = parent
         self._savepoint = savepoint
-        self._children = 0
-        self._lock = threading.Lock()
+        self._root = self if parent is None else parent._root
+        self._children = 0   # savepoints made (on the root)
+        self._aborted = False  # a statement failed (on the root)
         self.open = True
 
     def _check_open(self):
@@ -368,21 +369,26 @@ class LegacyTransaction:
         # (QueryCanceled, SQLSTATE 57014).
         self._check_open()
         timeout = (context or {}).get("timeout")
-        if timeout is None:
-            return _run(self._conn, statements)
-        timer = threading.Timer(max(float(timeout), 0.0), self._conn.cancel)
-        timer.daemon = True
-        timer.start()
+        timer = None
+        if timeout is not None:
+            timer = threading.Timer(max(float(timeout), 0.0),
+                                    self._conn.cancel)
+            timer.daemon = True
+            timer.start()
         try:
             return _run(self._conn, statements)
+        except BaseException:
+            # The server aborted the transaction: statements fail until a
+            # rollback (of the whole, or to a savepoint made before).
+            self._root._aborted = True
+            raise
         finally:
-            timer.cancel()
+            if timer is not None:
+                timer.cancel()
 
     def begin(self, isolation=None, read_only=None, context=None):
         self._check_open()
-        root = self
-        while root._parent is not None:
-            root = root._parent
+        root = self._root
         root._children += 1
         name = f"fraiseql_sp_{root._children}"
         self._conn.execute(f"SAVEPOINT {name}")
@@ -395,6 +401,13 @@ class LegacyTransaction:
             self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
             return
         try:
+            if self._root._aborted:
+                # The server would answer COMMIT with a silent ROLLBACK.
+                import psycopg
+                _rollback_quietly(self._conn)
+                raise psycopg.errors.InFailedSqlTransaction(
+                    "the transaction was aborted by an earlier error; "
+                    "it was rolled back")
             self._conn.execute("COMMIT")
         except BaseException:
             _rollback_quietly(self._conn)
@@ -408,6 +421,9 @@ class LegacyTransaction:
         if self._savepoint is not None:
             self._conn.execute(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
             self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
+            # Every open savepoint predates any abort (SAVEPOINT fails in an
+            # aborted transaction): rolling back to one clears it.
+            self._root._aborted = False
             return
         try:
             _rollback_quietly(self._conn)

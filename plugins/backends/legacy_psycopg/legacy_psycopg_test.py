@@ -324,6 +324,30 @@ def test_transaction_commit_rollback_and_savepoints(backend, db):
     assert backend.execute([("SELECT to_jsonb(3)", [])], ctx()) == [["3"]]
 
 
+def test_commit_after_a_failed_statement_raises_and_rolls_back(backend, db):
+    db.execute(f'DELETE FROM "{SCHEMA}".t_item')
+    insert = f'INSERT INTO "{SCHEMA}".t_item VALUES ($1::int, $2::text)'
+    tx = backend.begin("read committed", False, ctx())
+    tx.execute([(insert, [("1", "int"), ("a", "text")])], ctx())
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        tx.execute([(insert, [("1", "int"), ("b", "text")])], ctx())
+    with pytest.raises(psycopg.errors.InFailedSqlTransaction) as info:
+        tx.commit()
+    assert info.value.sqlstate == "25P02"
+    assert items(db) == []
+    # A savepoint rolled back clears the abort its statements caused.
+    tx = backend.begin("read committed", False, ctx())
+    tx.execute([(insert, [("2", "int"), ("a", "text")])], ctx())
+    inner = tx.begin()
+    with pytest.raises(psycopg.errors.UniqueViolation):
+        inner.execute([(insert, [("2", "int"), ("b", "text")])], ctx())
+    inner.rollback()
+    tx.execute([(insert, [("3", "int"), ("c", "text")])], ctx())
+    tx.commit()
+    assert items(db) == [2, 3]
+    assert backend.execute([("SELECT to_jsonb(1)", [])], ctx()) == [["1"]]
+
+
 def test_a_transaction_holds_its_connection_until_it_ends(backend):
     tx = backend.begin("read committed", False, ctx())
     got = threading.Event()
