@@ -104,6 +104,9 @@ def build_parser():
                          "cursors recorded with it)")
     rp.add_argument("--pool-size", type=int, default=4,
                     help="native pool max_size (default 4)")
+    rp.add_argument("--max-shapes", type=int, default=None, metavar="N",
+                    help="at most N rows in the printed table (shapes with "
+                         "mismatches first; default all)")
     rp.add_argument("--no-progress", action="store_true",
                     help="no progress bar on stderr")
     return parser
@@ -236,6 +239,8 @@ def run_replay(args, stdout, stderr):
     import fraiseql_native as fn
     if not args.url:
         raise UsageError("--url is needed (or FRAISEQL_DATABASE_URL)")
+    if args.max_shapes is not None and args.max_shapes < 0:
+        raise UsageError("--max-shapes must be 0 or more")
     if not os.path.isfile(args.traffic):
         raise UsageError(f"--traffic: no such file: {args.traffic}")
     try:
@@ -266,7 +271,8 @@ def run_replay(args, stdout, stderr):
         check_key_order=args.check_key_order, redact=args.redact,
         progress=not args.no_progress, primary_name=args.primary,
         candidate_name=args.candidate, progress_stream=stderr)
-    stdout.write(report.render_table(args.count_explained) + "\n")
+    stdout.write(report.render_table(args.count_explained,
+                                     max_shapes=args.max_shapes) + "\n")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as f:
             f.write(values.dumps(report.to_dict(args.count_explained)))

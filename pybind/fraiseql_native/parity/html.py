@@ -2,6 +2,7 @@
 per-shape table, the difference paths, and an inline SVG chart of
 p50/p95/p99 latency per shape for both backends. No scripts, fonts,
 images or external URLs."""
+import math
 from html import escape
 
 _CSS = """
@@ -24,50 +25,62 @@ def _fmt(v):
 
 
 def _chart(report):
-    """Grouped horizontal bars: per shape, p50/p95/p99 of both backends."""
+    """Grouped horizontal bars: per shape, p50/p95/p99 of both backends, on
+    a log scale (latencies of one report span several powers of ten)."""
     shapes = report.ordered_shapes()
     if not shapes:
         return "<p class=muted>no calls</p>"
-    peak = 0.0
-    for s in shapes:
-        for side in ("primary", "candidate"):
-            for v in s.percentiles(side).values():
-                if v is not None:
-                    peak = max(peak, v)
-    peak = peak or 1.0
-    label_w, bar_w, bar_h, gap = 260, 520, 7, 14
+    seen = [v for s in shapes for side in ("primary", "candidate")
+            for v in s.percentiles(side).values() if v is not None and v > 0]
+    if not seen:
+        return "<p class=muted>no latencies</p>"
+    lo = 10.0 ** math.floor(math.log10(min(seen)))
+    hi = 10.0 ** math.ceil(math.log10(max(seen)))
+    if hi <= lo:
+        hi = lo * 10.0
+    span = math.log10(hi) - math.log10(lo)
+    label_w, bar_w, bar_h, gap = 300, 520, 7, 14
     group_h = 6 * bar_h + 2 * 3 + gap
+
+    def x_of(v):
+        v = min(max(v, lo), hi)
+        return bar_w * (math.log10(v) - math.log10(lo)) / span
+
     height = 30 + group_h * len(shapes)
-    width = label_w + bar_w + 90
-    out = [f'<svg width="{width}" '
-           f'height="{height}" viewBox="0 0 {width} {height}" '
-           'role="img" aria-label="latency percentiles per shape">']
-    # Axis ticks.
-    for i in range(5):
-        x = label_w + bar_w * i / 4
+    width = label_w + bar_w + 40
+    out = [f'<svg width="{width}" height="{height}" '
+           f'viewBox="0 0 {width} {height}" role="img" '
+           'aria-label="latency percentiles per shape (log scale)">']
+    decade = lo
+    while decade <= hi * 1.0001:
+        x = label_w + x_of(decade)
+        text = f"{decade:g} ms"
         out.append(f'<line x1="{x:.1f}" y1="18" x2="{x:.1f}" '
                    f'y2="{height}" stroke="#e5e5e5"/>')
         out.append(f'<text x="{x:.1f}" y="12" font-size="10" '
-                   f'text-anchor="middle" fill="#666">'
-                   f'{peak * i / 4:.2f} ms</text>')
+                   f'text-anchor="middle" fill="#666">{text}</text>')
+        decade *= 10.0
     y = 26
     for s in shapes:
-        label = s.label if len(s.label) <= 40 else s.label[:39] + "…"
+        label = s.label if len(s.label) <= 46 else s.label[:45] + "…"
         out.append(f'<text x="{label_w - 8}" y="{y + 3 * bar_h + 6}" '
                    f'font-size="11" text-anchor="end">'
-                   f'<title>{escape(s.label)}</title>{escape(label)}</text>')
+                   f'<title>{escape(s.label)} [{escape(s.id)}]</title>'
+                   f'{escape(label)}</text>')
         row = 0
         for q in ("p50", "p95", "p99"):
             for side, color in (("primary", _PRIMARY),
                                 ("candidate", _CANDIDATE)):
                 v = s.percentiles(side)[q]
-                w = 0 if v is None else max(1.0, bar_w * v / peak)
+                w = 0.0 if v is None or v <= 0 else max(1.0, x_of(v))
                 yy = y + row * bar_h + (row // 2) * 3
+                name = report.primary if side == "primary" \
+                    else report.candidate
                 out.append(
                     f'<rect x="{label_w}" y="{yy}" width="{w:.1f}" '
                     f'height="{bar_h - 1}" fill="{color}" '
                     f'opacity="{1.0 - 0.25 * ("p50", "p95", "p99").index(q):.2f}">'
-                    f'<title>{escape(side)} {q}: {_fmt(v)} ms</title></rect>')
+                    f'<title>{escape(name)} {q}: {_fmt(v)} ms</title></rect>')
                 if side == "candidate":
                     out.append(
                         f'<text x="{label_w + bar_w + 6}" y="{yy + bar_h}" '
@@ -156,7 +169,8 @@ def render(report, count_explained=False, title="Parity report"):
     parts.append("<h2>Latency (ms)</h2><p class=legend>"
                  f"<span style='background:{_PRIMARY}'></span>{p}"
                  f"<span style='background:{_CANDIDATE}'></span>{c}"
-                 " &nbsp; bars per shape: p50, p95, p99 (lighter: higher)"
+                 " &nbsp; bars per shape: p50, p95, p99 (lighter: higher); "
+                 "log scale"
                  "</p>")
     parts.append(_chart(report))
     parts.append("</body></html>\n")

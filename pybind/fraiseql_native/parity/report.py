@@ -186,21 +186,27 @@ class Report:
 
     # ---- terminal --------------------------------------------------------
     def render_table(self, count_explained=False, max_label=60,
-                     max_paths=8):
-        """The per-shape table, each shape's difference paths, and the
-        summary, as text."""
-        head = ["shape", "calls", "match", "mismatch", "explained",
+                     max_paths=8, max_shapes=None):
+        """The per-shape table (shapes with mismatches first; at most
+        max_shapes rows when given), each shape's difference paths, and
+        the summary, as text."""
+        head = ["shape", "id", "calls", "match", "mismatch", "explained",
                 f"err {_short(self.primary)}", f"err {_short(self.candidate)}",
                 "p50 P", "p50 C", "p95 P", "p95 C", "p99 P", "p99 C",
                 "C/P p50"]
         rows = []
-        for s in self.ordered_shapes():
+        shown = self.ordered_shapes()
+        hidden = 0
+        if max_shapes is not None and len(shown) > max_shapes:
+            hidden = len(shown) - max_shapes
+            shown = shown[:max_shapes]
+        for s in shown:
             p = s.percentiles("primary")
             c = s.percentiles("candidate")
             label = s.label if len(s.label) <= max_label else \
                 s.label[:max_label - 1] + "…"
             rows.append([
-                label, str(s.calls), str(s.matches), str(s.mismatches),
+                label, s.id, str(s.calls), str(s.matches), str(s.mismatches),
                 str(s.explained), str(sum(s.errors["primary"].values())),
                 str(sum(s.errors["candidate"].values())),
                 _ms(p["p50"]), _ms(c["p50"]), _ms(p["p95"]), _ms(c["p95"]),
@@ -215,6 +221,9 @@ class Report:
         lines.append("  ".join("-" * w for w in widths))
         for r in rows:
             lines.append(fmt.format(*r))
+        if hidden:
+            lines.append(f"... {hidden} more shapes (all of them are in the "
+                         "JSON and HTML reports)")
         detail = []
         for s in self.ordered_shapes():
             diffs = s.to_dict()["differences"]
