@@ -442,6 +442,25 @@ def test_a_row_that_is_not_json_fails_its_root_field_as_native(
 
 
 @needs_registry
+def test_a_call_timeout_is_the_same_error_as_native(pool, db, schema_name):
+    db.execute(f'CREATE OR REPLACE VIEW "{schema_name}".v_slow AS SELECT '
+               "data FROM (SELECT pg_sleep(30), '{\"a\": 1}'::jsonb AS data) x")
+    db.execute(f'CREATE OR REPLACE VIEW "{schema_name}".v_fast AS SELECT '
+               "'{\"a\": 1}'::jsonb AS data")
+    schema = fn.Schema()
+    schema.add_view(f"{schema_name}.v_slow", "Slow", {"a": "Int"})
+    schema.add_view(f"{schema_name}.v_fast", "Fast", {"a": "Int"})
+    for name in ("native", "legacy-psycopg"):
+        repo = fn.Repository(pool, schema, backend=name)
+        with pytest.raises(fn.QueryTimeoutError):
+            repo.find(f"{schema_name}.v_slow", field="s", timeout=0.3)
+        with pytest.raises(fn.QueryTimeoutError):
+            repo.count(f"{schema_name}.v_slow", timeout=0.3)
+        # The connection came back usable.
+        assert repo.count(f"{schema_name}.v_fast") == 1
+
+
+@needs_registry
 def test_value_calls_and_pagination(native, legacy, schema_name):
     view = f"{schema_name}.v_user"
     where = {"age": {"lt": 30}}
