@@ -79,13 +79,17 @@ std::vector<parity::ComparisonRule> Rules(const py::handle& rules) {
   if (rules.is_none()) return out;
   if (PyDict_Check(rules.ptr())) {
     for (auto item : py::reinterpret_borrow<py::dict>(rules)) {
+      std::string name = py::cast<std::string>(item.first);
       py::handle spec = item.second;
-      std::string classifier =
-          PyDict_Check(spec.ptr())
-              ? py::cast<std::string>(
-                    py::reinterpret_borrow<py::dict>(spec)["classifier"])
-              : py::cast<std::string>(spec);
-      out.push_back({py::cast<std::string>(item.first), std::move(classifier)});
+      if (PyDict_Check(spec.ptr())) {
+        py::dict fields = py::reinterpret_borrow<py::dict>(spec);
+        if (!fields.contains("classifier")) {
+          throw py::value_error(
+              absl::StrCat("rule '", name, "' has no \"classifier\""));
+        }
+        spec = fields["classifier"];
+      }
+      out.push_back({std::move(name), py::cast<std::string>(spec)});
     }
     return out;
   }

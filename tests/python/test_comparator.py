@@ -118,6 +118,10 @@ def test_rules_as_pairs_or_as_known_differences(fn):
     with pytest.raises(ValueError, match="unknown classifier 'float32' in "
                                          "rule 'mine'"):
         fn.compare(a, b, rules=[("mine", "float32")])
+    with pytest.raises(ValueError, match="rule 'x' has no \"classifier\""):
+        fn.compare(a, b, rules={"x": {"description": "?"}})
+    with pytest.raises(TypeError):
+        fn.compare(a, b, rules=[("only-a-name",)])
 
 
 def test_classifiers(fn):
