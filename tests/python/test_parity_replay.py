@@ -237,3 +237,18 @@ def test_json_and_html_reports(db_url, sample, traffic, tmp_path):
     assert not any(a.startswith(("//", "data:")) for a in checker.attrs)
     assert "data.users[*].balance" in page
     assert "@import" not in page and "url(" not in page
+
+
+class _Terminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_is_one_rewritten_line(repo, traffic):
+    stream = _Terminal()
+    parity.replay(str(traffic), repo, repo, progress=True,
+                  progress_stream=stream)
+    text = stream.getvalue()
+    assert text.startswith("\rreplay [") and text.endswith("\n")
+    assert text.count("\n") == 1
+    assert "10/10 100.0%" in text.rsplit("\r", 1)[1]

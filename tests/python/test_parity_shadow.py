@@ -289,3 +289,39 @@ def test_a_a_shows_unstable_order_as_array_order_noise(shuffled, users):
     assert [(d["path"], d["kind"]) for d in unstable["differences"]] == [
         ("data.rows", "array_order")]
     assert stable["outcome"] == "match"
+
+
+def test_calibrate_reports_the_same_noise_from_a_traffic_file(shuffled,
+                                                              tmp_path):
+    repo, view = shuffled
+    path = tmp_path / "aa.jsonl"
+    with parity.Recorder(repo, str(path)) as rec:
+        rec.find(view, field="rows", selection="id firstName")
+        rec.find(view, field="rows", selection="id firstName",
+                 order_by=[{"id": "ASC"}])
+    report = parity.calibrate(repo, str(path), runs=3)
+    assert report.calls == 6
+    by_order = {bool("order{" in s.label): s for s in report.shapes.values()}
+    noisy, stable = by_order[False], by_order[True]
+    assert noisy.mismatches == 3
+    assert [(d["path"], d["kind"], d["count"])
+            for d in noisy.to_dict()["differences"]] == [
+        ("data.rows", "array_order", 3)]
+    assert stable.matches == 3 and stable.mismatches == 0
+
+
+def test_redacted_comparisons_publish_no_values(fn, pool, schema, repo,
+                                                users):
+    altering = fn.Repository(pool, schema, backend=tb.ALTERING)
+    seen = []
+    plain = json.loads(repo.find(users, **FIND))
+    with parity.Shadow(repo, altering, sample_rate=1.0, redact=True,
+                       publisher=seen.append) as s:
+        s.find(users, **FIND)
+        assert s.drain(DEADLINE)
+    diffs = seen[0]["differences"]
+    assert [d["path"] for d in diffs] == [
+        f"data.users[{i}].balance" for i in range(5)]
+    text = json.dumps([(d["primary"], d["candidate"]) for d in diffs])
+    for user in plain["data"]["users"]:
+        assert str(user["balance"]) not in text
