@@ -106,6 +106,10 @@ def test_a_changed_value_is_reported_at_its_path(fn, pool, schema, repo,
     assert explained.mismatch_rate() == 0.0
     assert explained.mismatch_rate(count_explained=True) == \
         pytest.approx(0.3)
+    # Rules by backend name (fraiseql_native.backend_known_differences).
+    by_name = parity.replay(str(traffic), repo, altering, progress=False,
+                            known_differences_of=[tb.ALTERING])
+    assert by_name.mismatch_rate() == 0.0 and by_name.explained == 3
     # known_differences dicts work as rules too.
     again = parity.replay(str(traffic), repo, altering, progress=False,
                           rules=[tb.AlteringBackend.known_differences])
@@ -181,6 +185,10 @@ def test_exit_status_follows_the_threshold(db_url, sample, traffic,
                       "--rule", "test.float_balance=float64",
                       "--count-explained")
     assert counted.returncode == 1
+    # The candidate backend's own known differences apply by default.
+    automatic = run_cli(*base, "--max-mismatch-rate", "0", "--no-progress")
+    assert automatic.returncode == 0, automatic.stderr + automatic.stdout
+    assert "explained by test.float_balance" in automatic.stdout
     # Progress goes to stderr (not a tty here: a line per 10%).
     same = run_cli(*cli_args(db_url, sample, traffic, "native"),
                    "--max-mismatch-rate", "0")

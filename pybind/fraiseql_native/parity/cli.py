@@ -200,24 +200,12 @@ def ensure_backend(fn, name):
 def known_differences(fn, name):
     """The backend's known differences (name -> {"classifier", ...})."""
     getter = getattr(fn, "backend_known_differences", None)
-    if getter is not None:
-        try:
-            return dict(getter(name) or {})
-        except (KeyError, ValueError, LookupError):
-            return {}
-    try:
-        module = importlib.import_module("fraiseql_native.plugins." +
-                                         name.replace("-", "_"))
-    except ImportError:
+    if getter is None:
         return {}
-    found = getattr(module, "KNOWN_DIFFERENCES", None)
-    if found is None:
-        for value in vars(module).values():
-            found = getattr(value, "known_differences", None)
-            if isinstance(found, dict):
-                break
-            found = None
-    return dict(found or {})
+    try:
+        return dict(getter(name) or {})
+    except ValueError as exc:
+        raise UsageError(f"known differences of {name!r}: {exc}") from None
 
 
 def make_repository(fn, pool, schema, backend, options, cursor_secret):

@@ -52,14 +52,12 @@ def normalize_rules(rules):
 
 def known_differences(backend_name=None, backend=None):
     """The known_differences dict of a backend: from
-    fraiseql_native.backend_known_differences(name) when the module has it,
-    else the attribute of a backend object; {} when neither is there."""
+    fraiseql_native.backend_known_differences(name) (ValueError for a name
+    that is not registered), else the attribute of a backend object; {}
+    when neither is there."""
     fn = getattr(fraiseql_native, "backend_known_differences", None)
     if backend_name is not None and fn is not None:
-        try:
-            return dict(fn(backend_name) or {})
-        except (KeyError, ValueError, LookupError):
-            return {}
+        return dict(fn(backend_name) or {})
     if backend is not None:
         return dict(getattr(backend, "known_differences", None) or {})
     return {}
@@ -69,8 +67,11 @@ class Options:
     """Comparison options shared by Shadow, replay and calibrate."""
 
     def __init__(self, *, ignore=(), rules=(), check_key_order=False,
-                 redact=False, max_differences=100):
+                 redact=False, max_differences=100, known_differences_of=()):
         self.ignore = tuple(ignore or ())
+        rules = list(rules or ())
+        for name in known_differences_of or ():
+            rules.append(known_differences(name))
         self.rules = tuple(normalize_rules(rules))
         self.check_key_order = bool(check_key_order)
         self.redact = bool(redact)

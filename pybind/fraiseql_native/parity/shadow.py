@@ -40,13 +40,16 @@ class Shadow:
       (LogPublisher, CounterPublisher, JsonLinesPublisher, any function).
     rules: (name, classifier) pairs and/or known_differences dicts
       (name -> {"classifier": ...}) of the backends.
+    known_differences_of: backend names whose known differences apply
+      (fraiseql_native.backend_known_differences(name)), e.g.
+      ("legacy-psycopg",): a Repository does not say which backend it uses.
     A/A calibration: Shadow(repo, repo, sample_rate=1) measures the noise of
     comparing a backend with itself (e.g. rows without a stable order)."""
 
     def __init__(self, primary, candidate, *, sample_rate, queue_size=1000,
                  workers=1, publisher=None, ignore=(), rules=(),
                  check_key_order=False, redact=False, seed=None,
-                 max_differences=100):
+                 max_differences=100, known_differences_of=()):
         rate = float(sample_rate)
         if not 0.0 <= rate <= 1.0:
             raise ValueError("sample_rate must be between 0 and 1")
@@ -59,7 +62,8 @@ class Shadow:
         self.sample_rate = rate
         self.options = outcome_mod.Options(
             ignore=ignore, rules=rules, check_key_order=check_key_order,
-            redact=redact, max_differences=max_differences)
+            redact=redact, max_differences=max_differences,
+            known_differences_of=known_differences_of)
         if publisher is None:
             self.publishers = []
         elif callable(publisher):
