@@ -181,9 +181,8 @@ class ValueCollector : public exec::RowSink {
 class RootSink : public exec::RowSink {
  public:
   RootSink(const planner::RootPlan& plan, Body* body, Sequencer* sequencer,
-           size_t index, absl::string_view backend_name)
-      : plan_(plan), body_(body), sequencer_(sequencer), index_(index),
-        backend_name_(backend_name) {
+           size_t index)
+      : plan_(plan), body_(body), sequencer_(sequencer), index_(index) {
     if (plan.shape == ResultShape::kValue ||
         plan.shape == ResultShape::kValueList) {
       value_.emplace(plan.shape == ResultShape::kValueList, body, sequencer,
@@ -221,8 +220,10 @@ class RootSink : public exec::RowSink {
       row_error_ = value_->row_error();
     }
     if (!row_error_.ok()) {
-      writer.FailField(key, absl::StrCat("invalid row from ", backend_name_,
-                                         ": ", row_error_.message()));
+      // The message a client sees names no backend, so that two backends
+      // failing on the same row answer alike (parity).
+      writer.FailField(key, absl::StrCat("invalid row from the database: ",
+                                         row_error_.message()));
       return;
     }
     switch (plan_.shape) {
@@ -310,7 +311,6 @@ class RootSink : public exec::RowSink {
   Body* body_;
   Sequencer* sequencer_;
   size_t index_;
-  absl::string_view backend_name_;
   std::optional<ValueCollector> value_;
   std::optional<ValueCollector> total_;
   int64_t rows_ = 0;
@@ -467,8 +467,8 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
   std::vector<std::unique_ptr<RootSink>> roots;
   std::vector<exec::Statement> statements;
   for (size_t i = 0; i < plans.size(); ++i) {
-    roots.push_back(std::make_unique<RootSink>(plans[i], &body, &sequencer, i,
-                                               backend_->name()));
+    roots.push_back(
+        std::make_unique<RootSink>(plans[i], &body, &sequencer, i));
     sequencer.Add(roots.back().get());
     roots.back()->AddStatements(&statements);
   }
@@ -541,8 +541,7 @@ absl::StatusOr<Value> Repository::ExecuteValue(
   absl::Cleanup leave = [&] { LeaveGate(entered); };
   RETURN_IF_ERROR(backend_->Execute(plan.plan, context, &sink));
   if (!sink.row_error().ok()) {
-    return absl::DataLossError(absl::StrCat("invalid value from ",
-                                            backend_->name(), ": ",
+    return absl::DataLossError(absl::StrCat("invalid value from the database: ",
                                             sink.row_error().message()));
   }
   Value value;
@@ -628,7 +627,7 @@ absl::StatusOr<std::string> Repository::Mutate(
   if (absl::Status status = writer.WriteObject(plan.response_key, projector, row);
       !status.ok()) {
     writer.FailField(plan.response_key,
-                     absl::StrCat("invalid row from ", writer_->name(), ": ",
+                     absl::StrCat("invalid row from the database: ",
                                   status.message()));
   }
   writer.Finish();

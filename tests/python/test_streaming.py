@@ -236,7 +236,7 @@ def test_a_bad_row_fails_only_its_root(fn, pool, db_url):
         body = json.loads(r.execute(q.SerializeToString()))
         assert body["data"] == {"bad": None, "good": [{"a": 1}]}
         assert body["errors"][0]["path"] == ["bad"]
-        assert "invalid row from backend.native" in body["errors"][0]["message"]
+        assert "invalid row from the database" in body["errors"][0]["message"]
     finally:
         with psycopg.connect(db_url, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
