@@ -27,11 +27,16 @@ Exit status: 0; 1 when the mismatch rate is above --max-mismatch-rate;
 EPILOG = """\
 --backend-option [NAME:]KEY=VALUE: NAME is a backend, "primary" or
 "candidate"; without NAME the option goes to every backend except native.
-Example:
-  python3 -m fraiseql_native.parity replay --traffic tests/fixtures/traffic/sample.jsonl \\
-      --url "$FRAISEQL_DATABASE_URL" --registry sample_registry:register_sample \\
-      --schema traffic --primary legacy-psycopg --candidate native \\
-      --html report.html --max-mismatch-rate 0"""
+
+Example (the sample traffic; its database prepared by
+tests/fixtures/traffic/make_sample_traffic.py --prepare-only):
+  PYTHONPATH=bazel-bin/pybind:tests/fixtures:tests/fixtures/traffic \\
+  python3 -m fraiseql_native.parity replay \\
+      --traffic tests/fixtures/traffic/sample.jsonl \\
+      --registry make_sample_traffic:register --schema traffic \\
+      --cursor-secret fraiseql-sample-traffic \\
+      --primary legacy-psycopg --candidate native \\
+      --json report.json --html report.html --max-mismatch-rate 0"""
 
 
 class UsageError(Exception):
@@ -103,7 +108,8 @@ def build_parser():
                     help="Repository cursor_secret of both sides (to replay "
                          "cursors recorded with it)")
     rp.add_argument("--pool-size", type=int, default=4,
-                    help="native pool max_size (default 4)")
+                    help="max_size of the Pool both Repositories use "
+                         "(default 4)")
     rp.add_argument("--max-shapes", type=int, default=None, metavar="N",
                     help="at most N rows in the printed table (shapes with "
                          "mismatches first; default all)")
