@@ -207,6 +207,10 @@ def test_usage_errors_exit_2(db_url, sample, traffic, tmp_path):
     unknown = run_cli(*cli_args(db_url, sample, traffic, "no-such-backend"))
     assert unknown.returncode == 2 and "unknown backend" in unknown.stderr
     assert run_cli("--traffic").returncode == 2
+    nowhere = run_cli(*base, "--url",
+                      "postgresql://nobody@127.0.0.1:1/none?connect_timeout=2")
+    assert nowhere.returncode == 2, nowhere.stderr
+    assert "cannot set up the replay" in nowhere.stderr
 
 
 class _Checker(html.parser.HTMLParser):

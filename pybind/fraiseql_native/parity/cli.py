@@ -22,7 +22,8 @@ counted in the mismatch rate. Mutations run in a transaction rolled back on
 each side.
 
 Exit status: 0; 1 when the mismatch rate is above --max-mismatch-rate;
-2 for a usage error (bad option, unreadable file, unknown backend)."""
+2 for a usage or set-up error (bad option, unreadable file, unknown
+backend, a server that cannot be reached), before anything is replayed."""
 
 EPILOG = """\
 --backend-option [NAME:]KEY=VALUE: NAME is a backend, "primary" or
@@ -254,12 +255,17 @@ def run_replay(args, stdout, stderr):
         for name in (args.primary, args.candidate):
             rules = outcome_mod.normalize_rules(
                 [known_differences(fn, name)] + rules)
-    schema = load_schema(fn, args)
-    pool = fn.Pool(args.url, min_size=1, max_size=max(1, args.pool_size))
-    primary = make_repository(fn, pool, schema, args.primary,
-                              opts["primary"], args.cursor_secret)
-    candidate = make_repository(fn, pool, schema, args.candidate,
-                                opts["candidate"], args.cursor_secret)
+    try:
+        schema = load_schema(fn, args)
+        pool = fn.Pool(args.url, min_size=1, max_size=max(1, args.pool_size))
+        primary = make_repository(fn, pool, schema, args.primary,
+                                  opts["primary"], args.cursor_secret)
+        candidate = make_repository(fn, pool, schema, args.candidate,
+                                    opts["candidate"], args.cursor_secret)
+    except (fn.Error, ValueError, OSError) as exc:
+        # Nothing was replayed: a set-up error, not a mismatch (exit 1).
+        raise UsageError(f"cannot set up the replay: "
+                         f"{type(exc).__name__}: {exc}") from None
     report = replay_traffic(
         args.traffic, primary, candidate, rules=rules, ignore=args.ignore,
         check_key_order=args.check_key_order, redact=args.redact,
