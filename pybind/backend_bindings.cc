@@ -44,6 +44,43 @@ class PyRef {
   py::object object_;
 };
 
+// The status code of one of the module's exception classes (or of the
+// built-in ConnectionError), kUnknown for any other exception. With the GIL.
+absl::StatusCode OwnExceptionCode(py::error_already_set& error) {
+  static const std::pair<const char*, absl::StatusCode> kClasses[] = {
+      // Most derived first: QueryTimeoutError and PoolTimeoutError are both
+      // TimeoutErrors, InvalidInputError a ValueError.
+      {"QueryTimeoutError", absl::StatusCode::kDeadlineExceeded},
+      {"PoolTimeoutError", absl::StatusCode::kDeadlineExceeded},
+      {"PoolExhaustedError", absl::StatusCode::kResourceExhausted},
+      {"QueryCancelledError", absl::StatusCode::kCancelled},
+      {"TransactionError", absl::StatusCode::kFailedPrecondition},
+      {"DatabaseUnavailableError", absl::StatusCode::kUnavailable},
+      {"InvalidInputError", absl::StatusCode::kInvalidArgument},
+  };
+  try {
+    py::module_ module = py::module_::import("fraiseql_native._native");
+    for (const auto& [name, code] : kClasses) {
+      if (error.matches(module.attr(name))) return code;
+    }
+  } catch (py::error_already_set&) {
+    // Not importable (interpreter shutting down): no own classes then.
+  }
+  if (error.matches(PyExc_ConnectionError)) {
+    return absl::StatusCode::kUnavailable;
+  }
+  return absl::StatusCode::kUnknown;
+}
+
+bool OwnIsQueryTimeout(py::error_already_set& error) {
+  try {
+    return error.matches(
+        py::module_::import("fraiseql_native._native").attr("QueryTimeoutError"));
+  } catch (py::error_already_set&) {
+    return false;
+  }
+}
+
 // The Python exception being handled as a status: a database error keeps
 // its SQLSTATE (psycopg's errors carry `sqlstate`) and maps as the native
 // backend's do; the message's quoted text is withheld as the server's is.
@@ -68,11 +105,25 @@ absl::Status StatusFromPython(py::error_already_set& error,
       if (text.size() == 5) sqlstate = std::move(text);
     }
   }
-  const bool is_timeout =
-      sqlstate == "57014" || error.matches(PyExc_TimeoutError);
+  // The module's own exceptions (a Python backend may raise them, e.g.
+  // PoolTimeoutError when its pool has no connection in time) and the
+  // built-in ConnectionError keep their meaning.
+  const absl::StatusCode own = OwnExceptionCode(error);
+  const bool is_timeout = own == absl::StatusCode::kUnknown &&
+                          (sqlstate == "57014" ||
+                           error.matches(PyExc_TimeoutError));
   const bool is_value_error = error.matches(PyExc_ValueError);
+  const bool is_query_timeout = OwnIsQueryTimeout(error);
   error.restore();
   PyErr_Clear();
+  if (own != absl::StatusCode::kUnknown && !sqlstate.has_value()) {
+    absl::Status status(own, absl::StrCat(context, ": ",
+                                          WithholdQuotedText(message)));
+    if (is_query_timeout) {
+      status.SetPayload(exec::kQueryTimeoutPayloadUrl, absl::Cord("query"));
+    }
+    return status;
+  }
   if (is_timeout) {
     // The backend applies the request's statement_timeout and deadline
     // itself: its 57014 is our timeout, as the native backend reports it.
@@ -282,6 +333,7 @@ class PyTransaction : public plugins::Transaction {
 
   ~PyTransaction() override {
     if (open_) Rollback(absl::InfiniteFuture()).IgnoreError();
+    if (parent_ != nullptr) parent_->child_ = nullptr;
   }
 
   absl::string_view name() const override { return backend_name_; }
@@ -296,15 +348,30 @@ class PyTransaction : public plugins::Transaction {
           "a transaction's statements take no context variables of their "
           "own: give them when the transaction begins");
     }
+    if (Aborted()) {
+      return absl::FailedPreconditionError(
+          "the transaction was aborted by an earlier error: roll it back");
+    }
     RETURN_IF_ERROR(CheckCall(context));
-    return WithPython(backend_, [&]() {
+    absl::Status status = WithPython(backend_, [&]() {
       return ExecuteThroughPython(tx_->get(), statements,
                                   ContextToPython(context, statement_timeout_),
                                   backend_);
     });
+    // As on the server: after a failed statement only a rollback (of the
+    // transaction, or of the savepoint this one is) goes on.
+    if (!status.ok()) aborted_ = true;
+    return status;
   }
 
   absl::Status Commit(absl::Time deadline) override {
+    if (open_ && Aborted()) {
+      absl::Status rolled_back = End("rollback");
+      if (!rolled_back.ok()) return rolled_back;
+      return absl::FailedPreconditionError(
+          "the transaction was aborted by an earlier error and has been "
+          "rolled back");
+    }
     return End("commit");
   }
   absl::Status Rollback(absl::Time deadline) override {
@@ -318,6 +385,10 @@ class PyTransaction : public plugins::Transaction {
     if (!open_) {
       return absl::FailedPreconditionError("the transaction has ended");
     }
+    if (Aborted()) {
+      return absl::FailedPreconditionError(
+          "the transaction was aborted by an earlier error: roll it back");
+    }
     if (options.isolation !=
             plugins::TransactionOptions::Isolation::kReadCommitted ||
         options.read_only || context.NeedsTransaction()) {
@@ -330,8 +401,11 @@ class PyTransaction : public plugins::Transaction {
         return absl::UnimplementedError(absl::StrCat(
             "backend '", backend_, "' has no nested transactions"));
       }
-      nested = std::make_unique<PyTransaction>(
+      auto opened = std::make_unique<PyTransaction>(
           backend_, tx_->get().attr("begin")(), statement_timeout_);
+      opened->parent_ = this;
+      child_ = opened.get();
+      nested = std::move(opened);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
@@ -352,11 +426,23 @@ class PyTransaction : public plugins::Transaction {
     });
   }
 
+  // This transaction or an open savepoint in it is aborted.
+  bool Aborted() const {
+    return aborted_ || (child_ != nullptr && child_->open_ && child_->Aborted());
+  }
+
   std::string backend_;
   std::string backend_name_ = absl::StrCat("backend.", backend_);
   std::unique_ptr<PyRef> tx_;
   absl::Duration statement_timeout_;
   bool open_ = true;
+  // A statement failed (cleared by ending: rollback, or commit, which then
+  // rolls back).
+  bool aborted_ = false;
+  // The transaction this one is a savepoint of, and the open savepoint in
+  // this one; a savepoint never outlives its parent (plugins/backend.h).
+  PyTransaction* parent_ = nullptr;
+  PyTransaction* child_ = nullptr;
 };
 
 // A backend implemented in Python (see DefineBackendBindings).

@@ -262,3 +262,132 @@ def test_known_differences_are_declared_by_the_backend(fn):
     assert fn.backend_known_differences("native") == {}
     with pytest.raises(ValueError, match="unknown backend"):
         fn.backend_known_differences("nope")
+
+
+@pytest.mark.parametrize("raised, expected", [
+    ("PoolTimeoutError", "PoolTimeoutError"),
+    ("QueryTimeoutError", "QueryTimeoutError"),
+    ("DatabaseUnavailableError", "DatabaseUnavailableError"),
+    ("TransactionError", "TransactionError"),
+    ("PoolExhaustedError", "PoolExhaustedError"),
+])
+def test_the_modules_own_exceptions_keep_their_meaning(fn, pool, schema,
+                                                        raised, expected):
+    error = getattr(fn, raised)("from the backend")
+    repo = fn.Repository(pool, schema,
+                         backend=register(fn, lambda u, o: Raising(error)))
+    with pytest.raises(getattr(fn, expected)) as e:
+        repo.count(schema_view(schema))
+    assert type(e.value) is getattr(fn, expected)
+
+
+def test_a_connection_error_is_unavailable(fn, pool, schema):
+    repo = fn.Repository(pool, schema, backend=register(
+        fn, lambda u, o: Raising(ConnectionError("server went away"))))
+    with pytest.raises(fn.DatabaseUnavailableError):
+        repo.count(schema_view(schema))
+
+
+class Transactional(PsycopgRows):
+    """PsycopgRows with transactions on one psycopg connection each."""
+
+    def begin(self, isolation, read_only, context):
+        conn = psycopg.connect(self.url, autocommit=True)
+        conn.execute(f"BEGIN ISOLATION LEVEL {isolation.upper()}"
+                     + (" READ ONLY" if read_only else ""))
+        return Tx(conn)
+
+
+class Tx:
+    def __init__(self, conn, savepoint=None):
+        self.conn, self.savepoint = conn, savepoint
+        self.depth = 0
+        self.fail_next = False
+
+    def execute(self, statements, context):
+        if self.fail_next:
+            self.fail_next = False
+            self.conn.execute("SELECT 1 / 0")  # a real server error: 22012
+        out = []
+        for sql, params in statements:
+            cur = self.conn.cursor()
+            cur.execute(sql.replace("$1", "%s"),
+                        [text for text, _ in params][:1] or None)
+            out.append([tuple(v if v is None else str(v) for v in row)
+                        for row in (cur.fetchall() if cur.description else [])])
+        return out
+
+    def begin(self):
+        self.depth += 1
+        name = f"s{self.depth}"
+        self.conn.execute(f"SAVEPOINT {name}")
+        return Tx(self.conn, name)
+
+    def commit(self):
+        if self.savepoint:
+            self.conn.execute(f"RELEASE SAVEPOINT {self.savepoint}")
+        else:
+            self.conn.execute("COMMIT")
+            self.conn.close()
+
+    def rollback(self):
+        if self.savepoint:
+            self.conn.execute(f"ROLLBACK TO SAVEPOINT {self.savepoint}")
+            self.conn.execute(f"RELEASE SAVEPOINT {self.savepoint}")
+        else:
+            self.conn.execute("ROLLBACK")
+            self.conn.close()
+
+
+def test_a_failed_statement_aborts_a_python_backends_transaction(
+        fn, pool, schema):
+    """As with native: after a failed statement the transaction refuses
+    further work (TransactionError) until rolled back, and commit rolls it
+    back and says so."""
+    repo = fn.Repository(pool, schema, backend=register(fn, Transactional))
+    view = schema_view(schema)
+    native = fn.Repository(pool, schema)
+    for r in (native, repo):
+        tx = r.transaction()
+        with tx:
+            assert tx.count(view) > 0
+            with pytest.raises(fn.InvalidInputError):
+                tx.count(view, where={"age": {"gt": "not a number"}})
+            tx_count_failed = None
+            try:
+                tx.count(view, where={"id": {"eq": "not-a-uuid"}})
+            except fn.Error as e:
+                tx_count_failed = type(e)
+            # (the planner refuses both before anything runs: the
+            # transaction is still healthy)
+            assert tx_count_failed is fn.InvalidInputError
+            assert tx.count(view) > 0
+            tx.rollback()
+
+
+def test_commit_after_a_server_error_rolls_back(fn, pool, schema):
+    """A statement the server refuses inside the backend's transaction:
+    the next call and commit raise TransactionError (as with native), and
+    the transaction ends rolled back."""
+    made = []
+
+    class Failing(Transactional):
+        def begin(self, isolation, read_only, context):
+            tx = super().begin(isolation, read_only, context)
+            made.append(tx)
+            return tx
+
+    repo = fn.Repository(pool, schema, backend=register(fn, Failing))
+    view = schema_view(schema)
+    tx = repo.transaction()
+    assert tx.count(view) > 0
+    made[0].fail_next = True
+    with pytest.raises(fn.DatabaseError) as e:
+        tx.count(view)
+    assert e.value.sqlstate == "22012"
+    with pytest.raises(fn.TransactionError, match="aborted"):
+        tx.count(view)
+    with pytest.raises(fn.TransactionError, match="rolled back"):
+        tx.commit()
+    assert not tx.open
+    assert made[0].conn.closed

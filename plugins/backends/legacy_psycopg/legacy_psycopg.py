@@ -297,7 +297,17 @@ class LegacyPsycopgBackend:
         return max(float(timeout), 0.001)
 
     def _getconn(self, context):
-        return self._pool.getconn(timeout=self._acquire_timeout_for(context))
+        from psycopg_pool import PoolTimeout
+        try:
+            return self._pool.getconn(
+                timeout=self._acquire_timeout_for(context))
+        except PoolTimeout as e:
+            # The module's own class, so the caller sees what the native
+            # backend raises when its pool has no connection in time.
+            import fraiseql_native
+            raise fraiseql_native.PoolTimeoutError(
+                "no connection of legacy-psycopg's pool became free in "
+                "time") from e
 
     def execute(self, statements, context=None):
         settings = _context_settings(context)
