@@ -14,6 +14,7 @@
 #include "base/status_macros.h"
 #include "exec/request_context.h"
 #include "plugins/backends/builtin_backends.h"
+#include "pybind/errors.h"
 
 namespace fraiseql::pybind {
 namespace py = pybind11;
@@ -47,24 +48,20 @@ class PyRef {
 // The status code of one of the module's exception classes (or of the
 // built-in ConnectionError), kUnknown for any other exception. With the GIL.
 absl::StatusCode OwnExceptionCode(py::error_already_set& error) {
-  static const std::pair<const char*, absl::StatusCode> kClasses[] = {
+  const Exceptions& own = ModuleExceptions();
+  const std::pair<PyObject*, absl::StatusCode> classes[] = {
       // Most derived first: QueryTimeoutError and PoolTimeoutError are both
       // TimeoutErrors, InvalidInputError a ValueError.
-      {"QueryTimeoutError", absl::StatusCode::kDeadlineExceeded},
-      {"PoolTimeoutError", absl::StatusCode::kDeadlineExceeded},
-      {"PoolExhaustedError", absl::StatusCode::kResourceExhausted},
-      {"QueryCancelledError", absl::StatusCode::kCancelled},
-      {"TransactionError", absl::StatusCode::kFailedPrecondition},
-      {"DatabaseUnavailableError", absl::StatusCode::kUnavailable},
-      {"InvalidInputError", absl::StatusCode::kInvalidArgument},
+      {own.query_timeout, absl::StatusCode::kDeadlineExceeded},
+      {own.timeout, absl::StatusCode::kDeadlineExceeded},
+      {own.exhausted, absl::StatusCode::kResourceExhausted},
+      {own.cancelled, absl::StatusCode::kCancelled},
+      {own.transaction, absl::StatusCode::kFailedPrecondition},
+      {own.unavailable, absl::StatusCode::kUnavailable},
+      {own.invalid_input, absl::StatusCode::kInvalidArgument},
   };
-  try {
-    py::module_ module = py::module_::import("fraiseql_native._native");
-    for (const auto& [name, code] : kClasses) {
-      if (error.matches(module.attr(name))) return code;
-    }
-  } catch (py::error_already_set&) {
-    // Not importable (interpreter shutting down): no own classes then.
+  for (const auto& [type, code] : classes) {
+    if (type != nullptr && error.matches(type)) return code;
   }
   if (error.matches(PyExc_ConnectionError)) {
     return absl::StatusCode::kUnavailable;
@@ -73,12 +70,8 @@ absl::StatusCode OwnExceptionCode(py::error_already_set& error) {
 }
 
 bool OwnIsQueryTimeout(py::error_already_set& error) {
-  try {
-    return error.matches(
-        py::module_::import("fraiseql_native._native").attr("QueryTimeoutError"));
-  } catch (py::error_already_set&) {
-    return false;
-  }
+  PyObject* type = ModuleExceptions().query_timeout;
+  return type != nullptr && error.matches(type);
 }
 
 // The Python exception being handled as a status: a database error keeps

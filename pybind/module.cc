@@ -14,6 +14,7 @@
 #include "base/pg_status.h"
 #include "planner/selection_text.h"
 #include "pybind/backend_bindings.h"
+#include "pybind/errors.h"
 #include "pool/pool.h"
 #include "proto/query.pb.h"
 #include "pybind/operator_bindings.h"
@@ -33,85 +34,6 @@ namespace py = pybind11;
 
 namespace fraiseql::pybind {
 namespace {
-
-// Python exception classes, created at import.
-struct Exceptions {
-  PyObject* error = nullptr;             // fraiseql_native.Error
-  PyObject* invalid_input = nullptr;     // InvalidInputError(Error, ValueError)
-  PyObject* unavailable = nullptr;       // DatabaseUnavailableError(Error, ConnectionError)
-  PyObject* timeout = nullptr;           // PoolTimeoutError(Error, TimeoutError)
-  PyObject* exhausted = nullptr;         // PoolExhaustedError(Error)
-  PyObject* query_timeout = nullptr;     // QueryTimeoutError(Error, TimeoutError)
-  PyObject* cancelled = nullptr;         // QueryCancelledError(Error)
-  PyObject* database = nullptr;          // DatabaseError(Error)
-  PyObject* too_large = nullptr;         // ResponseTooLargeError(Error)
-  PyObject* transaction = nullptr;       // TransactionError(Error)
-};
-Exceptions exceptions;
-
-[[noreturn]] void Raise(const absl::Status& status) {
-  PyObject* type = exceptions.database;
-  switch (status.code()) {
-    case absl::StatusCode::kInvalidArgument:
-    case absl::StatusCode::kNotFound:
-    case absl::StatusCode::kAlreadyExists:
-    case absl::StatusCode::kOutOfRange:
-      type = SqlStateOf(status).has_value() ? exceptions.database
-                                            : exceptions.invalid_input;
-      break;
-    case absl::StatusCode::kUnavailable:
-      type = exceptions.unavailable;
-      break;
-    case absl::StatusCode::kDeadlineExceeded:
-      // The pool's acquire timeout and a query's own deadline share the
-      // code; the query's carries a payload.
-      type = status.GetPayload(exec::kQueryTimeoutPayloadUrl).has_value()
-                 ? exceptions.query_timeout
-                 : exceptions.timeout;
-      break;
-    case absl::StatusCode::kCancelled:
-      type = exceptions.cancelled;
-      break;
-    case absl::StatusCode::kResourceExhausted:
-      // The pool's wait queue is full, or the body passed its cap; a server
-      // 53xxx keeps DatabaseError.
-      type = SqlStateOf(status).has_value() ? exceptions.database
-             : status.GetPayload(kResponseTooLargePayloadUrl).has_value()
-                 ? exceptions.too_large
-                 : exceptions.exhausted;
-      break;
-    case absl::StatusCode::kFailedPrecondition:
-      // A transaction used after it was aborted or ended; a server 23xxx
-      // keeps DatabaseError.
-      type = SqlStateOf(status).has_value() ? exceptions.database
-                                            : exceptions.transaction;
-      break;
-    default:
-      break;
-  }
-  // Messages may name input (a view, a field) given as bytes that are not
-  // UTF-8: never fail on them while raising.
-  py::object message = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
-      status.message().data(), static_cast<Py_ssize_t>(status.message().size()),
-      "replace"));
-  if (!message) throw py::error_already_set();
-  py::object exc = py::reinterpret_borrow<py::object>(type)(message);
-  exc.attr("code") = std::string(absl::StatusCodeToString(status.code()));
-  std::optional<std::string> sqlstate = SqlStateOf(status);
-  exc.attr("sqlstate") = sqlstate.has_value() ? py::cast(*sqlstate) : py::none();
-  PyErr_SetObject(type, exc.ptr());
-  throw py::error_already_set();
-}
-
-void RaiseIfError(const absl::Status& status) {
-  if (!status.ok()) Raise(status);
-}
-
-template <typename T>
-T ValueOrRaise(absl::StatusOr<T> value) {
-  if (!value.ok()) Raise(value.status());
-  return *std::move(value);
-}
 
 absl::Duration Seconds(double seconds) { return absl::Seconds(seconds); }
 
@@ -903,38 +825,38 @@ PYBIND11_MODULE(_native, m) {
       "fraiseql-native: GraphQL queries over PostgreSQL JSONB views, from the "
       "query definition to response bytes in C++.";
 
-  exceptions.error = NewException(
+  ModuleExceptions().error = NewException(
       m, "Error", PyExc_Exception,
       "Base class of every error raised by fraiseql_native. Attributes: "
       "code (the status code name), sqlstate (the server's SQLSTATE or None).");
-  exceptions.invalid_input = NewException(
+  ModuleExceptions().invalid_input = NewException(
       m, "InvalidInputError",
-      py::make_tuple(py::handle(exceptions.error), py::handle(PyExc_ValueError))
+      py::make_tuple(py::handle(ModuleExceptions().error), py::handle(PyExc_ValueError))
           .release()
           .ptr(),
       "The query was rejected before any SQL was sent: unknown view or field, "
       "a value of the wrong kind, a malformed selection or filter.");
-  exceptions.unavailable = NewException(
+  ModuleExceptions().unavailable = NewException(
       m, "DatabaseUnavailableError",
-      py::make_tuple(py::handle(exceptions.error),
+      py::make_tuple(py::handle(ModuleExceptions().error),
                      py::handle(PyExc_ConnectionError))
           .release()
           .ptr(),
       "The database could not be reached or the connection was lost.");
-  exceptions.timeout = NewException(
+  ModuleExceptions().timeout = NewException(
       m, "PoolTimeoutError",
-      py::make_tuple(py::handle(exceptions.error),
+      py::make_tuple(py::handle(ModuleExceptions().error),
                      py::handle(PyExc_TimeoutError))
           .release()
           .ptr(),
       "No connection became free before the pool's acquire timeout.");
-  exceptions.exhausted = NewException(
-      m, "PoolExhaustedError", exceptions.error,
+  ModuleExceptions().exhausted = NewException(
+      m, "PoolExhaustedError", ModuleExceptions().error,
       "The pool's wait queue is full (max_waiters): the call was refused at "
       "once instead of waiting.");
-  exceptions.query_timeout = NewException(
+  ModuleExceptions().query_timeout = NewException(
       m, "QueryTimeoutError",
-      py::make_tuple(py::handle(exceptions.error),
+      py::make_tuple(py::handle(ModuleExceptions().error),
                      py::handle(PyExc_TimeoutError))
           .release()
           .ptr(),
@@ -942,21 +864,21 @@ PYBIND11_MODULE(_native, m) {
       "statement was cancelled on the server) or the server's "
       "statement_timeout fired. The connection was cleaned up or discarded; "
       "the pool stays usable.");
-  exceptions.cancelled = NewException(
-      m, "QueryCancelledError", exceptions.error,
+  ModuleExceptions().cancelled = NewException(
+      m, "QueryCancelledError", ModuleExceptions().error,
       "The statement was cancelled on the server (by its caller, or by "
       "pg_cancel_backend): SQLSTATE 57014 without a timeout.");
-  exceptions.database = NewException(
-      m, "DatabaseError", exceptions.error,
+  ModuleExceptions().database = NewException(
+      m, "DatabaseError", ModuleExceptions().error,
       "The server rejected the statement (see .sqlstate).");
-  exceptions.too_large = NewException(
-      m, "ResponseTooLargeError", exceptions.error,
+  ModuleExceptions().too_large = NewException(
+      m, "ResponseTooLargeError", ModuleExceptions().error,
       "The response body passed the repository's max_response_bytes: the "
       "query was cancelled on the server and nothing was returned. (A "
       "find_stream/execute_stream that already yielded pieces ends instead "
       "with valid JSON naming the cap in its \"errors\".)");
-  exceptions.transaction = NewException(
-      m, "TransactionError", exceptions.error,
+  ModuleExceptions().transaction = NewException(
+      m, "TransactionError", ModuleExceptions().error,
       "A transaction was used after an earlier error aborted it (roll it "
       "back), or after it ended.");
 

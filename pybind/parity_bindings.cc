@@ -8,6 +8,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
 #include "plugins/parity/comparator.h"
+#include "pybind/errors.h"
 #include "pybind11/stl.h"
 
 namespace py = pybind11;
@@ -17,32 +18,6 @@ namespace {
 
 using parity::Comparison;
 using parity::Difference;
-
-// The module the bindings were added to: its InvalidInputError (a ValueError)
-// is looked up when raising, as module.cc creates it in its own file.
-PyObject* parity_module = nullptr;
-
-[[noreturn]] void RaiseInvalidInput(const absl::Status& status) {
-  PyObject* type = PyExc_ValueError;
-  if (parity_module != nullptr &&
-      PyObject_HasAttrString(parity_module, "InvalidInputError")) {
-    py::object found = py::reinterpret_borrow<py::object>(parity_module)
-                           .attr("InvalidInputError");
-    if (PyType_Check(found.ptr()) &&
-        PyObject_IsSubclass(found.ptr(), PyExc_ValueError) == 1) {
-      type = found.ptr();
-    }
-  }
-  py::object message = py::reinterpret_steal<py::object>(PyUnicode_DecodeUTF8(
-      status.message().data(), static_cast<Py_ssize_t>(status.message().size()),
-      "replace"));
-  if (!message) throw py::error_already_set();
-  py::object exc = py::reinterpret_borrow<py::object>(type)(message);
-  exc.attr("code") = std::string(absl::StatusCodeToString(status.code()));
-  if (type != PyExc_ValueError) exc.attr("sqlstate") = py::none();
-  PyErr_SetObject(type, exc.ptr());
-  throw py::error_already_set();
-}
 
 // A body given as bytes, bytearray, memoryview or str (UTF-8). `storage`
 // keeps a copy when the object could change while the GIL is released.
@@ -150,8 +125,6 @@ std::string Short(const std::optional<std::string>& text) {
 }  // namespace
 
 void DefineParity(pybind11::module_& m) {
-  parity_module = m.ptr();
-  Py_INCREF(parity_module);  // kept for the life of the process
 
   py::class_<Difference>(
       m, "Difference",
@@ -250,7 +223,7 @@ void DefineParity(pybind11::module_& m) {
           py::gil_scoped_release release;
           return parity::Compare(a, b, options);
         }();
-        if (!result.ok()) RaiseInvalidInput(result.status());
+        if (!result.ok()) Raise(result.status());
         return *std::move(result);
       },
       py::arg("primary"), py::arg("candidate"), py::kw_only(),
