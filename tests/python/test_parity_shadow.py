@@ -252,7 +252,7 @@ def test_unexplained_differences_without_the_rule(
     altering = fn.Repository(pool, schema, backend=tb.ALTERING)
     counters = parity.CounterPublisher()
     with parity.Shadow(repo, altering, sample_rate=1.0,
-                       publisher=counters) as s:
+                       publisher=counters, known_differences_of=()) as s:
         s.find(users, **FIND)
         assert s.drain(DEADLINE)
         assert s.stats()["mismatched"] == 1
@@ -264,7 +264,8 @@ def test_log_publisher(fn, pool, schema, repo, users, caplog):
     altering = fn.Repository(pool, schema, backend=tb.ALTERING)
     caplog.set_level("WARNING", logger="fraiseql_native.parity")
     with parity.Shadow(repo, altering, sample_rate=1.0,
-                       publisher=parity.LogPublisher()) as s:
+                       publisher=parity.LogPublisher(),
+                       known_differences_of=()) as s:
         s.find(users, **FIND)
         s.count(users)
         assert s.drain(DEADLINE)
@@ -325,3 +326,23 @@ def test_redacted_comparisons_publish_no_values(fn, pool, schema, repo,
     text = json.dumps([(d["primary"], d["candidate"]) for d in diffs])
     for user in plain["data"]["users"]:
         assert str(user["balance"]) not in text
+
+
+def test_the_backends_own_known_differences_apply_by_default(
+        fn, pool, schema, repo, users):
+    """No rules given: the candidate's backend declares the difference it
+    makes (known_differences), and Shadow finds it through
+    Repository.backend."""
+    altering = fn.Repository(pool, schema, backend=tb.ALTERING)
+    assert altering.backend == tb.ALTERING
+    records = []
+    with parity.Shadow(repo, altering, sample_rate=1.0,
+                       publisher=records.append) as s:
+        s.find(users, **FIND)
+        assert s.drain(DEADLINE)
+        stats = s.stats()
+    assert stats["explained"] == 1 and stats["mismatched"] == 0
+    rules = {d["rule"] for d in records[0]["differences"]}
+    assert rules == set(tb.AlteringBackend.known_differences)
+    # (known_differences_of=() turns them off: see
+    # test_unexplained_differences_without_the_rule.)

@@ -270,7 +270,8 @@ def run_replay(args, stdout, stderr):
         args.traffic, primary, candidate, rules=rules, ignore=args.ignore,
         check_key_order=args.check_key_order, redact=args.redact,
         progress=not args.no_progress, primary_name=args.primary,
-        candidate_name=args.candidate, progress_stream=stderr)
+        candidate_name=args.candidate, progress_stream=stderr,
+        known_differences_of=())  # the rules above hold them already
     stdout.write(report.render_table(args.count_explained,
                                      max_shapes=args.max_shapes) + "\n")
     if args.json:

@@ -63,6 +63,17 @@ def known_differences(backend_name=None, backend=None):
     return {}
 
 
+def backends_of(*repos):
+    """The registered backend names of `repos` (Repository.backend), each
+    once, in order; objects without one (a Shadow, a Recorder) are skipped."""
+    names = []
+    for repo in repos:
+        name = getattr(repo, "backend", None)
+        if isinstance(name, str) and name and name not in names:
+            names.append(name)
+    return tuple(names)
+
+
 class Options:
     """Comparison options shared by Shadow, replay and calibrate."""
 

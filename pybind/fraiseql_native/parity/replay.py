@@ -148,14 +148,18 @@ def _replay_one(rec, error, primary, candidate, options, report):
 def replay(traffic, primary_repo, candidate_repo, *, rules=(), ignore=(),
            check_key_order=False, redact=False, progress=True,
            primary_name="primary", candidate_name="candidate",
-           progress_stream=None, known_differences_of=()):
+           progress_stream=None, known_differences_of=None):
     """Replays a traffic file (path, file object or iterable of lines or
     record dicts) through both repositories; returns the Report.
 
     rules: (name, classifier) pairs and/or known_differences dicts.
-    known_differences_of: backend names whose known differences apply.
+    known_differences_of: backend names whose known differences apply;
+      None (the default): the backends of both repositories.
     ignore: path patterns left out of the comparison.
     progress: a progress bar on stderr (progress_stream) while it runs."""
+    if known_differences_of is None:
+        known_differences_of = outcome_mod.backends_of(primary_repo,
+                                                       candidate_repo)
     options = outcome_mod.Options(ignore=ignore, rules=rules,
                                   check_key_order=check_key_order,
                                   redact=redact,

@@ -41,15 +41,17 @@ class Shadow:
     rules: (name, classifier) pairs and/or known_differences dicts
       (name -> {"classifier": ...}) of the backends.
     known_differences_of: backend names whose known differences apply
-      (fraiseql_native.backend_known_differences(name)), e.g.
-      ("legacy-psycopg",): a Repository does not say which backend it uses.
+      (fraiseql_native.backend_known_differences(name)); None (the
+      default): the backends of both repositories (Repository.backend).
     A/A calibration: Shadow(repo, repo, sample_rate=1) measures the noise of
     comparing a backend with itself (e.g. rows without a stable order)."""
 
     def __init__(self, primary, candidate, *, sample_rate, queue_size=1000,
                  workers=1, publisher=None, ignore=(), rules=(),
                  check_key_order=False, redact=False, seed=None,
-                 max_differences=100, known_differences_of=()):
+                 max_differences=100, known_differences_of=None):
+        if known_differences_of is None:
+            known_differences_of = outcome_mod.backends_of(primary, candidate)
         rate = float(sample_rate)
         if not 0.0 <= rate <= 1.0:
             raise ValueError("sample_rate must be between 0 and 1")
