@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/cleanup/cleanup.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -313,26 +314,49 @@ std::string IsolationName(plugins::TransactionOptions::Isolation isolation) {
   return "read committed";
 }
 
+absl::Status Busy() {
+  return absl::FailedPreconditionError(
+      "the transaction is busy with another statement (a stream not yet "
+      "read to its end or closed?); finish or close it first");
+}
+
 // A transaction of a Python backend: `tx` has execute, commit, rollback and
-// begin (a savepoint). Calls are serialized by the Repository's
-// Transaction; this object is not for concurrent use (plugins/backend.h).
-class PyTransaction : public plugins::Transaction {
+// begin (a savepoint). Follows plugins::Transaction's contract: a call made
+// while another call of the transaction (or of one of its savepoints) runs
+// fails at once with FailedPrecondition (busy), so two threads never drive
+// one connection; after a failed statement the transaction is aborted until
+// rolled back; ending a transaction ends its open savepoints with it (the
+// server already did), so they never send anything again.
+class PyBackendTransaction : public plugins::Transaction {
  public:
-  PyTransaction(std::string backend, py::object tx,
-                absl::Duration statement_timeout)
+  PyBackendTransaction(std::string backend, py::object tx,
+                       absl::Duration statement_timeout,
+                       PyBackendTransaction* parent = nullptr)
       : backend_(std::move(backend)),
         tx_(std::make_unique<PyRef>(std::move(tx))),
-        statement_timeout_(statement_timeout) {}
+        statement_timeout_(statement_timeout),
+        busy_(parent != nullptr ? parent->busy_
+                                : std::make_shared<absl::Mutex>()),
+        parent_(parent) {}
 
-  ~PyTransaction() override {
-    if (open_) Rollback(absl::InfiniteFuture()).IgnoreError();
-    if (parent_ != nullptr) parent_->child_ = nullptr;
+  ~PyBackendTransaction() override {
+    // At interpreter exit there is no Python left to roll back through;
+    // the server rolls back when the connection closes.
+    if (open_ && Py_IsInitialized()) {
+      Rollback(absl::InfiniteFuture()).IgnoreError();
+    }
+    if (parent_ != nullptr && busy_->TryLock()) {
+      if (parent_->child_ == this) parent_->child_ = nullptr;
+      busy_->Unlock();
+    }
   }
 
   absl::string_view name() const override { return backend_name_; }
 
   absl::Status ExecuteBatch(absl::Span<const exec::Statement> statements,
                             const exec::RequestContext& context) override {
+    if (!busy_->TryLock()) return Busy();
+    absl::Cleanup unlock = [&] { busy_->Unlock(); };
     if (!open_) {
       return absl::FailedPreconditionError("the transaction has ended");
     }
@@ -358,6 +382,8 @@ class PyTransaction : public plugins::Transaction {
   }
 
   absl::Status Commit(absl::Time deadline) override {
+    if (!busy_->TryLock()) return Busy();
+    absl::Cleanup unlock = [&] { busy_->Unlock(); };
     if (open_ && Aborted()) {
       absl::Status rolled_back = End("rollback");
       if (!rolled_back.ok()) return rolled_back;
@@ -367,14 +393,26 @@ class PyTransaction : public plugins::Transaction {
     }
     return End("commit");
   }
+
   absl::Status Rollback(absl::Time deadline) override {
+    if (!busy_->TryLock()) return Busy();
+    absl::Cleanup unlock = [&] { busy_->Unlock(); };
     return End("rollback");
   }
-  bool open() const override { return open_; }
+
+  bool open() const override {
+    // Busy means a call is running: open.
+    if (!busy_->TryLock()) return true;
+    const bool open = open_;
+    busy_->Unlock();
+    return open;
+  }
 
   absl::StatusOr<std::unique_ptr<plugins::Transaction>> Begin(
       const plugins::TransactionOptions& options,
       const exec::RequestContext& context) override {
+    if (!busy_->TryLock()) return Busy();
+    absl::Cleanup unlock = [&] { busy_->Unlock(); };
     if (!open_) {
       return absl::FailedPreconditionError("the transaction has ended");
     }
@@ -394,9 +432,8 @@ class PyTransaction : public plugins::Transaction {
         return absl::UnimplementedError(absl::StrCat(
             "backend '", backend_, "' has no nested transactions"));
       }
-      auto opened = std::make_unique<PyTransaction>(
-          backend_, tx_->get().attr("begin")(), statement_timeout_);
-      opened->parent_ = this;
+      auto opened = std::make_unique<PyBackendTransaction>(
+          backend_, tx_->get().attr("begin")(), statement_timeout_, this);
       child_ = opened.get();
       nested = std::move(opened);
       return absl::OkStatus();
@@ -406,36 +443,47 @@ class PyTransaction : public plugins::Transaction {
   }
 
  private:
+  // With busy_ held.
   absl::Status End(const char* method) {
     if (!open_) {
       return absl::FailedPreconditionError("the transaction has ended");
     }
     // Ended whatever the outcome: a failed COMMIT rolls back on the server,
-    // and a failed rollback leaves nothing to retry here.
+    // and a failed rollback leaves nothing to retry here. Its savepoints end
+    // with it: they must never reach the connection again (it may serve
+    // another request by then).
     open_ = false;
+    for (PyBackendTransaction* child = child_; child != nullptr;
+         child = child->child_) {
+      child->open_ = false;
+    }
     return WithPython(backend_, [&]() {
       tx_->get().attr(method)();
       return absl::OkStatus();
     });
   }
 
-  // This transaction or an open savepoint in it is aborted.
+  // With busy_ held: this transaction or an open savepoint in it is aborted.
   bool Aborted() const {
-    return aborted_ || (child_ != nullptr && child_->open_ && child_->Aborted());
+    return aborted_ ||
+           (child_ != nullptr && child_->open_ && child_->Aborted());
   }
 
   std::string backend_;
   std::string backend_name_ = absl::StrCat("backend.", backend_);
   std::unique_ptr<PyRef> tx_;
   absl::Duration statement_timeout_;
+  // Held by whichever call of the transaction or of its savepoints runs;
+  // guards the fields below. Shared along the chain of savepoints.
+  std::shared_ptr<absl::Mutex> busy_;
   bool open_ = true;
   // A statement failed (cleared by ending: rollback, or commit, which then
   // rolls back).
   bool aborted_ = false;
   // The transaction this one is a savepoint of, and the open savepoint in
   // this one; a savepoint never outlives its parent (plugins/backend.h).
-  PyTransaction* parent_ = nullptr;
-  PyTransaction* child_ = nullptr;
+  PyBackendTransaction* parent_ = nullptr;
+  PyBackendTransaction* child_ = nullptr;
 };
 
 // A backend implemented in Python (see DefineBackendBindings).
@@ -493,7 +541,7 @@ class PyBackend : public plugins::Backend {
       py::object opened = backend_->get().attr("begin")(
           IsolationName(options.isolation), options.read_only,
           ContextToPython(context, statement_timeout_));
-      tx = std::make_unique<PyTransaction>(name_, std::move(opened),
+      tx = std::make_unique<PyBackendTransaction>(name_, std::move(opened),
                                            statement_timeout_);
       return absl::OkStatus();
     });

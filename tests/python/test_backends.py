@@ -299,12 +299,19 @@ class Transactional(PsycopgRows):
 
 
 class Tx:
-    def __init__(self, conn, savepoint=None):
+    def __init__(self, conn, savepoint=None, log=None):
         self.conn, self.savepoint = conn, savepoint
         self.depth = 0
         self.fail_next = False
+        self.log = [] if log is None else log
+        self.entered = threading.Event()
+        self.release = None  # an Event execute waits on, when set
 
     def execute(self, statements, context):
+        self.log.append(("execute", self.savepoint))
+        if self.release is not None:
+            self.entered.set()
+            assert self.release.wait(60)
         if self.fail_next:
             self.fail_next = False
             self.conn.execute("SELECT 1 / 0")  # a real server error: 22012
@@ -321,9 +328,10 @@ class Tx:
         self.depth += 1
         name = f"s{self.depth}"
         self.conn.execute(f"SAVEPOINT {name}")
-        return Tx(self.conn, name)
+        return Tx(self.conn, name, self.log)
 
     def commit(self):
+        self.log.append(("commit", self.savepoint))
         if self.savepoint:
             self.conn.execute(f"RELEASE SAVEPOINT {self.savepoint}")
         else:
@@ -331,6 +339,7 @@ class Tx:
             self.conn.close()
 
     def rollback(self):
+        self.log.append(("rollback", self.savepoint))
         if self.savepoint:
             self.conn.execute(f"ROLLBACK TO SAVEPOINT {self.savepoint}")
             self.conn.execute(f"RELEASE SAVEPOINT {self.savepoint}")
@@ -391,3 +400,59 @@ def test_commit_after_a_server_error_rolls_back(fn, pool, schema):
         tx.commit()
     assert not tx.open
     assert made[0].conn.closed
+
+
+def transactional_repo(fn, pool, schema):
+    made = []
+
+    class Recording(Transactional):
+        def begin(self, isolation, read_only, context):
+            tx = super().begin(isolation, read_only, context)
+            made.append(tx)
+            return tx
+
+    return fn.Repository(pool, schema, backend=register(fn, Recording)), made
+
+
+def test_a_savepoint_ends_with_its_transaction(fn, pool, schema):
+    """Once the transaction has committed, its connection may serve
+    another request: a savepoint left open in it must never send its
+    ROLLBACK TO SAVEPOINT there."""
+    import gc
+    repo, made = transactional_repo(fn, pool, schema)
+    view = schema_view(schema)
+    tx = repo.transaction()
+    sp = tx.transaction()
+    sp.count(view)
+    tx.commit()
+    assert not sp.open
+    with pytest.raises(fn.TransactionError, match="ended"):
+        sp.count(view)
+    del sp
+    gc.collect()
+    assert made[0].log == [("execute", "s1"), ("commit", None)]
+
+
+def test_a_call_while_another_runs_is_refused(fn, pool, schema):
+    """Two threads on one transaction: the second call (here a commit)
+    fails at once as busy instead of driving the connection under the
+    first one's statement."""
+    repo, made = transactional_repo(fn, pool, schema)
+    view = schema_view(schema)
+    tx = repo.transaction()
+    tx.count(view)
+    made[0].release = threading.Event()
+    counted = []
+    worker = threading.Thread(target=lambda: counted.append(tx.count(view)))
+    worker.start()
+    try:
+        assert made[0].entered.wait(60)
+        with pytest.raises(fn.TransactionError, match="busy"):
+            tx.commit()
+        assert tx.open
+    finally:
+        made[0].release.set()
+        worker.join(60)
+    assert counted and counted[0] > 0
+    tx.commit()
+    assert ("commit", None) in made[0].log
