@@ -31,17 +31,13 @@ import psycopg  # noqa: E402
 import fraiseql_native as fn  # noqa: E402
 from sample_registry import register_sample  # noqa: E402
 
-try:  # as the package ships it (//pybind:backend_plugins)
-    from fraiseql_native.plugins import legacy_psycopg as lp  # noqa: E402
-except ImportError:  # from the plugin folder (before the package copies it)
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-    import legacy_psycopg as lp  # noqa: E402
+# As the package ships it (//pybind copies it from this folder).
+from fraiseql_native.plugins import legacy_psycopg as lp  # noqa: E402
 
 SCHEMA = f"fql_pytest_legacy_{os.getpid()}"
 BIG = "12345678901234567.89"
 CONTEXT = {"tenant_id": None, "user_id": None, "variables": {},
            "statement_timeout": 30.0, "timeout": None}
-HAS_REGISTRY = hasattr(fn, "register_backend")
 
 
 def user_id(i):
@@ -132,10 +128,9 @@ def test_module_declares_its_name_and_rules():
         assert name.startswith("legacy.")
         assert rule["classifier"] in ("float64", "timestamp_precision")
         assert rule["description"]
-    if hasattr(fn, "comparison_classifiers"):
-        classifiers = fn.comparison_classifiers()
-        for rule in lp.KNOWN_DIFFERENCES.values():
-            assert rule["classifier"] in classifiers
+    classifiers = fn.comparison_classifiers()
+    for rule in lp.KNOWN_DIFFERENCES.values():
+        assert rule["classifier"] in classifiers
 
 
 def test_importing_the_module_does_not_import_psycopg():
@@ -383,23 +378,17 @@ def test_a_call_deadline_inside_a_transaction_cancels_the_statement(backend):
 
 # --- Through the Repository ----------------------------------------------------
 
-needs_registry = pytest.mark.skipif(
-    not HAS_REGISTRY, reason="fraiseql_native.register_backend not built yet")
-
-
 @pytest.fixture(scope="module")
 def legacy(pool, fschema):
     return fn.Repository(pool, fschema, backend="legacy-psycopg",
                          cursor_secret="legacy-test")
 
 
-@needs_registry
 def test_backend_is_registered():
     assert "legacy-psycopg" in fn.backends()
     assert "native" in fn.backends()
 
 
-@needs_registry
 def test_find_through_the_repository_shows_the_float_defect(
         native, legacy, schema_name):
     view = f"{schema_name}.v_user"
@@ -423,7 +412,6 @@ def test_find_through_the_repository_shows_the_float_defect(
     assert legacy.find_one(view, **one) == native.find_one(view, **one)
 
 
-@needs_registry
 def test_a_row_that_is_not_json_fails_its_root_field_as_native(
         pool, db, schema_name):
     db.execute(f'CREATE OR REPLACE VIEW "{schema_name}".v_broken AS '
@@ -441,7 +429,6 @@ def test_a_row_that_is_not_json_fails_its_root_field_as_native(
         "backend.legacy-psycopg", "backend.native") == native_error["message"]
 
 
-@needs_registry
 def test_a_call_timeout_is_the_same_error_as_native(pool, db, schema_name):
     db.execute(f'CREATE OR REPLACE VIEW "{schema_name}".v_slow AS SELECT '
                "data FROM (SELECT pg_sleep(30), '{\"a\": 1}'::jsonb AS data) x")
@@ -460,7 +447,6 @@ def test_a_call_timeout_is_the_same_error_as_native(pool, db, schema_name):
         assert repo.count(f"{schema_name}.v_fast") == 1
 
 
-@needs_registry
 def test_value_calls_and_pagination(native, legacy, schema_name):
     view = f"{schema_name}.v_user"
     where = {"age": {"lt": 30}}
@@ -482,7 +468,6 @@ def test_value_calls_and_pagination(native, legacy, schema_name):
         json.loads(native.find(view, **kw, after=after))
 
 
-@needs_registry
 def test_multi_root_execute(native, legacy, schema_name):
     import make_sample_traffic as mst
     q = {"roots": [
@@ -496,7 +481,6 @@ def test_multi_root_execute(native, legacy, schema_name):
     assert json.loads(legacy.execute(body)) == json.loads(native.execute(body))
 
 
-@needs_registry
 def test_context_reaches_the_statement_through_the_repository(legacy, native,
                                                               schema_name):
     import make_sample_traffic as mst
@@ -521,7 +505,6 @@ def test_context_reaches_the_statement_through_the_repository(legacy, native,
         "code": 409, "status": "conflict:duplicate_id"}
 
 
-@needs_registry
 def test_mutations_roll_back_on_error_status_and_raise(legacy, db,
                                                        schema_name):
     import make_sample_traffic as mst
@@ -545,7 +528,6 @@ def test_mutations_roll_back_on_error_status_and_raise(legacy, db,
                       "WHERE id = %s", (account,)).fetchone()[0] == 0
 
 
-@needs_registry
 def test_transactions_through_the_repository(legacy, db, schema_name):
     import make_sample_traffic as mst
     args = dict(field="c", success_type="S", error_type="E",
@@ -577,7 +559,6 @@ def test_transactions_through_the_repository(legacy, db, schema_name):
     assert count(a) == 1
 
 
-@needs_registry
 def test_a_failed_mutation_in_a_transaction_undoes_only_its_savepoint(
         legacy, db, schema_name):
     import make_sample_traffic as mst
@@ -605,7 +586,6 @@ def test_a_failed_mutation_in_a_transaction_undoes_only_its_savepoint(
     assert audits == [(f"create {kept}",)]
 
 
-@needs_registry
 def test_unique_violation_maps_to_the_native_error_class(legacy, native, db,
                                                          schema_name):
     db.execute(f"""
