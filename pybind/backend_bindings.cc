@@ -638,8 +638,9 @@ void DefineBackendBindings(py::module_& m) {
         "Registers a backend by name: factory(url, options) -> an object "
         "with execute(statements, context) -> one list of rows per "
         "statement, and optionally begin(isolation, read_only, context) -> "
-        "a transaction (execute, commit, rollback, begin), close() and "
-        "known_differences. Repository(pool, schema, backend=name, "
+        "a transaction (execute, commit, rollback, begin) and close(). The "
+        "factory may declare known_differences (a class attribute when it "
+        "is the class). Repository(pool, schema, backend=name, "
         "backend_options={...}) then runs on it. ValueError for a malformed "
         "or already registered name.");
   m.def("backends", []() { return ModuleBackendRegistry().Names(); },

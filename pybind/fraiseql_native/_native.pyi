@@ -342,8 +342,9 @@ def register_backend(
     name: str, factory: Callable[[str, Dict[str, str]], Any]
 ) -> None:
     """factory(url, options) -> an object with execute(statements, context)
-    and optionally begin(isolation, read_only, context), close() and
-    known_differences. ValueError for a malformed or taken name."""
+    and optionally begin(isolation, read_only, context) and close(). The
+    factory may declare known_differences (a class attribute when it is the
+    class). ValueError for a malformed or taken name."""
     ...
 def backends() -> List[str]: ...
 def backend_known_differences(name: str) -> Dict[str, Dict[str, str]]: ...
