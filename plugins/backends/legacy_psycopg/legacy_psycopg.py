@@ -366,11 +366,32 @@ class LegacyTransaction:
         self._root = self if parent is None else parent._root
         self._children = 0   # savepoints made (on the root)
         self._aborted = False  # a statement failed (on the root)
+        self._savepoints = []  # the open savepoints made in this one
         self.open = True
 
     def _check_open(self):
-        if not self.open:
-            raise RuntimeError("the transaction has ended")
+        # Open only while the whole chain up to the root is: a savepoint
+        # that outlives its transaction must never reach the connection,
+        # which may serve another transaction by then (whose savepoints
+        # have the same names).
+        node = self
+        while node is not None:
+            if not node.open:
+                raise RuntimeError("the transaction has ended")
+            node = node._parent
+
+    def _end(self):
+        """Marks this one and every savepoint made inside it ended (the
+        server ends them with it); before any statement, so none of them
+        touches the connection again whatever the outcome."""
+        stack = [self]
+        while stack:
+            node = stack.pop()
+            node.open = False
+            stack.extend(node._savepoints)
+            node._savepoints = []
+        if self._parent is not None and self in self._parent._savepoints:
+            self._parent._savepoints.remove(self)
 
     def execute(self, statements, context=None):
         # The transaction's context was applied at begin; a call's own
@@ -402,11 +423,13 @@ class LegacyTransaction:
         root._children += 1
         name = f"fraiseql_sp_{root._children}"
         self._conn.execute(f"SAVEPOINT {name}")
-        return LegacyTransaction(self._backend, self._conn, self, name)
+        savepoint = LegacyTransaction(self._backend, self._conn, self, name)
+        self._savepoints.append(savepoint)
+        return savepoint
 
     def commit(self, timeout=None):
         self._check_open()
-        self.open = False
+        self._end()
         if self._savepoint is not None:
             self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
             return
@@ -427,7 +450,7 @@ class LegacyTransaction:
 
     def rollback(self, timeout=None):
         self._check_open()
-        self.open = False
+        self._end()
         if self._savepoint is not None:
             self._conn.execute(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
             self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")

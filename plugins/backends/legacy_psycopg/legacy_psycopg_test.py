@@ -364,6 +364,43 @@ def test_a_transaction_holds_its_connection_until_it_ends(backend):
     t.join()
 
 
+def test_a_savepoint_that_outlives_its_transaction_never_reaches_the_connection(
+        backend, db, schema_name):
+    """max_size 1: the next transaction gets the same connection, and its
+    savepoints are named as the ended one's (fraiseql_sp_1)."""
+    db.execute(f'DELETE FROM "{SCHEMA}".t_item')
+    insert = f'INSERT INTO "{SCHEMA}".t_item VALUES ($1::int, $2::text)'
+    for end in ("commit", "rollback"):
+        tx = backend.begin("read committed", False, ctx())
+        stale = tx.begin()
+        stale_inner = stale.begin()
+        getattr(tx, end)()
+        assert not stale.open and not stale_inner.open
+        tx2 = backend.begin("read committed", False, ctx())
+        sp = tx2.begin()
+        sp.execute([(insert, [("1", "int"), (end, "text")])], ctx())
+        for ended in (stale, stale_inner):
+            for call in (ended.rollback, ended.commit, ended.begin,
+                         lambda: ended.execute([("SELECT 1", [])], ctx())):
+                with pytest.raises(RuntimeError):
+                    call()
+        sp.commit()
+        tx2.commit()
+        assert items(db) == [1]
+        db.execute(f'DELETE FROM "{SCHEMA}".t_item')
+    # A savepoint that ends ends the savepoints made inside it.
+    tx = backend.begin("read committed", False, ctx())
+    outer = tx.begin()
+    inner = outer.begin()
+    outer.commit()
+    assert not inner.open
+    with pytest.raises(RuntimeError):
+        inner.rollback()
+    tx.execute([(insert, [("2", "int"), ("kept", "text")])], ctx())
+    tx.commit()
+    assert items(db) == [2]
+
+
 def test_a_call_deadline_inside_a_transaction_cancels_the_statement(backend):
     tx = backend.begin("read committed", False, ctx())
     with pytest.raises(psycopg.errors.QueryCanceled) as info:
