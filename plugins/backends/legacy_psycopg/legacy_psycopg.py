@@ -70,7 +70,8 @@ backends run the same plan, so a parity run measures execution, JSON
 handling and the response, not the old planner.
 """
 import json
-import threading
+import math
+import time
 
 NAME = "legacy-psycopg"
 
@@ -247,6 +248,19 @@ def _apply(conn, settings):
     conn.execute(f"SELECT {calls}", values)
 
 
+def _bounded_ms(deadline, base_ms):
+    """statement_timeout in ms for a statement that must end by `deadline`
+    (time.monotonic()) in a transaction whose own value is `base_ms` (0 =
+    none): at least 1 ms (0 would mean no limit at all)."""
+    ms = max(1, int(math.ceil((deadline - time.monotonic()) * 1000)))
+    return min(ms, base_ms) if base_ms > 0 else ms
+
+
+def _set_statement_timeout(conn, ms):
+    conn.execute("SELECT set_config('statement_timeout', %(ms)s, true)",
+                 {"ms": str(ms)})
+
+
 def _begin_sql(isolation, read_only):
     key = (isolation or "read committed").replace("_", " ").lower()
     if key not in _ISOLATION:
@@ -341,7 +355,10 @@ class LegacyPsycopgBackend:
             _rollback_quietly(conn)
             self._pool.putconn(conn)
             raise
-        return LegacyTransaction(self, conn)
+        statement_timeout = dict(settings).get("statement_timeout")
+        return LegacyTransaction(
+            self, conn, statement_timeout=None if statement_timeout is None
+            else int(statement_timeout))
 
     def close(self):
         self._pool.close()
@@ -358,7 +375,8 @@ class LegacyTransaction:
     """An open transaction holding one connection until commit/rollback;
     `begin()` opens a nested one (a SAVEPOINT). Not for concurrent use."""
 
-    def __init__(self, backend, conn, parent=None, savepoint=None):
+    def __init__(self, backend, conn, parent=None, savepoint=None,
+                 statement_timeout=None):
         self._backend = backend
         self._conn = conn
         self._parent = parent
@@ -367,6 +385,9 @@ class LegacyTransaction:
         self._children = 0   # savepoints made (on the root)
         self._aborted = False  # a statement failed (on the root)
         self._savepoints = []  # the open savepoints made in this one
+        # The transaction's statement_timeout in ms (on the root; None:
+        # the session's, not read yet).
+        self._statement_timeout = statement_timeout
         self.open = True
 
     def _check_open(self):
@@ -396,26 +417,44 @@ class LegacyTransaction:
     def execute(self, statements, context=None):
         # The transaction's context was applied at begin; a call's own
         # statement_timeout is not set again (as the native backend), but
-        # its deadline still applies: past it the statement is cancelled
-        # (QueryCanceled, SQLSTATE 57014).
+        # its deadline still applies: each statement runs with
+        # statement_timeout = min(time left, the transaction's value), set
+        # with set_config(..., true) before it and the transaction's value
+        # set again after the last. Past the deadline the server cancels
+        # that statement (QueryCanceled, SQLSTATE 57014) and nothing else:
+        # no timer thread whose cancel could land on a later statement.
+        # After a failure the value is not set back (the transaction is
+        # aborted); the rollback that clears the abort (of the whole, or to
+        # a savepoint made before this call) reverts it.
         self._check_open()
         timeout = (context or {}).get("timeout")
-        timer = None
-        if timeout is not None:
-            timer = threading.Timer(max(float(timeout), 0.0),
-                                    self._conn.cancel)
-            timer.daemon = True
-            timer.start()
         try:
-            return _run(self._conn, statements)
+            if timeout is None:
+                return _run(self._conn, statements)
+            deadline = time.monotonic() + max(float(timeout), 0.0)
+            base = self._root._statement_timeout_ms()
+            results = []
+            for statement in statements:
+                _set_statement_timeout(
+                    self._conn, _bounded_ms(deadline, base))
+                results.extend(_run(self._conn, [statement]))
+            _set_statement_timeout(self._conn, base)
+            return results
         except BaseException:
             # The server aborted the transaction: statements fail until a
             # rollback (of the whole, or to a savepoint made before).
             self._root._aborted = True
             raise
-        finally:
-            if timer is not None:
-                timer.cancel()
+
+    def _statement_timeout_ms(self):
+        """The transaction's statement_timeout in ms (on the root): the one
+        its context set at begin, else the session's, read once."""
+        if self._statement_timeout is None:
+            row = self._conn.execute(
+                "SELECT setting FROM pg_settings "
+                "WHERE name = 'statement_timeout'").fetchone()
+            self._statement_timeout = int(row[0])
+        return self._statement_timeout
 
     def begin(self, isolation=None, read_only=None, context=None):
         self._check_open()

@@ -413,6 +413,48 @@ def test_a_call_deadline_inside_a_transaction_cancels_the_statement(backend):
     assert backend.execute([("SELECT to_jsonb(1)", [])], ctx()) == [["1"]]
 
 
+def test_a_call_deadline_in_a_transaction_is_its_statement_timeout(backend):
+    """The deadline bounds the call's statements through statement_timeout
+    (no timer thread whose cancel could land on a later statement); the
+    transaction's own value is back for the next statement."""
+    show = [("SELECT to_jsonb(setting::int) FROM pg_settings "
+             "WHERE name = 'statement_timeout'", [])]
+
+    def ms(tx, **kw):
+        ((value,),) = tx.execute(show, ctx(**kw))
+        return int(value)
+
+    tx = backend.begin("read committed", False, ctx(statement_timeout=30.0))
+    assert 0 < ms(tx, timeout=1.25) <= 1250
+    assert ms(tx) == 30000
+    # The transaction's value when it is the smaller one.
+    tx2_context = ctx(statement_timeout=0.5)
+    tx.commit()
+    tx = backend.begin("read committed", False, tx2_context)
+    assert ms(tx, timeout=10.0) == 500
+    assert ms(tx) == 500
+    tx.rollback()
+    # No statement_timeout in the transaction's context: the session's
+    # value (0 here) is restored after the call.
+    tx = backend.begin("read committed", False, ctx(statement_timeout=0))
+    assert 0 < ms(tx, timeout=2.0) <= 2000
+    assert ms(tx) == 0
+    # A statement past the deadline fails as a timeout (57014); rolling
+    # back to the savepoint made before restores the transaction's value,
+    # and the rest of the transaction (its COMMIT included) is unaffected.
+    sp = tx.begin()
+    with pytest.raises(psycopg.errors.QueryCanceled) as info:
+        sp.execute([("SELECT to_jsonb(pg_sleep(60)::text)", [])],
+                   ctx(timeout=0.2))
+    assert info.value.sqlstate == "57014"
+    sp.rollback()
+    assert ms(tx) == 0
+    assert tx.execute([("SELECT to_jsonb(2)", [])], ctx(timeout=30.0)) == [
+        ["2"]]
+    tx.commit()
+    assert backend.execute(show, ctx(statement_timeout=0)) == [["0"]]
+
+
 # --- Through the Repository ----------------------------------------------------
 
 @pytest.fixture(scope="module")
