@@ -44,9 +44,13 @@ Protocol (the C++ adapter's; see the repository README):
 - `begin(isolation, read_only, context)` -> transaction with `execute`,
   `commit`, `rollback`, `begin` (a SAVEPOINT). The connection is held by the
   transaction until it ends; the context's settings hold for all of it.
-- Errors are psycopg's (they carry `.sqlstate`), raised unchanged. After an
-  error outside a transaction the connection is rolled back and returned
-  to the pool healthy.
+- Errors are psycopg's (they carry `.sqlstate`), raised unchanged, except
+  a lost connection (the server dropped it: psycopg's OperationalError with
+  the connection broken, often without SQLSTATE), raised as the built-in
+  ConnectionError (the adapter's DatabaseUnavailableError) with psycopg's
+  error as its cause. After an error outside a transaction the connection
+  is rolled back and returned to the pool healthy; a broken one is
+  discarded by the pool (psycopg_pool checks its status on putconn).
 
 Known differences from the native backend are named in KNOWN_DIFFERENCES;
 each names a comparator classifier (`fraiseql_native.comparison_classifiers()`)
@@ -69,6 +73,7 @@ comparisons, unescaped LIKE, ...; see spec/where.md section 6). Both
 backends run the same plan, so a parity run measures execution, JSON
 handling and the response, not the old planner.
 """
+import contextlib
 import json
 import math
 import time
@@ -272,6 +277,27 @@ def _begin_sql(isolation, read_only):
     return sql
 
 
+_LOST = ("the connection to the database was lost "
+         "(backend legacy-psycopg)")
+
+
+@contextlib.contextmanager
+def _lost_is_unavailable(conn):
+    """A connection the server dropped (psycopg raises OperationalError,
+    the connection broken, often with no SQLSTATE) is raised as the
+    built-in ConnectionError, which the adapter maps to
+    DatabaseUnavailableError as for the native backend; the psycopg error is
+    its __cause__. A broken connection given back to the pool is discarded
+    there (psycopg_pool checks its status on putconn)."""
+    import psycopg
+    try:
+        yield
+    except psycopg.OperationalError as e:
+        if conn.broken or e.sqlstate is None:
+            raise ConnectionError(_LOST) from e
+        raise
+
+
 def _rollback_quietly(conn):
     try:
         conn.execute("ROLLBACK")
@@ -328,18 +354,20 @@ class LegacyPsycopgBackend:
         several = len(statements) > 1
         conn = self._getconn(context)
         try:
-            if not settings and not several:
-                return _run(conn, statements)
-            conn.execute(_begin_sql(
-                "repeatable read" if several else "read committed", False))
-            try:
-                _apply(conn, settings)
-                results = _run(conn, statements)
-                conn.execute("COMMIT")
-            except BaseException:
-                _rollback_quietly(conn)
-                raise
-            return results
+            with _lost_is_unavailable(conn):
+                if not settings and not several:
+                    return _run(conn, statements)
+                conn.execute(_begin_sql(
+                    "repeatable read" if several else "read committed",
+                    False))
+                try:
+                    _apply(conn, settings)
+                    results = _run(conn, statements)
+                    conn.execute("COMMIT")
+                except BaseException:
+                    _rollback_quietly(conn)
+                    raise
+                return results
         finally:
             self._pool.putconn(conn)
 
@@ -349,8 +377,9 @@ class LegacyPsycopgBackend:
         settings = _context_settings(context)
         conn = self._getconn(context)
         try:
-            conn.execute(sql)
-            _apply(conn, settings)
+            with _lost_is_unavailable(conn):
+                conn.execute(sql)
+                _apply(conn, settings)
         except BaseException:
             _rollback_quietly(conn)
             self._pool.putconn(conn)
@@ -429,17 +458,18 @@ class LegacyTransaction:
         self._check_open()
         timeout = (context or {}).get("timeout")
         try:
-            if timeout is None:
-                return _run(self._conn, statements)
-            deadline = time.monotonic() + max(float(timeout), 0.0)
-            base = self._root._statement_timeout_ms()
-            results = []
-            for statement in statements:
-                _set_statement_timeout(
-                    self._conn, _bounded_ms(deadline, base))
-                results.extend(_run(self._conn, [statement]))
-            _set_statement_timeout(self._conn, base)
-            return results
+            with _lost_is_unavailable(self._conn):
+                if timeout is None:
+                    return _run(self._conn, statements)
+                deadline = time.monotonic() + max(float(timeout), 0.0)
+                base = self._root._statement_timeout_ms()
+                results = []
+                for statement in statements:
+                    _set_statement_timeout(
+                        self._conn, _bounded_ms(deadline, base))
+                    results.extend(_run(self._conn, [statement]))
+                _set_statement_timeout(self._conn, base)
+                return results
         except BaseException:
             # The server aborted the transaction: statements fail until a
             # rollback (of the whole, or to a savepoint made before).
@@ -461,7 +491,8 @@ class LegacyTransaction:
         root = self._root
         root._children += 1
         name = f"fraiseql_sp_{root._children}"
-        self._conn.execute(f"SAVEPOINT {name}")
+        with _lost_is_unavailable(self._conn):
+            self._conn.execute(f"SAVEPOINT {name}")
         savepoint = LegacyTransaction(self._backend, self._conn, self, name)
         self._savepoints.append(savepoint)
         return savepoint
@@ -470,9 +501,12 @@ class LegacyTransaction:
         self._check_open()
         self._end()
         if self._savepoint is not None:
-            self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
+            with _lost_is_unavailable(self._conn):
+                self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
             return
         try:
+            if self._conn.broken:
+                raise ConnectionError(_LOST)
             if self._root._aborted:
                 # The server would answer COMMIT with a silent ROLLBACK.
                 import psycopg
@@ -480,7 +514,8 @@ class LegacyTransaction:
                 raise psycopg.errors.InFailedSqlTransaction(
                     "the transaction was aborted by an earlier error; "
                     "it was rolled back")
-            self._conn.execute("COMMIT")
+            with _lost_is_unavailable(self._conn):
+                self._conn.execute("COMMIT")
         except BaseException:
             _rollback_quietly(self._conn)
             raise
@@ -491,8 +526,10 @@ class LegacyTransaction:
         self._check_open()
         self._end()
         if self._savepoint is not None:
-            self._conn.execute(f"ROLLBACK TO SAVEPOINT {self._savepoint}")
-            self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
+            with _lost_is_unavailable(self._conn):
+                self._conn.execute(
+                    f"ROLLBACK TO SAVEPOINT {self._savepoint}")
+                self._conn.execute(f"RELEASE SAVEPOINT {self._savepoint}")
             # Every open savepoint predates any abort (SAVEPOINT fails in an
             # aborted transaction): rolling back to one clears it.
             self._root._aborted = False

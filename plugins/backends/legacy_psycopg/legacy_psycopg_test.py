@@ -455,6 +455,61 @@ def test_a_call_deadline_in_a_transaction_is_its_statement_timeout(backend):
     assert backend.execute(show, ctx(statement_timeout=0)) == [["0"]]
 
 
+def _terminate_and_wait(db, pid):
+    """Ends the server process `pid` and waits until it is gone."""
+    db.execute("SELECT pg_terminate_backend(%s)", (pid,))
+    deadline = time.monotonic() + 60
+    while db.execute("SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+                     (pid,)).fetchone()[0]:
+        assert time.monotonic() < deadline, "the server process stayed"
+        time.sleep(0.01)
+
+
+def test_a_lost_connection_is_a_connection_error_and_is_not_reused(
+        backend, db):
+    pid_sql = [("SELECT to_jsonb(pg_backend_pid())", [])]
+    stats = backend._pool.get_stats
+    # Dropped while idle in the pool, then used (max_size 1: the same one).
+    for settings in (ctx(), ctx(statement_timeout=0)):
+        ((pid,),) = backend.execute(pid_sql, settings)
+        _terminate_and_wait(db, int(pid))
+        bad = stats().get("returns_bad", 0)
+        with pytest.raises(ConnectionError) as info:
+            backend.execute(pid_sql, settings)
+        assert isinstance(info.value.__cause__, psycopg.OperationalError)
+        # Not given back to the pool as healthy: the next call has another.
+        assert stats().get("returns_bad", 0) == bad + 1
+        ((other,),) = backend.execute(pid_sql, ctx())
+        assert other != pid
+    # Dropped mid-statement: the statement ends its own server process.
+    suicide = [("SELECT to_jsonb(pg_terminate_backend(pg_backend_pid()))",
+                [])]
+    with pytest.raises(ConnectionError):
+        backend.execute(suicide, ctx())
+    assert backend.execute([("SELECT to_jsonb(1)", [])], ctx()) == [["1"]]
+    # In a transaction: the statement, then commit, raise ConnectionError;
+    # rollback ends it quietly; the connection is discarded either way.
+    for end in ("commit", "rollback"):
+        tx = backend.begin("read committed", False, ctx())
+        sp = tx.begin()
+        with pytest.raises(ConnectionError):
+            sp.execute(suicide, ctx(timeout=30.0))
+        if end == "commit":
+            with pytest.raises(ConnectionError):
+                tx.commit()
+        else:
+            tx.rollback()
+        assert not sp.open
+        assert backend.execute([("SELECT to_jsonb(1)", [])], ctx()) == [["1"]]
+    tx = backend.begin("read committed", False, ctx())
+    ((pid,),) = tx.execute(pid_sql, ctx())
+    _terminate_and_wait(db, int(pid))
+    with pytest.raises(ConnectionError):
+        tx.begin()
+    tx.rollback()
+    assert backend.execute([("SELECT to_jsonb(1)", [])], ctx()) == [["1"]]
+
+
 # --- Through the Repository ----------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -523,6 +578,29 @@ def test_a_call_timeout_is_the_same_error_as_native(pool, db, schema_name):
         with pytest.raises(fn.QueryTimeoutError):
             repo.count(f"{schema_name}.v_slow", timeout=0.3)
         # The connection came back usable.
+        assert repo.count(f"{schema_name}.v_fast") == 1
+
+
+def test_a_lost_connection_is_unavailable_as_native(pool, db, schema_name):
+    """The server process ends mid-statement (the view ends it):
+    DatabaseUnavailableError, and the next call has a healthy connection."""
+    db.execute(f'CREATE OR REPLACE VIEW "{schema_name}".v_lost AS SELECT data '
+               "FROM (SELECT pg_terminate_backend(pg_backend_pid()), "
+               "'{\"a\": 1}'::jsonb AS data) x")
+    db.execute(f'CREATE OR REPLACE VIEW "{schema_name}".v_fast AS SELECT '
+               "'{\"a\": 1}'::jsonb AS data")
+    schema = fn.Schema()
+    schema.add_view(f"{schema_name}.v_lost", "Lost", {"a": "Int"})
+    schema.add_view(f"{schema_name}.v_fast", "Fast", {"a": "Int"})
+    repo = fn.Repository(pool, schema, backend="legacy-psycopg",
+                         backend_options={"max_size": 1})
+    assert repo.count(f"{schema_name}.v_fast") == 1
+    for _ in range(2):
+        with pytest.raises(fn.DatabaseUnavailableError):
+            repo.find(f"{schema_name}.v_lost", field="l")
+        assert repo.count(f"{schema_name}.v_fast") == 1
+        with pytest.raises(fn.DatabaseUnavailableError):
+            repo.count(f"{schema_name}.v_lost", timeout=30.0)
         assert repo.count(f"{schema_name}.v_fast") == 1
 
 
