@@ -43,7 +43,16 @@ Protocol (the C++ adapter's; see the repository README):
   REPEATABLE READ transaction (one snapshot).
 - `begin(isolation, read_only, context)` -> transaction with `execute`,
   `commit`, `rollback`, `begin` (a SAVEPOINT). The connection is held by the
-  transaction until it ends; the context's settings hold for all of it.
+  transaction until it ends; the context's settings hold for all of it. A
+  call's deadline (`context["timeout"]`) bounds its statements through
+  statement_timeout (set_config before each; no timer thread).
+  `commit(timeout)` bounds the COMMIT's deferred triggers and checks the
+  same way (run first with SET CONSTRAINTS ALL IMMEDIATE: the server does
+  not time COMMIT itself); `rollback(timeout)`
+  is not bounded (statement_timeout cannot be set in an aborted
+  transaction, and a rollback runs no triggers). A savepoint is usable
+  only while its whole chain up to the transaction is open: ending a
+  transaction or savepoint ends every savepoint made inside it.
 - Errors are psycopg's (they carry `.sqlstate`), raised unchanged, except
   a lost connection (the server dropped it: psycopg's OperationalError with
   the connection broken, often without SQLSTATE), raised as the built-in
@@ -498,6 +507,13 @@ class LegacyTransaction:
         return savepoint
 
     def commit(self, timeout=None):
+        """COMMIT (a savepoint: RELEASE). `timeout` (seconds, None = the
+        transaction's statement_timeout only) bounds the COMMIT of a
+        top-level transaction: its deferred triggers and constraint checks
+        run first (SET CONSTRAINTS ALL IMMEDIATE) under statement_timeout =
+        the time left (the server does not time COMMIT itself); past it they
+        are cancelled (QueryCanceled) and the transaction is rolled back.
+        RELEASE is not bounded (it runs no triggers)."""
         self._check_open()
         self._end()
         if self._savepoint is not None:
@@ -515,6 +531,15 @@ class LegacyTransaction:
                     "the transaction was aborted by an earlier error; "
                     "it was rolled back")
             with _lost_is_unavailable(self._conn):
+                if timeout is not None:
+                    # COMMIT's work is the deferred triggers and constraint
+                    # checks, and the server runs it after it has stopped
+                    # the statement timer: they run first, as a statement
+                    # the timeout bounds.
+                    _set_statement_timeout(self._conn, _bounded_ms(
+                        time.monotonic() + max(float(timeout), 0.0),
+                        self._statement_timeout_ms()))
+                    self._conn.execute("SET CONSTRAINTS ALL IMMEDIATE")
                 self._conn.execute("COMMIT")
         except BaseException:
             _rollback_quietly(self._conn)
@@ -523,6 +548,12 @@ class LegacyTransaction:
             self._backend._pool.putconn(self._conn)
 
     def rollback(self, timeout=None):
+        """ROLLBACK (a savepoint: ROLLBACK TO + RELEASE). `timeout` is
+        accepted and not applied: statement_timeout cannot be set in an
+        aborted transaction (the usual reason to roll back), and a rollback
+        does no work a timeout could cut short (it runs no triggers; it
+        only releases what the transaction holds). The adapter calls it
+        without one."""
         self._check_open()
         self._end()
         if self._savepoint is not None:

@@ -455,6 +455,39 @@ def test_a_call_deadline_in_a_transaction_is_its_statement_timeout(backend):
     assert backend.execute(show, ctx(statement_timeout=0)) == [["0"]]
 
 
+def test_commit_is_bounded_by_its_timeout(backend, db, schema_name):
+    """A deferred trigger makes COMMIT slow: commit(timeout=...) cancels it
+    (57014) and the transaction is rolled back."""
+    db.execute(f"""
+        CREATE TABLE IF NOT EXISTS "{SCHEMA}".t_slow_commit (id int);
+        CREATE OR REPLACE FUNCTION "{SCHEMA}".slow_commit() RETURNS trigger
+        LANGUAGE plpgsql AS $$ BEGIN PERFORM pg_sleep(120); RETURN NULL; END $$;
+        DROP TRIGGER IF EXISTS slow_commit ON "{SCHEMA}".t_slow_commit;
+        CREATE CONSTRAINT TRIGGER slow_commit AFTER INSERT
+          ON "{SCHEMA}".t_slow_commit DEFERRABLE INITIALLY DEFERRED
+          FOR EACH ROW EXECUTE FUNCTION "{SCHEMA}".slow_commit()""")
+    tx = backend.begin("read committed", False, ctx(statement_timeout=0))
+    tx.execute([(f'INSERT INTO "{SCHEMA}".t_slow_commit VALUES (1)', [])],
+               ctx())
+    with pytest.raises(psycopg.errors.QueryCanceled) as info:
+        tx.commit(timeout=0.2)
+    assert info.value.sqlstate == "57014"
+    assert not tx.open
+    assert db.execute(f'SELECT count(*) FROM "{SCHEMA}".t_slow_commit'
+                      ).fetchone()[0] == 0
+    # The connection came back healthy, without the bound.
+    assert backend.execute([(
+        "SELECT to_jsonb(current_setting('statement_timeout'))", [])],
+        ctx(statement_timeout=0)) == [['"0"']]
+    # Without a timeout (and a fast COMMIT) the commit is as before.
+    tx = backend.begin("read committed", False, ctx())
+    tx.execute([(f'INSERT INTO "{SCHEMA}".t_item VALUES (77, $1::text)',
+                 [("x", "text")])], ctx())
+    tx.commit(timeout=30.0)
+    assert 77 in items(db)
+    db.execute(f'DELETE FROM "{SCHEMA}".t_item WHERE id = 77')
+
+
 def _terminate_and_wait(db, pid):
     """Ends the server process `pid` and waits until it is gone."""
     db.execute("SELECT pg_terminate_backend(%s)", (pid,))
