@@ -385,19 +385,19 @@ class PyBackendTransaction : public plugins::Transaction {
     if (!busy_->TryLock()) return Busy();
     absl::Cleanup unlock = [&] { busy_->Unlock(); };
     if (open_ && Aborted()) {
-      absl::Status rolled_back = End("rollback");
+      absl::Status rolled_back = End("rollback", deadline);
       if (!rolled_back.ok()) return rolled_back;
       return absl::FailedPreconditionError(
           "the transaction was aborted by an earlier error and has been "
           "rolled back");
     }
-    return End("commit");
+    return End("commit", deadline);
   }
 
   absl::Status Rollback(absl::Time deadline) override {
     if (!busy_->TryLock()) return Busy();
     absl::Cleanup unlock = [&] { busy_->Unlock(); };
-    return End("rollback");
+    return End("rollback", deadline);
   }
 
   bool open() const override {
@@ -443,8 +443,9 @@ class PyBackendTransaction : public plugins::Transaction {
   }
 
  private:
-  // With busy_ held.
-  absl::Status End(const char* method) {
+  // With busy_ held. A finite deadline reaches the backend as
+  // method(timeout=<seconds left>).
+  absl::Status End(const char* method, absl::Time deadline) {
     if (!open_) {
       return absl::FailedPreconditionError("the transaction has ended");
     }
@@ -458,7 +459,12 @@ class PyBackendTransaction : public plugins::Transaction {
       child->open_ = false;
     }
     return WithPython(backend_, [&]() {
-      tx_->get().attr(method)();
+      if (deadline == absl::InfiniteFuture()) {
+        tx_->get().attr(method)();
+      } else {
+        tx_->get().attr(method)(py::arg("timeout") = std::max(
+            0.0, absl::ToDoubleSeconds(deadline - absl::Now())));
+      }
       return absl::OkStatus();
     });
   }

@@ -306,6 +306,7 @@ class Tx:
         self.log = [] if log is None else log
         self.entered = threading.Event()
         self.release = None  # an Event execute waits on, when set
+        self.timeouts = []  # the timeout= each commit/rollback was given
 
     def execute(self, statements, context):
         self.log.append(("execute", self.savepoint))
@@ -330,16 +331,18 @@ class Tx:
         self.conn.execute(f"SAVEPOINT {name}")
         return Tx(self.conn, name, self.log)
 
-    def commit(self):
+    def commit(self, timeout=None):
         self.log.append(("commit", self.savepoint))
+        self.timeouts.append(timeout)
         if self.savepoint:
             self.conn.execute(f"RELEASE SAVEPOINT {self.savepoint}")
         else:
             self.conn.execute("COMMIT")
             self.conn.close()
 
-    def rollback(self):
+    def rollback(self, timeout=None):
         self.log.append(("rollback", self.savepoint))
+        self.timeouts.append(timeout)
         if self.savepoint:
             self.conn.execute(f"ROLLBACK TO SAVEPOINT {self.savepoint}")
             self.conn.execute(f"RELEASE SAVEPOINT {self.savepoint}")
@@ -456,3 +459,17 @@ def test_a_call_while_another_runs_is_refused(fn, pool, schema):
     assert counted and counted[0] > 0
     tx.commit()
     assert ("commit", None) in made[0].log
+
+
+def test_commit_and_rollback_carry_the_time_left(fn, pool, schema):
+    repo, made = transactional_repo(fn, pool, schema)
+    view = schema_view(schema)
+    tx = repo.transaction()
+    tx.count(view)
+    tx.commit(timeout=5.0)
+    tx = repo.transaction()
+    tx.count(view)
+    tx.rollback()
+    committed, rolled_back = made[0].timeouts[0], made[1].timeouts[0]
+    assert 0 < committed <= 5.0
+    assert rolled_back is None  # no timeout given: none passed on
