@@ -346,3 +346,114 @@ def test_the_backends_own_known_differences_apply_by_default(
     assert rules == set(tb.AlteringBackend.known_differences)
     # (known_differences_of=() turns them off: see
     # test_unexplained_differences_without_the_rule.)
+
+
+def _workers_end(shadow):
+    """Joins every worker thread of `shadow` (generous deadline each);
+    True when none is left running."""
+    for t in shadow._workers:
+        t.join(DEADLINE)
+    return not any(t.is_alive() for t in shadow._workers)
+
+
+def test_close_with_a_full_queue_stops_every_worker(
+        fn, pool, schema, repo, users, block):
+    candidate = fn.Repository(pool, schema, backend=tb.BLOCKING)
+    shadow = parity.Shadow(repo, candidate, sample_rate=1.0, queue_size=1,
+                           workers=2)
+    assert all(t.daemon for t in shadow._workers)
+    try:
+        shadow.count(users)             # taken by a worker, blocked
+        assert block.entered.wait(DEADLINE)
+        block.entered.clear()
+        shadow.count(users)             # the other worker, blocked
+        assert block.entered.wait(DEADLINE)
+        shadow.count(users)             # waits in the queue (1 slot)
+        shadow.count(users)             # dropped: the queue is full
+        assert shadow.stats()["dropped"] == 1
+        # Both workers are inside the candidate and the queue is full:
+        # close cannot finish now, but the workers must still get their
+        # stop.
+        assert shadow.close(0) is False
+        assert shadow.stats()["dropped"] == 2   # the queued one too
+        shadow.count(users)             # after close: counted, not sampled
+    finally:
+        block.release.set()
+    assert _workers_end(shadow), [t.name for t in shadow._workers
+                                  if t.is_alive()]
+    assert shadow.close(DEADLINE) is True       # a second close: all ended
+    stats = shadow.stats()
+    assert stats["calls"] == 5 and stats["sampled"] == 4, stats
+    assert stats["compared"] == 2 and stats["dropped"] == 2, stats
+    assert stats["pending"] == 0
+    assert shadow.drain() is True
+
+
+def _race_first_put(shadow, on_put):
+    """Makes the first put on the Shadow's queue run `on_put` just before
+    the item goes in: the moment a call racing close() is most exposed."""
+    q = shadow._queue
+    real = q.put_nowait
+    hook = [on_put]
+
+    def put_nowait(item):
+        if hook:
+            hook.pop()()
+        return real(item)
+
+    q.put_nowait = put_nowait
+
+
+def test_a_call_racing_close_never_leaves_pending(fn, pool, schema, repo,
+                                                  users):
+    other = fn.Repository(pool, schema)
+    shadow = parity.Shadow(repo, other, sample_rate=1.0, workers=2)
+    closed = []
+
+    def close_now():
+        # close() from another thread, unless the sampling call holds the
+        # Shadow's lock (then close waits for it and cannot interleave).
+        if shadow._lock.locked():
+            return
+        t = threading.Thread(target=lambda: closed.append(
+            shadow.close(DEADLINE)))
+        t.start()
+        t.join(DEADLINE)
+
+    _race_first_put(shadow, close_now)
+    assert shadow.count(users) == repo.count(users)
+    assert shadow.close(DEADLINE) is True
+    assert shadow.stats()["pending"] == 0, shadow.stats()
+    assert shadow.drain(DEADLINE) is True
+    assert _workers_end(shadow)
+
+
+def test_many_calls_racing_close(fn, pool, schema, repo, users):
+    other = fn.Repository(pool, schema)
+    shadow = parity.Shadow(repo, other, sample_rate=1.0, workers=3,
+                           queue_size=4)
+    started = threading.Barrier(5)
+    errors = []
+
+    def caller():
+        started.wait(DEADLINE)
+        try:
+            for _ in range(20):
+                shadow.exists(users)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=caller) for _ in range(4)]
+    for t in threads:
+        t.start()
+    started.wait(DEADLINE)
+    shadow.close(DEADLINE)
+    for t in threads:
+        t.join(DEADLINE)
+    assert not errors
+    assert shadow.close(DEADLINE) is True
+    stats = shadow.stats()
+    assert stats["calls"] == 80 and stats["pending"] == 0, stats
+    assert stats["sampled"] == stats["compared"] + stats["dropped"], stats
+    assert shadow.drain(DEADLINE) is True
+    assert _workers_end(shadow)

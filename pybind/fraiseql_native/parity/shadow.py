@@ -9,7 +9,9 @@ counts it). `workers` daemon threads take samples, run the candidate and
 compare. Nothing the candidate, the comparison or a publisher raises reaches
 the caller: each is counted (and published as an outcome where it is the
 candidate's). Every method of Shadow is thread-safe; close() drains the
-queue (up to its timeout) and stops the workers.
+queue (up to its timeout), drops what is left and stops the workers (each
+once its current candidate call returns). The workers are daemon threads:
+a Shadow never closed does not keep the interpreter alive.
 
 mutate, transaction, find_stream and execute_stream run on the primary only
 (never shadowed) and are counted as `skipped`; any other attribute is the
@@ -80,7 +82,9 @@ class Shadow:
         self._idle = threading.Condition(self._lock)
         self._counts = dict.fromkeys(_COUNTERS, 0)
         self._pending = 0          # sampled, not yet published
-        self._closed = False
+        self._closed = False       # no new samples
+        self._stopping = False     # the stop marker is posted
+        self._publishers_closed = False
         self._queue = queue.Queue(maxsize=int(queue_size))
         self._workers = []
         for i in range(int(workers)):
@@ -167,35 +171,57 @@ class Shadow:
             return True
 
     def close(self, timeout=None):
-        """Stops sampling, lets the workers finish the queued samples (up
-        to `timeout` seconds in all), stops them and closes publishers that
-        have close(). True when everything queued was published."""
+        """Stops sampling, lets the workers finish the queued samples for
+        up to `timeout` seconds, then drops what is still queued (counted
+        as `dropped`) and stops every worker once its current candidate
+        call returns; closes publishers that have close() when all workers
+        have ended. True when every worker has ended within `timeout`
+        (False: a candidate call is still running; the workers end when it
+        returns, and close() may be called again to wait for them)."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        with self._lock:
-            already = self._closed
-            self._closed = True
-        if not already:
-            for _ in self._workers:
-                left = (None if deadline is None
-                        else max(0.0, deadline - time.monotonic()))
-                try:
-                    self._queue.put(_STOP, timeout=left)
-                except queue.Full:
+        with self._idle:
+            self._closed = True     # no new samples from here on
+            # The queued samples first, for up to `timeout`.
+            while self._pending and not self._stopping:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
                     break
+                self._idle.wait(left)
+            if not self._stopping:
+                self._stopping = True
+                removed = 0
+                while True:
+                    try:
+                        item = self._queue.get_nowait()
+                    except queue.Empty:
+                        break
+                    if item is not _STOP:
+                        removed += 1
+                self._counts["dropped"] += removed
+                self._pending -= removed
+                # The queue is empty and, closed, takes nothing more but
+                # this marker, which each worker posts again for the next
+                # one as it leaves: no worker can miss it.
+                self._queue.put_nowait(_STOP)
+                self._idle.notify_all()
         for t in self._workers:
             left = (None if deadline is None
                     else max(0.0, deadline - time.monotonic()))
             t.join(left)
         done = not any(t.is_alive() for t in self._workers)
-        if done and not already:
-            for p in self.publishers:
-                close = getattr(p, "close", None)
-                if callable(close):
-                    try:
-                        close()
-                    except Exception:  # noqa: BLE001
-                        self._count("publisher_errors")
-        return done and self.stats()["pending"] == 0
+        if done:
+            with self._lock:
+                publishers_open = not self._publishers_closed
+                self._publishers_closed = True
+            if publishers_open:
+                for p in self.publishers:
+                    close = getattr(p, "close", None)
+                    if callable(close):
+                        try:
+                            close()
+                        except Exception:  # noqa: BLE001
+                            self._count("publisher_errors")
+        return done
 
     def __enter__(self):
         return self
@@ -234,21 +260,25 @@ class Shadow:
                     self._rng.random() >= self.sample_rate:
                 return
             self._counts["sampled"] += 1
-            self._pending += 1
-        item = (call, args, kwargs, side, result, latency,
-                outcome_mod.now_rfc3339())
-        try:
-            self._queue.put_nowait(item)
-        except queue.Full:
-            with self._idle:
+            # Put under the lock: close() (which takes it) then sees every
+            # sample that got in, and none lands behind its stop marker.
+            try:
+                self._queue.put_nowait((call, args, kwargs, side, result,
+                                        latency, outcome_mod.now_rfc3339()))
+            except queue.Full:
                 self._counts["dropped"] += 1
-                self._pending -= 1
-                self._idle.notify_all()
+            else:
+                self._pending += 1
 
     def _work(self):
         while True:
             item = self._queue.get()
             if item is _STOP:
+                # For the next worker (the queue holds nothing else now).
+                try:
+                    self._queue.put_nowait(_STOP)
+                except queue.Full:  # pragma: no cover - cannot happen
+                    pass
                 return
             try:
                 self._compare(*item)
