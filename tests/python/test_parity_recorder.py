@@ -150,3 +150,46 @@ def test_lines_are_whole_when_many_threads_record(repo, users, tmp_path):
     seen = sorted(line["args"]["where"]["age"]["gte"] for line in lines)
     assert seen == sorted(n * 100 + i for n in range(threads)
                           for i in range(per_thread))
+
+
+class _Seconds:
+    def __float__(self):
+        return 30.0
+
+
+class _FailingFile:
+    def write(self, text):
+        raise OSError("disk full")
+
+    def flush(self):
+        pass
+
+
+def test_recording_failures_never_reach_the_caller(fn, repo, users, caplog):
+    caplog.set_level("WARNING", logger="fraiseql_native.parity")
+    expected = repo.count(users)
+    # A value the call takes but JSON cannot write (a timeout that is an
+    # object with __float__).
+    buf = io.StringIO()
+    rec = parity.Recorder(repo, buf)
+    assert rec.count(users, timeout=_Seconds()) == expected
+    assert rec.stats() == {"recorded": 0, "record_errors": 1}
+    assert buf.getvalue() == ""
+    # A file that cannot be written.
+    broken = parity.Recorder(repo, _FailingFile())
+    assert broken.count(users) == expected
+    assert broken.record_errors == 1
+    # A closed recorder: the call still returns its result...
+    rec.close()
+    assert rec.count(users) == expected
+    with rec.find_stream(users, field="users", limit=2,
+                         selection="id") as pieces:
+        assert b"".join(pieces)
+    # ...and a failing call raises its own exception, unchanged.
+    with pytest.raises(fn.InvalidInputError) as raised:
+        rec.find(users, where={"no_such_field": {"eq": 1}})
+    assert raised.value.__context__ is None
+    assert rec.stats() == {"recorded": 0, "record_errors": 4}
+    assert len([r for r in caplog.records
+                if "cannot record" in r.getMessage()]) == 5
+

@@ -14,8 +14,15 @@ written when its body ends (or is closed), with the latency of the whole
 body. transaction() is passed through and not recorded.
 
 Threading: calls may come from any thread; lines are written whole, one at
-a time, under a lock, and flushed."""
+a time, under a lock, and flushed.
+
+Recording never changes a call's outcome: a record that cannot be made or
+written (a value without a JSON form, an OSError, a closed Recorder) is
+counted in `record_errors` (stats()) and logged on the
+"fraiseql_native.parity" logger; the call returns its result, or raises its
+own exception, as it would without the Recorder."""
 import datetime
+import logging
 import threading
 import time
 
@@ -24,6 +31,7 @@ from . import redact as redact_mod
 from . import values
 
 FORMAT_VERSION = 1
+_log = logging.getLogger("fraiseql_native.parity")
 _JSON_ARGS = ("where", "order_by", "input")
 
 
@@ -63,6 +71,14 @@ class Recorder:
             self._file = open(path_or_file, "a", encoding="utf-8")
             self._owns = True
         self.recorded = 0
+        self.record_errors = 0
+
+    def stats(self):
+        """{"recorded": lines written, "record_errors": calls whose record
+        could not be made or written}."""
+        with self._lock:
+            return {"recorded": self.recorded,
+                    "record_errors": self.record_errors}
 
     # ---- calls -----------------------------------------------------------
     def find(self, *args, **kwargs):
@@ -176,14 +192,22 @@ class Recorder:
         return rec
 
     def _write(self, call, args, kwargs, moment, latency_ms, outcome):
-        line = values.dumps(self.record(call, args, kwargs, moment,
-                                        latency_ms, outcome)) + "\n"
-        with self._lock:
-            if self._file is None:
-                raise ValueError("Recorder is closed")
-            self._file.write(line)
-            self._file.flush()
-            self.recorded += 1
+        """Writes the call's line. Never raises: a failure is counted and
+        logged (with its class only: the values stay out of the log)."""
+        try:
+            line = values.dumps(self.record(call, args, kwargs, moment,
+                                            latency_ms, outcome)) + "\n"
+            with self._lock:
+                if self._file is None:
+                    raise ValueError("Recorder is closed")
+                self._file.write(line)
+                self._file.flush()
+                self.recorded += 1
+        except Exception as exc:  # noqa: BLE001 - never reaches the call
+            with self._lock:
+                self.record_errors += 1
+            _log.warning("parity recorder: cannot record a %s call: %s",
+                         call, type(exc).__name__)
 
 
 class _RecordedStream:
