@@ -242,8 +242,9 @@ def test_publishers_json_lines_callable_and_counters(
                       "test.float_balance") for i in range(5)}
     snap = counters.snapshot()
     assert snap["outcomes"] == {"explained": 1, "match": 1}
-    assert snap["paths"]["data.users[0].balance"] == {
-        "number:test.float_balance": 1}
+    # One key for the path of every row of the list.
+    assert snap["paths"] == {"data.users[*].balance": {
+        "number:test.float_balance": 5}}
     assert set(snap["shapes"]) == {records[0]["shape"], records[1]["shape"]}
 
 
@@ -256,8 +257,8 @@ def test_unexplained_differences_without_the_rule(
         s.find(users, **FIND)
         assert s.drain(DEADLINE)
         assert s.stats()["mismatched"] == 1
-    assert counters.snapshot()["paths"]["data.users[2].balance"] == {
-        "number": 1}
+    assert counters.snapshot()["paths"] == {"data.users[*].balance": {
+        "number": 5}}
 
 
 def test_log_publisher(fn, pool, schema, repo, users, caplog):
@@ -457,3 +458,25 @@ def test_many_calls_racing_close(fn, pool, schema, repo, users):
     assert stats["sampled"] == stats["compared"] + stats["dropped"], stats
     assert shadow.drain(DEADLINE) is True
     assert _workers_end(shadow)
+
+
+def test_counter_publisher_keys_are_generic_and_capped():
+    def record(i):
+        return {"outcome": "mismatch", "shape": f"shape {i % 3}",
+                "differences": [
+                    {"path": f"data.users[{i}].balance", "kind": "number",
+                     "rule": None},
+                    {"path": f"data.f{i}", "kind": "value", "rule": "r"}]}
+
+    counters = parity.CounterPublisher(max_keys=10)
+    for i in range(50):
+        counters(record(i))
+    snap = counters.snapshot()
+    assert snap["outcomes"] == {"mismatch": 50}
+    assert len(snap["paths"]) == 10 + 1
+    assert snap["paths"]["data.users[*].balance"] == {"number": 50}
+    # 9 more distinct paths fit; the other 41 are counted under "other".
+    assert snap["paths"]["other"] == {"value:r": 41}
+    assert sum(sum(v.values()) for v in snap["paths"].values()) == 100
+    assert len(snap["shapes"]) == 3
+    assert parity.CounterPublisher().max_keys == 1000

@@ -6,6 +6,9 @@ import logging
 import threading
 
 from . import values
+from .report import generic_path
+
+OTHER = "other"
 
 
 class LogPublisher:
@@ -40,21 +43,38 @@ class LogPublisher:
 class CounterPublisher:
     """In-memory counters: by outcome, by shape (label -> outcome -> n) and
     by difference path (path -> kind -> n, rule-explained ones under
-    "kind:rule"). snapshot() returns a copy; thread-safe."""
+    "kind:rule"). Paths are generic (list indices as [*]: the rows of a
+    list share one key); at most `max_keys` distinct shapes and paths are
+    kept each, the rest counted under "other". snapshot() returns a copy;
+    thread-safe."""
 
-    def __init__(self):
+    def __init__(self, max_keys=1000):
+        if int(max_keys) < 1:
+            raise ValueError("max_keys must be at least 1")
+        self.max_keys = int(max_keys)
         self._lock = threading.Lock()
         self._outcomes = collections.Counter()
-        self._shapes = collections.defaultdict(collections.Counter)
-        self._paths = collections.defaultdict(collections.Counter)
+        self._shapes = {}
+        self._paths = {}
+
+    def _bucket(self, table, key):
+        counter = table.get(key)
+        if counter is None:
+            if len(table) - (OTHER in table) >= self.max_keys:
+                key = OTHER
+            counter = table.get(key)
+            if counter is None:
+                counter = table[key] = collections.Counter()
+        return counter
 
     def __call__(self, record):
         with self._lock:
             self._outcomes[record["outcome"]] += 1
-            self._shapes[record["shape"]][record["outcome"]] += 1
+            self._bucket(self._shapes, record["shape"])[
+                record["outcome"]] += 1
             for d in record["differences"]:
                 key = d["kind"] + (f":{d['rule']}" if d.get("rule") else "")
-                self._paths[d["path"]][key] += 1
+                self._bucket(self._paths, generic_path(d["path"]))[key] += 1
 
     def snapshot(self):
         with self._lock:
