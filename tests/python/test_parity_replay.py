@@ -266,3 +266,63 @@ def test_progress_bar_on_a_terminal_is_one_rewritten_line(repo, traffic):
     assert text.startswith("\rreplay [") and text.endswith("\n")
     assert text.count("\n") == 1
     assert "10/10 100.0%" in text.rsplit("\r", 1)[1]
+
+
+def test_both_sides_failing_where_the_recording_succeeded_fails_the_gate(
+        fn, pool, schema, repo, users, traffic):
+    lines = [json.loads(line) for line in traffic.read_text().splitlines()]
+    ok = next(r for r in lines if r["call"] == "count")
+    failed = next(r for r in lines if r["outcome"] != "ok")
+    assert failed["outcome"] == "InvalidInputError"
+    # The same call that failed when recorded, but recorded as "ok": both
+    # sides now fail the same way, which is not what was recorded.
+    wrong = dict(failed, outcome="ok")
+    other = dict(failed, outcome="DatabaseError")
+    report = parity.replay([ok, failed, wrong, other], repo,
+                           fn.Repository(pool, schema), progress=False)
+    assert report.calls == 4
+    assert report.matches == 2          # ok, and the recorded failure
+    assert report.replay_errors == 2 and report.mismatches == 0
+    assert report.mismatch_rate() == 0.5
+    assert "2 replay errors (errors on both sides, recorded ok" in \
+        report.summary_line()
+    assert report.to_dict()["summary"]["replay_errors"] == 2
+
+
+def test_a_schema_that_does_not_exist_fails(db_url, sample, traffic):
+    args = cli_args(db_url, sample, traffic, "native")
+    args[args.index("--schema") + 1] = "fql_no_such_schema"
+    gated = run_cli(*args, "--no-progress", "--max-mismatch-rate", "0")
+    assert gated.returncode != 0, gated.stdout
+    assert "9 replay errors (errors on both sides" in gated.stdout
+    assert ": 0.00%" not in gated.stdout
+    # Even without a gate: no call ran on either backend, a set-up error.
+    ungated = run_cli(*args, "--no-progress")
+    assert ungated.returncode == 2, ungated.stdout + ungated.stderr
+    assert "wrong --schema" in ungated.stderr
+
+
+def test_unreplayable_lines(db_url, sample, traffic, tmp_path):
+    garbage = tmp_path / "garbage.jsonl"
+    garbage.write_text('not json\n[1, 2]\n{"call": "no_such_call"}\n')
+    nothing = run_cli(*cli_args(db_url, sample, garbage, "native"),
+                      "--no-progress", "--max-mismatch-rate", "0")
+    assert nothing.returncode == 2, nothing.stdout + nothing.stderr
+    assert "no line" in nothing.stderr
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n")
+    assert run_cli(*cli_args(db_url, sample, empty, "native"),
+                   "--no-progress").returncode == 2
+    # Good lines and one bad one: the bad one fails the gate unless
+    # --max-skipped allows it.
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(traffic.read_text() + "not json\n")
+    strict = run_cli(*cli_args(db_url, sample, mixed, "native"),
+                     "--no-progress", "--max-mismatch-rate", "0")
+    assert strict.returncode == 1, strict.stdout + strict.stderr
+    assert "1 lines skipped" in strict.stdout
+    assert "FAIL: 1 lines skipped" in strict.stdout
+    allowed = run_cli(*cli_args(db_url, sample, mixed, "native"),
+                      "--no-progress", "--max-mismatch-rate", "0",
+                      "--max-skipped", "1")
+    assert allowed.returncode == 0, allowed.stdout + allowed.stderr

@@ -21,9 +21,18 @@ rule explains is reported under its name and, unless --count-explained, not
 counted in the mismatch rate. Mutations run in a transaction rolled back on
 each side.
 
-Exit status: 0; 1 when the mismatch rate is above --max-mismatch-rate;
-2 for a usage or set-up error (bad option, unreadable file, unknown
-backend, a server that cannot be reached), before anything is replayed."""
+A call where both sides fail with the same error class matches only when
+the traffic line's outcome is that class; recorded "ok" (or another class),
+it is a replay error (the replay did not run what was recorded: a wrong
+--schema or database), counted in the mismatch rate. Lines that cannot be
+replayed (not JSON, unknown call, ...) are counted as skipped.
+
+Exit status: 0; 1 when the mismatch rate (mismatches and replay errors) is
+above --max-mismatch-rate, or more lines were skipped than --max-skipped
+allows (default 0); 2 for a usage or set-up error (bad option, unreadable
+file, unknown backend, a server that cannot be reached, no line of the file
+replayed, or every call failing on both sides where the recording says
+otherwise)."""
 
 EPILOG = """\
 --backend-option [NAME:]KEY=VALUE: NAME is a backend, "primary" or
@@ -103,6 +112,9 @@ def build_parser():
     rp.add_argument("--max-mismatch-rate", type=_rate, default=None,
                     metavar="R",
                     help="exit 1 when the mismatch rate is above R (0..1)")
+    rp.add_argument("--max-skipped", type=int, default=0, metavar="N",
+                    help="exit 1 when more than N lines of the file cannot "
+                         "be replayed (default 0)")
     rp.add_argument("--count-explained", action="store_true",
                     help="explained differences count as mismatches too")
     rp.add_argument("--cursor-secret", default=None,
@@ -234,6 +246,8 @@ def run_replay(args, stdout, stderr):
     import fraiseql_native as fn
     if not args.url:
         raise UsageError("--url is needed (or FRAISEQL_DATABASE_URL)")
+    if args.max_skipped < 0:
+        raise UsageError("--max-skipped must be 0 or more")
     if args.max_shapes is not None and args.max_shapes < 0:
         raise UsageError("--max-shapes must be 0 or more")
     if not os.path.isfile(args.traffic):
@@ -282,12 +296,28 @@ def run_replay(args, stdout, stderr):
         from . import html
         with open(args.html, "w", encoding="utf-8") as f:
             f.write(html.render(report, args.count_explained))
+    if not report.calls:
+        reasons = ", ".join(f"{k} x{v}" for k, v in
+                            sorted(report.skipped_reasons.items()))
+        raise UsageError(f"no line of --traffic could be replayed "
+                         f"({report.skipped} skipped"
+                         f"{': ' + reasons if reasons else ''})")
+    if not report.answered and report.replay_errors:
+        raise UsageError(
+            f"every call failed on both backends, {report.replay_errors} of "
+            f"them recorded as succeeding: a wrong --schema or database?")
+    status = 0
     rate = report.mismatch_rate(args.count_explained)
     if args.max_mismatch_rate is not None and rate > args.max_mismatch_rate:
         stdout.write(f"FAIL: mismatch rate {rate:.4%} is above "
                      f"--max-mismatch-rate {args.max_mismatch_rate:.4%}\n")
-        return 1
-    return 0
+        status = 1
+    if report.skipped > args.max_skipped:
+        stdout.write(f"FAIL: {report.skipped} lines skipped (could not be "
+                     f"replayed), more than --max-skipped "
+                     f"{args.max_skipped}\n")
+        status = 1
+    return status
 
 
 def main(argv=None, stdout=None, stderr=None):

@@ -116,7 +116,7 @@ def render(report, count_explained=False, title="Parity report"):
                  f"<th>p99 {p}</th><th>p99 {c}</th>"
                  "<th>ratio p50</th></tr>")
     for s in d["shapes"]:
-        cls = "bad" if s["mismatches"] else ("expl" if s["explained"] else "")
+        cls = "bad" if s["mismatches"] or s.get("replay_errors") else ("expl" if s["explained"] else "")
         lp, lc = s["latency_ms"]["primary"], s["latency_ms"]["candidate"]
         ratio = s["ratio"]["p50"]
         parts.append(

@@ -14,6 +14,10 @@ MISMATCH = "mismatch"      # at least one unexplained difference
 CANDIDATE_ERROR = "candidate_error"  # the candidate raised, the primary not
 PRIMARY_ERROR = "primary_error"      # the primary raised, the candidate not
 BOTH_ERROR = "both_error"  # both raised (same class: counted as a match)
+# Replay only: both raised the same class, but the recording's outcome was
+# "ok" or another class: the replay did not run what was recorded (a wrong
+# schema or database); counted against the gate, apart from mismatches.
+REPLAY_ERROR = "replay_error"
 
 
 def normalize_rules(rules):
@@ -171,7 +175,7 @@ def is_mismatch(record, count_explained=False):
     """Whether a record counts against the mismatch rate: an unexplained
     difference (or an error on one side, or errors of two classes); with
     count_explained, explained differences too."""
-    if record["unexplained"]:
+    if record["unexplained"] or record.get("replay_error"):
         return True
     return bool(count_explained and record["explained"])
 

@@ -5,7 +5,12 @@ Both sides run each call in turn on the caller's thread (primary first).
 A mutation runs inside a transaction that is rolled back, on each side, so
 both start from the same rows. A line that cannot be replayed (not JSON,
 unknown call, an execute query that is not a QueryDefinition) is counted
-as skipped, not compared."""
+as skipped, not compared.
+
+Both sides raising the same error class is a match only when the recorded
+outcome is that class; otherwise (recorded "ok", or another class) it is a
+replay error: the replay did not test what was recorded (a wrong schema, a
+wrong database), and it counts in the mismatch rate."""
 import io
 import os
 import sys
@@ -142,6 +147,12 @@ def _replay_one(rec, error, primary, candidate, options, report):
             options, call, shape_id, label, p,
             outcome_mod.Side(error=exc, latency_ms=c.latency_ms),
             ts=rec.get("ts"))
+    p, c = record["errors"]["primary"], record["errors"]["candidate"]
+    recorded = rec.get("outcome")
+    if p is not None and p == c and recorded != p:
+        record["outcome"] = outcome_mod.REPLAY_ERROR
+        record["replay_error"] = True
+        record["recorded"] = recorded if isinstance(recorded, str) else None
     report.add(record)
 
 

@@ -36,6 +36,8 @@ class ShapeStats:
         self.matches = 0       # no difference left (or only ignored ones)
         self.explained = 0     # differences, every one explained by a rule
         self.mismatches = 0    # at least one unexplained difference
+        self.replay_errors = 0  # both sides failed alike, recorded otherwise
+        self.answered = 0      # calls where at least one side answered
         self.errors = {"primary": {}, "candidate": {}}
         self.latency = {"primary": [], "candidate": []}
         # (generic path, kind) -> {"count", "explained", "unexplained",
@@ -44,7 +46,12 @@ class ShapeStats:
 
     def add(self, record):
         self.calls += 1
-        if record["unexplained"]:
+        if None in (record["errors"]["primary"],
+                    record["errors"]["candidate"]):
+            self.answered += 1
+        if record.get("replay_error"):
+            self.replay_errors += 1
+        elif record["unexplained"]:
             self.mismatches += 1
         elif record["explained"]:
             self.explained += 1
@@ -95,6 +102,7 @@ class ShapeStats:
             "matches": self.matches,
             "explained": self.explained,
             "mismatches": self.mismatches,
+            "replay_errors": self.replay_errors,
             "errors": self.errors,
             "latency_ms": {"primary": self.percentiles("primary"),
                            "candidate": self.percentiles("candidate")},
@@ -150,17 +158,31 @@ class Report:
     def explained(self):
         return sum(s.explained for s in self.shapes.values())
 
+    @property
+    def replay_errors(self):
+        """Calls where both sides failed with the same error class while
+        the recording says "ok" or another class."""
+        return sum(s.replay_errors for s in self.shapes.values())
+
+    @property
+    def answered(self):
+        """Calls where at least one side returned a response."""
+        return sum(s.answered for s in self.shapes.values())
+
     def mismatch_rate(self, count_explained=False):
-        """Share of calls with an unexplained difference (with
-        count_explained: with any difference a rule does not ignore)."""
+        """Share of calls with an unexplained difference or a replay error
+        (with count_explained: also those with any difference a rule
+        explains)."""
         if not self.calls:
             return 0.0
-        bad = self.mismatches + (self.explained if count_explained else 0)
+        bad = self.mismatches + self.replay_errors + (
+            self.explained if count_explained else 0)
         return bad / self.calls
 
     def ordered_shapes(self):
         return sorted(self.shapes.values(),
-                      key=lambda s: (-s.mismatches, -s.explained, -s.calls,
+                      key=lambda s: (-s.mismatches - s.replay_errors,
+                                     -s.explained, -s.calls,
                                      s.label))
 
     def to_dict(self, count_explained=False):
@@ -175,6 +197,7 @@ class Report:
                 "matches": self.matches,
                 "explained": self.explained,
                 "mismatches": self.mismatches,
+                "replay_errors": self.replay_errors,
                 "skipped": self.skipped,
                 "skipped_reasons": self.skipped_reasons,
                 "shapes": len(self.shapes),
@@ -229,9 +252,13 @@ class Report:
             diffs = s.to_dict()["differences"]
             errs = {side: s.errors[side] for side in s.errors
                     if s.errors[side]}
-            if not diffs and not errs:
+            if not diffs and not errs and not s.replay_errors:
                 continue
             detail.append(f"  {s.label} [{s.id}]")
+            if s.replay_errors:
+                detail.append(f"    replay errors: {s.replay_errors} "
+                              "(both sides failed alike; recorded ok or "
+                              "another class)")
             for side, by_class in errs.items():
                 detail.append("    errors on %s: %s" % (
                     side, ", ".join(f"{k} x{v}"
@@ -266,7 +293,12 @@ class Report:
                 else "unexplained mismatches")
         text = (f"summary: {self.calls} calls in {len(self.shapes)} shapes: "
                 f"{self.matches} match, {self.explained} explained, "
-                f"{self.mismatches} mismatch; {what}: {rate:.2%}")
+                f"{self.mismatches} mismatch")
+        if self.replay_errors:
+            text += (f", {self.replay_errors} replay errors (errors on both "
+                     "sides, recorded ok or another class)")
+            what += " and replay errors"
+        text += f"; {what}: {rate:.2%}"
         if self.skipped:
             text += f"; {self.skipped} lines skipped"
         return text
