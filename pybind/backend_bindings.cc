@@ -150,6 +150,12 @@ absl::Status WithPython(absl::string_view backend, F&& call) {
     return absl::InternalError(absl::StrCat(
         "backend '", backend, "' returned a value of the wrong type: ",
         error.what()));
+  } catch (const std::exception& error) {
+    // Whatever else a conversion throws (pybind11's own type errors,
+    // bad_alloc): an error of this call, never an exception across the
+    // boundary.
+    return absl::InternalError(absl::StrCat(
+        "backend '", backend, "' failed: ", error.what()));
   }
 }
 
