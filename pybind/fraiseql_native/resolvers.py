@@ -185,7 +185,7 @@ def _collect(field, fragments, variables, schema, where, budget):
     level, as the spec does) and @skip/@include applied. Iterative."""
     children = {}
     visited = set()
-    active = []  # names of the fragments being expanded, innermost last
+    active = set()  # names of the fragments being expanded
     # (iterator over selections, fragment name or None): the root nodes'
     # selections one after the other, in document order.
     stack = [(iter(_selections(node)), None) for node in reversed(field.nodes)]
@@ -236,7 +236,7 @@ def _collect(field, fragments, variables, schema, where, budget):
             if not _applies(condition.name.value if condition else None,
                             field.type, schema, where):
                 continue
-            active.append(name)
+            active.add(name)
             stack.append((iter(_selections(definition)), name))
         else:  # inline fragment
             condition = node.type_condition

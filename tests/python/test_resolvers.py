@@ -11,7 +11,7 @@ import pytest
 graphql = pytest.importorskip("graphql")
 
 from fraiseql_native.resolvers import (  # noqa: E402
-    MAX_DEPTH, resolve_by_response_key, selection_from_info)
+    MAX_DEPTH, MAX_FIELDS, resolve_by_response_key, selection_from_info)
 
 GRAPHQL_MAJOR = int(str(getattr(graphql, "__version__", None)
                         or graphql.VERSION[0]).split(".")[0])
@@ -69,7 +69,8 @@ def gql(repo, sample):
         "items": g.GraphQLField(g.GraphQLList(user)),
     })
     tree = g.GraphQLObjectType("Tree", fields=lambda: {
-        "leaf": g.GraphQLField(g.GraphQLString),
+        "leaf": g.GraphQLField(g.GraphQLString, args={
+            "upper": g.GraphQLArgument(g.GraphQLBoolean)}),
         "child": g.GraphQLField(tree),
     })
     limit_arg = {"limit": g.GraphQLArgument(g.GraphQLInt)}
@@ -173,12 +174,12 @@ def test_inline_fragments_with_and_without_condition(gql, repo, users):
     _, run = gql
     _check(run, repo, users, """
         { users(limit: 3) {
-            ... on User { id email address { ... on Address { cityName } } }
+            ... on User { email address { ... on Address { cityName } } }
             ... on Entity { id }
             ... on SearchResult { ... on User { age } }
             address { ... { street } ... @include(if: true) { cityName } }
         } }""",
-           "id email address { cityName street } age")
+           "email address { cityName street } id age")
     # (graphql-core 2's validation refuses `... { }` directly inside a list
     # field, "can never be of type [User]": its bug, hence under address.)
 
@@ -332,6 +333,45 @@ def test_fragment_cycles_are_refused(gql):
         fragment T on Tree { leaf child { ...T } }""", validate=False)
     assert len(result.errors) == 1
     assert f"deeper than {MAX_DEPTH} levels" in str(result.errors[0])
+
+
+@needs_graphql2
+def test_field_budget_bounds_fragment_expansion(gql):
+    # Valid GraphQL whose fragments double the fields at each level: 2**14
+    # leaves from a query of a few hundred bytes. Executed unvalidated only
+    # to keep graphql-core's own overlap validation out of the test's time.
+    _, run = gql
+    levels = 14
+    fragments = "".join(
+        f"fragment F{i} on Tree {{ leaf child {{ ...F{i + 1} }} "
+        f"other: child {{ ...F{i + 1} }} }}\n" for i in range(levels))
+    fragments += f"fragment F{levels} on Tree {{ leaf }}\n"
+    result, selections = run("{ tree { ...F0 } }\n" + fragments,
+                             validate=False)
+    assert selections == []
+    assert len(result.errors) == 1
+    assert f"more than {MAX_FIELDS} fields" in str(result.errors[0])
+    # Two levels stay under the budget and give the expanded text.
+    small = "".join(
+        f"fragment F{i} on Tree {{ leaf child {{ ...F{i + 1} }} "
+        f"other: child {{ ...F{i + 1} }} }}\n" for i in range(2))
+    small += "fragment F2 on Tree { leaf }\n"
+    result, selections = run("{ tree { ...F0 } }\n" + small)
+    assert not result.errors, result.errors
+    inner = "leaf child { leaf } other: child { leaf }"
+    assert selections == [f"leaf child {{ {inner} }} other: child {{ {inner} }}"]
+
+
+@needs_graphql2
+def test_arguments_below_the_root_are_refused(gql):
+    # The selection language has no arguments: a nested field taking some
+    # cannot be fetched as asked.
+    _, run = gql
+    result, selections = run("{ tree { child { leaf(upper: true) } } }")
+    assert selections == []
+    assert len(result.errors) == 1
+    assert ("arguments on fields below the root field are not supported, "
+            "at tree.child.leaf") in str(result.errors[0])
 
 
 @needs_graphql2
