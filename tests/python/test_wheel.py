@@ -9,6 +9,7 @@ import io
 import json
 import os
 import pathlib
+import re
 import subprocess
 import sys
 import zipfile
@@ -21,6 +22,12 @@ WHEEL_DIR = ROOT / "bazel-bin" / "pybind" / "wheel"
 BUILD_WHEEL = ROOT / "pybind" / "wheel" / "build_wheel.py"
 PYTHON = "/usr/bin/python3"
 SCHEMA = f"fql_pytest_wheel_{os.getpid()}"
+# The version the BUILD file gives the wheel (older wheels may linger in
+# bazel-bin after a version change: only this one is tested).
+VERSION = re.search(r'^VERSION = "([^"]+)"$',
+                    (ROOT / "pybind" / "wheel" / "BUILD.bazel").read_text(),
+                    re.M).group(1)
+DIST_INFO = f"fraiseql_native-{VERSION}.dist-info"
 # Only a guard against a hang (pip, the venv, a query); never a bound the
 # test measures.
 HANG_GUARD = 600
@@ -53,10 +60,11 @@ def run(args, cwd, **kw):
 
 @pytest.fixture(scope="module")
 def wheel():
-    wheels = sorted(WHEEL_DIR.glob("*.whl"))
+    wheels = sorted(WHEEL_DIR.glob(f"fraiseql_native-{VERSION}-*.whl"))
     if not wheels:
-        pytest.fail(f"no wheel in {WHEEL_DIR}: run `bazel build "
-                    "//pybind/wheel:wheel` (ci/test builds //...) first")
+        pytest.fail(f"no fraiseql_native {VERSION} wheel in {WHEEL_DIR}: run "
+                    "`bazel build //pybind/wheel:wheel` (ci/test builds "
+                    "//...) first")
     assert len(wheels) == 1, f"several wheels in {WHEEL_DIR}: {wheels}"
     return wheels[0]
 
@@ -93,12 +101,12 @@ def things_view(db_url):
 
 def test_wheel_is_named_for_this_interpreter(wheel):
     tag = f"cp{sys.version_info.major}{sys.version_info.minor}"
-    assert wheel.name == (f"fraiseql_native-0.1.0-{tag}-{tag}"
+    assert wheel.name == (f"fraiseql_native-{VERSION}-{tag}-{tag}"
                           f"{sys.abiflags}-linux_x86_64.whl")
 
 
 def test_wheel_metadata_and_record_describe_its_contents(wheel):
-    dist_info = "fraiseql_native-0.1.0.dist-info"
+    dist_info = DIST_INFO
     with zipfile.ZipFile(wheel) as zf:
         assert zf.testzip() is None
         names = zf.namelist()
@@ -116,7 +124,7 @@ def test_wheel_metadata_and_record_describe_its_contents(wheel):
     metadata = data[f"{dist_info}/METADATA"].decode().splitlines()
     assert "Metadata-Version: 2.1" in metadata
     assert "Name: fraiseql_native" in metadata
-    assert "Version: 0.1.0" in metadata
+    assert f"Version: {VERSION}" in metadata
     assert "Requires-Python: >=3.11" in metadata
     assert any(line.startswith("Summary: ") for line in metadata)
     wheel_file = data[f"{dist_info}/WHEEL"].decode().splitlines()
@@ -146,15 +154,15 @@ def test_wheel_is_reproducible(wheel, tmp_path):
                  if n.startswith("fraiseql_native/")]
     again = tmp_path / wheel.name
     run([PYTHON, str(BUILD_WHEEL), "--out", str(again),
-         "--name", "fraiseql_native", "--version", "0.1.0",
+         "--name", "fraiseql_native", "--version", VERSION,
          "--strip-prefix", str(package)]
         + [str(package / f) for f in reversed(files)], cwd=tmp_path)
     assert again.read_bytes() == wheel.read_bytes()
 
-    wrong = tmp_path / "fraiseql_native-0.1.0-cp39-cp39-linux_x86_64.whl"
+    wrong = tmp_path / f"fraiseql_native-{VERSION}-cp39-cp39-linux_x86_64.whl"
     result = subprocess.run(
         [PYTHON, str(BUILD_WHEEL), "--out", str(wrong),
-         "--name", "fraiseql_native", "--version", "0.1.0",
+         "--name", "fraiseql_native", "--version", VERSION,
          "--strip-prefix", str(package)] + [str(package / f) for f in files],
         capture_output=True, text=True, timeout=HANG_GUARD, cwd=tmp_path)
     assert result.returncode != 0
@@ -210,7 +218,7 @@ def test_installed_package_imports_and_queries(venv, things_view, db_url):
 
 def test_every_installed_file_is_in_the_record(venv):
     env_dir, site, base = venv
-    dist_info = site / "fraiseql_native-0.1.0.dist-info"
+    dist_info = site / DIST_INFO
     rows = list(csv.reader(io.StringIO(
         (dist_info / "RECORD").read_text())))
     listed = {}
