@@ -11,7 +11,8 @@ bool IsValidVariableName(absl::string_view name) {
   if (!absl::ConsumePrefix(&name, "app.") || name.empty()) return false;
   for (size_t i = 0; i < name.size(); ++i) {
     char c = name[i];
-    bool ok = (c >= 'a' && c <= 'z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
+    bool ok =
+        (c >= 'a' && c <= 'z') || c == '_' || (i > 0 && c >= '0' && c <= '9');
     if (!ok) return false;
   }
   return true;
@@ -37,8 +38,7 @@ absl::Status ValidateRequestContext(const RequestContext& context) {
     }
   }
   if (context.user_id.has_value()) {
-    if (absl::Status s = CheckNoNul("app.user_id", *context.user_id);
-        !s.ok()) {
+    if (absl::Status s = CheckNoNul("app.user_id", *context.user_id); !s.ok()) {
       return s;
     }
   }

@@ -47,8 +47,8 @@ struct RequestContext {
   // Whether the statements need a transaction of their own: any variable or
   // a statement_timeout. The deadline and the cancel flag need none.
   bool NeedsTransaction() const {
-    return tenant_id.has_value() || user_id.has_value() ||
-           !variables.empty() || statement_timeout > absl::ZeroDuration();
+    return tenant_id.has_value() || user_id.has_value() || !variables.empty() ||
+           statement_timeout > absl::ZeroDuration();
   }
 };
 

@@ -16,9 +16,9 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "absl/strings/string_view.h"
 #include "exec/plan.h"
 #include "exec/request_context.h"
 #include "exec/row_sink.h"
@@ -90,8 +90,7 @@ class Backend {
   // first statement (BEGIN travels with it). Errors: the pool's.
   // Unimplemented when the backend has no transactions.
   virtual absl::StatusOr<std::unique_ptr<Transaction>> Begin(
-      const TransactionOptions& options,
-      const exec::RequestContext& context) {
+      const TransactionOptions& options, const exec::RequestContext& context) {
     return absl::UnimplementedError(
         absl::StrCat(name(), " does not support transactions"));
   }

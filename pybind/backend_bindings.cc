@@ -103,16 +103,16 @@ absl::Status StatusFromPython(py::error_already_set& error,
   // PoolTimeoutError when its pool has no connection in time) and the
   // built-in ConnectionError keep their meaning.
   const absl::StatusCode own = OwnExceptionCode(error);
-  const bool is_timeout = own == absl::StatusCode::kUnknown &&
-                          (sqlstate == "57014" ||
-                           error.matches(PyExc_TimeoutError));
+  const bool is_timeout =
+      own == absl::StatusCode::kUnknown &&
+      (sqlstate == "57014" || error.matches(PyExc_TimeoutError));
   const bool is_value_error = error.matches(PyExc_ValueError);
   const bool is_query_timeout = OwnIsQueryTimeout(error);
   error.restore();
   PyErr_Clear();
   if (own != absl::StatusCode::kUnknown && !sqlstate.has_value()) {
-    absl::Status status(own, absl::StrCat(context, ": ",
-                                          WithholdQuotedText(message)));
+    absl::Status status(
+        own, absl::StrCat(context, ": ", WithholdQuotedText(message)));
     if (is_query_timeout) {
       status.SetPayload(exec::kQueryTimeoutPayloadUrl, absl::Cord("query"));
     }
@@ -147,15 +147,15 @@ absl::Status WithPython(absl::string_view backend, F&& call) {
   } catch (py::error_already_set& error) {
     return StatusFromPython(error, backend);
   } catch (const py::cast_error& error) {
-    return absl::InternalError(absl::StrCat(
-        "backend '", backend, "' returned a value of the wrong type: ",
-        error.what()));
+    return absl::InternalError(
+        absl::StrCat("backend '", backend,
+                     "' returned a value of the wrong type: ", error.what()));
   } catch (const std::exception& error) {
     // Whatever else a conversion throws (pybind11's own type errors,
     // bad_alloc): an error of this call, never an exception across the
     // boundary.
-    return absl::InternalError(absl::StrCat(
-        "backend '", backend, "' failed: ", error.what()));
+    return absl::InternalError(
+        absl::StrCat("backend '", backend, "' failed: ", error.what()));
   }
 }
 
@@ -194,9 +194,10 @@ py::dict ContextToPython(const exec::RequestContext& context,
     variables[py::str(name)] = py::str(value);
   }
   out["variables"] = std::move(variables);
-  const absl::Duration timeout = context.statement_timeout > absl::ZeroDuration()
-                                     ? context.statement_timeout
-                                     : default_statement_timeout;
+  const absl::Duration timeout =
+      context.statement_timeout > absl::ZeroDuration()
+          ? context.statement_timeout
+          : default_statement_timeout;
   out["statement_timeout"] = SecondsOf(std::max(timeout, absl::ZeroDuration()));
   if (context.deadline == absl::InfiniteFuture()) {
     out["timeout"] = py::none();
@@ -235,17 +236,21 @@ absl::Status RowsToSink(const py::handle& rows, exec::RowSink* sink,
         for (py::handle value : values) {
           // A SQL NULL reaches sinks as the JSON literal null.
           if (!value.is_none() && !py::isinstance<py::str>(value)) {
-            return absl::InternalError(absl::StrCat(
-                "backend '", backend, "' returned a value of the wrong type "
-                "in row ", i, ": expected str or None"));
+            return absl::InternalError(
+                absl::StrCat("backend '", backend,
+                             "' returned a value of the wrong type "
+                             "in row ",
+                             i, ": expected str or None"));
           }
           cells.push_back(value.is_none() ? std::string("null")
                                           : value.cast<std::string>());
         }
       } else {
-        return absl::InternalError(absl::StrCat(
-            "backend '", backend, "' returned a value of the wrong type for "
-            "row ", i, ": expected str or a tuple of str | None"));
+        return absl::InternalError(
+            absl::StrCat("backend '", backend,
+                         "' returned a value of the wrong type for "
+                         "row ",
+                         i, ": expected str or a tuple of str | None"));
       }
       if (columns == 0) columns = width;
       if (width != columns || width < 1) {
@@ -276,8 +281,8 @@ absl::Status ExecuteThroughPython(const py::object& runner,
                                   absl::Span<const exec::Statement> statements,
                                   const py::dict& context,
                                   absl::string_view backend) {
-  py::object result = runner.attr("execute")(StatementsToPython(statements),
-                                             context);
+  py::object result =
+      runner.attr("execute")(StatementsToPython(statements), context);
   if (!py::isinstance<py::sequence>(result) ||
       py::len(result) != statements.size()) {
     return absl::InternalError(absl::StrCat(
@@ -468,8 +473,9 @@ class PyBackendTransaction : public plugins::Transaction {
       if (deadline == absl::InfiniteFuture()) {
         tx_->get().attr(method)();
       } else {
-        tx_->get().attr(method)(py::arg("timeout") = std::max(
-            0.0, absl::ToDoubleSeconds(deadline - absl::Now())));
+        tx_->get().attr(method)(
+            py::arg("timeout") =
+                std::max(0.0, absl::ToDoubleSeconds(deadline - absl::Now())));
       }
       return absl::OkStatus();
     });
@@ -511,7 +517,8 @@ class PyBackend : public plugins::Backend {
     if (!Py_IsInitialized()) return;
     py::gil_scoped_acquire gil;
     try {
-      if (py::hasattr(backend_->get(), "close")) backend_->get().attr("close")();
+      if (py::hasattr(backend_->get(), "close"))
+        backend_->get().attr("close")();
     } catch (py::error_already_set& error) {
       // Closing is best effort; nothing can be reported from a destructor.
       PyErr_Clear();
@@ -547,14 +554,14 @@ class PyBackend : public plugins::Backend {
     std::unique_ptr<plugins::Transaction> tx;
     absl::Status status = WithPython(name_, [&]() {
       if (!py::hasattr(backend_->get(), "begin")) {
-        return absl::UnimplementedError(
-            absl::StrCat("backend '", name_, "' does not support transactions"));
+        return absl::UnimplementedError(absl::StrCat(
+            "backend '", name_, "' does not support transactions"));
       }
       py::object opened = backend_->get().attr("begin")(
           IsolationName(options.isolation), options.read_only,
           ContextToPython(context, statement_timeout_));
       tx = std::make_unique<PyBackendTransaction>(name_, std::move(opened),
-                                           statement_timeout_);
+                                                  statement_timeout_);
       return absl::OkStatus();
     });
     if (!status.ok()) return status;
@@ -588,8 +595,9 @@ void RegisterBackend(const std::string& name, const py::object& factory) {
   }
   auto held = std::make_shared<PyRef>(factory);
   absl::Status status = ModuleBackendRegistry().Register(
-      name, [name, held](const plugins::BackendConfig& config)
-                -> absl::StatusOr<std::shared_ptr<plugins::Backend>> {
+      name,
+      [name, held](const plugins::BackendConfig& config)
+          -> absl::StatusOr<std::shared_ptr<plugins::Backend>> {
         std::shared_ptr<plugins::Backend> backend;
         absl::Status made = WithPython(name, [&]() {
           py::dict options;
@@ -597,8 +605,7 @@ void RegisterBackend(const std::string& name, const py::object& factory) {
             options[py::str(key)] = py::str(value);
           }
           backend = std::make_shared<PyBackend>(
-              name, held->get()(config.url, options),
-              config.statement_timeout);
+              name, held->get()(config.url, options), config.statement_timeout);
           return absl::OkStatus();
         });
         if (!made.ok()) return made;
@@ -620,10 +627,9 @@ py::dict KnownDifferences(const std::string& name) {
     for (const std::string& known : ModuleBackendRegistry().Names()) {
       if (known == name) return py::dict();  // a C++ backend: none declared
     }
-    throw py::value_error(absl::StrCat("unknown backend; registered: ",
-                                       absl::StrJoin(
-                                           ModuleBackendRegistry().Names(),
-                                           ", ")));
+    throw py::value_error(
+        absl::StrCat("unknown backend; registered: ",
+                     absl::StrJoin(ModuleBackendRegistry().Names(), ", ")));
   }
   py::object declared =
       py::getattr(factory->get(), "known_differences", py::dict());
@@ -634,7 +640,8 @@ py::dict KnownDifferences(const std::string& name) {
 
 plugins::BackendRegistry& ModuleBackendRegistry() {
   static plugins::BackendRegistry* registry = [] {
-    auto* built = new plugins::BackendRegistry();  // lives as long as the module
+    auto* built =
+        new plugins::BackendRegistry();  // lives as long as the module
     absl::Status status = plugins::RegisterBuiltinBackends(built);
     if (!status.ok()) {
       throw std::runtime_error(std::string(status.message()));
@@ -655,8 +662,9 @@ void DefineBackendBindings(py::module_& m) {
         "is the class). Repository(pool, schema, backend=name, "
         "backend_options={...}) then runs on it. ValueError for a malformed "
         "or already registered name.");
-  m.def("backends", []() { return ModuleBackendRegistry().Names(); },
-        "Names of the registered backends, sorted.");
+  m.def(
+      "backends", []() { return ModuleBackendRegistry().Names(); },
+      "Names of the registered backends, sorted.");
   m.def("backend_known_differences", &KnownDifferences, py::arg("name"),
         "The differences from the native path a backend declares "
         "(name -> {\"classifier\": ..., \"description\": ...}), for the "

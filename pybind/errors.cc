@@ -65,7 +65,8 @@ Exceptions& ModuleExceptions() {
   py::object exc = py::reinterpret_borrow<py::object>(type)(message);
   exc.attr("code") = std::string(absl::StatusCodeToString(status.code()));
   std::optional<std::string> sqlstate = SqlStateOf(status);
-  exc.attr("sqlstate") = sqlstate.has_value() ? py::cast(*sqlstate) : py::none();
+  exc.attr("sqlstate") =
+      sqlstate.has_value() ? py::cast(*sqlstate) : py::none();
   PyErr_SetObject(type, exc.ptr());
   throw py::error_already_set();
 }

@@ -14,16 +14,17 @@
 namespace fraiseql::pybind {
 
 struct Exceptions {
-  PyObject* error = nullptr;             // fraiseql_native.Error
-  PyObject* invalid_input = nullptr;     // InvalidInputError(Error, ValueError)
-  PyObject* unavailable = nullptr;       // DatabaseUnavailableError(Error, ConnectionError)
-  PyObject* timeout = nullptr;           // PoolTimeoutError(Error, TimeoutError)
-  PyObject* exhausted = nullptr;         // PoolExhaustedError(Error)
-  PyObject* query_timeout = nullptr;     // QueryTimeoutError(Error, TimeoutError)
-  PyObject* cancelled = nullptr;         // QueryCancelledError(Error)
-  PyObject* database = nullptr;          // DatabaseError(Error)
-  PyObject* too_large = nullptr;         // ResponseTooLargeError(Error)
-  PyObject* transaction = nullptr;       // TransactionError(Error)
+  PyObject* error = nullptr;          // fraiseql_native.Error
+  PyObject* invalid_input = nullptr;  // InvalidInputError(Error, ValueError)
+  PyObject* unavailable =
+      nullptr;  // DatabaseUnavailableError(Error, ConnectionError)
+  PyObject* timeout = nullptr;        // PoolTimeoutError(Error, TimeoutError)
+  PyObject* exhausted = nullptr;      // PoolExhaustedError(Error)
+  PyObject* query_timeout = nullptr;  // QueryTimeoutError(Error, TimeoutError)
+  PyObject* cancelled = nullptr;      // QueryCancelledError(Error)
+  PyObject* database = nullptr;       // DatabaseError(Error)
+  PyObject* too_large = nullptr;      // ResponseTooLargeError(Error)
+  PyObject* transaction = nullptr;    // TransactionError(Error)
 };
 
 // The module's classes (null before the module is initialized).

@@ -12,11 +12,12 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "base/pg_status.h"
+#include "exec/request_context.h"
 #include "planner/selection_text.h"
-#include "pybind/backend_bindings.h"
-#include "pybind/errors.h"
 #include "pool/pool.h"
 #include "proto/query.pb.h"
+#include "pybind/backend_bindings.h"
+#include "pybind/errors.h"
 #include "pybind/operator_bindings.h"
 #include "pybind/parity_bindings.h"
 #include "pybind/python_json.h"
@@ -25,7 +26,6 @@
 #include "repository/body_stream.h"
 #include "repository/repository.h"
 #include "response/camel_case.h"
-#include "exec/request_context.h"
 #include "where/operator.h"
 #include "where/schema.h"
 #include "where/schema_file.h"
@@ -252,7 +252,7 @@ bool IsUtf8(const std::string& text) {
 // PythonContext for the limits); `timeout` (seconds) is both the client
 // deadline and the server's statement_timeout.
 exec::RequestContext MakeContext(const py::object& context,
-                                   std::optional<double> timeout) {
+                                 std::optional<double> timeout) {
   exec::RequestContext request;
   if (timeout.has_value()) {
     const absl::Duration d = TimeoutOrRaise(*timeout);
@@ -440,8 +440,7 @@ class PyRepository {
   // (see ValueToPython).
   py::object Value(const std::string& view, v1::RootField::Operation op,
                    const std::string& field, const py::object& where,
-                   std::optional<int64_t> limit,
-                   std::optional<int64_t> offset,
+                   std::optional<int64_t> limit, std::optional<int64_t> offset,
                    const exec::RequestContext& context) {
     v1::RootField root;
     FillRoot(&root, view, std::nullopt, where, py::none(), limit, offset,
@@ -831,7 +830,8 @@ PYBIND11_MODULE(_native, m) {
       "code (the status code name), sqlstate (the server's SQLSTATE or None).");
   ModuleExceptions().invalid_input = NewException(
       m, "InvalidInputError",
-      py::make_tuple(py::handle(ModuleExceptions().error), py::handle(PyExc_ValueError))
+      py::make_tuple(py::handle(ModuleExceptions().error),
+                     py::handle(PyExc_ValueError))
           .release()
           .ptr(),
       "The query was rejected before any SQL was sent: unknown view or field, "
@@ -868,9 +868,9 @@ PYBIND11_MODULE(_native, m) {
       m, "QueryCancelledError", ModuleExceptions().error,
       "The statement was cancelled on the server (by its caller, or by "
       "pg_cancel_backend): SQLSTATE 57014 without a timeout.");
-  ModuleExceptions().database = NewException(
-      m, "DatabaseError", ModuleExceptions().error,
-      "The server rejected the statement (see .sqlstate).");
+  ModuleExceptions().database =
+      NewException(m, "DatabaseError", ModuleExceptions().error,
+                   "The server rejected the statement (see .sqlstate).");
   ModuleExceptions().too_large = NewException(
       m, "ResponseTooLargeError", ModuleExceptions().error,
       "The response body passed the repository's max_response_bytes: the "
@@ -965,11 +965,11 @@ PYBIND11_MODULE(_native, m) {
       m, "Repository",
       "Runs queries on registered views and returns GraphQL response bytes. "
       "Takes a snapshot of the schema at construction.")
-      .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool,
-                    bool, int64_t, const PyPool*, double,
-                    const py::object&, int, const std::string&,
-                    const py::object&>(),
-           py::arg("pool"), py::arg("schema"), py::arg("chunk_rows").noconvert() = 256,
+      .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool, bool,
+                    int64_t, const PyPool*, double, const py::object&, int,
+                    const std::string&, const py::object&>(),
+           py::arg("pool"), py::arg("schema"),
+           py::arg("chunk_rows").noconvert() = 256,
            py::arg("always_typename") = false,
            py::arg("plan_cache_size").noconvert() = 1024,
            py::arg("prepared_statements") = true, py::arg("pgbouncer") = false,
@@ -1019,9 +1019,12 @@ PYBIND11_MODULE(_native, m) {
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
-          py::arg("limit").noconvert() = py::none(), py::arg("offset").noconvert() = py::none(),
-          py::arg("selection") = py::none(), py::arg("first").noconvert() = py::none(),
-          py::arg("after") = py::none(), py::arg("last").noconvert() = py::none(),
+          py::arg("limit").noconvert() = py::none(),
+          py::arg("offset").noconvert() = py::none(),
+          py::arg("selection") = py::none(),
+          py::arg("first").noconvert() = py::none(),
+          py::arg("after") = py::none(),
+          py::arg("last").noconvert() = py::none(),
           py::arg("before") = py::none(), py::arg("total_count") = false,
           py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "Rows of `view` as {\"data\":{field:[...]}} bytes. where: a filter "
@@ -1051,15 +1054,16 @@ PYBIND11_MODULE(_native, m) {
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
-          py::arg("offset").noconvert() = py::none(), py::arg("selection") = py::none(),
-          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+          py::arg("offset").noconvert() = py::none(),
+          py::arg("selection") = py::none(), py::arg("context") = py::none(),
+          py::arg("timeout") = py::none(),
           "The first matching row as {\"data\":{field:{...}}} bytes, or "
           "{\"data\":{field:null}}.")
       .def(
           "count",
           [](PyRepository& self, const std::string& view,
-             const py::object& where,
-             const py::object& context, std::optional<double> timeout) {
+             const py::object& where, const py::object& context,
+             std::optional<double> timeout) {
             return self.Value(view, fraiseql::v1::RootField::COUNT, "", where,
                               std::nullopt, std::nullopt,
                               MakeContext(context, timeout));
@@ -1070,8 +1074,8 @@ PYBIND11_MODULE(_native, m) {
       .def(
           "exists",
           [](PyRepository& self, const std::string& view,
-             const py::object& where,
-             const py::object& context, std::optional<double> timeout) {
+             const py::object& where, const py::object& context,
+             std::optional<double> timeout) {
             return self.Value(view, fraiseql::v1::RootField::EXISTS, "", where,
                               std::nullopt, std::nullopt,
                               MakeContext(context, timeout));
@@ -1089,8 +1093,8 @@ PYBIND11_MODULE(_native, m) {
                               MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
-          py::arg("where") = py::none(),
-          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+          py::arg("where") = py::none(), py::arg("context") = py::none(),
+          py::arg("timeout") = py::none(),
           "The sum of a number field (dotted path, e.g. 'address.zip') over "
           "the matching rows: int for Int and Port fields, Decimal for Float "
           "and Decimal fields; None when no row has a value.")
@@ -1104,8 +1108,8 @@ PYBIND11_MODULE(_native, m) {
                               MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
-          py::arg("where") = py::none(),
-          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+          py::arg("where") = py::none(), py::arg("context") = py::none(),
+          py::arg("timeout") = py::none(),
           "The average of a number field as a Decimal (PostgreSQL's numeric "
           "avg), or None when no row has a value.")
       .def(
@@ -1118,8 +1122,8 @@ PYBIND11_MODULE(_native, m) {
                               MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
-          py::arg("where") = py::none(),
-          py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+          py::arg("where") = py::none(), py::arg("context") = py::none(),
+          py::arg("timeout") = py::none(),
           "The smallest value of a number, Date, DateTime or text field: int "
           "or Decimal as for sum, str for the others (dates YYYY-MM-DD, "
           "date-times ISO 8601 in UTC); None when no row has a value.")
@@ -1133,7 +1137,8 @@ PYBIND11_MODULE(_native, m) {
                               MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
-          py::arg("where") = py::none(), py::arg("context") = py::none(), py::arg("timeout") = py::none(), "The largest value; see min().")
+          py::arg("where") = py::none(), py::arg("context") = py::none(),
+          py::arg("timeout") = py::none(), "The largest value; see min().")
       .def(
           "distinct",
           [](PyRepository& self, const std::string& view,
@@ -1145,7 +1150,8 @@ PYBIND11_MODULE(_native, m) {
                               MakeContext(context, timeout));
           },
           py::arg("view"), py::arg("field"), py::kw_only(),
-          py::arg("where") = py::none(), py::arg("limit").noconvert() = py::none(),
+          py::arg("where") = py::none(),
+          py::arg("limit").noconvert() = py::none(),
           py::arg("offset").noconvert() = py::none(),
           py::arg("context") = py::none(), py::arg("timeout") = py::none(),
           "The distinct values of a field over the matching rows, ascending "
@@ -1163,9 +1169,12 @@ PYBIND11_MODULE(_native, m) {
                                 {first, after, last, before, total_count});
           },
           py::arg("view"), py::kw_only(), py::arg("where") = py::none(),
-          py::arg("order_by") = py::none(), py::arg("limit").noconvert() = py::none(),
-          py::arg("offset").noconvert() = py::none(), py::arg("first").noconvert() = py::none(),
-          py::arg("after") = py::none(), py::arg("last").noconvert() = py::none(),
+          py::arg("order_by") = py::none(),
+          py::arg("limit").noconvert() = py::none(),
+          py::arg("offset").noconvert() = py::none(),
+          py::arg("first").noconvert() = py::none(),
+          py::arg("after") = py::none(),
+          py::arg("last").noconvert() = py::none(),
           py::arg("before") = py::none(), py::arg("total_count") = false,
           "(sql, params) that find() would run, without running it: params "
           "are text in PostgreSQL's input format ($n::type casts are in the "
@@ -1201,9 +1210,11 @@ PYBIND11_MODULE(_native, m) {
           },
           py::arg("view"), py::kw_only(), py::arg("field") = py::none(),
           py::arg("where") = py::none(), py::arg("order_by") = py::none(),
-          py::arg("limit").noconvert() = py::none(), py::arg("offset").noconvert() = py::none(),
+          py::arg("limit").noconvert() = py::none(),
+          py::arg("offset").noconvert() = py::none(),
           py::arg("selection") = py::none(), py::arg("context") = py::none(),
-          py::arg("timeout") = py::none(), py::arg("chunk_bytes").noconvert() = 65536,
+          py::arg("timeout") = py::none(),
+          py::arg("chunk_bytes").noconvert() = 65536,
           "find() as an iterator over pieces of the body (bytes of about "
           "chunk_bytes; joined they are find()'s body), for a streaming HTTP "
           "response. Rows are read as the pieces are taken: memory stays "

@@ -35,8 +35,7 @@ absl::string_view BodyText(const py::handle& body, const char* side,
   }
   if (PyObject_CheckBuffer(body.ptr())) {
     py::buffer_info info = py::reinterpret_borrow<py::buffer>(body).request();
-    if (info.ndim != 1 || info.itemsize != 1 ||
-        info.strides[0] != 1) {
+    if (info.ndim != 1 || info.itemsize != 1 || info.strides[0] != 1) {
       throw py::type_error(
           absl::StrCat(side, " must be bytes or str holding JSON"));
     }
@@ -44,7 +43,8 @@ absl::string_view BodyText(const py::handle& body, const char* side,
                     static_cast<size_t>(info.size));
     return *storage;
   }
-  throw py::type_error(absl::StrCat(side, " must be bytes or str holding JSON"));
+  throw py::type_error(
+      absl::StrCat(side, " must be bytes or str holding JSON"));
 }
 
 // rules: an iterable of (name, classifier), or a mapping name -> classifier
@@ -72,11 +72,13 @@ std::vector<parity::ComparisonRule> Rules(const py::handle& rules) {
     throw py::type_error("rules must be (name, classifier) pairs or a dict");
   }
   for (py::handle rule : rules) {
-    py::tuple pair = py::cast<py::tuple>(py::reinterpret_borrow<py::object>(rule));
+    py::tuple pair =
+        py::cast<py::tuple>(py::reinterpret_borrow<py::object>(rule));
     if (pair.size() != 2) {
       throw py::type_error("each rule must be a (name, classifier) pair");
     }
-    out.push_back({py::cast<std::string>(pair[0]), py::cast<std::string>(pair[1])});
+    out.push_back(
+        {py::cast<std::string>(pair[0]), py::cast<std::string>(pair[1])});
   }
   return out;
 }
@@ -85,9 +87,11 @@ std::vector<std::string> Patterns(const py::handle& ignore) {
   std::vector<std::string> out;
   if (ignore.is_none()) return out;
   if (PyUnicode_Check(ignore.ptr())) {
-    throw py::type_error("ignore must be an iterable of path patterns, not a str");
+    throw py::type_error(
+        "ignore must be an iterable of path patterns, not a str");
   }
-  for (py::handle pattern : ignore) out.push_back(py::cast<std::string>(pattern));
+  for (py::handle pattern : ignore)
+    out.push_back(py::cast<std::string>(pattern));
   return out;
 }
 
@@ -118,14 +122,14 @@ std::string Short(const std::optional<std::string>& text) {
   if (text->size() <= kMax) return *text;
   // Cut on a UTF-8 boundary.
   size_t cut = kMax;
-  while (cut > 0 && (static_cast<unsigned char>((*text)[cut]) & 0xC0) == 0x80) --cut;
+  while (cut > 0 && (static_cast<unsigned char>((*text)[cut]) & 0xC0) == 0x80)
+    --cut;
   return absl::StrCat(text->substr(0, cut), "...");
 }
 
 }  // namespace
 
 void DefineParity(pybind11::module_& m) {
-
   py::class_<Difference>(
       m, "Difference",
       "One difference between two responses: where (path), what kind, both "
@@ -142,7 +146,8 @@ void DefineParity(pybind11::module_& m) {
           "value, number, type, missing_key (in the candidate), extra_key (in "
           "the candidate), array_length, array_order or key_order.")
       .def_property_readonly(
-          "primary", [](const Difference& d) { return OptionalText(d.primary); },
+          "primary",
+          [](const Difference& d) { return OptionalText(d.primary); },
           "The primary's value at path as JSON text, or None.")
       .def_property_readonly(
           "candidate",

@@ -14,9 +14,9 @@
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "exec/request_context.h"
 #include "proto/query.pb.h"
 #include "repository/repository.h"
-#include "exec/request_context.h"
 
 namespace fraiseql {
 

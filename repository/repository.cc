@@ -196,10 +196,9 @@ class RootSink : public exec::RowSink {
 
   // The statements of this root, in order.
   void AddStatements(std::vector<exec::Statement>* statements) {
-    statements->push_back({&plan_.plan, value_.has_value()
-                                            ? static_cast<exec::RowSink*>(
-                                                  &*value_)
-                                            : this});
+    statements->push_back(
+        {&plan_.plan,
+         value_.has_value() ? static_cast<exec::RowSink*>(&*value_) : this});
     if (total_.has_value()) {
       statements->push_back({&*plan_.connection.total_count, &*total_});
     }
@@ -467,8 +466,7 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
   std::vector<std::unique_ptr<RootSink>> roots;
   std::vector<exec::Statement> statements;
   for (size_t i = 0; i < plans.size(); ++i) {
-    roots.push_back(
-        std::make_unique<RootSink>(plans[i], &body, &sequencer, i));
+    roots.push_back(std::make_unique<RootSink>(plans[i], &body, &sequencer, i));
     sequencer.Add(roots.back().get());
     roots.back()->AddStatements(&statements);
   }
@@ -626,9 +624,9 @@ absl::StatusOr<std::string> Repository::Mutate(
                                 options_.projection);
   if (absl::Status status = writer.WriteObject(plan.response_key, projector, row);
       !status.ok()) {
-    writer.FailField(plan.response_key,
-                     absl::StrCat("invalid row from the database: ",
-                                  status.message()));
+    writer.FailField(
+        plan.response_key,
+        absl::StrCat("invalid row from the database: ", status.message()));
   }
   writer.Finish();
   return body;

@@ -10,10 +10,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "exec/request_context.h"
 #include "planner/planner.h"
 #include "plugins/backend.h"
 #include "proto/query.pb.h"
-#include "exec/request_context.h"
 #include "response/response_writer.h"
 #include "response/selection.h"
 #include "where/operator.h"

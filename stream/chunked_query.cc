@@ -608,7 +608,8 @@ absl::Status Run::FinalStatus() {
 }
 
 absl::StatusOr<StreamResult> Run::Go() {
-  if (absl::Status valid = exec::ValidateRequestContext(context_); !valid.ok()) {
+  if (absl::Status valid = exec::ValidateRequestContext(context_);
+      !valid.ok()) {
     return valid;
   }
   if (batch_.transaction == TransactionControl::kInside &&
@@ -677,11 +678,10 @@ absl::StatusOr<StreamResult> Run::Go() {
 
 }  // namespace
 
-absl::StatusOr<StreamResult> StreamBatch(PGconn* conn,
-                                         absl::Span<const exec::Statement> statements,
-                                         const StreamOptions& options,
-                                         const BatchOptions& batch,
-                                         const exec::RequestContext& context) {
+absl::StatusOr<StreamResult> StreamBatch(
+    PGconn* conn, absl::Span<const exec::Statement> statements,
+    const StreamOptions& options, const BatchOptions& batch,
+    const exec::RequestContext& context) {
   Run run(conn, statements, options, batch, context);
   absl::StatusOr<StreamResult> result = run.Go();
   // Inside the caller's transaction nothing can be run again: the
@@ -697,8 +697,7 @@ absl::StatusOr<StreamResult> StreamBatch(PGconn* conn,
   return Run(conn, statements, unprepared, batch, context).Go();
 }
 
-absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
-                                         const exec::Plan& plan,
+absl::StatusOr<StreamResult> StreamQuery(PGconn* conn, const exec::Plan& plan,
                                          const StreamOptions& options,
                                          const exec::RequestContext& context,
                                          exec::RowSink* sink) {

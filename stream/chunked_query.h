@@ -13,10 +13,10 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
-#include "libpq-fe.h"
 #include "exec/plan.h"
 #include "exec/request_context.h"
 #include "exec/row_sink.h"
+#include "libpq-fe.h"
 #include "stream/statement_cache.h"
 
 namespace fraiseql::stream {
@@ -37,8 +37,8 @@ struct StreamOptions {
   // disables it.
   //
   // The effective statement_timeout of a request is: the context's own
-  // (exec::RequestContext::statement_timeout) when it gives one; else the smaller
-  // nonzero of default_statement_timeout and session_statement_timeout;
+  // (exec::RequestContext::statement_timeout) when it gives one; else the
+  // smaller nonzero of default_statement_timeout and session_statement_timeout;
   // else none (the session's, usually the server's default). It is sent in
   // every kAuto and kBegin batch, with set_config('statement_timeout', ...,
   // true), so it holds behind PgBouncer too; clamped to 1..2147483647 ms
@@ -119,11 +119,12 @@ struct BatchOptions {
 // own transaction, so a batch that fails rolls its RESET back: the cleanup
 // round trip then resets again. Transaction defaults an earlier caller left
 // (default_transaction_read_only, ...) still apply to the transaction that
-// starts with the RESET, since a transaction takes them when it starts. A failing statement aborts the rest
-// of the pipeline: later statements send nothing to their sinks. Only when
-// needed, a second round trip follows: after a failure ROLLBACK (kAuto, or
-// kBegin without keep_open_on_error) and the RESETs, and in kAuto batches
-// DEALLOCATE of statements the cache evicted earlier.
+// starts with the RESET, since a transaction takes them when it starts. A
+// failing statement aborts the rest of the pipeline: later statements send
+// nothing to their sinks. Only when needed, a second round trip follows: after
+// a failure ROLLBACK (kAuto, or kBegin without keep_open_on_error) and the
+// RESETs, and in kAuto batches DEALLOCATE of statements the cache evicted
+// earlier.
 //
 // A deadline or cancel that comes when every result has already arrived
 // changes nothing: the call returns what happened (OK, or the server's
@@ -137,24 +138,22 @@ struct BatchOptions {
 // whatever the message quotes withheld; InvalidArgument for a bad context
 // variable name, a NUL byte in a context value or a text parameter
 // ("invalid parameter $3: text contains a NUL byte"), or settings in a
-// kInside batch (all checked before anything is sent); DeadlineExceeded when `context.deadline`
-// passes (the statement is cancelled on the server) or the server's
-// statement_timeout fires (SQLSTATE 57014 kept as payload), both with
-// exec::kQueryTimeoutPayloadUrl; Cancelled when `*context.cancelled` becomes true
-// (cancelled on the server), or a 57014 nobody here asked for
+// kInside batch (all checked before anything is sent); DeadlineExceeded when
+// `context.deadline` passes (the statement is cancelled on the server) or the
+// server's statement_timeout fires (SQLSTATE 57014 kept as payload), both with
+// exec::kQueryTimeoutPayloadUrl; Cancelled when `*context.cancelled` becomes
+// true (cancelled on the server), or a 57014 nobody here asked for
 // (pg_cancel_backend); Unavailable when the connection is lost; a sink's
 // status when it stops the stream (the statement is then cancelled on the
 // server).
 // Not thread-safe: `conn` must be owned by the caller for the duration.
-absl::StatusOr<StreamResult> StreamBatch(PGconn* conn,
-                                         absl::Span<const exec::Statement> statements,
-                                         const StreamOptions& options,
-                                         const BatchOptions& batch,
-                                         const exec::RequestContext& context);
+absl::StatusOr<StreamResult> StreamBatch(
+    PGconn* conn, absl::Span<const exec::Statement> statements,
+    const StreamOptions& options, const BatchOptions& batch,
+    const exec::RequestContext& context);
 
 // One statement, kAuto: the plan's rows to `sink`.
-absl::StatusOr<StreamResult> StreamQuery(PGconn* conn,
-                                         const exec::Plan& plan,
+absl::StatusOr<StreamResult> StreamQuery(PGconn* conn, const exec::Plan& plan,
                                          const StreamOptions& options,
                                          const exec::RequestContext& context,
                                          exec::RowSink* sink);

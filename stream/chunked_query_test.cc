@@ -43,7 +43,8 @@ class StreamQueryTest : public ::testing::Test {
 
 TEST_F(StreamQueryTest, DeliversRowsInChunksOfTheConfiguredSize) {
   exec::Plan plan{
-      "SELECT json_build_object('n', g)::text FROM generate_series(1, $1::int) g",
+      "SELECT json_build_object('n', g)::text FROM generate_series(1, $1::int) "
+      "g",
       {{"10", "", false}}};
   CollectingSink sink;
   auto result = StreamQuery(conn_->raw(), plan, {/*chunk_rows=*/4}, &sink);
@@ -119,7 +120,7 @@ TEST_F(StreamQueryTest, NullParameterIsSqlNull) {
 
 TEST_F(StreamQueryTest, ServerErrorKeepsSqlStateAndLeavesConnectionIdle) {
   exec::Plan plan{"SELECT (1 / (3 - g))::text FROM generate_series(1, 5) g",
-                     {}};
+                  {}};
   CollectingSink sink;
   auto result = StreamQuery(conn_->raw(), plan, {}, &sink);
   ASSERT_FALSE(result.ok());
@@ -134,8 +135,7 @@ TEST_F(StreamQueryTest, ServerErrorKeepsSqlStateAndLeavesConnectionIdle) {
 }
 
 TEST_F(StreamQueryTest, SinkFailureCancelsAndLeavesConnectionIdle) {
-  exec::Plan plan{
-      "SELECT g::text FROM generate_series(1, 10000000) g", {}};
+  exec::Plan plan{"SELECT g::text FROM generate_series(1, 10000000) g", {}};
   CollectingSink sink;
   sink.fail_after = 5;
   auto result = StreamQuery(conn_->raw(), plan, {/*chunk_rows=*/5}, &sink);
@@ -184,7 +184,8 @@ TEST_F(StreamQueryTest, DeadlineCancelsTheQueryOnTheServer) {
       << result.status();  // 300ms less the time before the call (ceil)
   EXPECT_TRUE(absl::EndsWith(result.status().message(),
                              "ms; cancelled on the server"));
-  EXPECT_TRUE(result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_TRUE(
+      result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   EXPECT_GE(elapsed, absl::Milliseconds(250));
   EXPECT_LT(elapsed, absl::Seconds(5));
   EXPECT_TRUE(conn_->IsReusable());
@@ -242,7 +243,8 @@ TEST_F(StreamQueryTest, StatementTimeoutIsDeadlineExceeded) {
             "query exceeded statement_timeout of 200ms on the server "
             "(SQLSTATE 57014)");
   EXPECT_EQ(SqlStateOf(result.status()), "57014");
-  EXPECT_TRUE(result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_TRUE(
+      result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   EXPECT_TRUE(conn_->IsReusable());
   // SET LOCAL: the timeout is gone with the transaction (asked outside
   // StreamQuery, which would send the default statement_timeout).
@@ -452,12 +454,12 @@ class TaggedSink : public exec::RowSink {
 TEST_F(StreamQueryTest, BatchDeliversEachStatementsRowsToItsOwnSinkInOrder) {
   std::vector<std::string> log;
   TaggedSink a("a", &log), b("b", &log), c("c", &log);
-  const exec::Plan first{
-      "SELECT g::text FROM generate_series(1, $1::int) g", {{"3", "", false}}};
-  const exec::Plan second{"SELECT 'x' || g FROM generate_series(1, 2) g",
-                             {}};
+  const exec::Plan first{"SELECT g::text FROM generate_series(1, $1::int) g",
+                         {{"3", "", false}}};
+  const exec::Plan second{"SELECT 'x' || g FROM generate_series(1, 2) g", {}};
   const exec::Plan third{"SELECT $1::text", {{"last", "", false}}};
-  const exec::Statement statements[] = {{&first, &a}, {&second, &b}, {&third, &c}};
+  const exec::Statement statements[] = {
+      {&first, &a}, {&second, &b}, {&third, &c}};
   auto result = StreamBatch(conn_->raw(), statements, {/*chunk_rows=*/2},
                             BatchOptions(), exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
@@ -491,7 +493,8 @@ TEST_F(StreamQueryTest, FailingStatementEndsTheBatchAndLeavesConnectionIdle) {
   const exec::Plan second{
       "SELECT (1 / (2 - g))::text FROM generate_series(1, 3) g", {}};
   const exec::Plan third{"SELECT 'three'", {}};
-  const exec::Statement statements[] = {{&first, &a}, {&second, &b}, {&third, &c}};
+  const exec::Statement statements[] = {
+      {&first, &a}, {&second, &b}, {&third, &c}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
                             exec::RequestContext());
   ASSERT_FALSE(result.ok());
@@ -526,9 +529,10 @@ TEST_F(StreamQueryTest, SeveralStatementsRunInOneRepeatableReadTransaction) {
   std::vector<std::string> log;
   TaggedSink a("a", &log), b("b", &log), c("c", &log);
   const exec::Plan txid{"SELECT txid_current()::text", {}};
-  const exec::Plan isolation{
-      "SELECT current_setting('transaction_isolation')", {}};
-  const exec::Statement statements[] = {{&txid, &a}, {&isolation, &b}, {&txid, &c}};
+  const exec::Plan isolation{"SELECT current_setting('transaction_isolation')",
+                             {}};
+  const exec::Statement statements[] = {
+      {&txid, &a}, {&isolation, &b}, {&txid, &c}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
                             exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
@@ -578,8 +582,8 @@ TEST_F(StreamQueryTest, BeginLeavesTheTransactionOpenWithItsSettings) {
       "INSERT INTO " + table +
           " VALUES (current_setting('app.tenant_id')) RETURNING v",
       {}};
-  const exec::Plan isolation{
-      "SELECT current_setting('transaction_isolation')", {}};
+  const exec::Plan isolation{"SELECT current_setting('transaction_isolation')",
+                             {}};
   std::vector<std::string> log;
   TaggedSink a("a", &log), b("b", &log);
   const exec::Statement statements[] = {{&insert, &a}, {&isolation, &b}};
@@ -753,7 +757,7 @@ TEST_F(StreamQueryTest, SinkFailureInTheFirstStatementSkipsTheRest) {
   std::vector<std::string> log;
   TaggedSink b("b", &log);
   const exec::Plan big{"SELECT g::text FROM generate_series(1, 10000000) g",
-                          {}};
+                       {}};
   const exec::Plan small{"SELECT 'b'", {}};
   const exec::Statement statements[] = {{&big, &a}, {&small, &b}};
   auto result = StreamBatch(conn_->raw(), statements, {/*chunk_rows=*/2},
@@ -798,7 +802,7 @@ TEST_F(StreamQueryTest, EvictedStatementsWaitForABatchThatOwnsItsTransaction) {
   begin.transaction = TransactionControl::kBegin;
   begin.keep_open_on_error = true;
   const exec::Plan insert{"INSERT INTO " + table + " VALUES ('x') RETURNING v",
-                             {}};
+                          {}};
   CollectingSink rows;
   const exec::Statement statements[] = {{&insert, &rows}};
   auto result = StreamBatch(conn_->raw(), statements, options, begin,
@@ -810,8 +814,9 @@ TEST_F(StreamQueryTest, EvictedStatementsWaitForABatchThatOwnsItsTransaction) {
   inside.transaction = TransactionControl::kInside;
   const exec::Plan commit{"COMMIT", {}};
   const exec::Statement end[] = {{&commit, nullptr, /*prepare=*/false}};
-  ASSERT_TRUE(StreamBatch(conn_->raw(), end, options, inside, exec::RequestContext())
-                  .ok());
+  ASSERT_TRUE(
+      StreamBatch(conn_->raw(), end, options, inside, exec::RequestContext())
+          .ok());
   EXPECT_EQ(schema.admin().Column("SELECT count(*) FROM " + table),
             (std::vector<std::string>{"1"}));
   // The next batch of its own sends the DEALLOCATE; its failure (the name
@@ -832,10 +837,11 @@ TEST_F(StreamQueryTest, NulInAParameterIsRefusedBeforeAnythingIsSent) {
   const std::string table = schema.name() + ".t";
   schema.admin().Exec("CREATE TABLE " + table + " (v text)");
   const exec::Plan insert{"INSERT INTO " + table + " VALUES ($1)",
-                             {{"first", "", false}}};
-  const exec::Plan select{
-      "SELECT $1::text || $2::text || $3::text",
-      {{"a", "", false}, {"", "", true}, {std::string("acme\0evil", 9), "", false}}};
+                          {{"first", "", false}}};
+  const exec::Plan select{"SELECT $1::text || $2::text || $3::text",
+                          {{"a", "", false},
+                           {"", "", true},
+                           {std::string("acme\0evil", 9), "", false}}};
   CollectingSink sink;
   const exec::Statement statements[] = {{&insert, nullptr}, {&select, &sink}};
   auto result = StreamBatch(conn_->raw(), statements, {}, BatchOptions(),
@@ -879,7 +885,8 @@ TEST_F(StreamQueryTest, NulInAContextValueOrNameIsRefused) {
     cases.push_back({c, "invalid context variable name: contains a NUL byte"});
   }
   for (const auto& [context, message] : cases) {
-    EXPECT_EQ(std::string(exec::ValidateRequestContext(context).message()), message);
+    EXPECT_EQ(std::string(exec::ValidateRequestContext(context).message()),
+              message);
     CollectingSink sink;
     auto result = StreamQuery(
         conn_->raw(),
@@ -909,10 +916,12 @@ TEST_F(StreamQueryTest, SessionStateOfOneCallDoesNotReachTheNext) {
   const std::string clean = Rows(conn_->raw(), probe).at(0);
   const exec::Plan poison{
       "SELECT concat_ws(',', set_config('app.tenant_id', 'A', false), "
-      "set_config('role', '" + role + "', false), "
-      "set_config('search_path', 'pg_catalog', false), "
-      "set_config('TimeZone', 'Asia/Tokyo', false), "
-      "set_config('statement_timeout', '12345ms', false))",
+      "set_config('role', '" +
+          role +
+          "', false), "
+          "set_config('search_path', 'pg_catalog', false), "
+          "set_config('TimeZone', 'Asia/Tokyo', false), "
+          "set_config('statement_timeout', '12345ms', false))",
       {}};
   for (bool with_context : {false, true}) {
     exec::RequestContext context;
@@ -967,7 +976,8 @@ TEST_F(StreamQueryTest, DefaultStatementTimeoutAppliesWithoutATransaction) {
   EXPECT_EQ(std::string(result.status().message()),
             "query exceeded statement_timeout of 200ms on the server "
             "(SQLSTATE 57014)");
-  EXPECT_TRUE(result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_TRUE(
+      result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   // Local to the request: seen by its statements, gone after its Sync.
   const exec::Plan show{"SELECT current_setting('statement_timeout')", {}};
   CollectingSink seen;
@@ -1055,7 +1065,8 @@ TEST_F(StreamQueryTest, ServerSideCancelIsCancelledNotATimeout) {
   canceller.join();
   EXPECT_EQ(result.status().code(), absl::StatusCode::kCancelled)
       << result.status();
-  EXPECT_FALSE(result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
+  EXPECT_FALSE(
+      result.status().GetPayload(exec::kQueryTimeoutPayloadUrl).has_value());
   EXPECT_TRUE(conn_->IsReusable());
 }
 

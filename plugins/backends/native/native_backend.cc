@@ -29,8 +29,7 @@ bool HasVariables(const exec::RequestContext& context) {
 // set again inside the transaction: its deadline (cancelled on the server
 // when it passes) stands for it.
 exec::RequestContext CallContext(const exec::RequestContext& transaction,
-                                   const exec::RequestContext& call,
-                                   bool first) {
+                                 const exec::RequestContext& call, bool first) {
   exec::RequestContext context = first ? transaction : exec::RequestContext();
   context.deadline = std::min(call.deadline, transaction.deadline);
   context.cancelled = call.cancelled;
@@ -148,8 +147,8 @@ class NativeTransaction : public Transaction {
   // place behind a reported failure).
   absl::Status RunControl(const std::vector<std::string>& control,
                           absl::Span<const exec::Statement> then,
-                          const exec::RequestContext& context,
-                          bool recovers, bool* reached = nullptr) {
+                          const exec::RequestContext& context, bool recovers,
+                          bool* reached = nullptr) {
     if (reached != nullptr) *reached = false;
     if (!mu_.TryLock()) return Busy();
     absl::Status status =
@@ -552,8 +551,9 @@ absl::StatusOr<NativeBackendOptions> ParseNativeOptions(
 
 absl::Status RegisterNativeBackend(BackendRegistry* registry) {
   return registry->Register(
-      "native", [](const BackendConfig& config)
-                    -> absl::StatusOr<std::shared_ptr<Backend>> {
+      "native",
+      [](const BackendConfig& config)
+          -> absl::StatusOr<std::shared_ptr<Backend>> {
         ASSIGN_OR_RETURN(NativeBackendOptions options,
                          ParseNativeOptions(config.options));
         options.statement_timeout = config.statement_timeout;

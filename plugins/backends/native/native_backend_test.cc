@@ -207,8 +207,7 @@ TEST(NativeBackend, ExecuteBatchStreamsEachStatementInOneTransaction) {
   auto pool = MakePool(1);
   NativeBackend backend(pool);
   const exec::Plan txid{"SELECT txid_current()::text", {}};
-  const exec::Plan values{"SELECT g::text FROM generate_series(1, 3) g",
-                             {}};
+  const exec::Plan values{"SELECT g::text FROM generate_series(1, 3) g", {}};
   Collect a, b, c;
   const exec::Statement statements[] = {
       {&txid, &a}, {&values, &b}, {&txid, &c}};
