@@ -40,7 +40,7 @@ import asyncpg
 import psycopg
 
 import fraiseql_native as fn
-from legacy_transform import first_difference, legacy_body, psycopg_sql
+from legacy_transform import legacy_body, psycopg_sql
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA_SQL = ROOT / "ci" / "bench_data.sql"
@@ -332,12 +332,23 @@ def measure(paths, rounds, warmup):
     return times, bodies
 
 
+def first_difference(native, other):
+    """None when `other` equals `native` as a JSON value, key order
+    included (numbers by value: 1234.50 == 1234.5); else (json path, native
+    value, other value) of the first difference (fraiseql_native.compare,
+    plugins/parity/comparator.h)."""
+    comparison = fn.compare(native, other, check_key_order=True,
+                            max_differences=1)
+    if comparison.equal:
+        return None
+    d = comparison.differences[0]
+    return (d.path or "(root)", d.primary, d.candidate)
+
+
 def compare(bodies):
     """{path: None or (json path, native value, path value)} against native,
     for the paths that build a response."""
-    native = json.loads(bodies["native"], parse_float=Decimal)
-    return {p: first_difference(native,
-                                json.loads(bodies[p], parse_float=Decimal))
+    return {p: first_difference(bodies["native"], bodies[p])
             for p in ("psycopg", "asyncpg")}
 
 

@@ -1,10 +1,10 @@
 """The legacy Python path, as ci/demo and ci/bench run it beside the native
 one: the statement re-spelled for psycopg, the per-row transform (dicts,
 renamed keys, selection order, __typename, nested objects) and the body
-encoded with json.dumps; plus the comparison of two responses as JSON values.
+encoded with json.dumps. (Responses are compared with fraiseql_native.compare.)
 
-One copy, imported by ci/demo.py and ci/bench.py (and the bench's smoke test),
-so the demo and the bench measure and compare the same thing."""
+One copy, imported by ci/bench.py (and the bench's smoke test). ci/demo
+runs the old path as the legacy-psycopg backend instead."""
 import json
 import re
 
@@ -45,29 +45,3 @@ def psycopg_sql(sql):
     placeholders instead of $n. It selects the jsonb column itself, so
     psycopg parses it into Python objects as the legacy path did."""
     return re.sub(r"\$\d+", "%s", sql.replace("%", "%%"))
-
-
-def first_difference(a, b, path="data"):
-    """The JSON path and both values of the first difference between two
-    parsed JSON values (key order included), or None when they are equal.
-    Parse numbers with parse_float=Decimal: 1234.50 and 1234.5 are then
-    equal, as they are as JSON numbers."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        for key in list(a) + [k for k in b if k not in a]:
-            found = first_difference(a.get(key), b.get(key), f"{path}.{key}")
-            if found:
-                return found
-        if list(a) != list(b):
-            return (f"{path} (key order)", list(a), list(b))
-        return None
-    if isinstance(a, list) and isinstance(b, list):
-        for i, (x, y) in enumerate(zip(a, b)):
-            found = first_difference(x, y, f"{path}[{i}]")
-            if found:
-                return found
-        if len(a) != len(b):
-            return (f"{path} (length)", len(a), len(b))
-        return None
-    if type(a) is bool or type(b) is bool:  # True == 1 in Python, not in JSON
-        return None if a is b else (path, a, b)
-    return None if a == b else (path, a, b)
