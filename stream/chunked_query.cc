@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <climits>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -14,6 +15,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/pg_status.h"
+#include "stream/settings_statement.h"
 
 namespace fraiseql::stream {
 namespace {
@@ -36,13 +38,6 @@ constexpr const char* kResetSession[] = {
     "RESET SESSION AUTHORIZATION",
     "RESET ROLE",
 };
-
-// statement_timeout takes 1..INT_MAX milliseconds.
-int64_t TimeoutMillis(absl::Duration timeout) {
-  return std::clamp<int64_t>(
-      absl::ToInt64Milliseconds(absl::Ceil(timeout, absl::Milliseconds(1))),
-      1, INT_MAX);
-}
 
 absl::Status ConnectionError(PGconn* conn, absl::string_view what) {
   // libpq's message may carry the server's last error, quoting input.
@@ -401,31 +396,15 @@ absl::Status Run::CheckParams() const {
 }
 
 bool Run::SendSettings() {
-  // One statement for every setting; names and values bound.
-  std::vector<std::string> texts;
-  if (const absl::Duration timeout = EffectiveStatementTimeout();
-      timeout > absl::ZeroDuration()) {
-    texts.push_back("statement_timeout");
-    texts.push_back(absl::StrCat(TimeoutMillis(timeout), "ms"));
-  }
-  auto add = [&](const std::string& name, const std::string& value) {
-    texts.push_back(name);
-    texts.push_back(value);
-  };
-  if (context_.tenant_id.has_value()) add("app.tenant_id", *context_.tenant_id);
-  if (context_.user_id.has_value()) add("app.user_id", *context_.user_id);
-  for (const auto& [name, value] : context_.variables) add(name, value);
-  if (texts.empty()) return true;
-  std::string sql = "SELECT ";
+  const std::optional<exec::Plan> settings =
+      SettingsStatement(context_, EffectiveStatementTimeout());
+  if (!settings.has_value()) return true;
   std::vector<const char*> bound;
-  for (size_t i = 0; i < texts.size(); i += 2) {
-    absl::StrAppend(&sql, i == 0 ? "" : ", ", "set_config($", i + 1,
-                    "::text, $", i + 2, "::text, true)");
-    bound.push_back(texts[i].c_str());
-    bound.push_back(texts[i + 1].c_str());
-  }
-  if (!PQsendQueryParams(conn_, sql.c_str(), static_cast<int>(bound.size()),
-                         nullptr, bound.data(), nullptr, nullptr, 0)) {
+  bound.reserve(settings->params.size());
+  for (const exec::Param& p : settings->params) bound.push_back(p.text.c_str());
+  if (!PQsendQueryParams(conn_, settings->sql.c_str(),
+                         static_cast<int>(bound.size()), nullptr, bound.data(),
+                         nullptr, nullptr, 0)) {
     return false;
   }
   steps_.push_back({Step::kSetConfig});
@@ -615,8 +594,9 @@ absl::StatusOr<StreamResult> Run::Go() {
   if (batch_.transaction == TransactionControl::kInside &&
       context_.NeedsTransaction()) {
     return absl::InvalidArgumentError(
-        "a statement inside a transaction cannot set context variables or a "
-        "statement_timeout; they are set once, when the transaction begins");
+        "a statement inside a transaction cannot set context variables, a "
+        "role or a statement_timeout; they are set once, when the "
+        "transaction begins");
   }
   for (const exec::Statement& statement : statements_) {
     if (statement.plan == nullptr) {

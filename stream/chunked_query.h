@@ -94,9 +94,10 @@ struct BatchOptions {
 //   RESET ROLE
 //   [BEGIN]                                    see TransactionControl
 //   [SELECT set_config('statement_timeout', $1, true),
-//           set_config($2, $3, true), ...]     the effective timeout (see
-//                                              StreamOptions) and the
-//                                              context's variables
+//           set_config($2, $3, true), ...,     the effective timeout (see
+//           set_config('role', $n, true)]      StreamOptions), the context's
+//                                              variables and its role
+//                                              (settings_statement.h)
 //   for each statement:
 //     [Parse <name>]                           first run of a shape
 //     Bind/Execute (<name> or unnamed), single-row mode
@@ -106,8 +107,10 @@ struct BatchOptions {
 // so set_config(..., is_local=true) (SET LOCAL) values are visible to the
 // statements (e.g. to row-level security policies through
 // current_setting) and gone at COMMIT. Without BEGIN (one statement and no
-// context variables) they hold for the pipeline's implicit transaction,
-// which ends at the Sync.
+// context settings) they hold for the pipeline's implicit transaction,
+// which ends at the Sync. SET LOCAL ROLE ends with the transaction too:
+// the next batch starts as the session's own user (and RESET ROLE first
+// undoes a session-level SET ROLE an earlier caller left).
 //
 // Session state: whatever an earlier caller's statements set at session
 // level (set_config(..., false), SET, SET ROLE, SET SESSION AUTHORIZATION,
@@ -135,8 +138,10 @@ struct BatchOptions {
 // Connection::IsReusable() tells, and the pool discards such a connection.
 //
 // Errors: the server's, mapped from its SQLSTATE (base/pg_status.h), with
-// whatever the message quotes withheld; InvalidArgument for a bad context
-// variable name, a NUL byte in a context value or a text parameter
+// whatever the message quotes withheld (an unknown role is InvalidArgument,
+// SQLSTATE 22023; a role the session's user may not take PermissionDenied,
+// 42501); InvalidArgument for a bad context variable name or role, a NUL
+// byte in a context value or a text parameter
 // ("invalid parameter $3: text contains a NUL byte"), or settings in a
 // kInside batch (all checked before anything is sent); DeadlineExceeded when
 // `context.deadline` passes (the statement is cancelled on the server) or the

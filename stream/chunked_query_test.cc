@@ -310,7 +310,7 @@ TEST_F(StreamQueryTest, SinkFailureInsideTheTransactionRollsBack) {
 
 TEST_F(StreamQueryTest, InvalidVariableNameSendsNothing) {
   for (const char* name : {"tenant_id", "app.", "app.Tenant", "app.1x",
-                           "app.a-b", "app.a.b", "pg.x"}) {
+                           "app.a-b", "app.a..b", "pg.x", "jwt.sub", "role"}) {
     exec::RequestContext context;
     context.variables[name] = "v";
     CollectingSink sink;
@@ -1141,6 +1141,157 @@ TEST_F(StreamQueryTest, ServerMessagesWithholdEveryQuotedSpan) {
     EXPECT_FALSE(absl::StrContains(result.status().message(), "Secret"));
     EXPECT_FALSE(absl::StrContains(result.status().message(), "!"));
   }
+}
+
+// --- Issue 11: setting names beyond app.*, and the role ---
+
+TEST_F(StreamQueryTest, VariablesOfEveryAllowedPrefixAreVisibleAndResetAfter) {
+  exec::RequestContext context;
+  context.variables["app.a.b"] = "1";
+  context.variables["fraiseql.user_role"] = "2";
+  context.variables["jwt.claims.sub"] = "o'reilly\"; --";
+  const std::string probe =
+      "SELECT concat_ws('|', current_setting('app.a.b', true), "
+      "current_setting('fraiseql.user_role', true), "
+      "current_setting('jwt.claims.sub', true))";
+  CollectingSink sink;
+  auto result = StreamQuery(conn_->raw(), {probe, {}}, {}, context, &sink);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(sink.rows, (std::vector<std::string>{"1|2|o'reilly\"; --"}));
+  EXPECT_EQ(Rows(conn_->raw(), probe), (std::vector<std::string>{"||"}));
+}
+
+// A role made by the test, granted to the test's user so that it may SET
+// ROLE to it, dropped at the end.
+class RoleTest : public StreamQueryTest {
+ protected:
+  void SetUp() override {
+    StreamQueryTest::SetUp();
+    role_ = schema_.name() + "_reader";
+    schema_.admin().Exec("DROP ROLE IF EXISTS " + role_ + "; CREATE ROLE " +
+                         role_ + " NOLOGIN; GRANT " + role_ +
+                         " TO CURRENT_USER");
+    // Only the session's own user may read it.
+    schema_.admin().Exec("CREATE TABLE " + schema_.name() +
+                         ".secret (v text); INSERT INTO " + schema_.name() +
+                         ".secret VALUES ('s')");
+    own_ = Rows(conn_->raw(), "SELECT current_user::text").at(0);
+  }
+  void TearDown() override {
+    schema_.admin().Exec("DROP TABLE " + schema_.name() + ".secret");
+    schema_.admin().Exec("DROP ROLE " + role_);
+  }
+  // current_user as the session sees it between calls (not through
+  // StreamQuery, whose prologue would reset a leftover role).
+  std::string SessionUser() {
+    PGresult* r = PQexec(conn_->raw(), "SELECT current_user");
+    std::string user = PQgetvalue(r, 0, 0);
+    PQclear(r);
+    return user;
+  }
+
+  testing::ScopedSchema schema_{"stream_role"};
+  std::string role_;
+  std::string own_;
+};
+
+TEST_F(RoleTest, RoleIsTheCurrentUserOfTheStatementAndEndsWithIt) {
+  exec::RequestContext context;
+  context.role = role_;
+  context.tenant_id = "t1";
+  CollectingSink sink;
+  auto result = StreamQuery(
+      conn_->raw(),
+      {"SELECT current_user || '|' || current_setting('app.tenant_id')", {}},
+      {}, context, &sink);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(sink.rows, (std::vector<std::string>{role_ + "|t1"}));
+  EXPECT_NE(role_, own_);
+  // SET LOCAL: back to the connection's own role after the call.
+  EXPECT_EQ(SessionUser(), own_);
+  EXPECT_EQ(Rows(conn_->raw(), "SELECT current_user::text"),
+            (std::vector<std::string>{own_}));
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
+TEST_F(RoleTest, RolesPrivilegesApplyToTheStatement) {
+  exec::RequestContext context;
+  context.role = role_;
+  CollectingSink sink;
+  auto result = StreamQuery(conn_->raw(),
+                            {"SELECT v FROM " + schema_.name() + ".secret", {}},
+                            {}, context, &sink);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kPermissionDenied)
+      << result.status();
+  EXPECT_EQ(SqlStateOf(result.status()), "42501");
+  EXPECT_TRUE(sink.rows.empty());
+  EXPECT_EQ(SessionUser(), own_);
+  EXPECT_TRUE(conn_->IsReusable());
+  // The connection's own user still reads it.
+  EXPECT_EQ(Rows(conn_->raw(), "SELECT v FROM " + schema_.name() + ".secret"),
+            (std::vector<std::string>{"s"}));
+}
+
+TEST_F(RoleTest, UnknownRoleIsInvalidArgumentWithItsNameWithheld) {
+  exec::RequestContext context;
+  context.role = "no_such_role_" + schema_.name();
+  CollectingSink sink;
+  auto result =
+      StreamQuery(conn_->raw(), {"SELECT 'ran'", {}}, {}, context, &sink);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument)
+      << result.status();
+  EXPECT_EQ(SqlStateOf(result.status()), "22023");
+  EXPECT_FALSE(absl::StrContains(result.status().message(), "no_such_role"))
+      << result.status();
+  EXPECT_TRUE(sink.rows.empty());
+  EXPECT_EQ(SessionUser(), own_);
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
+TEST_F(RoleTest, RoleHoldsForTheWholeBegunTransaction) {
+  BatchOptions begin;
+  begin.transaction = TransactionControl::kBegin;
+  exec::RequestContext context;
+  context.role = role_;
+  const exec::Plan who{"SELECT current_user::text", {}};
+  CollectingSink first;
+  const exec::Statement statements[] = {{&who, &first}};
+  ASSERT_TRUE(StreamBatch(conn_->raw(), statements, {}, begin, context).ok());
+  EXPECT_EQ(first.rows, (std::vector<std::string>{role_}));
+  BatchOptions inside;
+  inside.transaction = TransactionControl::kInside;
+  // Inside, the role cannot be given again.
+  CollectingSink refused;
+  const exec::Statement again[] = {{&who, &refused}};
+  EXPECT_EQ(
+      StreamBatch(conn_->raw(), again, {}, inside, context).status().code(),
+      absl::StatusCode::kInvalidArgument);
+  CollectingSink second;
+  const exec::Plan commit{"COMMIT", {}};
+  const exec::Statement more[] = {{&who, &second}, {&commit, nullptr, false}};
+  ASSERT_TRUE(
+      StreamBatch(conn_->raw(), more, {}, inside, exec::RequestContext()).ok());
+  EXPECT_EQ(second.rows, (std::vector<std::string>{role_}));
+  EXPECT_EQ(SessionUser(), own_);
+}
+
+TEST_F(StreamQueryTest, InvalidRoleIsRefusedBeforeAnythingIsSent) {
+  for (const std::string& role :
+       {std::string(), std::string(64, 'r'), std::string("a\0b", 3)}) {
+    exec::RequestContext context;
+    context.role = role;
+    CollectingSink sink;
+    auto result =
+        StreamQuery(conn_->raw(), {"SELECT 'ran'", {}}, {}, context, &sink);
+    EXPECT_EQ(result.status().code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_TRUE(
+        absl::StartsWith(result.status().message(), "invalid context role: "))
+        << result.status();
+    EXPECT_TRUE(sink.rows.empty());
+  }
+  EXPECT_TRUE(conn_->IsReusable());
 }
 
 }  // namespace

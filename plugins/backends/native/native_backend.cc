@@ -18,11 +18,6 @@ namespace {
 // may be what just failed): rolling a savepoint back after a failed RELEASE.
 constexpr absl::Duration kCleanupBound = absl::Seconds(5);
 
-bool HasVariables(const exec::RequestContext& context) {
-  return context.tenant_id.has_value() || context.user_id.has_value() ||
-         !context.variables.empty();
-}
-
 // The context of one statement inside a transaction: the transaction's
 // settings for its first batch (BEGIN travels with it), none after; the
 // call's own deadline and cancel flag. A call's statement_timeout is not
@@ -173,7 +168,7 @@ class NativeTransaction : public Transaction {
       return RunLocked({}, context);
     }
     if (poisoned_.load()) return Poisoned();
-    if (HasVariables(context)) return RunLocked({}, context);
+    if (context.HasSettings()) return RunLocked({}, context);
     if (context.deadline <= absl::Now()) {
       absl::Status status = absl::DeadlineExceededError(
           "query exceeded its deadline before it was sent");
@@ -238,10 +233,10 @@ class NativeTransaction : public Transaction {
     if (state_ == State::kDone) return Ended();
     if (state_ == State::kAborted || state_ == State::kFailed) return Aborted();
     if (poisoned_.load()) return Poisoned();
-    if (HasVariables(context)) {
+    if (context.HasSettings()) {
       return absl::InvalidArgumentError(
-          "a statement inside a transaction cannot set context variables; "
-          "pass them when the transaction begins");
+          "a statement inside a transaction cannot set context variables or "
+          "a role; pass them when the transaction begins");
     }
     const bool first = state_ == State::kNotBegun;
     stream::BatchOptions batch;
@@ -423,10 +418,10 @@ class SavepointTransaction : public Transaction {
 
 absl::StatusOr<std::unique_ptr<Transaction>> NativeTransaction::Begin(
     const TransactionOptions& options, const exec::RequestContext& context) {
-  if (HasVariables(context)) {
+  if (context.HasSettings()) {
     return absl::InvalidArgumentError(
-        "a nested transaction cannot set context variables; they belong to "
-        "the outer transaction");
+        "a nested transaction cannot set context variables or a role; they "
+        "belong to the outer transaction");
   }
   if (options.isolation != TransactionOptions().isolation ||
       options.read_only) {

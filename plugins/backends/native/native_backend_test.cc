@@ -458,6 +458,57 @@ TEST_F(NativeTransactionTest, StatementsCannotSetContextOfTheirOwn) {
   EXPECT_EQ(Committed(), (std::vector<std::string>{"b"}));
 }
 
+// A role of the transaction holds for every statement of it, savepoints
+// included, and the connection is back to its own user after.
+TEST_F(NativeTransactionTest, RoleHoldsForEveryStatementAndEndsWithIt) {
+  const std::string role = schema_.name() + "_tx_role";
+  schema_.admin().Exec("DROP ROLE IF EXISTS " + role + "; CREATE ROLE " + role +
+                       " NOLOGIN; GRANT " + role + " TO CURRENT_USER");
+  const std::string own = One(*backend_, "SELECT current_user::text");
+  {
+    exec::RequestContext context;
+    context.role = role;
+    context.variables["jwt.claims.sub"] = "user-3";
+    auto tx = Begin(*backend_, context);
+    ASSERT_NE(tx, nullptr);
+    const std::string sql =
+        "SELECT current_user || '/' || current_setting('jwt.claims.sub')";
+    EXPECT_EQ(Value(*tx, sql), role + "/user-3");
+    auto nested = tx->Begin(TransactionOptions(), exec::RequestContext());
+    ASSERT_TRUE(nested.ok()) << nested.status();
+    EXPECT_EQ(Value(**nested, sql), role + "/user-3");
+    ASSERT_TRUE((*nested)->Commit().ok());
+    ASSERT_TRUE(tx->Commit().ok());
+  }
+  EXPECT_EQ(One(*backend_, "SELECT current_user::text"), own);
+  schema_.admin().Exec("DROP ROLE " + role);
+}
+
+// A statement's role would be silently lost (the transaction's settings
+// were fixed at Begin): refused, on the first statement too.
+TEST_F(NativeTransactionTest, StatementsCannotSetARoleOfTheirOwn) {
+  auto tx = Begin(*backend_);
+  ASSERT_NE(tx, nullptr);
+  exec::RequestContext context;
+  context.role = "postgres";
+  Collect sink;
+  EXPECT_EQ(tx->Execute(Insert("a"), context, &sink).code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(tx->Begin(TransactionOptions(), context).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(tx->Execute(Insert("b"), &sink).ok());
+  ASSERT_TRUE(tx->Commit().ok());
+  EXPECT_EQ(Committed(), (std::vector<std::string>{"b"}));
+}
+
+TEST_F(NativeTransactionTest, BeginRejectsAnInvalidRole) {
+  exec::RequestContext context;
+  context.role = "";
+  auto tx = backend_->Begin(TransactionOptions(), context);
+  EXPECT_EQ(tx.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
 TEST_F(NativeTransactionTest, BeginRejectsABadVariableName) {
   exec::RequestContext context;
   context.variables["app.Bad-Name"] = "v";
