@@ -155,6 +155,41 @@ class Repository {
       const v1::MutationField& mutation,
       const exec::RequestContext& context = {}) const;
 
+  // Runs the caller's raw SQL: one statement with placeholders $1..$n and
+  // its n parameters (`plan.params`, bound as text; their sql_type is not
+  // used: casts belong in the SQL, e.g. $1::int), on the writer backend
+  // under `context`, so that on a transaction's repository it runs in (and
+  // sees the writes of) the transaction. The statement is not prepared on
+  // the connection.
+  //
+  // `fetch`: the statement's rows as a compact JSON array of objects, one
+  // per row, column name -> value in column order (to_json of the row: a
+  // SQL NULL is null, numbers stay numbers, timestamps ISO 8601 text, json
+  // nested), "[]" when none. The statement is run as
+  //   WITH fraiseql_rows AS (<sql>) SELECT to_json(fraiseql_rows.*)::text
+  //   FROM fraiseql_rows
+  // so it must be a query a WITH can hold: SELECT, VALUES, TABLE, or
+  // INSERT/UPDATE/DELETE ... RETURNING (a statement that itself starts
+  // with a data-modifying WITH is refused by the server: 0A000). Trailing
+  // semicolons and comments are dropped first.
+  // Not `fetch`: the SQL runs as given (DDL, DML, anything one statement of
+  // the extended protocol may be) and its rows, if any, are discarded;
+  // returns "[]".
+  //
+  // Errors: InvalidArgument for an empty SQL text ("RunSql needs one SQL
+  // statement; ..."), one holding several statements ("RunSql runs one
+  // SQL statement; ..."), a count of parameters other than the highest
+  // $n (all checked before anything is sent), or a bad context; the
+  // server's, mapped from its SQLSTATE (kept as payload, base/pg_status.h);
+  // ResourceExhausted (with kResponseTooLargePayloadUrl) when the JSON
+  // passes max_response_bytes (the statement is cancelled); the backend's
+  // (see plugins/backend.h). A failed statement outside a transaction
+  // leaves nothing behind (its implicit transaction rolled back, the
+  // connection back in the pool or discarded).
+  absl::StatusOr<std::string> RunSql(
+      const exec::Plan& plan, bool fetch,
+      const exec::RequestContext& context = {}) const;
+
   // Opens a transaction on the writer backend (plugins::Backend::Begin)
   // and returns it with a repository whose every call runs in it. The
   // repository shares this one's planner; the scope must not outlive this
