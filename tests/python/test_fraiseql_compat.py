@@ -12,7 +12,6 @@ on worker threads (the contract is the same) takes its place."""
 import asyncio
 import dataclasses
 import datetime
-import decimal
 import json
 import os
 import uuid
