@@ -885,10 +885,17 @@ class FraiseQLRepository:
             options["context"].update(
                 (name, _scalar(value, name))
                 for name, value in zip(names, context_args))
-        body = await self._repo.mutate(
-            function_name, _json_text(input_data), field="result",
-            success_type="Success", error_type="Error",
-            context_args=names, **options)
+        from . import DatabaseError
+
+        try:
+            body = await self._repo.mutate(
+                function_name, _json_text(input_data), field="result",
+                success_type="Success", error_type="Error",
+                context_args=names, **options)
+        except DatabaseError as error:
+            if "returned no row" in str(error):  # FraiseQL gives {}
+                return {}
+            raise
         written = _loads(body)
         if written.get("errors") and not written.get("data"):
             raise ValueError(f"{function_name}: {written['errors']}")

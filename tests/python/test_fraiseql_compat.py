@@ -615,9 +615,23 @@ def test_execute_function(run_db, db_url, accounts_schema):
     got = run_db(lambda db: db.execute_function(
         f"{MSCHEMA}.rename_account", {"id": missing, "name": "x"}))
     assert got == expected
+    assert run_db(lambda db: db.execute_function(f"{MSCHEMA}.no_row",
+                                                 {})) == {}
     for bad in ("x; DROP TABLE y", "a.b.c", "fn()", ""):
         with pytest.raises(ValueError, match="Invalid function name"):
             run_db(lambda db: db.execute_function(bad, {}))
+
+
+def test_a_raising_function_raises_and_writes_nothing(run_db, pg,
+                                                     accounts_schema):
+    account_id = str(uuid.uuid4())
+    with pytest.raises(fraiseql_native.DatabaseError,
+                       match="refused the name"):
+        run_db(lambda db: db.execute_function_with_context(
+            f"{MSCHEMA}.create_account", [TENANT_1, "eve"],
+            {"id": account_id, "name": "raise"}),
+            context={"tenant_id": TENANT_1})
+    assert _stored(pg, account_id) == []
 
 
 def test_query_timeout_from_the_context_bounds_a_call(run_db, pg,
@@ -694,9 +708,15 @@ def test_run(run_db, pg, users):
         f"{users} WHERE tenant_id = %(t)s ORDER BY id LIMIT 3",
         {"t": TENANT_2})))
     assert [(r["email"], r["age"]) for r in got] == expected
-    assert run_db(lambda db: db.run(
-        "SELECT current_setting('app.tenant_id', true) AS t, %s::int + 1 AS n",
-        [41]), context={"tenant_id": TENANT_1}) == [{"t": TENANT_1, "n": 42}]
+    got = run_db(lambda db: db.run(
+        "SELECT current_setting('app.tenant_id', true) AS t, "
+        "current_setting('jwt.claims.sub', true) AS sub, "
+        "current_setting('app.contact_id', true) AS contact, "
+        "%s::int + 1 AS n", [41]),
+        context={"tenant_id": TENANT_1, "jwt.claims.sub": "s1",
+                 "contact_id": "c1", "db": object()})
+    assert got == [{"t": TENANT_1, "sub": "s1", "contact": "c1", "n": 42}]
+    assert run_db(lambda db: db.run("SELECT 1 AS one", fetch=False)) == []
 
 
 def test_convert_placeholders():
