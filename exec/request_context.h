@@ -15,6 +15,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "exec/call_stats.h"
 
 namespace fraiseql::exec {
 
@@ -56,6 +57,9 @@ struct RequestContext {
   // cancelled on the server and the call returns Cancelled. Checked at least
   // every 50 ms while waiting for the server. Must outlive the call.
   const std::atomic<bool>* cancelled = nullptr;
+  // When non-null, the call records what it cost here (see CallStats for
+  // who fills what). Must outlive the call; one call at a time.
+  CallStats* stats = nullptr;
 
   // Whether the context sets anything on the server for its statements:
   // a variable (tenant_id, user_id, variables) or a role. A statement inside

@@ -1,5 +1,6 @@
 #include "repository/repository.h"
 
+#include <algorithm>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -406,6 +407,50 @@ class JsonArraySink : public exec::RowSink {
   int64_t rows_ = 0;
 };
 
+// Sets the Repository's part of a call's stats (exec::CallStats: execution
+// and bytes) when the call ends, however it ends. The backend adds the
+// acquire wait as the call runs; execution is the rest of the call's time.
+class CallRecorder {
+ public:
+  explicit CallRecorder(exec::CallStats* stats)
+      : stats_(stats),
+        start_(absl::Now()),
+        wait_before_(stats != nullptr ? stats->acquire_wait
+                                      : absl::ZeroDuration()) {}
+  CallRecorder(const CallRecorder&) = delete;
+  CallRecorder& operator=(const CallRecorder&) = delete;
+  ~CallRecorder() {
+    if (stats_ == nullptr) return;
+    const absl::Duration waited = stats_->acquire_wait - wait_before_;
+    stats_->execution =
+        std::max(absl::ZeroDuration(), absl::Now() - start_ - waited);
+  }
+
+  void set_bytes(size_t bytes) {
+    if (stats_ != nullptr) stats_->bytes = static_cast<int64_t>(bytes);
+  }
+
+ private:
+  exec::CallStats* stats_;
+  absl::Time start_;
+  absl::Duration wait_before_;
+};
+
+// Counts the bytes a streamed body hands to its consumer.
+class CountingBodySink : public BodySink {
+ public:
+  explicit CountingBodySink(BodySink* inner) : inner_(inner) {}
+  absl::Status OnBytes(absl::string_view bytes) override {
+    bytes_ += bytes.size();
+    return inner_->OnBytes(bytes);
+  }
+  size_t bytes() const { return bytes_; }
+
+ private:
+  BodySink* inner_;
+  size_t bytes_ = 0;
+};
+
 // The server's answer to several statements in one extended-protocol
 // message, should one get past ScanRawSql.
 bool IsSeveralStatementsError(const absl::Status& status) {
@@ -549,6 +594,7 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
 absl::StatusOr<std::string> Repository::Execute(
     const v1::QueryDefinition& query,
     const exec::RequestContext& context) const {
+  CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
   bool entered;
@@ -556,6 +602,7 @@ absl::StatusOr<std::string> Repository::Execute(
   absl::Cleanup leave = [&] { LeaveGate(entered); };
   std::string body;
   RETURN_IF_ERROR(Run(plans, context, &body, nullptr, 0));
+  record.set_bytes(body.size());
   return body;
 }
 
@@ -570,15 +617,21 @@ absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,
     return absl::InvalidArgumentError(absl::StrCat(
         "chunk_bytes is too large (limit ", kMaxChunkBytes, " bytes)"));
   }
+  CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
   std::string body;
   body.reserve(chunk_bytes + chunk_bytes / 4);
-  return Run(plans, context, &body, sink, std::max<size_t>(1, chunk_bytes));
+  CountingBodySink counted(sink);
+  absl::Status status =
+      Run(plans, context, &body, &counted, std::max<size_t>(1, chunk_bytes));
+  record.set_bytes(counted.bytes());
+  return status;
 }
 
 absl::StatusOr<Value> Repository::ExecuteValue(
     const v1::RootField& root, const exec::RequestContext& context) const {
+  CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(planner::RootPlan plan, planner_->PlanRoot(root));
   if (plan.shape != ResultShape::kValue &&
@@ -600,12 +653,14 @@ absl::StatusOr<Value> Repository::ExecuteValue(
   Value value;
   value.decimal_numbers = plan.decimal_numbers;
   value.json = sink.Take();
+  record.set_bytes(value.json.size());
   return value;
 }
 
 absl::StatusOr<std::string> Repository::Mutate(
     const v1::MutationField& mutation,
     const exec::RequestContext& context) const {
+  CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(
       planner::MutationPlan plan,
@@ -629,6 +684,7 @@ absl::StatusOr<std::string> Repository::Mutate(
   exec::RequestContext call;
   call.deadline = context.deadline;
   call.cancelled = context.cancelled;
+  call.stats = context.stats;
   MutationSink sink;
   // Ending the transaction is cleanup: it gets a bound of its own, since
   // the call's deadline may be what just failed. A savepoint left in place
@@ -684,12 +740,14 @@ absl::StatusOr<std::string> Repository::Mutate(
         absl::StrCat("invalid row from the database: ", status.message()));
   }
   writer.Finish();
+  record.set_bytes(body.size());
   return body;
 }
 
 absl::StatusOr<std::string> Repository::RunSql(
     const exec::Plan& plan, bool fetch,
     const exec::RequestContext& context) const {
+  CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   const RawSqlFacts facts = ScanRawSql(plan.sql);
   if (facts.empty) {
@@ -731,7 +789,9 @@ absl::StatusOr<std::string> Repository::RunSql(
       writer_->ExecuteBatch(absl::MakeConstSpan(&statement, 1), context);
   if (IsSeveralStatementsError(status)) return SeveralStatementsError();
   RETURN_IF_ERROR(status);
-  return fetch ? sink.Take() : std::string("[]");
+  std::string json = fetch ? sink.Take() : std::string("[]");
+  record.set_bytes(json.size());
+  return json;
 }
 
 absl::StatusOr<Repository::TransactionScope> Repository::BeginTransaction(

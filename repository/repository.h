@@ -65,6 +65,12 @@ class BodySink {
   virtual absl::Status OnBytes(absl::string_view bytes) = 0;
 };
 
+// Call statistics: when a call's context has `stats` (exec::CallStats),
+// every call below sets its execution time and the bytes it returned,
+// however it ends; the backend adds the acquire wait and rows and the
+// SQLSTATE of a failure (the native backend does; see
+// plugins/backends/native/native_backend.h).
+//
 // Thread-safe; the schema, operators and backends are shared with their other
 // users. Holds one Planner for its lifetime, so plans are cached by shape
 // across calls (planner/planner.h); repositories made by InTransaction share

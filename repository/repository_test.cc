@@ -613,6 +613,92 @@ TEST_F(RepositoryTest, CapInAStreamEndsTheBodyWithAnError) {
   EXPECT_EQ(pool_->Stats().in_use, 0);
 }
 
+// --- Call statistics (exec::CallStats) ---
+
+TEST_F(RepositoryTest, StatsOfExecuteCountRowsBytesAndTime) {
+  v1::QueryDefinition q;
+  Select(AddRoot(&q, "many", "v_many"), {{"id", "id"}});
+  AddRoot(&q, "n", "v_item")->set_operation(v1::RootField::COUNT);
+  exec::CallStats stats;
+  exec::RequestContext context;
+  context.stats = &stats;
+  auto body = repository_->Execute(q, context);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(stats.rows, 301);  // 300 rows and the count
+  EXPECT_EQ(stats.bytes, static_cast<int64_t>(body->size()));
+  EXPECT_GT(stats.execution, absl::ZeroDuration());
+  EXPECT_LT(stats.execution, absl::Seconds(10));
+  EXPECT_EQ(stats.sqlstate, "");
+}
+
+TEST_F(RepositoryTest, StatsOfAStreamCountTheBytesHandedOver) {
+  v1::QueryDefinition q;
+  Select(AddRoot(&q, "many", "v_many"), {{"id", "id"}, {"label", "label"}});
+  exec::CallStats stats;
+  exec::RequestContext context;
+  context.stats = &stats;
+  PieceSink sink;
+  ASSERT_TRUE(repository_->ExecuteStreaming(q, context, &sink, 1024).ok());
+  EXPECT_GT(sink.pieces.size(), 1u);
+  EXPECT_EQ(stats.bytes, static_cast<int64_t>(sink.Joined().size()));
+  EXPECT_EQ(stats.rows, 300);
+  EXPECT_GT(stats.execution, absl::ZeroDuration());
+}
+
+TEST_F(RepositoryTest, StatsOfAValueAndOfAFailure) {
+  v1::RootField root;
+  root.set_response_key("n");
+  root.set_view(schema_.name() + ".v_item");
+  root.set_operation(v1::RootField::COUNT);
+  exec::CallStats stats;
+  exec::RequestContext context;
+  context.stats = &stats;
+  auto value = repository_->ExecuteValue(root, context);
+  ASSERT_TRUE(value.ok()) << value.status();
+  EXPECT_EQ(stats.bytes, static_cast<int64_t>(value->json.size()));
+  EXPECT_EQ(stats.rows, 1);
+
+  exec::CallStats failed;
+  context.stats = &failed;
+  auto rows = repository_->RunSql({"SELECT 1 / 0 AS x", {}}, true, context);
+  ASSERT_FALSE(rows.ok());
+  EXPECT_EQ(failed.sqlstate, "22012");
+  EXPECT_EQ(failed.bytes, 0);
+  EXPECT_GT(failed.execution, absl::ZeroDuration());
+
+  exec::CallStats ran;
+  context.stats = &ran;
+  rows = repository_->RunSql({"SELECT 'x' AS v", {}}, true, context);
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_EQ(ran.bytes, static_cast<int64_t>(rows->size()));
+  EXPECT_EQ(ran.rows, 1);
+}
+
+// Execution leaves out the wait for a connection, which is its own figure.
+TEST_F(RepositoryTest, StatsKeepTheAcquireWaitOutOfTheExecutionTime) {
+  auto held1 = pool_->Acquire(absl::Now() + absl::Seconds(5));
+  auto held2 = pool_->Acquire(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(held1.ok() && held2.ok());
+  exec::CallStats stats;
+  absl::StatusOr<std::string> rows;
+  std::thread caller([&] {
+    exec::RequestContext context;
+    context.stats = &stats;
+    rows = repository_->RunSql({"SELECT 1 AS one", {}}, true, context);
+  });
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (pool_->Stats().waiting == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(pool_->Stats().waiting, 1);
+  absl::SleepFor(absl::Milliseconds(300));
+  *held1 = pool::PooledConnection();
+  caller.join();
+  ASSERT_TRUE(rows.ok()) << rows.status();
+  EXPECT_GE(stats.acquire_wait, absl::Milliseconds(300));
+  EXPECT_LT(stats.execution, absl::Milliseconds(250));
+}
+
 // Mutations: a function of the mutation_response shape in a schema of the
 // test's own.
 class MutationTest : public ::testing::Test {
@@ -724,6 +810,21 @@ TEST_F(MutationTest, SuccessCommitsAndWritesTheSuccessType) {
             R"("body":"hello","tenant":"t1","seenTenant":"t1"}}}})");
   EXPECT_EQ(Notes(), (std::vector<std::string>{"1:hello"}));
   EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(MutationTest, StatsOfAMutationCountItsRowAndBody) {
+  exec::CallStats stats;
+  exec::RequestContext context = context_;
+  context.stats = &stats;
+  auto body = repository_->Mutate(AddNote(1, "hello"), context);
+  ASSERT_TRUE(body.ok()) << body.status();
+  EXPECT_EQ(stats.bytes, static_cast<int64_t>(body->size()));
+  EXPECT_GE(stats.rows, 1);
+  EXPECT_GT(stats.execution, absl::ZeroDuration());
+  exec::CallStats failed;
+  context.stats = &failed;
+  EXPECT_FALSE(repository_->Mutate(AddNote(1, "again"), context).ok());
+  EXPECT_EQ(failed.sqlstate, "23505");
 }
 
 TEST_F(MutationTest, ErrorStatusRollsBackAndWritesTheErrorType) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <optional>
 #include <string>
 #include <utility>
 
@@ -9,6 +10,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "base/pg_status.h"
 #include "base/status_macros.h"
 
 namespace fraiseql::plugins {
@@ -29,6 +31,18 @@ exec::RequestContext CallContext(const exec::RequestContext& transaction,
   context.deadline = std::min(call.deadline, transaction.deadline);
   context.cancelled = call.cancelled;
   return context;
+}
+
+// Adds what one StreamBatch call cost to the caller's stats, if any.
+void RecordBatch(const exec::RequestContext& context,
+                 const absl::StatusOr<stream::StreamResult>& result) {
+  if (context.stats == nullptr) return;
+  if (result.ok()) {
+    context.stats->rows += result->rows;
+  } else if (std::optional<std::string> sqlstate = SqlStateOf(result.status());
+             sqlstate.has_value()) {
+    context.stats->sqlstate = *std::move(sqlstate);
+  }
 }
 
 absl::Status Aborted() {
@@ -249,6 +263,7 @@ class NativeTransaction : public Transaction {
     absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
         connection_->raw(), statements, backend_->options_, batch,
         CallContext(context_, context, first));
+    RecordBatch(context, result);
     // The state follows the server's, not the status: a call that failed
     // before anything was sent leaves the transaction as it was.
     PGconn* conn = connection_->raw();
@@ -460,9 +475,20 @@ NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
 
 absl::StatusOr<pool::PooledConnection> NativeBackend::Acquire(
     const exec::RequestContext& context) {
-  absl::Time deadline = std::min(
-      context.deadline, absl::Now() + pool_->options().acquire_timeout);
-  return pool_->Acquire(deadline);
+  const absl::Time start = absl::Now();
+  absl::Time deadline =
+      std::min(context.deadline, start + pool_->options().acquire_timeout);
+  absl::StatusOr<pool::PooledConnection> connection = pool_->Acquire(deadline);
+  if (context.stats != nullptr) {
+    context.stats->acquire_wait += absl::Now() - start;
+    if (!connection.ok()) {
+      if (std::optional<std::string> sqlstate = SqlStateOf(connection.status());
+          sqlstate.has_value()) {
+        context.stats->sqlstate = *std::move(sqlstate);
+      }
+    }
+  }
+  return connection;
 }
 
 void NativeBackend::Settle(pool::PooledConnection& connection) {
@@ -487,6 +513,7 @@ absl::Status NativeBackend::ExecuteBatch(
   absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
       (*connection)->raw(), statements, options_, stream::BatchOptions(),
       context);
+  RecordBatch(context, result);
   Settle(*connection);
   return result.status();
 }

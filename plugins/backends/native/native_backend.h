@@ -38,6 +38,11 @@ struct NativeBackendOptions {
 // Thread-safe; each Execute borrows its own connection. A connection that
 // comes back broken or mid-transaction is closed by the pool, so a failed
 // call leaves the pool healthy.
+//
+// Call statistics (exec::RequestContext::stats): every acquire adds its
+// wait to acquire_wait (Execute, ExecuteBatch, Begin); every batch that
+// succeeds adds its rows (a transaction's statements too); a failure that
+// carries a SQLSTATE (base/pg_status.h) sets sqlstate.
 class NativeBackend : public Backend {
  public:
   NativeBackend(std::shared_ptr<pool::Pool> pool,

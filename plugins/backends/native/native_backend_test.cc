@@ -59,6 +59,90 @@ TEST(NativeBackend, FailedQueryLeavesPoolHealthy) {
   EXPECT_EQ(pool->Stats().size, 1);
 }
 
+// --- Call statistics (exec::CallStats) ---
+
+TEST(NativeBackend, StatsRecordRowsAndNoSqlStateOnSuccess) {
+  auto pool = MakePool(1);
+  NativeBackend backend(pool, {/*chunk_rows=*/2});
+  exec::CallStats stats;
+  exec::RequestContext context;
+  context.stats = &stats;
+  Collect sink;
+  ASSERT_TRUE(backend
+                  .Execute({"SELECT g::text FROM generate_series(1, 5) g", {}},
+                           context, &sink)
+                  .ok());
+  EXPECT_EQ(stats.rows, 5);
+  EXPECT_EQ(stats.sqlstate, "");
+  EXPECT_GE(stats.acquire_wait, absl::ZeroDuration());
+  EXPECT_LT(stats.acquire_wait, absl::Seconds(1));
+  // Added to, so that one CallStats covers every statement of a call.
+  const exec::Plan two{"SELECT 'a' UNION ALL SELECT 'b'", {}};
+  const exec::Statement statements[] = {{&two, &sink}, {&two, &sink}};
+  ASSERT_TRUE(backend.ExecuteBatch(statements, context).ok());
+  EXPECT_EQ(stats.rows, 9);
+}
+
+TEST(NativeBackend, StatsRecordTheSqlStateOfAServerError) {
+  auto pool = MakePool(1);
+  NativeBackend backend(pool);
+  exec::CallStats stats;
+  exec::RequestContext context;
+  context.stats = &stats;
+  Collect sink;
+  EXPECT_FALSE(
+      backend.Execute({"SELECT (1 / 0)::text", {}}, context, &sink).ok());
+  EXPECT_EQ(stats.sqlstate, "22012");
+  EXPECT_EQ(stats.rows, 0);
+}
+
+TEST(NativeBackend, StatsRecordTheWaitForAPoolConnection) {
+  auto pool = MakePool(1);
+  NativeBackend backend(pool);
+  auto held = pool->Acquire(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(held.ok()) << held.status();
+  exec::CallStats stats;
+  absl::Status status;
+  std::thread caller([&] {
+    exec::RequestContext context;
+    context.stats = &stats;
+    Collect sink;
+    status = backend.Execute({"SELECT 'x'", {}}, context, &sink);
+  });
+  // Once the caller waits, it waits at least as long as the connection is
+  // held from then on.
+  const absl::Time give_up = absl::Now() + absl::Seconds(5);
+  while (pool->Stats().waiting == 0 && absl::Now() < give_up) {
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  ASSERT_EQ(pool->Stats().waiting, 1);
+  absl::SleepFor(absl::Milliseconds(150));
+  *held = pool::PooledConnection();
+  caller.join();
+  ASSERT_TRUE(status.ok()) << status;
+  EXPECT_GE(stats.acquire_wait, absl::Milliseconds(150));
+  EXPECT_LT(stats.acquire_wait, absl::Seconds(5));
+  EXPECT_EQ(stats.rows, 1);
+}
+
+TEST(NativeBackend, StatsRecordAPoolTimeoutAsWaitWithoutSqlState) {
+  pool::PoolOptions options = testing::TestPoolOptions(1);
+  options.acquire_timeout = absl::Milliseconds(100);
+  auto pool = pool::Pool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  NativeBackend backend(*pool);
+  auto held = (*pool)->Acquire(absl::Now() + absl::Seconds(5));
+  ASSERT_TRUE(held.ok());
+  exec::CallStats stats;
+  exec::RequestContext context;
+  context.stats = &stats;
+  Collect sink;
+  absl::Status status = backend.Execute({"SELECT 'x'", {}}, context, &sink);
+  EXPECT_EQ(status.code(), absl::StatusCode::kDeadlineExceeded);
+  EXPECT_GE(stats.acquire_wait, absl::Milliseconds(100));
+  EXPECT_EQ(stats.sqlstate, "");
+}
+
 // The one value `sql` returns, run through `backend` without context.
 std::string One(NativeBackend& backend, const std::string& sql) {
   Collect sink;
@@ -507,6 +591,29 @@ TEST_F(NativeTransactionTest, BeginRejectsAnInvalidRole) {
   auto tx = backend_->Begin(TransactionOptions(), context);
   EXPECT_EQ(tx.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(NativeTransactionTest, StatsOfATransactionsStatementsCountTheirRows) {
+  exec::CallStats begin_stats;
+  exec::RequestContext begin;
+  begin.stats = &begin_stats;
+  auto tx = Begin(*backend_, begin);
+  ASSERT_NE(tx, nullptr);
+  EXPECT_LT(begin_stats.acquire_wait, absl::Seconds(2));
+  exec::CallStats stats;
+  exec::RequestContext call;
+  call.stats = &stats;
+  Collect sink;
+  ASSERT_TRUE(tx->Execute(Insert("a"), call, &sink).ok());
+  ASSERT_TRUE(
+      tx->Execute({"SELECT v FROM " + table_ + " UNION ALL SELECT 'b'", {}},
+                  call, &sink)
+          .ok());
+  EXPECT_EQ(stats.rows, 3);
+  EXPECT_EQ(stats.acquire_wait, absl::ZeroDuration());
+  EXPECT_FALSE(tx->Execute({"SELECT (1 / 0)::text", {}}, call, &sink).ok());
+  EXPECT_EQ(stats.sqlstate, "22012");
+  ASSERT_TRUE(tx->Rollback().ok());
 }
 
 TEST_F(NativeTransactionTest, BeginRejectsABadVariableName) {
