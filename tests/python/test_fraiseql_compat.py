@@ -6,9 +6,7 @@ paginate), on the real server over the shared sample data. Every expected
 value is computed here with psycopg from SQL written in the test, never from
 the module's own output.
 
-The async repository underneath is fraiseql_native.aio.AsyncRepository; while
-that module is not in the package, a stand-in that runs the sync Repository
-on worker threads (the contract is the same) takes its place."""
+The async repository underneath is fraiseql_native.aio.AsyncRepository."""
 import asyncio
 import dataclasses
 import datetime
@@ -27,45 +25,7 @@ from fraiseql_native.fraiseql import (DatabaseQuery, FraiseQLRepository,
                                       ResponseBytes, convert_placeholders,
                                       normalize_order_by, parse_aggregation)
 
-try:
-    from fraiseql_native.aio import AsyncRepository
-    REAL_AIO = True
-except ImportError:  # until the lead's module lands
-    REAL_AIO = False
-
-    class _Bound:
-        """Coroutine methods over a sync object's methods."""
-
-        def __init__(self, target):
-            self._target = target
-
-        def __getattr__(self, name):
-            method = getattr(self._target, name)
-
-            async def call(*args, **kwargs):
-                return await asyncio.to_thread(method, *args, **kwargs)
-            return call
-
-    class _Transaction:
-        def __init__(self, sync, options):
-            self._sync, self._options, self._tx = sync, options, None
-
-        async def __aenter__(self):
-            self._tx = await asyncio.to_thread(self._sync.transaction,
-                                               **self._options)
-            await asyncio.to_thread(self._tx.__enter__)
-            return _Bound(self._tx)
-
-        async def __aexit__(self, *exc):
-            return await asyncio.to_thread(self._tx.__exit__, *exc)
-
-    class AsyncRepository(_Bound):
-        def __init__(self, pool, schema, **kwargs):
-            self.sync = fraiseql_native.Repository(pool, schema, **kwargs)
-            super().__init__(self.sync)
-
-        def transaction(self, **options):
-            return _Transaction(self.sync, options)
+from fraiseql_native.aio import AsyncRepository
 
 TENANT_1 = "11111111-1111-1111-1111-111111111111"
 TENANT_2 = "22222222-2222-2222-2222-222222222222"

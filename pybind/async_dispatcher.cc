@@ -1,0 +1,264 @@
+#include "pybind/async_dispatcher.h"
+
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+
+namespace fraiseql::pybind {
+
+absl::StatusOr<std::unique_ptr<AsyncDispatcher>> AsyncDispatcher::Create(
+    int slots) {
+  if (slots < 1) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid concurrency=", slots,
+                     ": expected at least 1 (calls that "
+                     "may run at once, one pool connection each)"));
+  }
+  const int fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (fd < 0) {
+    return absl::InternalError(absl::StrCat("eventfd failed: errno ", errno));
+  }
+  return std::unique_ptr<AsyncDispatcher>(new AsyncDispatcher(slots, fd));
+}
+
+AsyncDispatcher::AsyncDispatcher(int slots, int event_fd)
+    : slots_(slots), event_fd_(event_fd), free_slots_(slots) {
+  workers_.reserve(slots);
+  for (int i = 0; i < slots; ++i)
+    workers_.emplace_back([this] { WorkerLoop(); });
+  expiry_ = std::thread([this] { ExpiryLoop(); });
+}
+
+AsyncDispatcher::~AsyncDispatcher() {
+  std::vector<std::function<void(JobEnv&)>> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    shutting_down_ = true;
+    for (auto& [id, call] : running_calls_) call->cancelled_ = true;
+    for (auto* queue : {&acquire_queue_, &pinned_queue_}) {
+      for (const std::shared_ptr<Call>& call : *queue) {
+        if (call->state_ != Call::State::kQueued) continue;
+        dropped.push_back(FinishWithoutRunningLocked(
+            call, absl::CancelledError("the async repository was closed "
+                                       "before the call could run")));
+      }
+      queue->clear();
+    }
+    work_cv_.SignalAll();
+    expiry_cv_.Signal();
+  }
+  dropped.clear();
+  for (std::thread& worker : workers_) worker.join();
+  expiry_.join();
+  close(event_fd_);
+}
+
+std::shared_ptr<AsyncDispatcher::Call> AsyncDispatcher::Submit(
+    std::function<void(JobEnv&)> run, SlotUse slot, absl::Time deadline) {
+  auto call = std::make_shared<Call>();
+  call->slot_ = slot;
+  call->deadline_ = deadline;
+  call->run_ = std::move(run);
+  std::function<void(JobEnv&)> dropped;
+  {
+    absl::MutexLock lock(&mu_);
+    call->id_ = next_id_++;
+    if (shutting_down_) {
+      call->state_ = Call::State::kDone;
+      {
+        absl::MutexLock call_lock(&call->mu_);
+        call->status_ = absl::CancelledError("the async repository is closed");
+      }
+      CompleteLocked(call);
+      dropped = std::move(call->run_);
+    } else {
+      ++queued_;
+      if (slot == SlotUse::kAcquire) {
+        acquire_queue_.push_back(call);
+        ++acquire_live_;
+      } else {
+        pinned_queue_.push_back(call);
+        ++pinned_live_;
+      }
+      if (deadline != absl::InfiniteFuture()) {
+        const bool soonest =
+            deadlines_.empty() || deadline < deadlines_.begin()->first.first;
+        deadlines_.emplace(std::make_pair(deadline, call->id_), call);
+        if (soonest) expiry_cv_.Signal();
+      }
+      work_cv_.Signal();
+    }
+  }
+  return call;
+}
+
+void AsyncDispatcher::Cancel(const std::shared_ptr<Call>& call) {
+  // The job's captures are destroyed after the lock is released: they may
+  // hold what gives a slot back.
+  std::function<void(JobEnv&)> dropped;
+  absl::MutexLock lock(&mu_);
+  switch (call->state_) {
+    case Call::State::kQueued:
+      ++cancelled_queued_;
+      dropped = FinishWithoutRunningLocked(
+          call, absl::CancelledError("cancelled before it ran"));
+      break;
+    case Call::State::kRunning:
+      call->cancelled_ = true;
+      break;
+    case Call::State::kDone:
+      break;
+  }
+}
+
+std::vector<uint64_t> AsyncDispatcher::Drain() {
+  // Clear the event first: a completion after this read signals again.
+  uint64_t count;
+  [[maybe_unused]] ssize_t n = read(event_fd_, &count, sizeof(count));
+  std::vector<uint64_t> done;
+  absl::MutexLock lock(&mu_);
+  done.swap(completed_);
+  return done;
+}
+
+void AsyncDispatcher::ReleaseSlot() {
+  absl::MutexLock lock(&mu_);
+  ++free_slots_;
+  work_cv_.Signal();
+}
+
+DispatcherStats AsyncDispatcher::Stats() const {
+  absl::MutexLock lock(&mu_);
+  DispatcherStats s;
+  s.slots = slots_;
+  s.free_slots = free_slots_;
+  s.queued = queued_;
+  s.running = running_;
+  s.completed_total = completed_total_;
+  s.queue_timeouts = queue_timeouts_;
+  s.cancelled_queued = cancelled_queued_;
+  return s;
+}
+
+bool AsyncDispatcher::RunnableLocked() const {
+  return pinned_live_ > 0 || (acquire_live_ > 0 && free_slots_ > 0);
+}
+
+std::shared_ptr<AsyncDispatcher::Call> AsyncDispatcher::TakeRunnableLocked() {
+  auto take = [](std::deque<std::shared_ptr<Call>>* queue) {
+    while (!queue->empty()) {
+      std::shared_ptr<Call> call = std::move(queue->front());
+      queue->pop_front();
+      if (call->state_ == Call::State::kQueued) return call;
+    }
+    return std::shared_ptr<Call>();
+  };
+  std::shared_ptr<Call> call;
+  if (pinned_live_ > 0) {
+    call = take(&pinned_queue_);
+    --pinned_live_;
+  } else if (acquire_live_ > 0 && free_slots_ > 0) {
+    call = take(&acquire_queue_);
+    --acquire_live_;
+    --free_slots_;
+  }
+  if (call == nullptr) return call;
+  --queued_;
+  ++running_;
+  call->state_ = Call::State::kRunning;
+  if (call->deadline_ != absl::InfiniteFuture()) {
+    deadlines_.erase(std::make_pair(call->deadline_, call->id_));
+  }
+  running_calls_.emplace(call->id_, call);
+  return call;
+}
+
+void AsyncDispatcher::WorkerLoop() {
+  for (;;) {
+    std::shared_ptr<Call> call;
+    {
+      absl::MutexLock lock(&mu_);
+      while (!shutting_down_ && !RunnableLocked()) work_cv_.Wait(&mu_);
+      if (shutting_down_) return;
+      call = TakeRunnableLocked();
+    }
+    JobEnv env;
+    env.cancelled = &call->cancelled_;
+    call->run_(env);
+    call->run_ = nullptr;  // its captures go here, without any lock held
+    {
+      absl::MutexLock call_lock(&call->mu_);
+      call->ran_ = true;
+    }
+    absl::MutexLock lock(&mu_);
+    --running_;
+    running_calls_.erase(call->id_);
+    if (call->slot_ == SlotUse::kAcquire && !env.keep_slot) {
+      ++free_slots_;
+      work_cv_.Signal();
+    }
+    call->state_ = Call::State::kDone;
+    CompleteLocked(call);
+  }
+}
+
+void AsyncDispatcher::ExpiryLoop() {
+  absl::MutexLock lock(&mu_);
+  while (!shutting_down_) {
+    if (deadlines_.empty()) {
+      expiry_cv_.Wait(&mu_);
+      continue;
+    }
+    const absl::Time next = deadlines_.begin()->first.first;
+    if (absl::Now() < next) {
+      expiry_cv_.WaitWithDeadline(&mu_, next);
+      continue;
+    }
+    std::shared_ptr<Call> call = deadlines_.begin()->second;
+    ++queue_timeouts_;
+    std::function<void(JobEnv&)> dropped = FinishWithoutRunningLocked(
+        call, absl::DeadlineExceededError(absl::StrCat(
+                  "no connection became free for the call before its "
+                  "deadline (",
+                  slots_, " calls may run at once, ", queued_, " waiting)")));
+    mu_.Unlock();
+    dropped = nullptr;
+    mu_.Lock();
+  }
+}
+
+std::function<void(JobEnv&)> AsyncDispatcher::FinishWithoutRunningLocked(
+    const std::shared_ptr<Call>& call, absl::Status status) {
+  --queued_;
+  if (call->slot_ == SlotUse::kAcquire) {
+    --acquire_live_;
+  } else {
+    --pinned_live_;
+  }
+  if (call->deadline_ != absl::InfiniteFuture()) {
+    deadlines_.erase(std::make_pair(call->deadline_, call->id_));
+  }
+  call->state_ = Call::State::kDone;
+  {
+    absl::MutexLock call_lock(&call->mu_);
+    call->status_ = std::move(status);
+  }
+  CompleteLocked(call);
+  return std::move(call->run_);
+}
+
+void AsyncDispatcher::CompleteLocked(const std::shared_ptr<Call>& call) {
+  const bool was_empty = completed_.empty();
+  completed_.push_back(call->id_);
+  ++completed_total_;
+  if (was_empty) {
+    const uint64_t one = 1;
+    [[maybe_unused]] ssize_t n = write(event_fd_, &one, sizeof(one));
+  }
+}
+
+}  // namespace fraiseql::pybind

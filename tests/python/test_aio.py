@@ -1,0 +1,487 @@
+"""fraiseql_native.aio on the embedded server: every call as a coroutine,
+cancellation (the query gone from pg_stat_activity), timeouts, errors,
+transactions, streams, 200 tasks on a pool of 8, and uvloop.
+
+Results are checked against the blocking Repository (whose answers the rest
+of the suite checks against the server) or against SQL run with psycopg."""
+import asyncio
+import json
+import os
+import threading
+import time
+import uuid
+from decimal import Decimal
+
+import psycopg
+import pytest
+
+from fraiseql_native import aio
+from servers import load_mutation_fixtures
+
+MSCHEMA = f"fql_pytest_aio_{os.getpid()}"
+TENANT = "11111111-1111-1111-1111-111111111111"
+
+
+@pytest.fixture(scope="module")
+def apool(fn, db_url):
+    return fn.Pool(db_url, min_size=1, max_size=8, acquire_timeout=10)
+
+
+@pytest.fixture(scope="module")
+def arepo(apool, schema):
+    return aio.AsyncRepository(apool, schema)
+
+
+def run(coro_fn, *args):
+    """Runs a coroutine function on a fresh loop with a fresh repository
+    binding (a repository binds to the loop of its first call)."""
+    return asyncio.run(coro_fn(*args))
+
+
+def fresh(apool, schema, **kwargs):
+    return aio.AsyncRepository(apool, schema, **kwargs)
+
+
+def sleeping(db_url, marker):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            "AND query LIKE %s AND pid <> pg_backend_pid()",
+            (f"%{marker}%",)).fetchone()[0]
+
+
+def unbounded(apool, schema):
+    """A repository without a statement_timeout: only a cancel that reaches
+    the server ends its hour-long sleeps."""
+    return fresh(apool, schema, statement_timeout=0)
+
+
+def cancel_on_server(db_url, marker):
+    """Cleanup after a failed run: nothing of ours keeps sleeping."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                     "WHERE query LIKE %s AND pid <> pg_backend_pid()",
+                     (f"%{marker}%",))
+
+
+def run_within(coro_fn, db_url, marker, seconds=60.0):
+    """Runs coro_fn() with a generous deadline that only a hung test meets:
+    the queries sleep for an hour, so a cancellation that does not reach the
+    server never completes in time."""
+    try:
+        return asyncio.run(asyncio.wait_for(coro_fn(), seconds))
+    finally:
+        cancel_on_server(db_url, marker)
+
+
+def wait_until(condition, seconds=30.0):
+    give_up = time.monotonic() + seconds
+    while time.monotonic() < give_up:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return False
+
+
+# -- every call --------------------------------------------------------------
+
+
+def test_every_query_call_matches_the_blocking_repository(apool, schema, repo,
+                                                         users, raw):
+    sync = repo
+    calls = [
+        ("find", (users,), dict(where={"age": {"gte": 30}},
+                                order_by=[{"id": "ASC"}], limit=7,
+                                selection="id firstName age")),
+        ("find", (users,), dict(first=3, order_by=[{"id": "ASC"}],
+                                selection="id", total_count=True)),
+        ("find_one", (users,), dict(where={"id": {"eq": raw["v_user"][0]["id"]}},
+                                    selection="id email")),
+        ("find_one", (users,), dict(where={"age": {"gt": 10**6}})),
+        ("count", (users,), dict(where={"age": {"lt": 40}})),
+        ("exists", (users,), dict(where={"age": {"gt": 10**6}})),
+        ("sum", (users, "age"), {}),
+        ("avg", (users, "age"), {}),
+        ("min", (users, "age"), {}),
+        ("max", (users, "age"), {}),
+        ("distinct", (users, "age"), dict(limit=5)),
+    ]
+
+    async def main():
+        r = fresh(apool, schema)
+        return [await getattr(r, name)(*a, **k) for name, a, k in calls]
+
+    got = run(main)
+    for (name, a, k), value in zip(calls, got):
+        assert value == getattr(sync, name)(*a, **k), name
+    # And one answer computed without either: the count from the rows.
+    assert got[4] == sum(1 for u in raw["v_user"]
+                         if u.get("age") is not None and u["age"] < 40)
+    assert json.loads(got[3]) == {"data": {"v_user": None}}
+
+
+def test_execute_runs_several_roots(apool, schema, repo, users):
+    from fraiseql_native import query_pb2
+    q = query_pb2.QueryDefinition()
+    for key, limit in (("a", 2), ("b", 3)):
+        root = q.roots.add()
+        root.view, root.response_key, root.is_list = users, key, True
+        root.limit = limit
+        root.order_by_json = '[{"id":"ASC"}]'
+    data = q.SerializeToString()
+
+    async def main():
+        return await fresh(apool, schema).execute(data)
+
+    assert run(main) == repo.execute(data)
+    body = json.loads(run(main))["data"]
+    assert (len(body["a"]), len(body["b"])) == (2, 3)
+
+
+def test_run_binds_parameters_and_returns_rows(apool, schema, db_url):
+    async def main():
+        r = fresh(apool, schema)
+        rows = await r.run("SELECT $1::text AS t, $2::int + 1 AS n, $3::jsonb AS j, "
+                           "$4::numeric AS d, $5::text IS NULL AS isnull",
+                           ["it's; DROP TABLE x --", 41, {"k": [1, 2]},
+                            Decimal("1.50"), None])
+        empty = await r.run("SELECT 1 AS x WHERE false")
+        ddl = await r.run("SELECT 1", fetch=False)
+        return rows, empty, ddl
+
+    rows, empty, ddl = run(main)
+    assert rows == [{"t": "it's; DROP TABLE x --", "n": 42, "j": {"k": [1, 2]},
+                     "d": 1.5, "isnull": True}]
+    assert empty == [] and ddl == []
+
+
+# -- mutations and transactions ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def mschema(db_url):
+    load_mutation_fixtures(db_url, MSCHEMA)
+    yield MSCHEMA
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{MSCHEMA}" CASCADE')
+
+
+def stored(db_url, account_id):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        return conn.execute(
+            f'SELECT data->>\'name\' FROM "{MSCHEMA}".tb_account WHERE id = %s',
+            (account_id,)).fetchall()
+
+
+def create_args(account_id, name="Ann"):
+    return dict(field="createAccount", success_type="CreateAccountSuccess",
+                error_type="CreateAccountError",
+                context_args=["tenant_id", "user_id"],
+                context={"tenant_id": TENANT, "user_id": "alice"},
+                success_selection="status", error_selection="status code")
+
+
+def test_mutate_commits(apool, schema, mschema, db_url):
+    account_id = str(uuid.uuid4())
+
+    async def main():
+        return await fresh(apool, schema).mutate(
+            f"{mschema}.create_account",
+            {"id": account_id, "name": "Ann", "email": "a@example.com",
+             "balance": "1"}, **create_args(account_id))
+
+    body = json.loads(run(main))
+    assert body["data"]["createAccount"]["status"].startswith("created") or \
+        body["data"]["createAccount"]["status"].startswith("success")
+    assert stored(db_url, account_id) == [("Ann",)]
+
+
+def test_transaction_commits_at_the_end_and_rolls_back_on_exception(
+        apool, schema, mschema, db_url):
+    kept, dropped = str(uuid.uuid4()), str(uuid.uuid4())
+    table = f'"{mschema}".tb_account'
+
+    async def main():
+        r = fresh(apool, schema)
+        async with r.transaction() as tx:
+            await tx.run(f"INSERT INTO {table} (id, tenant_id, data) "
+                         "VALUES ($1::uuid, $2::uuid, '{\"name\":\"kept\"}')",
+                         [kept, TENANT], fetch=False)
+            inside = await tx.run(f"SELECT count(*) AS n FROM {table} "
+                                  "WHERE id = $1::uuid", [kept])
+        with pytest.raises(RuntimeError, match="boom"):
+            async with r.transaction() as tx:
+                await tx.run(f"INSERT INTO {table} (id, tenant_id, data) "
+                             "VALUES ($1::uuid, $2::uuid, "
+                             "'{\"name\":\"dropped\"}')",
+                             [dropped, TENANT], fetch=False)
+                raise RuntimeError("boom")
+        return inside, r.queue_stats()
+
+    inside, stats = run(main)
+    assert inside == [{"n": 1}]
+    assert stored(db_url, kept) == [("kept",)]
+    assert stored(db_url, dropped) == []
+    # Both transactions gave their slot back.
+    assert stats["free_slots"] == stats["slots"]
+
+
+def test_a_failed_statement_aborts_the_transaction_and_it_rolls_back(
+        fn, apool, schema, mschema, db_url):
+    row = str(uuid.uuid4())
+    table = f'"{mschema}".tb_account'
+
+    async def main():
+        r = fresh(apool, schema)
+        with pytest.raises(fn.DatabaseError):
+            async with r.transaction() as tx:
+                await tx.run(f"INSERT INTO {table} (id, tenant_id, data) "
+                             "VALUES ($1::uuid, $2::uuid, '{}')", [row, TENANT],
+                             fetch=False)
+                await tx.run("SELECT 1/0 AS x")
+        return r.queue_stats()
+
+    stats = run(main)
+    assert stored(db_url, row) == []
+    assert stats["free_slots"] == stats["slots"]
+
+
+def test_transactions_hold_their_slot_and_later_calls_wait_for_it(
+        fn, apool, schema):
+    async def main():
+        r = fresh(apool, schema, concurrency=1)
+        tx = await r.transaction()
+        # The only slot is the transaction's: a new call waits, and its
+        # deadline passes in the queue, without a thread held.
+        with pytest.raises(fn.PoolTimeoutError):
+            await r.run("SELECT 1 AS x", timeout=0.2)
+        # The transaction's own calls still run on its slot.
+        assert await tx.run("SELECT 2 AS x") == [{"x": 2}]
+        waiting = asyncio.ensure_future(r.run("SELECT 3 AS x"))
+        await asyncio.sleep(0.05)
+        assert not waiting.done()
+        await tx.commit()
+        return await waiting, r.queue_stats()
+
+    value, stats = run(main)
+    assert value == [{"x": 3}]
+    assert stats["queue_timeouts"] == 1
+
+
+# -- cancellation, timeouts, errors ------------------------------------------
+
+
+def test_cancelling_the_task_cancels_the_query_on_the_server(apool, schema,
+                                                             db_url):
+    marker = f"aio_cancel_{uuid.uuid4().hex[:8]}"
+
+    async def main():
+        r = unbounded(apool, schema)
+        task = asyncio.ensure_future(
+            r.run(f"SELECT pg_sleep(3600), '{marker}' AS m"))
+        # Wait (without blocking the loop) until the server runs it.
+        while not await asyncio.to_thread(sleeping, db_url, marker):
+            pass
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return r.queue_stats()
+
+    stats = run_within(main, db_url, marker)
+    # Gone from the server once the cancellation completed: no waiting.
+    assert sleeping(db_url, marker) == 0
+    assert stats["running"] == 0 and stats["free_slots"] == stats["slots"]
+    # The pool took the connection back clean.
+    assert apool.stats()["in_use"] == 0
+
+
+def test_asyncio_timeout_cancels_the_query(apool, schema, db_url):
+    marker = f"aio_wait_for_{uuid.uuid4().hex[:8]}"
+
+    async def main():
+        r = unbounded(apool, schema)
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(
+                r.run(f"SELECT pg_sleep(3600), '{marker}' AS m"), 0.3)
+        return await r.run("SELECT 1 AS ok")
+
+    assert run_within(main, db_url, marker) == [{"ok": 1}]
+    assert sleeping(db_url, marker) == 0
+
+
+def test_timeout_argument_raises_query_timeout(fn, apool, schema):
+    async def main2():
+        r = fresh(apool, schema)
+        with pytest.raises(fn.QueryTimeoutError):
+            await r.run("SELECT pg_sleep(10)", timeout=0.2)
+        return await r.run("SELECT 1 AS ok")
+
+    assert run(main2) == [{"ok": 1}]
+
+
+def test_bad_input_raises_before_anything_is_queued(fn, apool, schema, users):
+    async def main():
+        r = fresh(apool, schema)
+        with pytest.raises(fn.InvalidInputError, match="nosuchfield"):
+            await r.find(users, where={"nosuchfield": {"eq": 1}})
+        with pytest.raises(fn.InvalidInputError, match="where"):
+            await r.find(users, where={"a": {1, 2}})  # a set: no JSON form
+        with pytest.raises(fn.DatabaseError) as e:
+            await r.run("SELECT 1/0 AS x")
+        assert e.value.sqlstate == "22012"
+        return r.queue_stats()
+
+    stats = run(main)
+    # The set was refused on the loop's thread, before anything was queued;
+    # the unknown field (found by the planner) and 1/0 went through the queue.
+    assert stats["completed_total"] == 2
+
+
+def test_a_repository_is_bound_to_its_first_loop(apool, schema):
+    r = fresh(apool, schema)
+
+    async def call():
+        return await r.run("SELECT 1 AS x")
+
+    assert asyncio.run(call()) == [{"x": 1}]
+    loop = asyncio.new_event_loop()
+    try:
+        # The first loop is closed: the repository rebinds to the new one.
+        assert loop.run_until_complete(call()) == [{"x": 1}]
+    finally:
+        loop.close()
+
+    other_result = {}
+
+    def other_thread():
+        try:
+            asyncio.run(call())
+        except RuntimeError as e:
+            other_result["error"] = str(e)
+
+    holder = asyncio.new_event_loop()
+    try:
+        holder.run_until_complete(call())  # binds to `holder` (still open)
+        t = threading.Thread(target=other_thread)
+        t.start()
+        t.join()
+    finally:
+        holder.close()
+    assert "bound to the event loop" in other_result["error"]
+
+
+# -- concurrency, no threads, the loop stays free ---------------------------
+
+
+def test_200_tasks_on_a_pool_of_8_all_get_their_own_rows(apool, schema, users,
+                                                        raw):
+    ids = [u["id"] for u in raw["v_user"]][:200]
+    threads_before = threading.active_count()
+
+    async def one(r, user_id):
+        body = await r.find_one(users, where={"id": {"eq": user_id}},
+                                selection="id")
+        return json.loads(body)["data"]["v_user"]["id"]
+
+    async def main():
+        r = fresh(apool, schema)
+        results = await asyncio.gather(*[one(r, i) for i in ids])
+        return results, threading.active_count(), r.queue_stats()
+
+    results, threads_during, stats = run(main)
+    assert results == ids
+    # No Python thread per call (the workers are C++ threads, not Python's).
+    assert threads_during == threads_before
+    assert stats["completed_total"] == 200 and stats["slots"] == 8
+
+
+def test_the_loop_keeps_ticking_while_queries_run(apool, schema):
+    async def main():
+        r = fresh(apool, schema)
+        ticks = 0
+
+        async def ticker():
+            nonlocal ticks
+            while True:
+                await asyncio.sleep(0.001)
+                ticks += 1
+
+        t = asyncio.ensure_future(ticker())
+        await asyncio.gather(*[r.run("SELECT pg_sleep(0.3) AS s")
+                               for _ in range(8)])
+        t.cancel()
+        return ticks
+
+    # A blocking call would have stalled the ticker for the whole 0.3 s.
+    assert run(main) > 20
+
+
+def test_uvloop_runs_the_calls_and_cancels(apool, schema, users, repo, db_url):
+    uvloop = pytest.importorskip("uvloop")
+    marker = f"aio_uvloop_{uuid.uuid4().hex[:8]}"
+
+    async def main():
+        r = unbounded(apool, schema)
+        body = await r.find(users, limit=3, order_by=[{"id": "ASC"}])
+        task = asyncio.ensure_future(
+            r.run(f"SELECT pg_sleep(3600), '{marker}' AS m"))
+        while not await asyncio.to_thread(sleeping, db_url, marker):
+            pass
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return body, asyncio.get_running_loop()
+
+    loop = uvloop.new_event_loop()
+    try:
+        body, seen = loop.run_until_complete(asyncio.wait_for(main(), 60))
+    finally:
+        loop.close()
+        cancel_on_server(db_url, marker)
+    assert type(seen).__module__.startswith("uvloop")
+    assert body == repo.find(users, limit=3, order_by=[{"id": "ASC"}])
+    assert sleeping(db_url, marker) == 0
+
+
+# -- streams ------------------------------------------------------------------
+
+
+def test_stream_pieces_join_to_the_body(apool, schema, repo, users):
+    async def main():
+        r = fresh(apool, schema)
+        pieces = [p async for p in r.find_stream(
+            users, order_by=[{"id": "ASC"}], chunk_bytes=512)]
+        return pieces, r.queue_stats()
+
+    pieces, stats = run(main)
+    assert len(pieces) > 2
+    assert b"".join(pieces) == repo.find(users, order_by=[{"id": "ASC"}])
+    assert stats["free_slots"] == stats["slots"]
+
+
+def test_stream_aclose_cancels_the_query(apool, schema, db_url, users):
+    async def main():
+        r = fresh(apool, schema)
+        stream = r.find_stream(users, chunk_bytes=64)
+        first = await stream.__anext__()
+        await stream.aclose()
+        return first, r.queue_stats()
+
+    first, stats = run(main)
+    assert first.startswith(b'{"data":{"v_user":[')
+    assert stats["free_slots"] == stats["slots"]
+    assert wait_until(lambda: apool.stats()["in_use"] == 0)
+
+
+def test_stream_in_a_transaction_reads_its_snapshot(apool, schema, users,
+                                                   repo):
+    async def main():
+        r = fresh(apool, schema)
+        async with r.transaction(isolation="repeatable_read") as tx:
+            pieces = [p async for p in tx.find_stream(
+                users, order_by=[{"id": "ASC"}], limit=5)]
+        return b"".join(pieces), r.queue_stats()
+
+    body, stats = run(main)
+    assert body == repo.find(users, order_by=[{"id": "ASC"}], limit=5)
+    assert stats["free_slots"] == stats["slots"]
