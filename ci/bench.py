@@ -39,6 +39,7 @@ from decimal import Decimal
 import asyncpg
 import psycopg
 
+import bench_async
 import fraiseql_native as fn
 from legacy_transform import legacy_body, psycopg_sql
 
@@ -435,6 +436,18 @@ def main(argv=None):
                 paths.calls["native"]()[1] for _ in range(n)) * 1e3, 3)
             results[query.key]["back_to_back_ms"] = modes
 
+    # Point lookups from asyncio (ci/bench_async.py).
+    one = next(q for q in queries(first[0]) if q.key == "one")
+    one_sql, _ = repo.explain(view, where={"id": {"eq": first[0]}})
+    one_sql += " LIMIT 1"
+    ids = [r[0] for r in pg.execute(
+        f'SELECT id::text FROM "{args.schema}".tb_person ORDER BY id '
+        f'LIMIT {500 if args.quick else 4000}').fetchall()]
+    point = bench_async.run(args.url, view, register_bench(args.schema), one,
+                            selection_text(one.fields),
+                            legacy_selection(one.fields), one_sql, ids,
+                            args.quick)
+
     transform = transform_benchmark(args.quick)
     transform_mb_s = transform["BM_ProjectTenFields"]
     loop.run_until_complete(apg.close())
@@ -466,6 +479,7 @@ def main(argv=None):
         for k, r in results.items()}
     if "back_to_back_ms" in results["list"]:
         figures["list_back_to_back_ms"] = results["list"]["back_to_back_ms"]
+    figures.update(point)
     figures["loadavg"] = [round(load_before, 2), round(load_after, 2)]
     figures["quick"] = args.quick
 

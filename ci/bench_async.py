@@ -1,0 +1,199 @@
+"""Point lookups by id from asyncio, side by side in one run (part of ci/bench):
+
+  sequential   one lookup at a time: native sync (Repository.find_one), native
+               async (fraiseql_native.aio), psycopg 3 async and asyncpg (each
+               fetching the row's JSON and building the same body with the
+               legacy transform)
+  concurrent   64 asyncio tasks sharing pools of 8 connections, same lookups
+  loop lag     200 concurrent native async tasks on a pool of 8 while a 1 ms
+               ticker measures how late the loop wakes it (p99)
+
+Every path builds the same body for the same id (checked before timing).
+Returns figures for ci/bench's JSON line: point_seq_vs_asyncpg (asyncpg's
+time per lookup / native async's), point_async_vs_asyncpg (native async
+lookups per second / asyncpg's, concurrent), loop_lag_p99_ms.
+"""
+import asyncio
+import json
+import statistics
+import time
+
+import asyncpg
+import psycopg
+import psycopg_pool
+
+import fraiseql_native as fn
+from fraiseql_native import aio
+from legacy_transform import legacy_body, psycopg_sql
+
+TASKS = 64
+POOL = 8
+LAG_TASKS = 200
+
+
+def _paths(url, view, schema, query, selection, legacy_sel, sql):
+    """Coroutine factories per path: lookup(id) -> body bytes."""
+    field = query.field
+    pg_sql = psycopg_sql(sql)
+
+    def body_of(values):
+        return legacy_body(field, values, legacy_sel, "Person", False)
+
+    async def make():
+        pool = fn.Pool(url, min_size=POOL, max_size=POOL)
+        sync = fn.Repository(pool, schema)
+        native = aio.AsyncRepository(pool, schema)
+        ppool = psycopg_pool.AsyncConnectionPool(
+            url, min_size=POOL, max_size=POOL, open=False,
+            kwargs={"autocommit": True, "prepare_threshold": 0})
+        await ppool.open(wait=True)
+        apool = await asyncpg.create_pool(url, min_size=POOL, max_size=POOL)
+
+        def where(i):
+            return {"id": {"eq": i}}
+
+        async def native_async(i):
+            return await native.find_one(view, field=field, selection=selection,
+                                         where=where(i))
+
+        def native_sync(i):
+            return sync.find_one(view, field=field, selection=selection,
+                                 where=where(i))
+
+        async def psycopg_async(i):
+            async with ppool.connection() as conn:
+                cur = await conn.execute(pg_sql, (i,))
+                rows = await cur.fetchall()
+            return body_of([r[0] for r in rows])
+
+        async def asyncpg_path(i):
+            async with apool.acquire() as conn:
+                rows = await conn.fetch(sql, _uuid(i))
+            return body_of([json.loads(r[0]) for r in rows])
+
+        async def close():
+            await ppool.close()
+            await apool.close()
+            native.close()
+
+        return dict(native_sync=native_sync, native_async=native_async,
+                    psycopg_async=psycopg_async, asyncpg=asyncpg_path,
+                    close=close)
+
+    return make
+
+
+def _uuid(text):
+    import uuid
+    return uuid.UUID(text)
+
+
+async def _sequential(paths, ids, rounds):
+    """Seconds per lookup, median over rounds, paths interleaved per round."""
+    per = {k: [] for k in ("native_sync", "native_async", "psycopg_async",
+                           "asyncpg")}
+    for _ in range(rounds):
+        for name in per:
+            call = paths[name]
+            start = time.perf_counter()
+            if name == "native_sync":
+                for i in ids:
+                    call(i)
+            else:
+                for i in ids:
+                    await call(i)
+            per[name].append((time.perf_counter() - start) / len(ids))
+    return {k: statistics.median(v) for k, v in per.items()}
+
+
+async def _concurrent(call, ids, tasks):
+    """Lookups per second with `tasks` tasks sharing the work."""
+    queue = list(ids)
+
+    async def worker():
+        while queue:
+            await call(queue.pop())
+
+    start = time.perf_counter()
+    await asyncio.gather(*[worker() for _ in range(tasks)])
+    return len(ids) / (time.perf_counter() - start)
+
+
+async def _loop_lag(call, ids):
+    """p99 of a 1 ms ticker's delay (ms) while LAG_TASKS tasks look up ids."""
+    lags = []
+    running = True
+
+    async def ticker():
+        while running:
+            start = time.perf_counter()
+            await asyncio.sleep(0.001)
+            lags.append(time.perf_counter() - start - 0.001)
+
+    t = asyncio.ensure_future(ticker())
+    await _concurrent(call, ids, LAG_TASKS)
+    running = False
+    await t
+    lags.sort()
+    return lags[int(len(lags) * 0.99)] * 1e3 if lags else 0.0, len(lags)
+
+
+def run(url, view, schema, query, selection, legacy_sel, sql, ids, quick):
+    make = _paths(url, view, schema, query, selection, legacy_sel, sql)
+
+    async def main():
+        paths = await make()
+        try:
+            # The same body on every path (compared as JSON).
+            for i in ids[:3]:
+                want = json.loads(await paths["native_async"](i))
+                assert json.loads(paths["native_sync"](i)) == want
+                for name in ("psycopg_async", "asyncpg"):
+                    got = json.loads(await paths[name](i))
+                    if got != want:
+                        raise SystemExit(f"bench: {name} differs from native "
+                                         f"for id {i}: {got} vs {want}")
+            seq_ids = ids[:100 if quick else 500]
+            await _sequential(paths, seq_ids[:20], 1)  # warm up
+            seq = await _sequential(paths, seq_ids, 2 if quick else 5)
+            conc_ids = ids if not quick else ids[:500]
+            conc = {}
+            for _ in range(1 if quick else 3):
+                for name in ("native_async", "psycopg_async", "asyncpg"):
+                    conc.setdefault(name, []).append(
+                        await _concurrent(paths[name], conc_ids, TASKS))
+            conc = {k: statistics.median(v) for k, v in conc.items()}
+            lag, ticks = await _loop_lag(paths["native_async"], conc_ids)
+            return seq, conc, lag, ticks
+        finally:
+            await paths["close"]()
+
+    seq, conc, lag, ticks = asyncio.run(main())
+    print("\npoint lookups by id from asyncio (one row, 5 fields):")
+    print(f"  sequential, us per lookup: native sync "
+          f"{seq['native_sync'] * 1e6:.0f}, native async "
+          f"{seq['native_async'] * 1e6:.0f}, psycopg 3 async "
+          f"{seq['psycopg_async'] * 1e6:.0f}, asyncpg "
+          f"{seq['asyncpg'] * 1e6:.0f}")
+    print(f"  concurrent ({TASKS} tasks, pools of {POOL}), lookups/s: native "
+          f"async {conc['native_async']:.0f}, psycopg 3 async "
+          f"{conc['psycopg_async']:.0f}, asyncpg {conc['asyncpg']:.0f}")
+    print(f"  loop lag with {LAG_TASKS} tasks on a pool of {POOL}: p99 "
+          f"{lag:.2f} ms over {ticks} ticks of 1 ms")
+    return {
+        "point_seq_native_sync_us": round(seq["native_sync"] * 1e6, 1),
+        "point_seq_native_async_us": round(seq["native_async"] * 1e6, 1),
+        "point_seq_psycopg_async_us": round(seq["psycopg_async"] * 1e6, 1),
+        "point_seq_asyncpg_us": round(seq["asyncpg"] * 1e6, 1),
+        "point_seq_vs_asyncpg": round(seq["asyncpg"] / seq["native_async"], 3),
+        "point_seq_sync_vs_asyncpg": round(
+            seq["asyncpg"] / seq["native_sync"], 3),
+        "point_async_native_per_s": round(conc["native_async"]),
+        "point_async_psycopg_per_s": round(conc["psycopg_async"]),
+        "point_async_asyncpg_per_s": round(conc["asyncpg"]),
+        "point_async_vs_asyncpg": round(
+            conc["native_async"] / conc["asyncpg"], 3),
+        "point_async_vs_psycopg": round(
+            conc["native_async"] / conc["psycopg_async"], 3),
+        "loop_lag_p99_ms": round(lag, 3),
+    }
