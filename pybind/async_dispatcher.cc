@@ -1,6 +1,8 @@
 #include "pybind/async_dispatcher.h"
 
 #include <sys/eventfd.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -90,7 +92,7 @@ std::shared_ptr<AsyncDispatcher::Call> AsyncDispatcher::Submit(
         deadlines_.emplace(std::make_pair(deadline, call->id_), call);
         if (soonest) expiry_cv_.Signal();
       }
-      work_cv_.Signal();
+      WakeWorkerLocked();
     }
   }
   return call;
@@ -128,6 +130,17 @@ std::vector<uint64_t> AsyncDispatcher::Drain() {
 void AsyncDispatcher::ReleaseSlot() {
   absl::MutexLock lock(&mu_);
   ++free_slots_;
+  WakeWorkerLocked();
+}
+
+void AsyncDispatcher::WakeWorkerLocked() {
+  submitted_.fetch_add(1, std::memory_order_release);
+  // A spinning worker takes the first new job itself; any more wake a
+  // sleeping one.
+  if (spinning_ && !spin_claimed_) {
+    spin_claimed_ = true;
+    return;
+  }
   work_cv_.Signal();
 }
 
@@ -178,11 +191,36 @@ std::shared_ptr<AsyncDispatcher::Call> AsyncDispatcher::TakeRunnableLocked() {
 }
 
 void AsyncDispatcher::WorkerLoop() {
+  // Workers yield the CPU to the event loop's thread: on a busy machine the
+  // loop (which runs every request's Python) must not wait behind them for
+  // its time slice, or every task's latency grows (a 1 ms ticker measured
+  // 30 ms p99 with 200 tasks on 2 cores). Linux nice values are per thread.
+  setpriority(PRIO_PROCESS, static_cast<id_t>(syscall(SYS_gettid)),
+              kWorkerNice);
   for (;;) {
     std::shared_ptr<Call> call;
     {
       absl::MutexLock lock(&mu_);
-      while (!shutting_down_ && !RunnableLocked()) work_cv_.Wait(&mu_);
+      while (!shutting_down_ && !RunnableLocked()) {
+        if (spinning_) {
+          work_cv_.Wait(&mu_);
+          continue;
+        }
+        // One idle worker spins briefly before it sleeps: the next call of
+        // a sequential caller then starts without a thread wake-up (tens
+        // of microseconds on a virtual machine).
+        spinning_ = true;
+        spin_claimed_ = false;
+        const int64_t seen = submitted_.load(std::memory_order_acquire);
+        mu_.Unlock();
+        const absl::Time until = absl::Now() + kSpin;
+        while (submitted_.load(std::memory_order_acquire) == seen &&
+               absl::Now() < until) {
+        }
+        mu_.Lock();
+        spinning_ = false;
+        if (!RunnableLocked() && !shutting_down_) work_cv_.Wait(&mu_);
+      }
       if (shutting_down_) return;
       call = TakeRunnableLocked();
     }
@@ -197,10 +235,9 @@ void AsyncDispatcher::WorkerLoop() {
     absl::MutexLock lock(&mu_);
     --running_;
     running_calls_.erase(call->id_);
-    if (call->slot_ == SlotUse::kAcquire && !env.keep_slot) {
-      ++free_slots_;
-      work_cv_.Signal();
-    }
+    // The slot freed here lets at most one queued call run, and this worker
+    // takes it at the top of its loop: no other worker needs waking.
+    if (call->slot_ == SlotUse::kAcquire && !env.keep_slot) ++free_slots_;
     call->state_ = Call::State::kDone;
     CompleteLocked(call);
   }

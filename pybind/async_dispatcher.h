@@ -135,6 +135,9 @@ class AsyncDispatcher {
   void WorkerLoop();
   void ExpiryLoop();
   bool RunnableLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Wakes a worker for one new runnable job (or lets the spinning one take
+  // it).
+  void WakeWorkerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The next job a worker may run, or null.
   std::shared_ptr<Call> TakeRunnableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CompleteLocked(const std::shared_ptr<Call>& call)
@@ -150,7 +153,14 @@ class AsyncDispatcher {
   mutable absl::Mutex mu_;
   uint64_t next_id_ ABSL_GUARDED_BY(mu_) = 1;
   int free_slots_ ABSL_GUARDED_BY(mu_);
-  absl::CondVar work_cv_;    // a job may have become runnable
+  absl::CondVar work_cv_;  // a job may have become runnable
+  // The workers' nice value (the event loop's thread keeps 0).
+  static constexpr int kWorkerNice = 10;
+  // How long an idle worker spins before it sleeps (one at a time).
+  static constexpr absl::Duration kSpin = absl::Microseconds(50);
+  bool spinning_ ABSL_GUARDED_BY(mu_) = false;
+  bool spin_claimed_ ABSL_GUARDED_BY(mu_) = false;  // a job is on its way
+  std::atomic<int64_t> submitted_{0};               // bumped by every wake-up
   absl::CondVar expiry_cv_;  // the soonest queue deadline may have changed
   // Queued calls that are not tombstones, per queue.
   int64_t acquire_live_ ABSL_GUARDED_BY(mu_) = 0;

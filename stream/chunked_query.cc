@@ -170,6 +170,12 @@ class Run {
   void ReadSteps();
   // Reads one step's results up to its terminating null.
   void ReadStep(const SentStep& step);
+  // The name `sql` runs by on this connection when statements are
+  // prepared, sending its Parse first when it is new here (a kPrepare
+  // step); stays nullopt without a statement cache (PgBouncer). False:
+  // libpq refused to send.
+  bool NameFor(const std::string& sql, int param_count, size_t index,
+               std::optional<std::string>* name);
   // Waits for a result under the current deadline; on a deadline or cancel,
   // cancels on the server and switches to the cleanup bound. False when
   // the connection broke or cleanup took too long (give up reading).
@@ -402,12 +408,44 @@ bool Run::SendSettings() {
   std::vector<const char*> bound;
   bound.reserve(settings->params.size());
   for (const exec::Param& p : settings->params) bound.push_back(p.text.c_str());
-  if (!PQsendQueryParams(conn_, settings->sql.c_str(),
-                         static_cast<int>(bound.size()), nullptr, bound.data(),
-                         nullptr, nullptr, 0)) {
+  // Prepared like the statements (one shape per number of settings): the
+  // server then skips parsing and planning it on every request.
+  std::optional<std::string> name;
+  const int count = static_cast<int>(bound.size());
+  if (!NameFor(settings->sql, count, /*index=*/0, &name)) return false;
+  const int sent =
+      name.has_value()
+          ? PQsendQueryPrepared(conn_, name->c_str(), count, bound.data(),
+                                nullptr, nullptr, 0)
+          : PQsendQueryParams(conn_, settings->sql.c_str(), count, nullptr,
+                              bound.data(), nullptr, nullptr, 0);
+  if (!sent) return false;
+  if (name.has_value()) executed_by_name_ = true;
+  steps_.push_back({Step::kSetConfig});
+  return true;
+}
+
+bool Run::NameFor(const std::string& sql, int param_count, size_t index,
+                  std::optional<std::string>* name) {
+  if (options_.statements == nullptr || options_.statements->Disabled(conn_)) {
+    return true;
+  }
+  *name = options_.statements->Find(conn_, sql);
+  if (!name->has_value()) {
+    // The same shape twice in one batch is parsed once.
+    for (const PendingPrepare& pending : prepares_) {
+      if (pending.sql == sql) *name = pending.name;
+    }
+  }
+  if (name->has_value()) return true;
+  PendingPrepare pending{sql, StatementCache::NewName()};
+  if (!PQsendPrepare(conn_, pending.name.c_str(), sql.c_str(), param_count,
+                     nullptr)) {
     return false;
   }
-  steps_.push_back({Step::kSetConfig});
+  steps_.push_back({Step::kPrepare, index});
+  *name = pending.name;
+  prepares_.push_back(std::move(pending));
   return true;
 }
 
@@ -420,25 +458,9 @@ bool Run::SendStatement(size_t index) {
     values.push_back(p.is_null ? nullptr : p.text.c_str());
   }
   std::optional<std::string> name;
-  if (statement.prepare && options_.statements != nullptr &&
-      !options_.statements->Disabled(conn_)) {
-    name = options_.statements->Find(conn_, plan.sql);
-    if (!name.has_value()) {
-      // The same shape twice in one batch is parsed once.
-      for (const PendingPrepare& pending : prepares_) {
-        if (pending.sql == plan.sql) name = pending.name;
-      }
-    }
-    if (!name.has_value()) {
-      PendingPrepare pending{plan.sql, StatementCache::NewName()};
-      if (!PQsendPrepare(conn_, pending.name.c_str(), plan.sql.c_str(),
-                         static_cast<int>(values.size()), nullptr)) {
-        return false;
-      }
-      steps_.push_back({Step::kPrepare, index});
-      name = pending.name;
-      prepares_.push_back(std::move(pending));
-    }
+  if (statement.prepare &&
+      !NameFor(plan.sql, static_cast<int>(values.size()), index, &name)) {
+    return false;
   }
   const int sent =
       name.has_value()

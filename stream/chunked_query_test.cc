@@ -327,6 +327,9 @@ TEST_F(StreamQueryTest, PreparedStatementIsPreparedOnceAndReused) {
   StatementCache cache;
   StreamOptions options;
   options.statements = &cache;
+  // No statement_timeout to send: only the statements under test use the
+  // cache (the settings statement's own preparing is tested below).
+  options.default_statement_timeout = absl::ZeroDuration();
   const std::string sql = "SELECT ($1::int * 2)::text";
   for (int i = 1; i <= 3; ++i) {
     CollectingSink sink;
@@ -337,20 +340,24 @@ TEST_F(StreamQueryTest, PreparedStatementIsPreparedOnceAndReused) {
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(sink.rows, (std::vector<std::string>{absl::StrCat(i * 2)}));
   }
-  EXPECT_EQ(cache.Size(conn_->raw()), 1u);
+  // The statement, and the settings statement of the call with a tenant.
+  EXPECT_EQ(cache.Size(conn_->raw()), 2u);
   EXPECT_EQ(Rows(conn_->raw(),
                  "SELECT count(*)::text FROM pg_prepared_statements "
                  "WHERE statement = 'SELECT ($1::int * 2)::text'"),
             (std::vector<std::string>{"1"}));
   EXPECT_EQ(Rows(conn_->raw(),
                  "SELECT count(*)::text FROM pg_prepared_statements"),
-            (std::vector<std::string>{"1"}));
+            (std::vector<std::string>{"2"}));
 }
 
 TEST_F(StreamQueryTest, PreparedStatementSurvivesAFailedTransaction) {
   StatementCache cache;
   StreamOptions options;
   options.statements = &cache;
+  // No statement_timeout to send: only the statements under test use the
+  // cache (the settings statement's own preparing is tested below).
+  options.default_statement_timeout = absl::ZeroDuration();
   exec::RequestContext context;
   context.tenant_id = "t";
   const std::string sql = "SELECT (10 / $1::int)::text";
@@ -363,15 +370,19 @@ TEST_F(StreamQueryTest, PreparedStatementSurvivesAFailedTransaction) {
                             context, &good);
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(good.rows, (std::vector<std::string>{"2"}));
+  // The statement and the settings statement, each once.
   EXPECT_EQ(Rows(conn_->raw(),
                  "SELECT count(*)::text FROM pg_prepared_statements"),
-            (std::vector<std::string>{"1"}));
+            (std::vector<std::string>{"2"}));
 }
 
 TEST_F(StreamQueryTest, EvictedStatementsAreDeallocated) {
   StatementCache cache(/*per_connection=*/1);
   StreamOptions options;
   options.statements = &cache;
+  // No statement_timeout to send: only the statements under test use the
+  // cache (the settings statement's own preparing is tested below).
+  options.default_statement_timeout = absl::ZeroDuration();
   for (const char* sql : {"SELECT 'a'", "SELECT 'b'", "SELECT 'c'",
                           "SELECT 'd'"}) {
     CollectingSink sink;
@@ -393,6 +404,9 @@ TEST_F(StreamQueryTest, VanishedStatementRunsUnpreparedAndStopsPreparing) {
   StatementCache cache;
   StreamOptions options;
   options.statements = &cache;
+  // No statement_timeout to send: only the statements under test use the
+  // cache (the settings statement's own preparing is tested below).
+  options.default_statement_timeout = absl::ZeroDuration();
   const std::string sql = "SELECT ($1::int * 3)::text";
   CollectingSink first;
   ASSERT_TRUE(StreamQuery(conn_->raw(), {sql, {{"1", "", false}}}, options, {},
@@ -409,16 +423,42 @@ TEST_F(StreamQueryTest, VanishedStatementRunsUnpreparedAndStopsPreparing) {
     EXPECT_EQ(sink.rows, (std::vector<std::string>{absl::StrCat(i * 3)}));
   }
   EXPECT_TRUE(cache.Disabled(conn_->raw()));
+  // (The settings statement parsed in the batch that found the statement
+  // gone may stay; nothing is prepared after that.)
   EXPECT_EQ(Rows(conn_->raw(),
-                 "SELECT count(*)::text FROM pg_prepared_statements"),
+                 "SELECT count(*)::text FROM pg_prepared_statements "
+                 "WHERE statement NOT LIKE 'SELECT set_config(%'"),
             (std::vector<std::string>{"0"}));
   EXPECT_TRUE(conn_->IsReusable());
+}
+
+TEST_F(StreamQueryTest, SettingsStatementIsPreparedOnceAndReused) {
+  StatementCache cache;
+  StreamOptions options;
+  options.statements = &cache;  // the default statement_timeout is sent
+  for (int i = 1; i <= 3; ++i) {
+    CollectingSink sink;
+    exec::RequestContext context;
+    context.tenant_id = absl::StrCat("tenant-", i);
+    auto result =
+        StreamQuery(conn_->raw(), {"SELECT current_setting('app.tenant_id')", {}},
+                    options, context, &sink);
+    ASSERT_TRUE(result.ok()) << result.status();
+    EXPECT_EQ(sink.rows, (std::vector<std::string>{absl::StrCat("tenant-", i)}));
+  }
+  EXPECT_EQ(Rows(conn_->raw(),
+                 "SELECT count(*)::text FROM pg_prepared_statements "
+                 "WHERE statement LIKE 'SELECT set_config(%'"),
+            (std::vector<std::string>{"1"}));
 }
 
 TEST_F(StreamQueryTest, ReconnectedHandleStartsWithNoStatements) {
   StatementCache cache;
   StreamOptions options;
   options.statements = &cache;
+  // No statement_timeout to send: only the statements under test use the
+  // cache (the settings statement's own preparing is tested below).
+  options.default_statement_timeout = absl::ZeroDuration();
   CollectingSink sink;
   ASSERT_TRUE(
       StreamQuery(conn_->raw(), {"SELECT 'a'", {}}, options, {}, &sink).ok());
@@ -708,6 +748,9 @@ TEST_F(StreamQueryTest, SameStatementTwiceInOneBatchIsParsedOnce) {
   StatementCache cache;
   StreamOptions options;
   options.statements = &cache;
+  // No statement_timeout to send: only the statements under test use the
+  // cache (the settings statement's own preparing is tested below).
+  options.default_statement_timeout = absl::ZeroDuration();
   const std::string sql = "SELECT ($1::int * 7)::text";
   const exec::Plan two{sql, {{"2", "", false}}};
   const exec::Plan three{sql, {{"3", "", false}}};
@@ -738,6 +781,9 @@ TEST_F(StreamQueryTest, StatementNotPreparedWhenItAsksNot) {
   StatementCache cache;
   StreamOptions options;
   options.statements = &cache;
+  // No statement_timeout to send: only the statements under test use the
+  // cache (the settings statement's own preparing is tested below).
+  options.default_statement_timeout = absl::ZeroDuration();
   const exec::Plan plan{"SELECT 'unprepared'", {}};
   CollectingSink sink;
   const exec::Statement statements[] = {{&plan, &sink, /*prepare=*/false}};
@@ -789,6 +835,9 @@ TEST_F(StreamQueryTest, EvictedStatementsWaitForABatchThatOwnsItsTransaction) {
   StatementCache cache(/*per_connection=*/1);
   StreamOptions options;
   options.statements = &cache;
+  // No statement_timeout to send: only the statements under test use the
+  // cache (the settings statement's own preparing is tested below).
+  options.default_statement_timeout = absl::ZeroDuration();
   for (const char* sql : {"SELECT 'a'", "SELECT 'b'"}) {
     CollectingSink sink;
     ASSERT_TRUE(StreamQuery(conn_->raw(), {sql, {}}, options, {}, &sink).ok());

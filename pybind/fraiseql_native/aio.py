@@ -52,6 +52,8 @@ class _Driver:
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
+        if loop is self._loop:
+            return loop
         if self._loop is None or self._loop.is_closed():
             self._loop = loop
             loop.add_reader(self._native.fd, self._drain)
@@ -122,7 +124,8 @@ def _coroutine(name: str):
     native_method = getattr(_native.AsyncRepository, name)
 
     async def method(self, *args, **kwargs):
-        return await self._call(native_method(self._native, *args, **kwargs))
+        return await self._driver.call(
+            native_method(self._native, *args, **kwargs))
 
     method.__name__ = name
     method.__qualname__ = f"AsyncRepository.{name}"
@@ -135,9 +138,6 @@ class _Calls:
 
     _native: Any
     _driver: _Driver
-
-    async def _call(self, pending):
-        return await self._driver.call(pending)
 
     for _name in ("find", "find_one", "count", "exists", "sum", "avg", "min",
                   "max", "distinct", "execute", "mutate", "run"):
