@@ -346,9 +346,9 @@ TEST_F(StreamQueryTest, PreparedStatementIsPreparedOnceAndReused) {
                  "SELECT count(*)::text FROM pg_prepared_statements "
                  "WHERE statement = 'SELECT ($1::int * 2)::text'"),
             (std::vector<std::string>{"1"}));
-  EXPECT_EQ(Rows(conn_->raw(),
-                 "SELECT count(*)::text FROM pg_prepared_statements"),
-            (std::vector<std::string>{"2"}));
+  EXPECT_EQ(
+      Rows(conn_->raw(), "SELECT count(*)::text FROM pg_prepared_statements"),
+      (std::vector<std::string>{"2"}));
 }
 
 TEST_F(StreamQueryTest, PreparedStatementSurvivesAFailedTransaction) {
@@ -371,9 +371,9 @@ TEST_F(StreamQueryTest, PreparedStatementSurvivesAFailedTransaction) {
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(good.rows, (std::vector<std::string>{"2"}));
   // The statement and the settings statement, each once.
-  EXPECT_EQ(Rows(conn_->raw(),
-                 "SELECT count(*)::text FROM pg_prepared_statements"),
-            (std::vector<std::string>{"2"}));
+  EXPECT_EQ(
+      Rows(conn_->raw(), "SELECT count(*)::text FROM pg_prepared_statements"),
+      (std::vector<std::string>{"2"}));
 }
 
 TEST_F(StreamQueryTest, EvictedStatementsAreDeallocated) {
@@ -440,11 +440,12 @@ TEST_F(StreamQueryTest, SettingsStatementIsPreparedOnceAndReused) {
     CollectingSink sink;
     exec::RequestContext context;
     context.tenant_id = absl::StrCat("tenant-", i);
-    auto result =
-        StreamQuery(conn_->raw(), {"SELECT current_setting('app.tenant_id')", {}},
-                    options, context, &sink);
+    auto result = StreamQuery(conn_->raw(),
+                              {"SELECT current_setting('app.tenant_id')", {}},
+                              options, context, &sink);
     ASSERT_TRUE(result.ok()) << result.status();
-    EXPECT_EQ(sink.rows, (std::vector<std::string>{absl::StrCat("tenant-", i)}));
+    EXPECT_EQ(sink.rows,
+              (std::vector<std::string>{absl::StrCat("tenant-", i)}));
   }
   EXPECT_EQ(Rows(conn_->raw(),
                  "SELECT count(*)::text FROM pg_prepared_statements "
