@@ -29,9 +29,35 @@ struct CallStats {
   // RunSql's JSON array, or the bytes handed to a streaming sink (set by
   // the Repository; 0 on failure, or the bytes streamed before it).
   int64_t bytes = 0;
+  // The call's statement shape: 16 hex digits of a stable hash (FNV-1a) of
+  // the SQL text of its statements, which holds no values (they are bound),
+  // so calls that differ only in their values share it; empty when the
+  // call failed before it was planned. Set by the Repository.
+  std::string shape;
   // The SQLSTATE of the server error (or connection failure) the call
   // ended with, e.g. "23505"; empty when none.
   std::string sqlstate;
+};
+
+// The shape key of statements with this SQL text (see CallStats::shape);
+// feed each statement's SQL in order.
+class ShapeHasher {
+ public:
+  void Add(const std::string& sql) {
+    for (unsigned char c : sql) {
+      hash_ = (hash_ ^ c) * 0x100000001b3ULL;
+    }
+    hash_ = (hash_ ^ 0xffu) * 0x100000001b3ULL;  // statement boundary
+  }
+  std::string Hex() const {
+    static constexpr char kDigits[] = "0123456789abcdef";
+    std::string out(16, '0');
+    for (int i = 0; i < 16; ++i) out[15 - i] = kDigits[(hash_ >> (4 * i)) & 0xf];
+    return out;
+  }
+
+ private:
+  uint64_t hash_ = 0xcbf29ce484222325ULL;
 };
 
 }  // namespace fraiseql::exec

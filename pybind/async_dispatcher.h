@@ -36,6 +36,10 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 
+namespace fraiseql::exec {
+struct CallStats;
+}  // namespace fraiseql::exec
+
 namespace fraiseql::pybind {
 
 enum class SlotUse {
@@ -52,6 +56,9 @@ struct JobEnv {
   // or stream that now holds a connection); the holder gives it back with
   // AsyncDispatcher::ReleaseSlot (see SlotHold).
   bool keep_slot = false;
+  // Where the job records what the call cost (for the per-call hook), or
+  // null; give it to exec::RequestContext::stats.
+  exec::CallStats* stats = nullptr;
 };
 
 struct DispatcherStats {

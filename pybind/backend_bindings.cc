@@ -194,6 +194,8 @@ py::dict ContextToPython(const exec::RequestContext& context,
     variables[py::str(name)] = py::str(value);
   }
   out["variables"] = std::move(variables);
+  out["role"] = context.role.has_value() ? py::object(py::str(*context.role))
+                                         : py::object(py::none());
   const absl::Duration timeout =
       context.statement_timeout > absl::ZeroDuration()
           ? context.statement_timeout
@@ -371,7 +373,7 @@ class PyBackendTransaction : public plugins::Transaction {
     if (!open_) {
       return absl::FailedPreconditionError("the transaction has ended");
     }
-    if (context.tenant_id || context.user_id || !context.variables.empty()) {
+    if (context.HasSettings()) {
       return absl::InvalidArgumentError(
           "a transaction's statements take no context variables of their "
           "own: give them when the transaction begins");

@@ -10,9 +10,11 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "exec/call_stats.h"
 #include "exec/request_context.h"
 #include "planner/selection_text.h"
 #include "proto/query.pb.h"
@@ -109,7 +111,12 @@ class PyRepository {
                int64_t max_response_bytes, const PyPool* read_pool,
                double statement_timeout, const py::object& cursor_secret,
                int max_root_fields, const std::string& backend,
-               const py::object& backend_options) {
+               const py::object& backend_options, const py::object& on_call) {
+    if (!on_call.is_none() && !PyCallable_Check(on_call.ptr())) {
+      throw py::type_error(
+          "on_call must be callable (it receives one dict per call) or None");
+    }
+    on_call_ = on_call;
     if (chunk_rows < 1) {
       throw py::value_error(absl::StrCat("invalid chunk_rows=", chunk_rows,
                                          ": expected at least 1"));
@@ -191,7 +198,8 @@ class PyRepository {
     FillRoot(root, view, field, where, order_by, limit, offset, selection,
              is_list);
     pagination.Fill(root);
-    return Query(keepalive, std::move(query), context);
+    return Query(keepalive, std::move(query), context,
+                 is_list ? "find" : "find_one");
   }
 
   // count, exists, sum, avg, min, max, distinct: the value as a Python object
@@ -206,14 +214,17 @@ class PyRepository {
              py::none(), /*is_list=*/true);
     root.set_operation(op);
     root.set_aggregate_field(field);
-    return MakeCall<fraiseql::Value>(
+    std::string operation = v1::RootField::Operation_Name(op);
+    absl::AsciiStrToLower(&operation);
+    return Observed(operation, view, MakeCall<fraiseql::Value>(
         context.deadline, keepalive,
         [repository = repository_, root = std::move(root),
          context = context](JobEnv& env) mutable {
           context.cancelled = env.cancelled;
+          context.stats = env.stats;
           return repository->ExecuteValue(root, context);
         },
-        [](fraiseql::Value&& value) { return ValueToPython(value); });
+        [](fraiseql::Value&& value) { return ValueToPython(value); }));
   }
 
   py::tuple Explain(const std::string& view, const py::object& where,
@@ -245,7 +256,7 @@ class PyRepository {
 
   PreparedCall Execute(const py::object& keepalive, const py::bytes& serialized,
                        const exec::RequestContext& context) {
-    return Query(keepalive, ParseQuery(serialized), context);
+    return Query(keepalive, ParseQuery(serialized), context, "execute");
   }
 
   PreparedCall Mutate(const py::object& keepalive, const std::string& function,
@@ -294,17 +305,50 @@ class PyRepository {
         *mutation.add_error_selection() = std::move(s);
       }
     }
-    return MakeCall<std::string>(
+    return Observed("mutate", function, MakeCall<std::string>(
         context.deadline, keepalive,
         [repository = repository_, mutation = std::move(mutation),
          context = context](JobEnv& env) mutable {
           context.cancelled = env.cancelled;
+          context.stats = env.stats;
           return repository->Mutate(mutation, context);
         },
-        [](std::string&& body) -> py::object { return py::bytes(body); });
+        [](std::string&& body) -> py::object { return py::bytes(body); }));
   }
 
   Repository* repository() const { return repository_; }
+  const py::object& on_call() const { return on_call_; }
+
+  // `call`, reporting to on_call (when set) once it has run: the record
+  // {operation, view, shape, backend, acquire_wait, execution (seconds),
+  // rows, bytes, sqlstate, error (the exception class name, or None)}, on
+  // the thread that takes the result (the caller's, or the event loop's).
+  // A hook that raises does not change the call's outcome (its exception
+  // goes to sys.unraisablehook).
+  PreparedCall Observed(std::string operation, std::string view,
+                        PreparedCall call) const {
+    if (on_call_.is_none()) return call;
+    auto stats = std::make_shared<exec::CallStats>();
+    call.run = [inner = std::move(call.run), stats](JobEnv& env) {
+      env.stats = stats.get();
+      inner(env);
+    };
+    call.finish = [inner = std::move(call.finish), hook = on_call_,
+                   operation = std::move(operation), view = std::move(view),
+                   backend = backend_, stats]() -> py::object {
+      py::object result;
+      try {
+        result = inner();
+      } catch (py::error_already_set& e) {
+        Report(hook, operation, view, backend, *stats,
+               e.type().attr("__name__"));
+        throw;
+      }
+      Report(hook, operation, view, backend, *stats, py::none());
+      return result;
+    };
+    return call;
+  }
 
   absl::StatusOr<Repository::TransactionScope> Begin(
       const plugins::TransactionOptions& options,
@@ -420,21 +464,49 @@ class PyRepository {
   }
 
   PreparedCall Query(const py::object& keepalive, v1::QueryDefinition query,
-                     const exec::RequestContext& context) {
-    return MakeCall<std::string>(
+                     const exec::RequestContext& context,
+                     const char* operation) {
+    std::string view = query.roots_size() > 0 ? query.roots(0).view() : "";
+    return Observed(operation, std::move(view), MakeCall<std::string>(
         context.deadline, keepalive,
         [repository = repository_, query = std::move(query),
          context = context](JobEnv& env) mutable {
           context.cancelled = env.cancelled;
+          context.stats = env.stats;
           return repository->Execute(query, context);
         },
-        [](std::string&& body) -> py::object { return py::bytes(body); });
+        [](std::string&& body) -> py::object { return py::bytes(body); }));
+  }
+
+  static void Report(const py::object& hook, const std::string& operation,
+                     const std::string& view, const std::string& backend,
+                     const exec::CallStats& stats, const py::object& error) {
+    py::dict record;
+    record["operation"] = operation;
+    record["view"] = view;
+    record["shape"] = stats.shape.empty() ? py::object(py::none())
+                                          : py::object(py::str(stats.shape));
+    record["backend"] = backend;
+    record["acquire_wait"] = absl::ToDoubleSeconds(stats.acquire_wait);
+    record["execution"] = absl::ToDoubleSeconds(stats.execution);
+    record["rows"] = stats.rows;
+    record["bytes"] = stats.bytes;
+    record["sqlstate"] = stats.sqlstate.empty()
+                             ? py::object(py::none())
+                             : py::object(py::str(stats.sqlstate));
+    record["error"] = error;
+    try {
+      hook(record);
+    } catch (py::error_already_set& e) {
+      e.discard_as_unraisable("fraiseql_native on_call hook");
+    }
   }
 
   std::unique_ptr<Repository> owned_;
 
  protected:
   std::string backend_;
+  py::object on_call_ = py::none();
 };
 
 // A transaction, and the repository whose calls run in it. Keeps the
@@ -445,6 +517,7 @@ class PyTransaction : public PyRepository {
       : scope_(std::move(scope)), parent_(std::move(parent)) {
     repository_ = scope_.repository.get();
     backend_ = parent_.cast<const PyRepository&>().backend();
+    on_call_ = parent_.cast<const PyRepository&>().on_call();
   }
 
   // Rolls back an open transaction and returns its connection: not under
@@ -902,16 +975,17 @@ PreparedCall PrepareRun(PyRepository& self, const py::object& keepalive,
   plan.sql = sql;
   plan.params = RunParams(params);
   exec::RequestContext request = MakeContext(context, timeout);
-  return MakeCall<std::string>(
+  return self.Observed("run", "", MakeCall<std::string>(
       request.deadline, keepalive,
       [repository = self.repository(), plan = std::move(plan), fetch,
        request](JobEnv& env) mutable {
         request.cancelled = env.cancelled;
+        request.stats = env.stats;
         return repository->RunSql(plan, fetch, request);
       },
       [](std::string&& rows) -> py::object {
         return py::module_::import("json").attr("loads")(rows);
-      });
+      }));
 }
 
 }  // namespace
@@ -924,7 +998,8 @@ void DefineRepository(py::module_& m) {
   repository
       .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool, bool,
                     int64_t, const PyPool*, double, const py::object&, int,
-                    const std::string&, const py::object&>(),
+                    const std::string&, const py::object&,
+                    const py::object&>(),
            py::arg("pool"), py::arg("schema"),
            py::arg("chunk_rows").noconvert() = 256,
            py::arg("always_typename") = false,
@@ -937,6 +1012,7 @@ void DefineRepository(py::module_& m) {
            py::arg("max_root_fields").noconvert() = 64,
            py::arg("backend") = "native",
            py::arg("backend_options") = py::none(),
+           py::arg("on_call") = py::none(),
            "prepared_statements: prepare each statement shape once per "
            "connection and run it by name. pgbouncer=True: PgBouncer in "
            "transaction-pooling mode is in front; no session state is used "
@@ -956,7 +1032,10 @@ void DefineRepository(py::module_& m) {
            "registered backend to run on (backends(); 'native' by default, "
            "'legacy-psycopg' for the old Python path); backend_options: its "
            "options as a dict (values passed as text). chunk_rows, "
-           "prepared_statements and pgbouncer apply to 'native' only.")
+           "prepared_statements and pgbouncer apply to 'native' only. "
+           "on_call: called with one dict per finished call (operation, "
+           "view, shape, backend, acquire_wait, execution, rows, bytes, "
+           "sqlstate, error), e.g. fraiseql_native.metrics.PrometheusMetrics.")
       .def_property_readonly("backend", &PyRepository::backend,
                              "The registered name of the backend in use.")
       .def(

@@ -430,6 +430,18 @@ class CallRecorder {
     if (stats_ != nullptr) stats_->bytes = static_cast<int64_t>(bytes);
   }
 
+  void set_shape(const std::vector<const std::string*>& sqls) {
+    if (stats_ == nullptr) return;
+    exec::ShapeHasher hasher;
+    for (const std::string* sql : sqls) hasher.Add(*sql);
+    stats_->shape = hasher.Hex();
+  }
+  void set_shape(const std::vector<planner::RootPlan>& plans) {
+    std::vector<const std::string*> sqls;
+    for (const planner::RootPlan& plan : plans) sqls.push_back(&plan.plan.sql);
+    set_shape(sqls);
+  }
+
  private:
   exec::CallStats* stats_;
   absl::Time start_;
@@ -597,6 +609,7 @@ absl::StatusOr<std::string> Repository::Execute(
   CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
+  record.set_shape(plans);
   bool entered;
   RETURN_IF_ERROR(EnterGate(context, &entered));
   absl::Cleanup leave = [&] { LeaveGate(entered); };
@@ -620,6 +633,7 @@ absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,
   CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
+  record.set_shape(plans);
   std::string body;
   body.reserve(chunk_bytes + chunk_bytes / 4);
   CountingBodySink counted(sink);
@@ -634,6 +648,7 @@ absl::StatusOr<Value> Repository::ExecuteValue(
   CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(planner::RootPlan plan, planner_->PlanRoot(root));
+  record.set_shape({&plan.plan.sql});
   if (plan.shape != ResultShape::kValue &&
       plan.shape != ResultShape::kValueList) {
     return absl::InvalidArgumentError(
@@ -670,6 +685,7 @@ absl::StatusOr<std::string> Repository::Mutate(
             return value.has_value() ? value
                                      : ContextValue(transaction_context_, name);
           }));
+  record.set_shape({&plan.plan.sql});
 
   // One mutation at a time on a transaction: each one's savepoint is set,
   // then released or rolled back, before the next one's is set.
@@ -755,6 +771,7 @@ absl::StatusOr<std::string> Repository::RunSql(
         "RunSql needs one SQL statement; the SQL text is empty");
   }
   if (facts.several) return SeveralStatementsError();
+  record.set_shape({&plan.sql});
   if (static_cast<size_t>(facts.max_placeholder) != plan.params.size()) {
     const size_t given = plan.params.size();
     return absl::InvalidArgumentError(absl::StrCat(

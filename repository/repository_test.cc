@@ -674,6 +674,29 @@ TEST_F(RepositoryTest, StatsOfAValueAndOfAFailure) {
   EXPECT_EQ(ran.rows, 1);
 }
 
+TEST_F(RepositoryTest, StatsShapeIsSharedByCallsThatDifferOnlyInValues) {
+  auto shape_of = [&](const std::string& where) {
+    v1::QueryDefinition q;
+    v1::RootField* root = AddRoot(&q, "many", "v_many");
+    Select(root, {{"id", "id"}});
+    root->set_where_json(where);
+    exec::CallStats stats;
+    exec::RequestContext context;
+    context.stats = &stats;
+    auto body = repository_->Execute(q, context);
+    EXPECT_TRUE(body.ok()) << body.status();
+    return stats.shape;
+  };
+  const std::string a = shape_of(R"({"id":{"eq":1}})");
+  EXPECT_EQ(a.size(), 16u) << a;
+  EXPECT_EQ(shape_of(R"({"id":{"eq":2}})"), a);  // another value: same shape
+  EXPECT_NE(shape_of(R"({"id":{"gt":2}})"), a);  // another operator
+  // Stable across processes (FNV-1a of the SQL, not a seeded hash).
+  exec::ShapeHasher hasher;
+  hasher.Add("SELECT 1");
+  EXPECT_EQ(hasher.Hex(), "72d065e7c77e6217");  // FNV-1a of "SELECT 1" 0xff
+}
+
 // Execution leaves out the wait for a connection, which is its own figure.
 TEST_F(RepositoryTest, StatsKeepTheAcquireWaitOutOfTheExecutionTime) {
   auto held1 = pool_->Acquire(absl::Now() + absl::Seconds(5));

@@ -114,6 +114,7 @@ class Repository:
         max_root_fields: int = 64,
         backend: str = "native",
         backend_options: Optional[Mapping[str, Any]] = None,
+        on_call: Optional[Callable[[Dict[str, Any]], None]] = None,
     ) -> None:
         """max_response_bytes: past it a query is cancelled and raises
         ResponseTooLargeError (a streamed body that already sent bytes ends
@@ -129,7 +130,10 @@ class Repository:
         limit); more raise InvalidInputError before planning. backend: the
         registered backend to run on (backends()); backend_options: its
         options (values passed as text); chunk_rows, prepared_statements
-        and pgbouncer apply to "native" only."""
+        and pgbouncer apply to "native" only. on_call: receives one dict per
+        finished call (operation, view, shape, backend, acquire_wait and
+        execution in seconds, rows, bytes, sqlstate, error), on the thread
+        that takes the result."""
         ...
     @property
     def backend(self) -> str: ...

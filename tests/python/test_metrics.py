@@ -194,3 +194,79 @@ def test_registering_reads_no_pool(registry):
     metrics.track_pool("lazy", Exploding())  # no scrape yet: not read
     with pytest.raises(AssertionError):
         generate_latest(registry)
+
+
+# --- The repository's per-call hook (Repository(on_call=...)) ---
+
+
+def test_repository_hook_records_every_call_and_feeds_the_metrics(
+        fn, pool, schema, users, raw, registry):
+    records = []
+    metrics = PrometheusMetrics(registry)
+
+    def hook(r):
+        records.append(r)
+        metrics(r)
+
+    repo = fn.Repository(pool, schema, on_call=hook)
+    body = repo.find(users, where={"age": {"gte": 0}}, selection="id")
+    repo.find(users, where={"age": {"gte": 1}}, selection="id")
+    assert repo.count(users) == len(raw["v_user"])
+    with pytest.raises(fn.DatabaseError):
+        repo.run("SELECT 1/0 AS x")
+
+    find, find2, count, failed = records
+    expected_rows = sum(1 for u in raw["v_user"]
+                        if u.get("age") is not None and u["age"] >= 0)
+    assert find["operation"] == "find" and find["view"] == users
+    assert find["backend"] == "native"
+    assert find["rows"] == expected_rows
+    assert find["bytes"] == len(body)
+    assert find["error"] is None and find["sqlstate"] is None
+    assert find["execution"] > 0 and find["acquire_wait"] >= 0
+    # Same statement shape whatever the values.
+    assert find["shape"] == find2["shape"] and len(find["shape"]) == 16
+    assert count["operation"] == "count" and count["shape"] != find["shape"]
+    assert failed["operation"] == "run" and failed["sqlstate"] == "22012"
+    assert failed["error"] == "DatabaseError"
+
+    samples = scrape(registry)
+    assert value(samples, "fraiseql_calls_total", operation="find",
+                 backend="native", view=users) == 2
+    assert value(samples, "fraiseql_call_rows_total", operation="find",
+                 backend="native", view=users) == expected_rows + find2["rows"]
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_raising_hook_does_not_change_the_call(fn, pool, schema, users,
+                                                repo):
+    seen = []
+
+    def hook(r):
+        seen.append(r["operation"])
+        raise RuntimeError("metrics down")
+
+    hooked = fn.Repository(pool, schema, on_call=hook)
+    assert hooked.find(users, limit=2, order_by=[{"id": "ASC"}]) == \
+        repo.find(users, limit=2, order_by=[{"id": "ASC"}])
+    assert seen == ["find"]
+
+
+def test_async_repository_reports_on_the_loop(fn, pool, schema, users):
+    import asyncio
+    import threading
+    from fraiseql_native import aio
+
+    seen = []
+
+    def hook(r):
+        seen.append((r["operation"], threading.get_ident()))
+
+    async def main():
+        r = aio.AsyncRepository(pool, schema, on_call=hook)
+        await asyncio.gather(r.count(users), r.find(users, limit=1))
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(main())
+    assert sorted(op for op, _ in seen) == ["count", "find"]
+    assert {t for _, t in seen} == {loop_thread}

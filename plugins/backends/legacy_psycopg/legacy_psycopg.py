@@ -234,6 +234,9 @@ def _context_settings(context):
         settings.append(("app.user_id", str(context["user_id"])))
     for name, value in sorted((context.get("variables") or {}).items()):
         settings.append((str(name), "" if value is None else str(value)))
+    if context.get("role") is not None:
+        # SET LOCAL ROLE, last, as the native backend does.
+        settings.append(("role", str(context["role"])))
     limits = []
     statement_timeout = context.get("statement_timeout")
     if statement_timeout:
