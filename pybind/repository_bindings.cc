@@ -216,15 +216,17 @@ class PyRepository {
     root.set_aggregate_field(field);
     std::string operation = v1::RootField::Operation_Name(op);
     absl::AsciiStrToLower(&operation);
-    return Observed(operation, view, MakeCall<fraiseql::Value>(
-        context.deadline, keepalive,
-        [repository = repository_, root = std::move(root),
-         context = context](JobEnv& env) mutable {
-          context.cancelled = env.cancelled;
-          context.stats = env.stats;
-          return repository->ExecuteValue(root, context);
-        },
-        [](fraiseql::Value&& value) { return ValueToPython(value); }));
+    return Observed(
+        operation, view,
+        MakeCall<fraiseql::Value>(
+            context.deadline, keepalive,
+            [repository = repository_, root = std::move(root),
+             context = context](JobEnv& env) mutable {
+              context.cancelled = env.cancelled;
+              context.stats = env.stats;
+              return repository->ExecuteValue(root, context);
+            },
+            [](fraiseql::Value&& value) { return ValueToPython(value); }));
   }
 
   py::tuple Explain(const std::string& view, const py::object& where,
@@ -305,15 +307,17 @@ class PyRepository {
         *mutation.add_error_selection() = std::move(s);
       }
     }
-    return Observed("mutate", function, MakeCall<std::string>(
-        context.deadline, keepalive,
-        [repository = repository_, mutation = std::move(mutation),
-         context = context](JobEnv& env) mutable {
-          context.cancelled = env.cancelled;
-          context.stats = env.stats;
-          return repository->Mutate(mutation, context);
-        },
-        [](std::string&& body) -> py::object { return py::bytes(body); }));
+    return Observed(
+        "mutate", function,
+        MakeCall<std::string>(
+            context.deadline, keepalive,
+            [repository = repository_, mutation = std::move(mutation),
+             context = context](JobEnv& env) mutable {
+              context.cancelled = env.cancelled;
+              context.stats = env.stats;
+              return repository->Mutate(mutation, context);
+            },
+            [](std::string&& body) -> py::object { return py::bytes(body); }));
   }
 
   Repository* repository() const { return repository_; }
@@ -467,15 +471,17 @@ class PyRepository {
                      const exec::RequestContext& context,
                      const char* operation) {
     std::string view = query.roots_size() > 0 ? query.roots(0).view() : "";
-    return Observed(operation, std::move(view), MakeCall<std::string>(
-        context.deadline, keepalive,
-        [repository = repository_, query = std::move(query),
-         context = context](JobEnv& env) mutable {
-          context.cancelled = env.cancelled;
-          context.stats = env.stats;
-          return repository->Execute(query, context);
-        },
-        [](std::string&& body) -> py::object { return py::bytes(body); }));
+    return Observed(
+        operation, std::move(view),
+        MakeCall<std::string>(
+            context.deadline, keepalive,
+            [repository = repository_, query = std::move(query),
+             context = context](JobEnv& env) mutable {
+              context.cancelled = env.cancelled;
+              context.stats = env.stats;
+              return repository->Execute(query, context);
+            },
+            [](std::string&& body) -> py::object { return py::bytes(body); }));
   }
 
   static void Report(const py::object& hook, const std::string& operation,
@@ -883,52 +889,26 @@ PreparedCall PrepareFindOne(PyRepository& self, const py::object& keepalive,
                    MakeContext(context, timeout));
 }
 
-PreparedCall PrepareCount(PyRepository& self, const py::object& keepalive,
-                          const std::string& view, const py::object& where,
-                          const py::object& context,
-                          std::optional<double> timeout) {
-  return self.Value(keepalive, view, fraiseql::v1::RootField::COUNT, "", where,
-                    std::nullopt, std::nullopt, MakeContext(context, timeout));
+// count and exists: a value over the rows matching `where`.
+template <v1::RootField::Operation kOperation>
+PreparedCall PrepareRowsValue(PyRepository& self, const py::object& keepalive,
+                              const std::string& view, const py::object& where,
+                              const py::object& context,
+                              std::optional<double> timeout) {
+  return self.Value(keepalive, view, kOperation, "", where, std::nullopt,
+                    std::nullopt, MakeContext(context, timeout));
 }
 
-PreparedCall PrepareExists(PyRepository& self, const py::object& keepalive,
-                           const std::string& view, const py::object& where,
-                           const py::object& context,
-                           std::optional<double> timeout) {
-  return self.Value(keepalive, view, fraiseql::v1::RootField::EXISTS, "", where,
-                    std::nullopt, std::nullopt, MakeContext(context, timeout));
-}
-
-PreparedCall PrepareSum(PyRepository& self, const py::object& keepalive,
-                        const std::string& view, const std::string& field,
-                        const py::object& where, const py::object& context,
-                        std::optional<double> timeout) {
-  return self.Value(keepalive, view, fraiseql::v1::RootField::SUM, field, where,
-                    std::nullopt, std::nullopt, MakeContext(context, timeout));
-}
-
-PreparedCall PrepareAvg(PyRepository& self, const py::object& keepalive,
-                        const std::string& view, const std::string& field,
-                        const py::object& where, const py::object& context,
-                        std::optional<double> timeout) {
-  return self.Value(keepalive, view, fraiseql::v1::RootField::AVG, field, where,
-                    std::nullopt, std::nullopt, MakeContext(context, timeout));
-}
-
-PreparedCall PrepareMin(PyRepository& self, const py::object& keepalive,
-                        const std::string& view, const std::string& field,
-                        const py::object& where, const py::object& context,
-                        std::optional<double> timeout) {
-  return self.Value(keepalive, view, fraiseql::v1::RootField::MIN, field, where,
-                    std::nullopt, std::nullopt, MakeContext(context, timeout));
-}
-
-PreparedCall PrepareMax(PyRepository& self, const py::object& keepalive,
-                        const std::string& view, const std::string& field,
-                        const py::object& where, const py::object& context,
-                        std::optional<double> timeout) {
-  return self.Value(keepalive, view, fraiseql::v1::RootField::MAX, field, where,
-                    std::nullopt, std::nullopt, MakeContext(context, timeout));
+// sum, avg, min and max: a value of one field over the matching rows.
+template <v1::RootField::Operation kOperation>
+PreparedCall PrepareFieldValue(PyRepository& self, const py::object& keepalive,
+                               const std::string& view,
+                               const std::string& field,
+                               const py::object& where,
+                               const py::object& context,
+                               std::optional<double> timeout) {
+  return self.Value(keepalive, view, kOperation, field, where, std::nullopt,
+                    std::nullopt, MakeContext(context, timeout));
 }
 
 PreparedCall PrepareDistinct(PyRepository& self, const py::object& keepalive,
@@ -975,17 +955,19 @@ PreparedCall PrepareRun(PyRepository& self, const py::object& keepalive,
   plan.sql = sql;
   plan.params = RunParams(params);
   exec::RequestContext request = MakeContext(context, timeout);
-  return self.Observed("run", "", MakeCall<std::string>(
-      request.deadline, keepalive,
-      [repository = self.repository(), plan = std::move(plan), fetch,
-       request](JobEnv& env) mutable {
-        request.cancelled = env.cancelled;
-        request.stats = env.stats;
-        return repository->RunSql(plan, fetch, request);
-      },
-      [](std::string&& rows) -> py::object {
-        return py::module_::import("json").attr("loads")(rows);
-      }));
+  return self.Observed(
+      "run", "",
+      MakeCall<std::string>(
+          request.deadline, keepalive,
+          [repository = self.repository(), plan = std::move(plan), fetch,
+           request](JobEnv& env) mutable {
+            request.cancelled = env.cancelled;
+            request.stats = env.stats;
+            return repository->RunSql(plan, fetch, request);
+          },
+          [](std::string&& rows) -> py::object {
+            return py::module_::import("json").attr("loads")(rows);
+          }));
 }
 
 }  // namespace
@@ -998,8 +980,7 @@ void DefineRepository(py::module_& m) {
   repository
       .def(py::init<const PyPool&, const PySchema&, int, bool, int, bool, bool,
                     int64_t, const PyPool*, double, const py::object&, int,
-                    const std::string&, const py::object&,
-                    const py::object&>(),
+                    const std::string&, const py::object&, const py::object&>(),
            py::arg("pool"), py::arg("schema"),
            py::arg("chunk_rows").noconvert() = 256,
            py::arg("always_typename") = false,
@@ -1209,39 +1190,45 @@ void DefineRepository(py::module_& m) {
       py::arg("timeout") = py::none(),
       "The first matching row as {\"data\":{field:{...}}} bytes, or "
       "{\"data\":{field:null}}.");
+  DefCall<py::object>(repository, async_repository, "count",
+                      &PrepareRowsValue<v1::RootField::COUNT>, py::arg("view"),
+                      py::kw_only(), py::arg("where") = py::none(),
+                      py::arg("context") = py::none(),
+                      py::arg("timeout") = py::none(),
+                      "The number of rows matching `where`, as an int.");
+  DefCall<py::object>(repository, async_repository, "exists",
+                      &PrepareRowsValue<v1::RootField::EXISTS>, py::arg("view"),
+                      py::kw_only(), py::arg("where") = py::none(),
+                      py::arg("context") = py::none(),
+                      py::arg("timeout") = py::none(),
+                      "Whether any row matches `where`, as a bool.");
   DefCall<py::object>(
-      repository, async_repository, "count", &PrepareCount, py::arg("view"),
+      repository, async_repository, "sum",
+      &PrepareFieldValue<v1::RootField::SUM>, py::arg("view"), py::arg("field"),
       py::kw_only(), py::arg("where") = py::none(),
-      py::arg("context") = py::none(), py::arg("timeout") = py::none(),
-      "The number of rows matching `where`, as an int.");
-  DefCall<py::object>(
-      repository, async_repository, "exists", &PrepareExists, py::arg("view"),
-      py::kw_only(), py::arg("where") = py::none(),
-      py::arg("context") = py::none(), py::arg("timeout") = py::none(),
-      "Whether any row matches `where`, as a bool.");
-  DefCall<py::object>(
-      repository, async_repository, "sum", &PrepareSum, py::arg("view"),
-      py::arg("field"), py::kw_only(), py::arg("where") = py::none(),
       py::arg("context") = py::none(), py::arg("timeout") = py::none(),
       "The sum of a number field (dotted path, e.g. 'address.zip') over "
       "the matching rows: int for Int and Port fields, Decimal for Float "
       "and Decimal fields; None when no row has a value.");
   DefCall<py::object>(
-      repository, async_repository, "avg", &PrepareAvg, py::arg("view"),
-      py::arg("field"), py::kw_only(), py::arg("where") = py::none(),
+      repository, async_repository, "avg",
+      &PrepareFieldValue<v1::RootField::AVG>, py::arg("view"), py::arg("field"),
+      py::kw_only(), py::arg("where") = py::none(),
       py::arg("context") = py::none(), py::arg("timeout") = py::none(),
       "The average of a number field as a Decimal (PostgreSQL's numeric "
       "avg), or None when no row has a value.");
   DefCall<py::object>(
-      repository, async_repository, "min", &PrepareMin, py::arg("view"),
-      py::arg("field"), py::kw_only(), py::arg("where") = py::none(),
+      repository, async_repository, "min",
+      &PrepareFieldValue<v1::RootField::MIN>, py::arg("view"), py::arg("field"),
+      py::kw_only(), py::arg("where") = py::none(),
       py::arg("context") = py::none(), py::arg("timeout") = py::none(),
       "The smallest value of a number, Date, DateTime or text field: int "
       "or Decimal as for sum, str for the others (dates YYYY-MM-DD, "
       "date-times ISO 8601 in UTC); None when no row has a value.");
   DefCall<py::object>(
-      repository, async_repository, "max", &PrepareMax, py::arg("view"),
-      py::arg("field"), py::kw_only(), py::arg("where") = py::none(),
+      repository, async_repository, "max",
+      &PrepareFieldValue<v1::RootField::MAX>, py::arg("view"), py::arg("field"),
+      py::kw_only(), py::arg("where") = py::none(),
       py::arg("context") = py::none(), py::arg("timeout") = py::none(),
       "The largest value; see min().");
   DefCall<py::object>(
