@@ -5,6 +5,8 @@
                fetching the row's JSON and building the same body with the
                legacy transform)
   concurrent   64 asyncio tasks sharing pools of 8 connections, same lookups
+  batched      8 lookups awaited together (gather) against one execute()
+               of 8 root fields (one round trip): what sharing pays
   loop lag     200 tasks looking up ids without pause for 3 s on a pool of 8
                while a 1 ms ticker measures how late the loop wakes it
                (p50, p99, max; native async, and asyncpg for reference)
@@ -24,9 +26,10 @@ import psycopg
 import psycopg_pool
 
 import fraiseql_native as fn
-from fraiseql_native import aio
+from fraiseql_native import aio, query_pb2
 from legacy_transform import legacy_body, psycopg_sql
 
+GATHER = 8  # calls awaited together, against one execute() of as many roots
 TASKS = 64
 POOL = 8
 LAG_TASKS = 200
@@ -72,6 +75,28 @@ def _paths(url, view, schema, query, selection, legacy_sel, sql):
                 rows = await conn.fetch(sql, _uuid(i))
             return body_of([json.loads(r[0]) for r in rows])
 
+        flat = ("id", "firstName", "lastName", "email")
+
+        async def gathered(batch):
+            """K lookups as K calls awaited together (asyncio.gather)."""
+            await asyncio.gather(*[
+                native.find_one(view, field=field, selection=" ".join(flat),
+                                where=where(i)) for i in batch])
+
+        async def one_execute(batch):
+            """The same K lookups as one execute() with K root fields: one
+            round trip on one connection."""
+            q = query_pb2.QueryDefinition()
+            for k, i in enumerate(batch):
+                root = q.roots.add()
+                root.view, root.response_key = view, f"{field}{k}"
+                root.is_list = False
+                root.where_json = json.dumps(where(i))
+                root.has_selection = True
+                for name in flat:
+                    root.selection.add(response_key=name, field_name=name)
+            await native.execute(q.SerializeToString())
+
         async def close():
             await ppool.close()
             await apool.close()
@@ -79,7 +104,7 @@ def _paths(url, view, schema, query, selection, legacy_sel, sql):
 
         return dict(native_sync=native_sync, native_async=native_async,
                     psycopg_async=psycopg_async, asyncpg=asyncpg_path,
-                    close=close)
+                    gathered=gathered, one_execute=one_execute, close=close)
 
     return make
 
@@ -152,21 +177,36 @@ def _p(values, q):
     return values[min(len(values) - 1, int(len(values) * q))] if values else 0.0
 
 
+async def first_difference(paths, ids):
+    """None when every path builds native async's body for each id
+    (compared as JSON), else what differs."""
+    for i in ids:
+        want = json.loads(await paths["native_async"](i))
+        if not want["data"][next(iter(want["data"]))]:
+            return f"no row for id {i}"
+        got = {"native_sync": json.loads(paths["native_sync"](i))}
+        for name in ("psycopg_async", "asyncpg"):
+            got[name] = json.loads(await paths[name](i))
+        for name, body in got.items():
+            if body != want:
+                return f"{name} differs from native for id {i}: {body} vs {want}"
+    return None
+
+
+def paths_for(url, view, schema, query, selection, legacy_sel, sql):
+    """The paths (an async factory), for ci/bench and its smoke test."""
+    return _paths(url, view, schema, query, selection, legacy_sel, sql)
+
+
 def run(url, view, schema, query, selection, legacy_sel, sql, ids, quick):
     make = _paths(url, view, schema, query, selection, legacy_sel, sql)
 
     async def main():
         paths = await make()
         try:
-            # The same body on every path (compared as JSON).
-            for i in ids[:3]:
-                want = json.loads(await paths["native_async"](i))
-                assert json.loads(paths["native_sync"](i)) == want
-                for name in ("psycopg_async", "asyncpg"):
-                    got = json.loads(await paths[name](i))
-                    if got != want:
-                        raise SystemExit(f"bench: {name} differs from native "
-                                         f"for id {i}: {got} vs {want}")
+            difference = await first_difference(paths, ids[:3])
+            if difference:
+                raise SystemExit(f"bench: {difference}")
             seq_ids = ids[:100 if quick else 500]
             await _sequential(paths, seq_ids[:20], 1)  # warm up
             seq = await _sequential(paths, seq_ids, 2 if quick else 5)
@@ -177,14 +217,26 @@ def run(url, view, schema, query, selection, legacy_sel, sql, ids, quick):
                     conc.setdefault(name, []).append(
                         await _concurrent(paths[name], conc_ids, TASKS))
             conc = {k: statistics.median(v) for k, v in conc.items()}
+            batches = [conc_ids[j:j + GATHER]
+                       for j in range(0, len(conc_ids) - GATHER + 1, GATHER)]
+            rounds = {}
+            for _ in range(1 if quick else 3):
+                for name in ("gathered", "one_execute"):
+                    start = time.perf_counter()
+                    for batch in batches:
+                        await paths[name](batch)
+                    rounds.setdefault(name, []).append(
+                        (time.perf_counter() - start) /
+                        (len(batches) * GATHER))
+            batched = {k: statistics.median(v) for k, v in rounds.items()}
             seconds = 1.0 if quick else 3.0
             lags = {name: await _loop_lag(paths[name], conc_ids, seconds)
                     for name in ("native_async", "asyncpg")}
-            return seq, conc, lags
+            return seq, conc, lags, batched
         finally:
             await paths["close"]()
 
-    seq, conc, lags = asyncio.run(main())
+    seq, conc, lags, batched = asyncio.run(main())
     lag = {k: (_p(v, 0.5), _p(v, 0.99), v[-1] if v else 0.0, len(v))
            for k, v in lags.items()}
     print("\npoint lookups by id from asyncio (one row, 5 fields):")
@@ -196,6 +248,9 @@ def run(url, view, schema, query, selection, legacy_sel, sql, ids, quick):
     print(f"  concurrent ({TASKS} tasks, pools of {POOL}), lookups/s: native "
           f"async {conc['native_async']:.0f}, psycopg 3 async "
           f"{conc['psycopg_async']:.0f}, asyncpg {conc['asyncpg']:.0f}")
+    print(f"  {GATHER} lookups awaited together, us per lookup: gather of "
+          f"{GATHER} calls {batched['gathered'] * 1e6:.0f}, one execute() of "
+          f"{GATHER} roots (one round trip) {batched['one_execute'] * 1e6:.0f}")
     for name, (p50, p99, worst, ticks) in lag.items():
         print(f"  loop lag, {LAG_TASKS} tasks on a pool of {POOL}, {name}: "
               f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms "
@@ -215,6 +270,10 @@ def run(url, view, schema, query, selection, legacy_sel, sql, ids, quick):
             conc["native_async"] / conc["asyncpg"], 3),
         "point_async_vs_psycopg": round(
             conc["native_async"] / conc["psycopg_async"], 3),
+        "gather_us": round(batched["gathered"] * 1e6, 1),
+        "one_execute_us": round(batched["one_execute"] * 1e6, 1),
+        "one_execute_vs_gather": round(
+            batched["gathered"] / batched["one_execute"], 3),
         "loop_lag_p99_ms": round(lag["native_async"][1], 3),
         "loop_lag_max_ms": round(lag["native_async"][2], 3),
         "loop_lag_asyncpg_p99_ms": round(lag["asyncpg"][1], 3),

@@ -115,3 +115,42 @@ def test_ci_bench_quick_ends_with_the_figures(db_url, bench_schema):
     assert figures["queries"]["list"]["rows"] == ROWS
     table = [line for line in lines if line.split(" ", 1)[0] in figures["queries"]]
     assert len(table) == 4 and all(line.endswith("yes") for line in table), table
+
+
+def test_async_point_paths_build_the_same_body(fn, db_url, bench_schema):
+    """ci/bench_async.py's four point-lookup paths (native sync and async,
+    psycopg 3 async, asyncpg) build one body for each id, and a lookup of
+    an id that does not exist is told apart."""
+    import bench_async
+    schema = bench.register_bench(bench_schema)
+    view = f"{bench_schema}.v_person"
+    with psycopg.connect(db_url, autocommit=True) as pg:
+        ids = [r[0] for r in pg.execute(
+            f'SELECT id::text FROM "{bench_schema}".tb_person ORDER BY id '
+            "LIMIT 5").fetchall()]
+    one = next(q for q in bench.queries(ids[0]) if q.key == "one")
+    repo = fn.Repository(fn.Pool(db_url, max_size=1), schema)
+    sql, _ = repo.explain(view, where={"id": {"eq": ids[0]}})
+    make = bench_async.paths_for(db_url, view, schema, one,
+                                 bench.selection_text(one.fields),
+                                 bench.legacy_selection(one.fields),
+                                 sql + " LIMIT 1")
+
+    async def main():
+        paths = await make()
+        try:
+            same = await bench_async.first_difference(paths, ids)
+            missing = await bench_async.first_difference(
+                paths, ["00000000-0000-0000-0000-000000000000"])
+            body = json.loads(await paths["native_async"](ids[1]))
+            return same, missing, body
+        finally:
+            await paths["close"]()
+
+    same, missing, body = asyncio.run(main())
+    assert same is None
+    assert missing is not None and missing.startswith("no row")
+    with psycopg.connect(db_url) as pg:
+        email = pg.execute(f"SELECT data->>'email' FROM \"{bench_schema}\"."
+                           "v_person WHERE id = %s", (ids[1],)).fetchone()[0]
+    assert body["data"][one.field]["email"] == email
