@@ -21,13 +21,32 @@ py::object RunNow(PreparedCall call) {
 py::object PendingCall::Result() {
   // A call that never ran: Cancelled, or DeadlineExceeded without the
   // query-timeout payload (PoolTimeoutError: it never got a connection).
-  if (!call_->ran()) Raise(call_->status());
+  if (!call_->ran()) {
+    const absl::Status status = call_->status();
+    if (not_ran_) {
+      std::function<void(const absl::Status&)> report = std::move(not_ran_);
+      not_ran_ = nullptr;
+      report(status);
+    }
+    Raise(status);
+  }
   if (!finish_) {
     throw py::value_error("PendingCall.result() was already taken");
   }
   std::function<py::object()> finish = std::move(finish_);
   finish_ = nullptr;
   return finish();
+}
+
+PendingCall::~PendingCall() {
+  if (call_ == nullptr || call_->done()) return;
+  dispatcher_->Cancel(call_);
+  if (PyGILState_Check()) {
+    py::gil_scoped_release release;
+    call_->WaitDone();
+  } else {
+    call_->WaitDone();
+  }
 }
 
 PendingCall PyAsyncRepository::Submit(PreparedCall call) {
@@ -37,7 +56,8 @@ PendingCall PyAsyncRepository::Submit(PreparedCall call) {
 PendingCall PyAsyncRepository::Submit(PreparedCall call, SlotUse slot) {
   std::shared_ptr<AsyncDispatcher::Call> queued =
       dispatcher_->Submit(std::move(call.run), slot, call.deadline);
-  return PendingCall(dispatcher_, std::move(queued), std::move(call.finish));
+  return PendingCall(dispatcher_, std::move(queued), std::move(call.finish),
+                     std::move(call.not_ran));
 }
 
 std::shared_ptr<AsyncDispatcher> NewDispatcher(int slots) {

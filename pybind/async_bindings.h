@@ -31,6 +31,9 @@ struct PreparedCall {
   // The call's own deadline (its timeout=): it also bounds the wait for a
   // slot.
   absl::Time deadline = absl::InfiniteFuture();
+  // With the GIL, when the call never ran (cancelled or timed out in the
+  // queue), before its error is raised; may be empty.
+  std::function<void(const absl::Status&)> not_ran;
 };
 
 // A call whose work yields absl::StatusOr<T> and whose result is
@@ -76,10 +79,19 @@ class PendingCall {
  public:
   PendingCall(std::shared_ptr<AsyncDispatcher> dispatcher,
               std::shared_ptr<AsyncDispatcher::Call> call,
-              std::function<pybind11::object()> finish)
+              std::function<pybind11::object()> finish,
+              std::function<void(const absl::Status&)> not_ran)
       : dispatcher_(std::move(dispatcher)),
         call_(std::move(call)),
-        finish_(std::move(finish)) {}
+        finish_(std::move(finish)),
+        not_ran_(std::move(not_ran)) {}
+  PendingCall(PendingCall&&) noexcept = default;
+  PendingCall& operator=(PendingCall&&) noexcept = default;
+  PendingCall(const PendingCall&) = delete;
+  PendingCall& operator=(const PendingCall&) = delete;
+  // A call dropped before it completed is cancelled and waited for (with
+  // the GIL released): its job uses the objects `finish` keeps alive.
+  ~PendingCall();
   uint64_t id() const { return call_->id(); }
   // The call's value; raises its error (QueryCancelledError when it was
   // cancelled before it ran, PoolTimeoutError when no slot became free
@@ -91,6 +103,7 @@ class PendingCall {
   std::shared_ptr<AsyncDispatcher> dispatcher_;
   std::shared_ptr<AsyncDispatcher::Call> call_;
   std::function<pybind11::object()> finish_;
+  std::function<void(const absl::Status&)> not_ran_;
 };
 
 // The asynchronous face of a Repository, a Transaction or a stream:
@@ -102,10 +115,10 @@ class PyAsyncRepository {
   PyAsyncRepository(pybind11::object target,
                     std::shared_ptr<AsyncDispatcher> dispatcher, SlotUse slot,
                     std::shared_ptr<SlotHold> hold)
-      : target_(std::move(target)),
-        dispatcher_(std::move(dispatcher)),
-        slot_(slot),
-        hold_(std::move(hold)) {}
+      : dispatcher_(std::move(dispatcher)),
+        hold_(std::move(hold)),
+        target_(std::move(target)),
+        slot_(slot) {}
 
   // Queues `call` (with `slot`, or `slot_` when not given).
   PendingCall Submit(PreparedCall call);
@@ -118,10 +131,14 @@ class PyAsyncRepository {
   const std::shared_ptr<SlotHold>& hold() const { return hold_; }
 
  private:
-  pybind11::object target_;  // declared first: released after the dispatcher
+  // Destroyed in reverse: the target (a transaction or stream gives its
+  // connection back), then the slot it held, then the dispatcher. No job
+  // can still use the target: every job's PendingCall keeps it alive and
+  // waits for the job when dropped early.
   std::shared_ptr<AsyncDispatcher> dispatcher_;
-  SlotUse slot_;
   std::shared_ptr<SlotHold> hold_;
+  pybind11::object target_;
+  SlotUse slot_;
 };
 
 // A dispatcher whose last owner joins its workers with the GIL released

@@ -289,6 +289,10 @@ std::function<void(JobEnv&)> AsyncDispatcher::FinishWithoutRunningLocked(
 }
 
 void AsyncDispatcher::CompleteLocked(const std::shared_ptr<Call>& call) {
+  {
+    absl::MutexLock call_lock(&call->mu_);
+    call->done_ = true;
+  }
   const bool was_empty = completed_.empty();
   completed_.push_back(call->id_);
   ++completed_total_;

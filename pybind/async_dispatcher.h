@@ -88,6 +88,16 @@ class AsyncDispatcher {
       absl::MutexLock lock(&mu_);
       return status_;
     }
+    // Whether it has completed (ran, or will never run).
+    bool done() const {
+      absl::MutexLock lock(&mu_);
+      return done_;
+    }
+    // Blocks until it has completed.
+    void WaitDone() const {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(&done_));
+    }
 
    private:
     friend class AsyncDispatcher;
@@ -99,6 +109,7 @@ class AsyncDispatcher {
     std::atomic<bool> cancelled_{false};
     mutable absl::Mutex mu_;
     bool ran_ ABSL_GUARDED_BY(mu_) = false;
+    bool done_ ABSL_GUARDED_BY(mu_) = false;
     absl::Status status_ ABSL_GUARDED_BY(mu_);
     // Guarded by the dispatcher's mutex.
     State state_ = State::kQueued;

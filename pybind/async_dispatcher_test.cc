@@ -161,5 +161,59 @@ TEST(AsyncDispatcherTest, DestructionCancelsQueuedAndRunningCalls) {
   EXPECT_EQ(queued->status().code(), absl::StatusCode::kCancelled);
 }
 
+// Many rounds of submit-then-wait and of bursts, so that submissions meet
+// the spinning worker at every point of its spin: a lost wake-up would
+// leave a call never run (the generous bound only fails a hung run).
+TEST(AsyncDispatcherTest, NoWakeUpIsLostBetweenSpinAndSleep) {
+  auto d = *AsyncDispatcher::Create(2);
+  std::atomic<int> ran{0};
+  for (int round = 0; round < 3000; ++round) {
+    const int burst = round % 5 == 0 ? 7 : 1;
+    for (int i = 0; i < burst; ++i) {
+      d->Submit([&](JobEnv&) { ++ran; }, SlotUse::kAcquire,
+                absl::InfiniteFuture());
+    }
+    ASSERT_EQ(DrainN(*d, burst).size(), static_cast<size_t>(burst))
+        << "round " << round;
+  }
+  EXPECT_EQ(d->Stats().free_slots, 2);
+}
+
+TEST(AsyncDispatcherTest, PinnedCallsCanBeCancelledAndExpireInTheQueue) {
+  auto d = *AsyncDispatcher::Create(1);
+  absl::Notification release;
+  // A pinned job occupies the only worker.
+  d->Submit(
+      [&](JobEnv&) { release.WaitForNotificationWithTimeout(absl::Seconds(30)); },
+      SlotUse::kPinned, absl::InfiniteFuture());
+  bool ran = false;
+  auto cancelled = d->Submit([&](JobEnv&) { ran = true; }, SlotUse::kPinned,
+                             absl::InfiniteFuture());
+  auto expiring = d->Submit([&](JobEnv&) { ran = true; }, SlotUse::kPinned,
+                            absl::Now() + absl::Milliseconds(20));
+  d->Cancel(cancelled);
+  std::vector<uint64_t> done = DrainN(*d, 2);
+  ASSERT_EQ(done.size(), 2u);
+  EXPECT_EQ(cancelled->status().code(), absl::StatusCode::kCancelled);
+  EXPECT_EQ(expiring->status().code(), absl::StatusCode::kDeadlineExceeded);
+  release.Notify();
+  EXPECT_EQ(DrainN(*d, 1).size(), 1u);
+  EXPECT_FALSE(ran);
+}
+
+TEST(AsyncDispatcherTest, WaitDoneReturnsOnceTheCallCompleted) {
+  auto d = *AsyncDispatcher::Create(1);
+  std::atomic<bool> finished{false};
+  auto call = d->Submit(
+      [&](JobEnv&) {
+        absl::SleepFor(absl::Milliseconds(20));
+        finished = true;
+      },
+      SlotUse::kAcquire, absl::InfiniteFuture());
+  call->WaitDone();
+  EXPECT_TRUE(finished.load());
+  EXPECT_TRUE(call->done());
+}
+
 }  // namespace
 }  // namespace fraiseql::pybind

@@ -29,6 +29,7 @@
 #include "pybind11/pybind11.h"
 #include "pybind11/stl.h"
 #include "repository/body_stream.h"
+#include "plugins/backends/native/native_backend.h"
 #include "repository/repository.h"
 
 namespace py = pybind11;
@@ -338,7 +339,7 @@ class PyRepository {
       inner(env);
     };
     call.finish = [inner = std::move(call.finish), hook = on_call_,
-                   operation = std::move(operation), view = std::move(view),
+                   operation, view,
                    backend = backend_, stats]() -> py::object {
       py::object result;
       try {
@@ -350,6 +351,17 @@ class PyRepository {
       }
       Report(hook, operation, view, backend, *stats, py::none());
       return result;
+    };
+    call.not_ran = [hook = on_call_, operation, view,
+                    backend = backend_](const absl::Status& status) {
+      // The class the error is raised as (PoolTimeoutError after a queue
+      // deadline, QueryCancelledError after a cancel in the queue).
+      try {
+        Raise(status);
+      } catch (py::error_already_set& e) {
+        Report(hook, operation, view, backend, exec::CallStats(),
+               e.type().attr("__name__"));
+      }
     };
     return call;
   }
@@ -951,6 +963,9 @@ PreparedCall PrepareRun(PyRepository& self, const py::object& keepalive,
   if (!IsUtf8(sql)) {
     Raise(absl::InvalidArgumentError("invalid sql: not valid UTF-8"));
   }
+  if (sql.find('\0') != std::string::npos) {
+    Raise(absl::InvalidArgumentError("invalid sql: contains a NUL byte"));
+  }
   exec::Plan plan;
   plan.sql = sql;
   plan.params = RunParams(params);
@@ -973,6 +988,9 @@ PreparedCall PrepareRun(PyRepository& self, const py::object& keepalive,
 }  // namespace
 
 void DefineRepository(py::module_& m) {
+  // Repository(...)'s defaults, read from the C++ options.
+  const RepositoryOptions repository_defaults;
+  const plugins::NativeBackendOptions native_defaults;
   py::class_<PyRepository> repository(
       m, "Repository",
       "Runs queries on registered views and returns GraphQL response bytes. "
@@ -982,15 +1000,22 @@ void DefineRepository(py::module_& m) {
                     int64_t, const PyPool*, double, const py::object&, int,
                     const std::string&, const py::object&, const py::object&>(),
            py::arg("pool"), py::arg("schema"),
-           py::arg("chunk_rows").noconvert() = 256,
-           py::arg("always_typename") = false,
-           py::arg("plan_cache_size").noconvert() = 1024,
-           py::arg("prepared_statements") = true, py::arg("pgbouncer") = false,
-           py::arg("max_response_bytes").noconvert() = 0,
+           py::arg("chunk_rows").noconvert() = native_defaults.chunk_rows,
+           py::arg("always_typename") =
+               repository_defaults.projection.always_typename,
+           py::arg("plan_cache_size").noconvert() = static_cast<int>(
+               repository_defaults.planner.cache_capacity),
+           py::arg("prepared_statements") =
+               native_defaults.prepared_statements,
+           py::arg("pgbouncer") = native_defaults.pgbouncer,
+           py::arg("max_response_bytes").noconvert() =
+               static_cast<int64_t>(repository_defaults.max_response_bytes),
            py::arg("read_pool") = py::none(),
-           py::arg("statement_timeout") = 30.0,
+           py::arg("statement_timeout") =
+               ToPythonSeconds(native_defaults.statement_timeout),
            py::arg("cursor_secret") = py::none(),
-           py::arg("max_root_fields").noconvert() = 64,
+           py::arg("max_root_fields").noconvert() =
+               static_cast<int>(repository_defaults.max_root_fields),
            py::arg("backend") = "native",
            py::arg("backend_options") = py::none(),
            py::arg("on_call") = py::none(),

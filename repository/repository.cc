@@ -822,6 +822,10 @@ absl::StatusOr<Repository::TransactionScope> Repository::BeginTransaction(
   scope.repository = std::unique_ptr<Repository>(
       new Repository(*this, scope.transaction));
   scope.repository->transaction_context_ = context;
+  // Kept for its settings only: the begin call's cancel flag and stats
+  // belong to that call and may be gone before the transaction ends.
+  scope.repository->transaction_context_.cancelled = nullptr;
+  scope.repository->transaction_context_.stats = nullptr;
   scope.repository->gate_ = std::make_shared<CallGate>();
   return scope;
 }

@@ -410,9 +410,15 @@ bool Run::SendSettings() {
   for (const exec::Param& p : settings->params) bound.push_back(p.text.c_str());
   // Prepared like the statements (one shape per number of settings): the
   // server then skips parsing and planning it on every request.
+  // Only in a batch of its own (kAuto), which runs again unprepared if the
+  // name turns out to be gone (PgBouncer without pgbouncer=true); a
+  // transaction's first batch (kBegin) cannot be run again.
   std::optional<std::string> name;
   const int count = static_cast<int>(bound.size());
-  if (!NameFor(settings->sql, count, /*index=*/0, &name)) return false;
+  if (batch_.transaction == TransactionControl::kAuto &&
+      !NameFor(settings->sql, count, /*index=*/0, &name)) {
+    return false;
+  }
   const int sent =
       name.has_value()
           ? PQsendQueryPrepared(conn_, name->c_str(), count, bound.data(),

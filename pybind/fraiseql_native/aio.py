@@ -67,9 +67,19 @@ class _Driver:
         if self._loop is not None and not self._loop.is_closed():
             self._loop.remove_reader(self._native.fd)
         self._loop = None
+        # Calls in flight still end (their connections go back to the
+        # pool), but nobody will wait for them here any more.
+        for record in self._pending.values():
+            record.pending.cancel()
+            if record.future is not None and not record.future.done():
+                record.future.set_exception(
+                    RuntimeError("the AsyncRepository was closed"))
 
-    async def call(self, pending, on_cancel: Optional[Callable[[], None]] = None):
-        loop = self._bind()
+    async def call(self, submit, *args,
+                   on_cancel: Optional[Callable[[], None]] = None, **kwargs):
+        """Submits `submit(*args, **kwargs)` (a PendingCall) and awaits it."""
+        loop = self._bind()  # before anything is queued
+        pending = submit(*args, **kwargs)
         record = _Record(loop.create_future(), pending)
         self._pending[pending.id] = record
         try:
@@ -77,16 +87,22 @@ class _Driver:
         except asyncio.CancelledError:
             if pending.id in self._pending:
                 # Still queued or running: cancel it and wait until it is
-                # over, so that the connection is back in the pool when the
-                # cancellation completes.
+                # over, so that the connection is back in the pool (and the
+                # call's objects unused) when the cancellation completes.
                 pending.cancel()
                 if on_cancel is not None:
                     on_cancel()
                 record.done = loop.create_future()
-                try:
-                    await asyncio.shield(record.done)
-                except asyncio.CancelledError:
-                    pass
+                while not record.done.done():
+                    try:
+                        await asyncio.shield(record.done)
+                    except asyncio.CancelledError:
+                        pass  # cancelled again: still wait, raise once
+            elif (record.future.done() and not record.future.cancelled()
+                  and record.future.exception() is None):
+                # It finished just as the task was cancelled: end what it
+                # opened (a transaction, a stream).
+                self._abandon(record.future.result())
             raise
 
     def _drain(self) -> None:
@@ -98,7 +114,9 @@ class _Driver:
                 value, error = record.pending.result(), None
             except BaseException as e:  # noqa: BLE001 - handed to the future
                 value, error = None, e
-            if not record.future.done():
+            if record.future is None:
+                pass  # fired and forgotten (a cleanup): nobody waits
+            elif not record.future.done():
                 if error is not None:
                     record.future.set_exception(error)
                 else:
@@ -116,16 +134,17 @@ class _Driver:
             self._fire(value.close())
 
     def _fire(self, pending) -> None:
-        loop = self._bind()
-        self._pending[pending.id] = _Record(loop.create_future(), pending)
+        """Keeps a cleanup call (a rollback, a close) until it completes."""
+        self._bind()
+        self._pending[pending.id] = _Record(None, pending)
 
 
 def _coroutine(name: str):
     native_method = getattr(_native.AsyncRepository, name)
 
     async def method(self, *args, **kwargs):
-        return await self._driver.call(
-            native_method(self._native, *args, **kwargs))
+        return await self._driver.call(native_method, self._native, *args,
+                                       **kwargs)
 
     method.__name__ = name
     method.__qualname__ = f"AsyncRepository.{name}"
@@ -222,11 +241,11 @@ class AsyncTransaction(_Calls):
 
     async def commit(self, timeout: Optional[float] = None) -> None:
         async with self._lock:
-            await self._driver.call(self._native.commit(timeout))
+            await self._driver.call(self._native.commit, timeout)
 
     async def rollback(self, timeout: Optional[float] = None) -> None:
         async with self._lock:
-            await self._driver.call(self._native.rollback(timeout))
+            await self._driver.call(self._native.rollback, timeout)
 
     def transaction(self, **kwargs):
         raise _native.TransactionError(
@@ -239,8 +258,8 @@ def _serialized(name: str):
 
     async def method(self, *args, **kwargs):
         async with self._lock:
-            pending = native_method(self._native, *args, **kwargs)
-            return await self._driver.call(pending)
+            return await self._driver.call(native_method, self._native,
+                                           *args, **kwargs)
 
     method.__name__ = name
     method.__qualname__ = f"AsyncTransaction.{name}"
@@ -262,7 +281,7 @@ class _TransactionContext:
 
     async def _begin(self) -> AsyncTransaction:
         native = await self._repo._driver.call(
-            self._repo._native.transaction(**self._kwargs))
+            self._repo._native.transaction, **self._kwargs)
         self._tx = AsyncTransaction(native, self._repo._driver)
         return self._tx
 
@@ -306,21 +325,35 @@ class AsyncBodyStream:
     async def __anext__(self) -> bytes:
         if self._closed:
             raise StopAsyncIteration
-        if self._native is None:
-            self._native = await self._driver.call(self._start())
-        native = self._native
-        piece = await self._driver.call(native.next(), on_cancel=native.cancel)
+        try:
+            if self._native is None:
+                self._native = await self._driver.call(self._start)
+            native = self._native
+            piece = await self._driver.call(native.next,
+                                            on_cancel=native.cancel)
+        except BaseException:
+            # An error or a cancel ends the stream: its connection goes
+            # back to the pool now, not when the iterator is collected.
+            self._close_soon()
+            raise
         if piece is None:
             await self.aclose()
             raise StopAsyncIteration
         return piece
+
+    def _close_soon(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._native is not None:
+            self._driver._fire(self._native.close())
 
     async def aclose(self) -> None:
         if self._closed:
             return
         self._closed = True
         if self._native is not None:
-            await self._driver.call(self._native.close())
+            await self._driver.call(self._native.close)
 
     async def __aenter__(self) -> "AsyncBodyStream":
         return self

@@ -288,11 +288,12 @@ def test_cancelling_the_task_cancels_the_query_on_the_server(apool, schema,
         # only a cancel that never reached the server misses.
         done, _ = await asyncio.wait({task}, timeout=60)
         assert task in done and task.cancelled()
+        # Gone from the server once the cancellation completed: no waiting
+        # (checked before run_within's cleanup cancels anything left).
+        assert await asyncio.to_thread(sleeping, db_url, marker) == 0
         return r.queue_stats()
 
     stats = run_within(main, db_url, marker)
-    # Gone from the server once the cancellation completed: no waiting.
-    assert sleeping(db_url, marker) == 0
     assert stats["running"] == 0 and stats["free_slots"] == stats["slots"]
     # The pool took the connection back clean.
     assert apool.stats()["in_use"] == 0
@@ -306,10 +307,10 @@ def test_asyncio_timeout_cancels_the_query(apool, schema, db_url):
         with pytest.raises(asyncio.TimeoutError):
             await asyncio.wait_for(
                 r.run(f"SELECT pg_sleep(3600), '{marker}' AS m"), 0.3)
+        assert await asyncio.to_thread(sleeping, db_url, marker) == 0
         return await r.run("SELECT 1 AS ok")
 
     assert run_within(main, db_url, marker) == [{"ok": 1}]
-    assert sleeping(db_url, marker) == 0
 
 
 def test_timeout_argument_raises_query_timeout(fn, apool, schema):
@@ -379,6 +380,7 @@ def test_a_repository_is_bound_to_its_first_loop(apool, schema):
 def test_200_tasks_on_a_pool_of_8_all_get_their_own_rows(apool, schema, users,
                                                         raw):
     ids = [u["id"] for u in raw["v_user"]][:200]
+    assert len(ids) == 200
     threads_before = threading.active_count()
 
     async def one(r, user_id):
@@ -393,7 +395,8 @@ def test_200_tasks_on_a_pool_of_8_all_get_their_own_rows(apool, schema, users,
 
     results, threads_during, stats = run(main)
     assert results == ids
-    # No Python thread per call (the workers are C++ threads, not Python's).
+    # No Python thread per call: a thread pool (asyncio.to_thread) would
+    # show here; the workers are C++ threads, which Python does not count.
     assert threads_during == threads_before
     assert stats["completed_total"] == 200 and stats["slots"] == 8
 
@@ -436,6 +439,7 @@ def test_uvloop_runs_the_calls_and_cancels(apool, schema, users, repo, db_url):
         # only a cancel that never reached the server misses.
         done, _ = await asyncio.wait({task}, timeout=60)
         assert task in done and task.cancelled()
+        assert await asyncio.to_thread(sleeping, db_url, marker) == 0
         return body, asyncio.get_running_loop()
 
     loop = uvloop.new_event_loop()
@@ -446,7 +450,6 @@ def test_uvloop_runs_the_calls_and_cancels(apool, schema, users, repo, db_url):
         cancel_on_server(db_url, marker)
     assert type(seen).__module__.startswith("uvloop")
     assert body == repo.find(users, limit=3, order_by=[{"id": "ASC"}])
-    assert sleeping(db_url, marker) == 0
 
 
 # -- streams ------------------------------------------------------------------
@@ -490,4 +493,103 @@ def test_stream_in_a_transaction_reads_its_snapshot(apool, schema, users,
 
     body, stats = run(main)
     assert body == repo.find(users, order_by=[{"id": "ASC"}], limit=5)
+    assert stats["free_slots"] == stats["slots"]
+
+
+# -- cancelling queued calls, transaction calls and streams -------------------
+
+
+def test_cancelling_a_queued_call_never_runs_it(fn, apool, schema, db_url):
+    marker = f"aio_queued_{uuid.uuid4().hex[:8]}"
+    table = f"aio_queued_{os.getpid()}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (m text)")
+
+    async def main():
+        r = fresh(apool, schema, concurrency=1)
+        tx = await r.transaction()  # holds the only slot
+        task = asyncio.ensure_future(
+            r.run(f"INSERT INTO {table} VALUES ($1)", [marker], fetch=False))
+        while r.queue_stats()["queued"] == 0:
+            await asyncio.sleep(0.001)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=60)
+        assert task in done and task.cancelled()
+        stats = r.queue_stats()
+        await tx.commit()
+        return stats, r.queue_stats()
+
+    during, after = run(main)
+    assert during["cancelled_queued"] == 1 and during["queued"] == 0
+    assert after["free_slots"] == after["slots"]
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        rows = conn.execute(f"SELECT count(*) FROM {table} WHERE m = %s",
+                            (marker,)).fetchone()[0]
+        conn.execute(f"DROP TABLE {table}")
+    assert rows == 0
+
+
+def test_cancelling_a_transaction_call_cancels_it_and_the_transaction_ends(
+        fn, apool, schema, db_url):
+    marker = f"aio_txcancel_{uuid.uuid4().hex[:8]}"
+
+    async def main():
+        r = unbounded(apool, schema)
+        with pytest.raises(asyncio.CancelledError):
+            async with r.transaction() as tx:
+                task = asyncio.ensure_future(
+                    tx.run(f"SELECT pg_sleep(3600), '{marker}' AS m"))
+                while not await asyncio.to_thread(sleeping, db_url, marker):
+                    pass
+                task.cancel()
+                done, _ = await asyncio.wait({task}, timeout=60)
+                assert task in done
+                assert await asyncio.to_thread(sleeping, db_url, marker) == 0
+                await task  # raises CancelledError: the block rolls back
+        return tx.open, r.queue_stats()
+
+    still_open, stats = run_within(main, db_url, marker)
+    assert not still_open
+    assert stats["free_slots"] == stats["slots"]
+
+
+@pytest.fixture(scope="module")
+def slow_view(db_url):
+    name = f"fql_pytest_slow_{os.getpid()}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+        conn.execute(
+            f'CREATE OR REPLACE VIEW "{name}".v_slow AS SELECT g AS id, '
+            "jsonb_build_object('id', g) AS data "
+            "FROM generate_series(1, 3) g, pg_sleep(3600) s")
+    yield f"{name}.v_slow"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def test_cancelling_a_streams_next_cancels_the_query_and_frees_the_slot(
+        fn, apool, slow_view, db_url):
+    schema = fn.Schema()
+    schema.add_view(slow_view, "Slow", {"id": "Int"})
+
+    async def main():
+        r = unbounded(apool, schema)
+        stream = r.find_stream(slow_view)
+        task = asyncio.ensure_future(stream.__anext__())
+        while not await asyncio.to_thread(sleeping, db_url, "v_slow"):
+            pass
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=60)
+        assert task in done and task.cancelled()
+        assert await asyncio.to_thread(sleeping, db_url, "v_slow") == 0
+        # The stream is closed: its slot comes back without aclose().
+        for _ in range(6000):
+            if r.queue_stats()["free_slots"] == r.queue_stats()["slots"]:
+                break
+            await asyncio.sleep(0.005)
+        with pytest.raises(StopAsyncIteration):
+            await stream.__anext__()
+        return r.queue_stats()
+
+    stats = run_within(main, db_url, "v_slow")
     assert stats["free_slots"] == stats["slots"]

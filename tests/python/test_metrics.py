@@ -270,3 +270,23 @@ def test_async_repository_reports_on_the_loop(fn, pool, schema, users):
     loop_thread = asyncio.run(main())
     assert sorted(op for op, _ in seen) == ["count", "find"]
     assert {t for _, t in seen} == {loop_thread}
+
+
+def test_async_calls_that_never_ran_are_reported(fn, pool, schema, users):
+    import asyncio
+    from fraiseql_native import aio
+
+    seen = []
+
+    async def main():
+        r = aio.AsyncRepository(pool, schema, concurrency=1,
+                                on_call=seen.append)
+        tx = await r.transaction()  # holds the only slot
+        with pytest.raises(fn.PoolTimeoutError):
+            await r.count(users, timeout=0.1)  # its deadline passes queued
+        await tx.rollback()
+
+    asyncio.run(main())
+    assert [(r["operation"], r["error"]) for r in seen] == \
+        [("count", "PoolTimeoutError")]
+    assert seen[0]["rows"] == 0 and seen[0]["execution"] == 0
