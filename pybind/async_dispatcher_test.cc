@@ -184,7 +184,9 @@ TEST(AsyncDispatcherTest, PinnedCallsCanBeCancelledAndExpireInTheQueue) {
   absl::Notification release;
   // A pinned job occupies the only worker.
   d->Submit(
-      [&](JobEnv&) { release.WaitForNotificationWithTimeout(absl::Seconds(30)); },
+      [&](JobEnv&) {
+        release.WaitForNotificationWithTimeout(absl::Seconds(30));
+      },
       SlotUse::kPinned, absl::InfiniteFuture());
   bool ran = false;
   auto cancelled = d->Submit([&](JobEnv&) { ran = true; }, SlotUse::kPinned,

@@ -17,6 +17,7 @@
 #include "exec/call_stats.h"
 #include "exec/request_context.h"
 #include "planner/selection_text.h"
+#include "plugins/backends/native/native_backend.h"
 #include "proto/query.pb.h"
 #include "pybind/async_bindings.h"
 #include "pybind/backend_bindings.h"
@@ -29,7 +30,6 @@
 #include "pybind11/pybind11.h"
 #include "pybind11/stl.h"
 #include "repository/body_stream.h"
-#include "plugins/backends/native/native_backend.h"
 #include "repository/repository.h"
 
 namespace py = pybind11;
@@ -338,9 +338,8 @@ class PyRepository {
       env.stats = stats.get();
       inner(env);
     };
-    call.finish = [inner = std::move(call.finish), hook = on_call_,
-                   operation, view,
-                   backend = backend_, stats]() -> py::object {
+    call.finish = [inner = std::move(call.finish), hook = on_call_, operation,
+                   view, backend = backend_, stats]() -> py::object {
       py::object result;
       try {
         result = inner();
@@ -1003,10 +1002,9 @@ void DefineRepository(py::module_& m) {
            py::arg("chunk_rows").noconvert() = native_defaults.chunk_rows,
            py::arg("always_typename") =
                repository_defaults.projection.always_typename,
-           py::arg("plan_cache_size").noconvert() = static_cast<int>(
-               repository_defaults.planner.cache_capacity),
-           py::arg("prepared_statements") =
-               native_defaults.prepared_statements,
+           py::arg("plan_cache_size").noconvert() =
+               static_cast<int>(repository_defaults.planner.cache_capacity),
+           py::arg("prepared_statements") = native_defaults.prepared_statements,
            py::arg("pgbouncer") = native_defaults.pgbouncer,
            py::arg("max_response_bytes").noconvert() =
                static_cast<int64_t>(repository_defaults.max_response_bytes),
