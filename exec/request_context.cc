@@ -108,4 +108,10 @@ absl::Status ValidateRequestContext(const RequestContext& context) {
   return absl::OkStatus();
 }
 
+bool SameSettings(const RequestContext& a, const RequestContext& b) {
+  return a.tenant_id == b.tenant_id && a.user_id == b.user_id &&
+         a.variables == b.variables && a.role == b.role &&
+         a.statement_timeout == b.statement_timeout;
+}
+
 }  // namespace fraiseql::exec

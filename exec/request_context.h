@@ -90,6 +90,11 @@ inline constexpr size_t kMaxRoleNameBytes = 63;
 // Values and the role are never quoted in the message.
 absl::Status ValidateRequestContext(const RequestContext& context);
 
+// Whether two requests' statements may share one transaction: the same
+// tenant, user, variables, role and statement_timeout (their deadlines,
+// cancel flags and stats may differ).
+bool SameSettings(const RequestContext& a, const RequestContext& b);
+
 // Whether `name` is a valid variable name: "app.", "fraiseql." or
 // "jwt.claims.", then one or more dot-separated parts, each matching
 // [a-z_][a-z0-9_]*.

@@ -55,7 +55,8 @@ PendingCall PyAsyncRepository::Submit(PreparedCall call) {
 
 PendingCall PyAsyncRepository::Submit(PreparedCall call, SlotUse slot) {
   std::shared_ptr<AsyncDispatcher::Call> queued =
-      dispatcher_->Submit(std::move(call.run), slot, call.deadline);
+      dispatcher_->Submit(std::move(call.run), slot, call.deadline,
+                          std::move(call.batch));
   return PendingCall(dispatcher_, std::move(queued), std::move(call.finish),
                      std::move(call.not_ran));
 }

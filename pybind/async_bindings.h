@@ -34,6 +34,9 @@ struct PreparedCall {
   // With the GIL, when the call never ran (cancelled or timed out in the
   // queue), before its error is raised; may be empty.
   std::function<void(const absl::Status&)> not_ran;
+  // Set for calls that may share a round trip with others queued beside
+  // them (see BatchMember); the blocking API ignores it.
+  std::shared_ptr<BatchMember> batch;
 };
 
 // A call whose work yields absl::StatusOr<T> and whose result is

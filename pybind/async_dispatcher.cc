@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <utility>
 
@@ -60,11 +61,13 @@ AsyncDispatcher::~AsyncDispatcher() {
 }
 
 std::shared_ptr<AsyncDispatcher::Call> AsyncDispatcher::Submit(
-    std::function<void(JobEnv&)> run, SlotUse slot, absl::Time deadline) {
+    std::function<void(JobEnv&)> run, SlotUse slot, absl::Time deadline,
+    std::shared_ptr<BatchMember> batch) {
   auto call = std::make_shared<Call>();
   call->slot_ = slot;
   call->deadline_ = deadline;
   call->run_ = std::move(run);
+  if (slot == SlotUse::kAcquire) call->batch_ = std::move(batch);
   std::function<void(JobEnv&)> dropped;
   {
     absl::MutexLock lock(&mu_);
@@ -111,6 +114,10 @@ void AsyncDispatcher::Cancel(const std::shared_ptr<Call>& call) {
       break;
     case Call::State::kRunning:
       call->cancelled_ = true;
+      // In a group: the group's statements share one round trip, so its
+      // flag cancels them all; each member then runs again on its own (see
+      // BatchMember), and only this one stays cancelled.
+      if (call->group_cancelled_ != nullptr) *call->group_cancelled_ = true;
       break;
     case Call::State::kDone:
       break;
@@ -154,6 +161,8 @@ DispatcherStats AsyncDispatcher::Stats() const {
   s.completed_total = completed_total_;
   s.queue_timeouts = queue_timeouts_;
   s.cancelled_queued = cancelled_queued_;
+  s.batches = batches_;
+  s.batched_calls = batched_calls_;
   return s;
 }
 
@@ -190,6 +199,44 @@ std::shared_ptr<AsyncDispatcher::Call> AsyncDispatcher::TakeRunnableLocked() {
   return call;
 }
 
+std::vector<std::shared_ptr<AsyncDispatcher::Call>>
+AsyncDispatcher::TakeGroupLocked(Call* leader,
+                                 std::atomic<bool>* group_cancelled) {
+  std::vector<std::shared_ptr<Call>> group;
+  // Looks at the first kBatchScan entries as they were (taking one moves
+  // the later ones forward, so `i` only advances past those left).
+  size_t examined = 0;
+  for (size_t i = 0; i < acquire_queue_.size() && examined < kBatchScan &&
+                     group.size() + 1 < kMaxBatch;
+       ++examined) {
+    const std::shared_ptr<Call>& candidate = acquire_queue_[i];
+    if (candidate->state_ != Call::State::kQueued ||
+        candidate->batch_ == nullptr ||
+        !leader->batch_->Compatible(*candidate->batch_)) {
+      ++i;
+      continue;
+    }
+    std::shared_ptr<Call> member = candidate;
+    acquire_queue_.erase(acquire_queue_.begin() + static_cast<ptrdiff_t>(i));
+    --acquire_live_;
+    --queued_;
+    ++running_;
+    member->state_ = Call::State::kRunning;
+    member->group_cancelled_ = group_cancelled;
+    if (member->deadline_ != absl::InfiniteFuture()) {
+      deadlines_.erase(std::make_pair(member->deadline_, member->id_));
+    }
+    running_calls_.emplace(member->id_, member);
+    group.push_back(std::move(member));
+  }
+  if (!group.empty()) {
+    leader->group_cancelled_ = group_cancelled;
+    ++batches_;
+    batched_calls_ += static_cast<int64_t>(group.size()) + 1;
+  }
+  return group;
+}
+
 void AsyncDispatcher::WorkerLoop() {
   // Workers yield the CPU to the event loop's thread: on a busy machine the
   // loop (which runs every request's Python) must not wait behind them for
@@ -199,6 +246,8 @@ void AsyncDispatcher::WorkerLoop() {
               kWorkerNice);
   for (;;) {
     std::shared_ptr<Call> call;
+    std::vector<std::shared_ptr<Call>> group;  // run with `call`, if any
+    std::atomic<bool> group_cancelled{false};
     {
       absl::MutexLock lock(&mu_);
       while (!shutting_down_ && !RunnableLocked()) {
@@ -223,16 +272,47 @@ void AsyncDispatcher::WorkerLoop() {
       }
       if (shutting_down_) return;
       call = TakeRunnableLocked();
+      if (call->batch_ != nullptr) {
+        group = TakeGroupLocked(call.get(), &group_cancelled);
+      }
     }
     JobEnv env;
     env.cancelled = &call->cancelled_;
-    call->run_(env);
-    call->run_ = nullptr;  // its captures go here, without any lock held
-    {
-      absl::MutexLock call_lock(&call->mu_);
-      call->ran_ = true;
+    if (group.empty()) {
+      call->run_(env);
+    } else {
+      std::vector<BatchMember*> others;
+      std::vector<const std::atomic<bool>*> flags = {&call->cancelled_};
+      for (const std::shared_ptr<Call>& member : group) {
+        others.push_back(member->batch_.get());
+        flags.push_back(&member->cancelled_);
+      }
+      env.cancelled = &group_cancelled;
+      call->batch_->RunGroup(others, flags, env);
+    }
+    // The jobs' captures go here, without any lock held.
+    call->run_ = nullptr;
+    call->batch_ = nullptr;
+    for (const std::shared_ptr<Call>& member : group) {
+      member->run_ = nullptr;
+      member->batch_ = nullptr;
+    }
+    group.push_back(call);
+    for (const std::shared_ptr<Call>& member : group) {
+      absl::MutexLock call_lock(&member->mu_);
+      member->ran_ = true;
     }
     absl::MutexLock lock(&mu_);
+    for (size_t i = 0; i + 1 < group.size(); ++i) {
+      Call& member = *group[i];
+      --running_;
+      running_calls_.erase(member.id_);
+      member.group_cancelled_ = nullptr;
+      member.state_ = Call::State::kDone;
+      CompleteLocked(group[i]);
+    }
+    group.clear();
+    call->group_cancelled_ = nullptr;
     --running_;
     running_calls_.erase(call->id_);
     // The slot freed here lets at most one queued call run, and this worker

@@ -61,6 +61,26 @@ struct JobEnv {
   exec::CallStats* stats = nullptr;
 };
 
+// A call that may run together with others of its kind: a worker that
+// takes one from the queue also takes up to kMaxBatch - 1 compatible ones
+// waiting near the front, and runs them all on one slot (one connection,
+// one round trip). Only calls that wait are grouped, so a call never waits
+// longer for being batchable.
+class BatchMember {
+ public:
+  virtual ~BatchMember() = default;
+  // Where the member records what it cost (for the per-call hook), or null.
+  exec::CallStats* stats = nullptr;
+  // Whether `other` may run in one group with this one.
+  virtual bool Compatible(const BatchMember& other) const = 0;
+  // Runs this call and `others`, setting each one's result. `flags[i]` is
+  // member i's own cancel flag (this one first); `env.cancelled` is raised
+  // when any member is cancelled.
+  virtual void RunGroup(const std::vector<BatchMember*>& others,
+                        const std::vector<const std::atomic<bool>*>& flags,
+                        JobEnv& env) = 0;
+};
+
 struct DispatcherStats {
   int64_t slots = 0;
   int64_t free_slots = 0;  // slots neither running a job nor held
@@ -69,6 +89,8 @@ struct DispatcherStats {
   int64_t completed_total = 0;
   int64_t queue_timeouts = 0;  // calls whose deadline passed in the queue
   int64_t cancelled_queued = 0;
+  int64_t batches = 0;        // groups of two or more calls run as one
+  int64_t batched_calls = 0;  // calls that ran in those groups
 };
 
 class AsyncDispatcher {
@@ -106,6 +128,10 @@ class AsyncDispatcher {
     SlotUse slot_ = SlotUse::kAcquire;
     absl::Time deadline_ = absl::InfiniteFuture();
     std::function<void(JobEnv&)> run_;
+    std::shared_ptr<BatchMember> batch_;  // null: runs alone
+    // While it runs in a group: the group's cancel flag, which a cancel of
+    // this call raises too. Guarded by the dispatcher's mutex.
+    std::atomic<bool>* group_cancelled_ = nullptr;
     std::atomic<bool> cancelled_{false};
     mutable absl::Mutex mu_;
     bool ran_ ABSL_GUARDED_BY(mu_) = false;
@@ -129,7 +155,13 @@ class AsyncDispatcher {
   // its own deadline, not this one. After shutdown: completes at once as
   // Cancelled.
   std::shared_ptr<Call> Submit(std::function<void(JobEnv&)> run, SlotUse slot,
-                               absl::Time deadline);
+                               absl::Time deadline,
+                               std::shared_ptr<BatchMember> batch = nullptr);
+
+  // Calls one group may hold, and how far into the queue a worker looks
+  // for them.
+  static constexpr size_t kMaxBatch = 8;
+  static constexpr size_t kBatchScan = 32;
 
   // A queued call completes at once as Cancelled, without running; a running
   // one has its cancel flag raised (its job ends as its code decides,
@@ -156,6 +188,12 @@ class AsyncDispatcher {
   // Wakes a worker for one new runnable job (or lets the spinning one take
   // it).
   void WakeWorkerLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // Compatible kAcquire calls waiting near the front of the queue, taken
+  // out of it and marked running in `leader`'s group, whose cancel flag is
+  // `group_cancelled`.
+  std::vector<std::shared_ptr<Call>> TakeGroupLocked(
+      Call* leader, std::atomic<bool>* group_cancelled)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   // The next job a worker may run, or null.
   std::shared_ptr<Call> TakeRunnableLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void CompleteLocked(const std::shared_ptr<Call>& call)
@@ -196,6 +234,8 @@ class AsyncDispatcher {
   int64_t completed_total_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t queue_timeouts_ ABSL_GUARDED_BY(mu_) = 0;
   int64_t cancelled_queued_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t batches_ ABSL_GUARDED_BY(mu_) = 0;
+  int64_t batched_calls_ ABSL_GUARDED_BY(mu_) = 0;
   bool shutting_down_ ABSL_GUARDED_BY(mu_) = false;
   // Running calls, so that shutdown can raise their cancel flags.
   std::map<uint64_t, std::shared_ptr<Call>> running_calls_ ABSL_GUARDED_BY(mu_);

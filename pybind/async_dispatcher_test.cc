@@ -217,5 +217,66 @@ TEST(AsyncDispatcherTest, WaitDoneReturnsOnceTheCallCompleted) {
   EXPECT_TRUE(call->done());
 }
 
+// A member that records the group it ran in.
+class FakeMember : public BatchMember {
+ public:
+  FakeMember(int kind, std::vector<std::vector<int>>* groups, int id)
+      : kind_(kind), groups_(groups), id_(id) {}
+  bool Compatible(const BatchMember& other) const override {
+    return static_cast<const FakeMember&>(other).kind_ == kind_;
+  }
+  void RunGroup(const std::vector<BatchMember*>& others,
+                const std::vector<const std::atomic<bool>*>& flags,
+                JobEnv& env) override {
+    std::vector<int> ids = {id_};
+    for (BatchMember* o : others) ids.push_back(static_cast<FakeMember*>(o)->id_);
+    EXPECT_EQ(flags.size(), ids.size());
+    EXPECT_NE(env.cancelled, flags[0]);  // the group's own flag
+    groups_->push_back(ids);
+  }
+  int kind_;
+  std::vector<std::vector<int>>* groups_;
+  int id_;
+};
+
+TEST(AsyncDispatcherTest, WaitingCompatibleCallsRunAsOneGroup) {
+  auto d = *AsyncDispatcher::Create(1);
+  absl::Notification release;
+  d->Submit(
+      [&](JobEnv&) { release.WaitForNotificationWithTimeout(absl::Seconds(30)); },
+      SlotUse::kAcquire, absl::InfiniteFuture());
+  std::vector<std::vector<int>> groups;
+  std::vector<int> alone;
+  // Ten calls of kind 0 and two of kind 1 wait behind the first.
+  for (int i = 0; i < 12; ++i) {
+    const int kind = i == 3 || i == 7 ? 1 : 0;
+    d->Submit([&alone, i](JobEnv&) { alone.push_back(i); }, SlotUse::kAcquire,
+              absl::InfiniteFuture(),
+              std::make_shared<FakeMember>(kind, &groups, i));
+  }
+  release.Notify();
+  ASSERT_EQ(DrainN(*d, 13).size(), 13u);
+  EXPECT_TRUE(alone.empty());  // every one ran in a group
+  // FIFO: the first call leads; kMaxBatch (8) per group; kinds apart.
+  ASSERT_EQ(groups.size(), 3u);
+  EXPECT_EQ(groups[0], (std::vector<int>{0, 1, 2, 4, 5, 6, 8, 9}));
+  EXPECT_EQ(groups[1], (std::vector<int>{3, 7}));
+  EXPECT_EQ(groups[2], (std::vector<int>{10, 11}));
+  EXPECT_EQ(d->Stats().batches, 3);
+  EXPECT_EQ(d->Stats().batched_calls, 12);
+  EXPECT_EQ(d->Stats().free_slots, 1);
+}
+
+TEST(AsyncDispatcherTest, ACallThatDoesNotWaitRunsAlone) {
+  auto d = *AsyncDispatcher::Create(2);
+  std::vector<std::vector<int>> groups;
+  bool ran_alone = false;
+  d->Submit([&](JobEnv&) { ran_alone = true; }, SlotUse::kAcquire,
+            absl::InfiniteFuture(), std::make_shared<FakeMember>(0, &groups, 0));
+  ASSERT_EQ(DrainN(*d, 1).size(), 1u);
+  EXPECT_TRUE(ran_alone);
+  EXPECT_TRUE(groups.empty());
+}
+
 }  // namespace
 }  // namespace fraiseql::pybind

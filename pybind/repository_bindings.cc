@@ -98,6 +98,64 @@ std::string CursorSecret(const py::object& secret) {
   return bytes;
 }
 
+// A find/find_one/execute call, which may share a round trip with others
+// of the same repository and settings waiting beside it (one
+// Repository::ExecuteMany). Its result goes where the call's finish reads.
+class QueryBatchMember : public BatchMember {
+ public:
+  using Result = std::optional<absl::StatusOr<std::string>>;
+  QueryBatchMember(const Repository* repository, v1::QueryDefinition query,
+                   exec::RequestContext context, std::shared_ptr<Result> result)
+      : repository_(repository),
+        query_(std::move(query)),
+        context_(std::move(context)),
+        result_(std::move(result)) {}
+
+  void RunAlone(JobEnv& env) {
+    exec::RequestContext context = context_;
+    context.cancelled = env.cancelled;
+    context.stats = env.stats != nullptr ? env.stats : stats;
+    result_->emplace(repository_->Execute(query_, context));
+  }
+
+  bool Compatible(const BatchMember& other) const override {
+    const auto* query = dynamic_cast<const QueryBatchMember*>(&other);
+    return query != nullptr && query->repository_ == repository_ &&
+           exec::SameSettings(query->context_, context_);
+  }
+
+  void RunGroup(const std::vector<BatchMember*>& others,
+                const std::vector<const std::atomic<bool>*>& flags,
+                JobEnv& env) override {
+    std::vector<QueryBatchMember*> members = {this};
+    for (BatchMember* other : others) {
+      members.push_back(static_cast<QueryBatchMember*>(other));
+    }
+    std::vector<exec::RequestContext> contexts;
+    std::vector<const v1::QueryDefinition*> queries;
+    contexts.reserve(members.size());
+    for (size_t i = 0; i < members.size(); ++i) {
+      contexts.push_back(members[i]->context_);
+      contexts.back().cancelled = flags[i];
+      contexts.back().stats = members[i]->stats;
+      queries.push_back(&members[i]->query_);
+    }
+    std::vector<const exec::RequestContext*> context_of;
+    for (const exec::RequestContext& c : contexts) context_of.push_back(&c);
+    std::vector<absl::StatusOr<std::string>> results =
+        repository_->ExecuteMany(queries, context_of, env.cancelled);
+    for (size_t i = 0; i < members.size(); ++i) {
+      members[i]->result_->emplace(std::move(results[i]));
+    }
+  }
+
+ private:
+  const Repository* repository_;
+  v1::QueryDefinition query_;
+  exec::RequestContext context_;
+  std::shared_ptr<Result> result_;
+};
+
 class PyRepository {
  public:
   // The repository may hold the last reference to a pool (see ~PyPool).
@@ -334,6 +392,7 @@ class PyRepository {
                         PreparedCall call) const {
     if (on_call_.is_none()) return call;
     auto stats = std::make_shared<exec::CallStats>();
+    if (call.batch != nullptr) call.batch->stats = stats.get();
     call.run = [inner = std::move(call.run), stats](JobEnv& env) {
       env.stats = stats.get();
       inner(env);
@@ -482,17 +541,18 @@ class PyRepository {
                      const exec::RequestContext& context,
                      const char* operation) {
     std::string view = query.roots_size() > 0 ? query.roots(0).view() : "";
-    return Observed(
-        operation, std::move(view),
-        MakeCall<std::string>(
-            context.deadline, keepalive,
-            [repository = repository_, query = std::move(query),
-             context = context](JobEnv& env) mutable {
-              context.cancelled = env.cancelled;
-              context.stats = env.stats;
-              return repository->Execute(query, context);
-            },
-            [](std::string&& body) -> py::object { return py::bytes(body); }));
+    auto result =
+        std::make_shared<std::optional<absl::StatusOr<std::string>>>();
+    auto member = std::make_shared<QueryBatchMember>(
+        repository_, std::move(query), context, result);
+    PreparedCall call;
+    call.deadline = context.deadline;
+    call.run = [member](JobEnv& env) { member->RunAlone(env); };
+    call.finish = [result, keepalive]() -> py::object {
+      return py::bytes(ValueOrRaise(std::move(**result)));
+    };
+    call.batch = member;
+    return Observed(operation, std::move(view), std::move(call));
   }
 
   static void Report(const py::object& hook, const std::string& operation,
@@ -1174,10 +1234,14 @@ void DefineRepository(py::module_& m) {
             d["completed_total"] = s.completed_total;
             d["queue_timeouts"] = s.queue_timeouts;
             d["cancelled_queued"] = s.cancelled_queued;
+            d["batches"] = s.batches;
+            d["batched_calls"] = s.batched_calls;
             return d;
           },
           "Counters of the call queue: slots, free_slots, queued, running, "
-          "completed_total, queue_timeouts, cancelled_queued.");
+          "completed_total, queue_timeouts, cancelled_queued, batches (groups "
+          "of waiting find/find_one/execute calls run in one round trip) and "
+          "batched_calls.");
 
   DefCall<py::bytes>(
       repository, async_repository, "find", &PrepareFind, py::arg("view"),

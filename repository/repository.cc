@@ -166,6 +166,7 @@ class ValueCollector : public exec::RowSink {
     return std::move(json_);
   }
   const absl::Status& row_error() const { return row_error_; }
+  int64_t rows() const { return rows_; }
 
  private:
   bool list_;
@@ -196,6 +197,12 @@ class RootSink : public exec::RowSink {
         plan.connection.total_count.has_value()) {
       total_.emplace(false, nullptr, sequencer, index, plan.response_key);
     }
+  }
+
+  // Rows this root's statements handed over.
+  int64_t rows() const {
+    return rows_ + (value_.has_value() ? value_->rows() : 0) +
+           (total_.has_value() ? total_->rows() : 0);
   }
 
   // The statements of this root, in order.
@@ -617,6 +624,120 @@ absl::StatusOr<std::string> Repository::Execute(
   RETURN_IF_ERROR(Run(plans, context, &body, nullptr, 0));
   record.set_bytes(body.size());
   return body;
+}
+
+std::vector<absl::StatusOr<std::string>> Repository::ExecuteMany(
+    absl::Span<const v1::QueryDefinition* const> queries,
+    absl::Span<const exec::RequestContext* const> contexts,
+    const std::atomic<bool>* any_cancelled) const {
+  const size_t n = queries.size();
+  std::vector<absl::StatusOr<std::string>> results(
+      n, absl::InternalError("not run"));
+  if (contexts.size() != n || n == 0) {
+    results.assign(n, absl::InvalidArgumentError(
+                          "ExecuteMany takes one context per query"));
+    return results;
+  }
+  const exec::RequestContext& first = *contexts[0];
+  const auto run_alone = [&](size_t i) {
+    results[i] = Execute(*queries[i], *contexts[i]);
+  };
+  // Batched only outside transactions, with one set of settings.
+  bool batch = gate_ == nullptr && n > 1;
+  for (size_t i = 1; batch && i < n; ++i) {
+    batch = exec::SameSettings(first, *contexts[i]);
+  }
+  if (batch) batch = exec::ValidateRequestContext(first).ok();
+  std::vector<std::vector<planner::RootPlan>> plans(n);
+  std::vector<size_t> planned;
+  if (batch) {
+    for (size_t i = 0; i < n; ++i) {
+      absl::StatusOr<std::vector<planner::RootPlan>> p = PlanAll(*queries[i]);
+      if (!p.ok()) {
+        // Fails alone, as it would alone (with its stats recorded).
+        run_alone(i);
+        continue;
+      }
+      plans[i] = *std::move(p);
+      planned.push_back(i);
+    }
+  }
+  if (!batch) {
+    for (size_t i = 0; i < n; ++i) run_alone(i);
+    return results;
+  }
+  if (planned.size() < 2) {
+    for (size_t i : planned) run_alone(i);
+    return results;
+  }
+
+  // One batch: each query writes its own body, in its own order.
+  struct Part {
+    std::string out;
+    std::unique_ptr<Body> body;
+    Sequencer sequencer;
+    std::vector<std::unique_ptr<RootSink>> roots;
+  };
+  std::vector<Part> parts(planned.size());
+  std::vector<exec::Statement> statements;
+  for (size_t k = 0; k < planned.size(); ++k) {
+    Part& part = parts[k];
+    const std::vector<planner::RootPlan>& own = plans[planned[k]];
+    part.body = std::make_unique<Body>(&part.out, nullptr, 0,
+                                       options_.max_response_bytes);
+    for (size_t r = 0; r < own.size(); ++r) {
+      part.roots.push_back(
+          std::make_unique<RootSink>(own[r], part.body.get(), &part.sequencer,
+                                     r));
+      part.sequencer.Add(part.roots.back().get());
+      part.roots.back()->AddStatements(&statements);
+    }
+  }
+  exec::RequestContext shared = first;
+  shared.cancelled = any_cancelled;
+  exec::CallStats batch_stats;
+  shared.stats = &batch_stats;
+  for (size_t i : planned) {
+    shared.deadline = std::min(shared.deadline, contexts[i]->deadline);
+  }
+  const absl::Time start = absl::Now();
+  absl::Status status = backend_->ExecuteBatch(statements, shared);
+  std::vector<absl::Status> finished(planned.size());
+  for (size_t k = 0; status.ok() && k < planned.size(); ++k) {
+    Part& part = parts[k];
+    part.sequencer.FinishAll();
+    part.body->writer().Finish();
+    finished[k] = part.body->CheckFinalSize(plans[planned[k]].back().response_key);
+    if (finished[k].ok()) finished[k] = part.body->Flush();
+  }
+  if (!status.ok()) {
+    // The batch failed as a whole (one statement's error aborts the
+    // pipeline; a deadline, a cancel): each query runs again on its own,
+    // so that each gets the outcome it would have had alone.
+    for (size_t i : planned) run_alone(i);
+    return results;
+  }
+  const absl::Duration took = absl::Now() - start - batch_stats.acquire_wait;
+  for (size_t k = 0; k < planned.size(); ++k) {
+    const size_t i = planned[k];
+    if (exec::CallStats* stats = contexts[i]->stats; stats != nullptr) {
+      exec::ShapeHasher hasher;
+      for (const planner::RootPlan& plan : plans[i]) hasher.Add(plan.plan.sql);
+      stats->shape = hasher.Hex();
+      stats->acquire_wait += batch_stats.acquire_wait;
+      stats->execution = std::max(absl::ZeroDuration(), took);
+      int64_t rows = 0;
+      for (const auto& root : parts[k].roots) rows += root->rows();
+      stats->rows += rows;
+      stats->bytes = finished[k].ok() ? parts[k].out.size() : 0;
+    }
+    if (finished[k].ok()) {
+      results[i] = std::move(parts[k].out);
+    } else {
+      results[i] = finished[k];
+    }
+  }
+  return results;
 }
 
 absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,

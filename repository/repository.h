@@ -4,12 +4,14 @@
 #ifndef FRAISEQL_REPOSITORY_REPOSITORY_H_
 #define FRAISEQL_REPOSITORY_REPOSITORY_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "exec/request_context.h"
 #include "planner/planner.h"
 #include "plugins/backend.h"
@@ -113,6 +115,23 @@ class Repository {
   absl::StatusOr<std::string> Execute(
       const v1::QueryDefinition& query,
       const exec::RequestContext& context = {}) const;
+
+  // Execute for several independent queries whose contexts carry the same
+  // settings (variables, role, statement_timeout): their statements go to
+  // the server in one batch (one round trip, one snapshot) and each query
+  // gets its own body or error, as Execute would give it. `contexts[i]` is
+  // query i's (its stats are filled as Execute fills them, execution and
+  // acquire wait being the batch's); the batch runs until the earliest
+  // deadline and is cancelled by `*any_cancelled` (null: never). When the
+  // batch fails as a whole (a server error in one statement aborts the
+  // pipeline; a deadline; a cancel), or the contexts differ, or this
+  // repository runs in a transaction, each query runs on its own instead,
+  // so every outcome is the one it would have had alone. A query that
+  // fails to plan fails alone.
+  std::vector<absl::StatusOr<std::string>> ExecuteMany(
+      absl::Span<const v1::QueryDefinition* const> queries,
+      absl::Span<const exec::RequestContext* const> contexts,
+      const std::atomic<bool>* any_cancelled = nullptr) const;
 
   // Execute, with the body handed to `sink` in pieces of about
   // `chunk_bytes` as rows arrive, so memory stays bounded by the chunk

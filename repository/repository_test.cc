@@ -674,6 +674,161 @@ TEST_F(RepositoryTest, StatsOfAValueAndOfAFailure) {
   EXPECT_EQ(ran.rows, 1);
 }
 
+// --- Several queries in one batch (ExecuteMany) ---
+
+// Queries that ExecuteMany runs together, each also run alone with Execute
+// (the answer key): a list, an object, a missing object, a value root and
+// a connection.
+std::vector<v1::QueryDefinition> ManyQueries() {
+  std::vector<v1::QueryDefinition> queries(4);
+  v1::RootField* a = queries[0].add_roots();
+  a->set_view("repository.v_item");
+  a->set_response_key("items");
+  a->set_is_list(true);
+  a->set_where_json(R"({"qty": {"gte": 9}})");
+  a->set_order_by_json(R"([{"qty": "DESC"}])");
+  v1::RootField* b = queries[1].add_roots();
+  b->set_view("repository.v_item");
+  b->set_response_key("item");
+  b->set_where_json(R"({"id": "00000000-0000-4000-8000-000000000001"})");
+  v1::RootField* c = queries[2].add_roots();
+  c->set_view("repository.v_item");
+  c->set_response_key("missing");
+  c->set_where_json(R"({"qty": 12345})");
+  v1::RootField* d = queries[3].add_roots();
+  d->set_view("repository.v_item");
+  d->set_response_key("n");
+  d->set_operation(v1::RootField::COUNT);
+  v1::RootField* e = queries[3].add_roots();
+  e->set_view("repository.v_many");
+  e->set_response_key("page");
+  e->set_is_list(true);
+  e->set_first(2);
+  e->set_include_total_count(true);
+  return queries;
+}
+
+TEST_F(RepositoryTest, ExecuteManyGivesEachQueryTheBodyItHasAlone) {
+  std::vector<v1::QueryDefinition> queries = ManyQueries();
+  for (v1::QueryDefinition& q : queries) {
+    for (v1::RootField& root : *q.mutable_roots()) {
+      root.set_view(schema_.name() + root.view().substr(root.view().find('.')));
+    }
+  }
+  std::vector<const v1::QueryDefinition*> query_of;
+  std::vector<exec::CallStats> stats(queries.size());
+  std::vector<exec::RequestContext> contexts(queries.size());
+  std::vector<const exec::RequestContext*> context_of;
+  for (size_t i = 0; i < queries.size(); ++i) {
+    query_of.push_back(&queries[i]);
+    contexts[i].tenant_id = "t1";  // settings shared by all
+    contexts[i].stats = &stats[i];
+    context_of.push_back(&contexts[i]);
+  }
+  std::vector<absl::StatusOr<std::string>> many =
+      repository_->ExecuteMany(query_of, context_of);
+  ASSERT_EQ(many.size(), queries.size());
+  for (size_t i = 0; i < queries.size(); ++i) {
+    exec::RequestContext alone;
+    alone.tenant_id = "t1";
+    auto body = repository_->Execute(queries[i], alone);
+    ASSERT_TRUE(body.ok()) << body.status();
+    ASSERT_TRUE(many[i].ok()) << i << ": " << many[i].status();
+    EXPECT_EQ(*many[i], *body) << i;
+    EXPECT_EQ(stats[i].bytes, static_cast<int64_t>(body->size())) << i;
+    EXPECT_EQ(stats[i].shape.size(), 16u) << i;
+  }
+  EXPECT_EQ(stats[2].rows, 0);      // the missing object
+  EXPECT_GT(stats[0].rows, 0);
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(RepositoryTest, ExecuteManyFailsAQueryThatCannotBePlannedAlone) {
+  std::vector<v1::QueryDefinition> queries(3);
+  for (size_t i = 0; i < queries.size(); ++i) {
+    v1::RootField* root = queries[i].add_roots();
+    root->set_view(schema_.name() + ".v_item");
+    root->set_response_key("items");
+    root->set_is_list(true);
+    root->set_where_json(absl::StrCat(R"({"qty": {"gte": )", i + 8, "}}"));
+    Select(root, {{"qty", "qty"}});
+  }
+  queries[1].mutable_roots(0)->set_where_json(R"({"nosuch": {"eq": 1}})");
+  std::vector<const v1::QueryDefinition*> query_of = {&queries[0], &queries[1],
+                                                      &queries[2]};
+  exec::RequestContext context;
+  std::vector<const exec::RequestContext*> context_of = {&context, &context,
+                                                         &context};
+  auto many = repository_->ExecuteMany(query_of, context_of);
+  ASSERT_TRUE(many[0].ok()) << many[0].status();
+  EXPECT_EQ(*many[0], *repository_->Execute(queries[0]));
+  EXPECT_EQ(many[1].status(), repository_->Execute(queries[1]).status());
+  EXPECT_EQ(many[1].status().code(), absl::StatusCode::kInvalidArgument);
+  ASSERT_TRUE(many[2].ok()) << many[2].status();
+  EXPECT_EQ(*many[2], *repository_->Execute(queries[2]));
+
+  // Different settings cannot share a transaction: each runs alone, with
+  // its own.
+  exec::RequestContext tenant_a;
+  tenant_a.tenant_id = "a";
+  exec::RequestContext tenant_b;
+  tenant_b.tenant_id = "b";
+  std::vector<const v1::QueryDefinition*> two = {&queries[0], &queries[2]};
+  std::vector<const exec::RequestContext*> mixed = {&tenant_a, &tenant_b};
+  auto separate = repository_->ExecuteMany(two, mixed);
+  ASSERT_TRUE(separate[0].ok() && separate[1].ok());
+  EXPECT_EQ(*separate[0], *many[0]);
+  EXPECT_EQ(*separate[1], *many[2]);
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(RepositoryTest, ExecuteManyRerunsEachAloneWhenTheBatchFails) {
+  // A view whose row 2 divides by zero when read: any statement reading it
+  // fails on the server, which aborts the whole pipeline.
+  {
+    auto conn = pool_->Acquire(absl::Now() + absl::Seconds(10));
+    ASSERT_TRUE(conn.ok()) << conn.status();
+    PGresult* r = PQexec(
+        (*conn)->raw(),
+        absl::StrCat("CREATE VIEW \"", schema_.name(),
+                     "\".v_boom AS SELECT g AS id, CASE WHEN g = 2 THEN "
+                     "jsonb_build_object('id', 1 / (g - 2)) ELSE "
+                     "jsonb_build_object('id', g) END AS data FROM "
+                     "generate_series(1, 3) g")
+            .c_str());
+    ASSERT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQresultErrorMessage(r);
+    PQclear(r);
+  }
+  auto registry = std::make_shared<where::Schema>(*registry_);
+  const std::string boom = schema_.name() + ".v_boom";
+  ASSERT_TRUE(registry
+                  ->AddView(boom, "Boom", "data",
+                            {{"id", "integer"}, {"data", "jsonb"}},
+                            {{"id", "Int"}})
+                  .ok());
+  Repository repository(registry, operators_, backend_);
+  std::vector<v1::QueryDefinition> queries(3);
+  for (int i = 0; i < 3; ++i) {
+    v1::RootField* root = queries[i].add_roots();
+    root->set_view(boom);
+    root->set_response_key("boom");
+    root->set_where_json(absl::StrCat(R"({"id": {"eq": )", i + 1, "}}"));
+  }
+  std::vector<const v1::QueryDefinition*> query_of = {&queries[0], &queries[1],
+                                                      &queries[2]};
+  exec::RequestContext context;
+  std::vector<const exec::RequestContext*> context_of = {&context, &context,
+                                                         &context};
+  auto many = repository.ExecuteMany(query_of, context_of);
+  ASSERT_TRUE(many[0].ok()) << many[0].status();
+  EXPECT_EQ(*many[0], R"({"data":{"boom":{"id":1}}})");
+  EXPECT_EQ(many[1].status().code(), absl::StatusCode::kInvalidArgument)
+      << many[1].status();  // 22012 division_by_zero
+  ASSERT_TRUE(many[2].ok()) << many[2].status();
+  EXPECT_EQ(*many[2], R"({"data":{"boom":{"id":3}}})");
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
 TEST_F(RepositoryTest, StatsShapeIsSharedByCallsThatDifferOnlyInValues) {
   auto shape_of = [&](const std::string& where) {
     v1::QueryDefinition q;

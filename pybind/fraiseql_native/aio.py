@@ -25,8 +25,9 @@ of its first call.
 from __future__ import annotations
 
 import asyncio
+import collections
 import functools
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Deque, Dict, Optional
 
 from . import _native
 
@@ -49,6 +50,8 @@ class _Driver:
         self._native = native
         self._loop: Optional[asyncio.AbstractEventLoop] = None
         self._pending: Dict[int, _Record] = {}
+        self._backlog: Deque[int] = collections.deque()
+        self._backlog_scheduled = False
 
     def _bind(self) -> asyncio.AbstractEventLoop:
         loop = asyncio.get_running_loop()
@@ -105,26 +108,46 @@ class _Driver:
                 self._abandon(record.future.result())
             raise
 
+    # Completions handed to their futures per loop callback: a burst (a
+    # group of calls finishing together) then wakes its tasks over several
+    # loop iterations, and timers and I/O get their turn in between.
+    _DRAIN_STEP = 4
+
     def _drain(self) -> None:
-        for call_id in self._native.drain():
-            record = self._pending.pop(call_id, None)
-            if record is None:
-                continue
-            try:
-                value, error = record.pending.result(), None
-            except BaseException as e:  # noqa: BLE001 - handed to the future
-                value, error = None, e
-            if record.future is None:
-                pass  # fired and forgotten (a cleanup): nobody waits
-            elif not record.future.done():
-                if error is not None:
-                    record.future.set_exception(error)
-                else:
-                    record.future.set_result(value)
+        self._backlog.extend(self._native.drain())
+        self._drain_backlog()
+
+    def _drain_backlog(self) -> None:
+        backlog = self._backlog
+        for _ in range(min(len(backlog), self._DRAIN_STEP)):
+            self._complete(backlog.popleft())
+        if backlog and not self._backlog_scheduled and self._loop is not None:
+            self._backlog_scheduled = True
+            self._loop.call_soon(self._drain_rest)
+
+    def _drain_rest(self) -> None:
+        self._backlog_scheduled = False
+        self._drain_backlog()
+
+    def _complete(self, call_id: int) -> None:
+        record = self._pending.pop(call_id, None)
+        if record is None:
+            return
+        try:
+            value, error = record.pending.result(), None
+        except BaseException as e:  # noqa: BLE001 - handed to the future
+            value, error = None, e
+        if record.future is None:
+            pass  # fired and forgotten (a cleanup): nobody waits
+        elif not record.future.done():
+            if error is not None:
+                record.future.set_exception(error)
             else:
-                self._abandon(value)
-            if record.done is not None and not record.done.done():
-                record.done.set_result(None)
+                record.future.set_result(value)
+        else:
+            self._abandon(value)
+        if record.done is not None and not record.done.done():
+            record.done.set_result(None)
 
     def _abandon(self, value: Any) -> None:
         """A cancelled call finished anyway: end what it opened."""
@@ -210,7 +233,9 @@ class AsyncRepository(_Calls):
 
     def queue_stats(self) -> dict:
         """The call queue: slots, free_slots, queued, running,
-        completed_total, queue_timeouts, cancelled_queued."""
+        completed_total, queue_timeouts, cancelled_queued, batches and
+        batched_calls (waiting find/find_one/execute calls of the same
+        settings run together, up to 8 in one round trip)."""
         return self._native.stats()
 
     def transaction(self, **kwargs) -> "_TransactionContext":

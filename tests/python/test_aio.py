@@ -399,6 +399,9 @@ def test_200_tasks_on_a_pool_of_8_all_get_their_own_rows(apool, schema, users,
     # show here; the workers are C++ threads, which Python does not count.
     assert threads_during == threads_before
     assert stats["completed_total"] == 200 and stats["slots"] == 8
+    # Calls that waited for a slot shared round trips (each still got its
+    # own row, checked above).
+    assert stats["batches"] > 0 and stats["batched_calls"] > stats["batches"]
 
 
 def test_the_loop_keeps_ticking_while_queries_run(apool, schema):
