@@ -596,3 +596,21 @@ def test_cancelling_a_streams_next_cancels_the_query_and_frees_the_slot(
 
     stats = run_within(main, db_url, "v_slow")
     assert stats["free_slots"] == stats["slots"]
+
+
+def test_the_legacy_backend_runs_behind_the_async_repository(apool, schema,
+                                                            users, repo):
+    """A Python backend runs on the C++ workers too (taking the GIL for its
+    own code): the same bodies as the native repository's, gathered."""
+    async def main():
+        r = fresh(apool, schema, backend="legacy-psycopg")
+        return await asyncio.gather(*[
+            r.find(users, where={"age": {"gte": age}}, limit=3,
+                   order_by=[{"id": "ASC"}], selection="id age")
+            for age in (20, 30, 40, 50)])
+
+    bodies = run(main)
+    for age, body in zip((20, 30, 40, 50), bodies):
+        assert json.loads(body) == json.loads(repo.find(
+            users, where={"age": {"gte": age}}, limit=3,
+            order_by=[{"id": "ASC"}], selection="id age"))
