@@ -1289,35 +1289,35 @@ void DefineRepository(py::module_& m) {
                       py::arg("context") = py::none(),
                       py::arg("timeout") = py::none(),
                       "Whether any row matches `where`, as a bool.");
-  DefCall<py::object>(
-      repository, async_repository, "sum",
-      &PrepareFieldValue<v1::RootField::SUM>, py::arg("view"), py::arg("field"),
-      py::kw_only(), py::arg("where") = py::none(),
-      py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+  // sum, avg, min and max take the same arguments.
+  const auto def_field_value = [&](const char* name,
+                                   PreparedCall (*prepare)(
+                                       PyRepository&, const py::object&,
+                                       const std::string&, const std::string&,
+                                       const py::object&, const py::object&,
+                                       std::optional<double>),
+                                   const char* doc) {
+    DefCall<py::object>(
+        repository, async_repository, name, prepare, py::arg("view"),
+        py::arg("field"), py::kw_only(), py::arg("where") = py::none(),
+        py::arg("context") = py::none(), py::arg("timeout") = py::none(), doc);
+  };
+  def_field_value(
+      "sum", &PrepareFieldValue<v1::RootField::SUM>,
       "The sum of a number field (dotted path, e.g. 'address.zip') over "
       "the matching rows: int for Int and Port fields, Decimal for Float "
       "and Decimal fields; None when no row has a value.");
-  DefCall<py::object>(
-      repository, async_repository, "avg",
-      &PrepareFieldValue<v1::RootField::AVG>, py::arg("view"), py::arg("field"),
-      py::kw_only(), py::arg("where") = py::none(),
-      py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+  def_field_value(
+      "avg", &PrepareFieldValue<v1::RootField::AVG>,
       "The average of a number field as a Decimal (PostgreSQL's numeric "
       "avg), or None when no row has a value.");
-  DefCall<py::object>(
-      repository, async_repository, "min",
-      &PrepareFieldValue<v1::RootField::MIN>, py::arg("view"), py::arg("field"),
-      py::kw_only(), py::arg("where") = py::none(),
-      py::arg("context") = py::none(), py::arg("timeout") = py::none(),
+  def_field_value(
+      "min", &PrepareFieldValue<v1::RootField::MIN>,
       "The smallest value of a number, Date, DateTime or text field: int "
       "or Decimal as for sum, str for the others (dates YYYY-MM-DD, "
       "date-times ISO 8601 in UTC); None when no row has a value.");
-  DefCall<py::object>(
-      repository, async_repository, "max",
-      &PrepareFieldValue<v1::RootField::MAX>, py::arg("view"), py::arg("field"),
-      py::kw_only(), py::arg("where") = py::none(),
-      py::arg("context") = py::none(), py::arg("timeout") = py::none(),
-      "The largest value; see min().");
+  def_field_value("max", &PrepareFieldValue<v1::RootField::MAX>,
+                  "The largest value; see min().");
   DefCall<py::object>(
       repository, async_repository, "distinct", &PrepareDistinct,
       py::arg("view"), py::arg("field"), py::kw_only(),
