@@ -41,7 +41,10 @@ AsyncDispatcher::~AsyncDispatcher() {
   {
     absl::MutexLock lock(&mu_);
     shutting_down_ = true;
-    for (auto& [id, call] : running_calls_) call->cancelled_ = true;
+    for (auto& [id, call] : running_calls_) {
+      call->cancelled_ = true;
+      if (call->group_cancelled_ != nullptr) *call->group_cancelled_ = true;
+    }
     for (auto* queue : {&acquire_queue_, &pinned_queue_}) {
       for (const std::shared_ptr<Call>& call : *queue) {
         if (call->state_ != Call::State::kQueued) continue;

@@ -267,6 +267,47 @@ TEST(AsyncDispatcherTest, WaitingCompatibleCallsRunAsOneGroup) {
   EXPECT_EQ(d->Stats().free_slots, 1);
 }
 
+// A member that waits for its group's cancel flag.
+class WaitingMember : public BatchMember {
+ public:
+  bool Compatible(const BatchMember&) const override { return true; }
+  void RunGroup(const std::vector<BatchMember*>&,
+                const std::vector<const std::atomic<bool>*>&,
+                JobEnv& env) override {
+    started.Notify();
+    while (!env.cancelled->load()) absl::SleepFor(absl::Milliseconds(1));
+  }
+  absl::Notification started;
+};
+
+TEST(AsyncDispatcherTest, DestructionAndCancelReachARunningGroup) {
+  for (bool by_destruction : {false, true}) {
+    auto d = *AsyncDispatcher::Create(1);
+    absl::Notification release;
+    d->Submit(
+        [&](JobEnv&) {
+          release.WaitForNotificationWithTimeout(absl::Seconds(30));
+        },
+        SlotUse::kAcquire, absl::InfiniteFuture());
+    auto leader_member = std::make_shared<WaitingMember>();
+    auto leader = d->Submit([](JobEnv&) {}, SlotUse::kAcquire,
+                            absl::InfiniteFuture(), leader_member);
+    auto member = d->Submit([](JobEnv&) {}, SlotUse::kAcquire,
+                            absl::InfiniteFuture(),
+                            std::make_shared<WaitingMember>());
+    release.Notify();
+    leader_member->started.WaitForNotification();
+    if (by_destruction) {
+      d.reset();  // would hang if the group's flag were not raised
+    } else {
+      d->Cancel(member);  // a member's cancel stops the group's statements
+      EXPECT_EQ(DrainN(*d, 3).size(), 3u);
+    }
+    EXPECT_TRUE(leader->ran());
+    EXPECT_TRUE(member->ran());
+  }
+}
+
 TEST(AsyncDispatcherTest, ACallThatDoesNotWaitRunsAlone) {
   auto d = *AsyncDispatcher::Create(2);
   std::vector<std::vector<int>> groups;
