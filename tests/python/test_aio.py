@@ -614,3 +614,98 @@ def test_the_legacy_backend_runs_behind_the_async_repository(apool, schema,
         assert json.loads(body) == json.loads(repo.find(
             users, where={"age": {"gte": age}}, limit=3,
             order_by=[{"id": "ASC"}], selection="id age"))
+
+
+def test_grouped_calls_give_the_bodies_of_calls_alone(fn, apool, schema,
+                                                      sample, repo, raw):
+    """Many different calls waiting together (so the queue groups them:
+    lists, objects, connections with totalCount, executes of several roots,
+    other tenants' settings, a response cap, an unknown field) each get
+    exactly the body, or the error, the blocking repository gives alone."""
+    from fraiseql_native import query_pb2
+    users, posts = f"{sample}.v_user", f"{sample}.v_post"
+    ids = [u["id"] for u in raw["v_user"][:20]]
+
+    def execute_of(limit):
+        q = query_pb2.QueryDefinition()
+        for key, view in (("u", users), ("p", posts)):
+            root = q.roots.add()
+            root.view, root.response_key, root.is_list = view, key, True
+            root.limit = limit
+            root.order_by_json = '[{"id":"ASC"}]'
+        return q.SerializeToString()
+
+    calls = []
+    for k, user_id in enumerate(ids):
+        calls.append(("find_one", (users,), dict(
+            where={"id": {"eq": user_id}}, selection="id email")))
+        calls.append(("find", (posts,), dict(
+            limit=k % 5 + 1, order_by=[{"id": "DESC"}])))
+        calls.append(("find", (users,), dict(
+            first=2, order_by=[{"id": "ASC"}], total_count=True,
+            selection="id")))
+        calls.append(("execute", (execute_of(k % 3 + 1),), {}))
+        calls.append(("find", (users,), dict(
+            limit=2, order_by=[{"id": "ASC"}],
+            context={"tenant_id": f"tenant-{k % 3}"})))
+        if k % 7 == 0:
+            calls.append(("find", (users,), dict(where={"nosuch": {"eq": 1}})))
+
+    def outcome(call):
+        try:
+            return ("ok", call())
+        except fn.Error as e:
+            return ("error", type(e).__name__, str(e))
+
+    async def main():
+        r = fresh(apool, schema, concurrency=2)  # most calls wait: grouped
+
+        async def one(name, args, kwargs):
+            try:
+                return ("ok", await getattr(r, name)(*args, **kwargs))
+            except fn.Error as e:
+                return ("error", type(e).__name__, str(e))
+
+        got = await asyncio.gather(*[one(n, a, k) for n, a, k in calls])
+        return got, r.queue_stats()
+
+    got, stats = run(main)
+    assert stats["batches"] > 0
+    for (name, args, kwargs), result in zip(calls, got):
+        expected = outcome(lambda: getattr(repo, name)(*args, **kwargs))
+        assert result == expected, (name, kwargs)
+    assert sum(1 for r in got if r[0] == "error") == len(
+        [c for c in calls if "nosuch" in json.dumps(c[2].get("where"))])
+
+
+@pytest.fixture(scope="module")
+def whoami_view(db_url):
+    name = f"fql_pytest_whoami_{os.getpid()}"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{name}"')
+        conn.execute(
+            f'CREATE OR REPLACE VIEW "{name}".v_whoami AS SELECT 1 AS id, '
+            "jsonb_build_object('tenant', "
+            "current_setting('app.tenant_id', true)) AS data")
+    yield f"{name}.v_whoami"
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{name}" CASCADE')
+
+
+def test_grouped_calls_keep_their_own_settings(fn, apool, whoami_view):
+    """Calls are grouped only with calls of the same settings: each one's
+    statement sees its own tenant."""
+    schema = fn.Schema()
+    schema.add_view(whoami_view, "Whoami", {"tenant": "String"})
+    tenants = [f"tenant-{k % 5}" for k in range(60)]
+
+    async def main():
+        r = fresh(apool, schema, concurrency=1)
+        bodies = await asyncio.gather(*[
+            r.find_one(whoami_view, field="me", context={"tenant_id": t})
+            for t in tenants])
+        return bodies, r.queue_stats()
+
+    bodies, stats = run(main)
+    assert stats["batches"] > 0
+    assert [json.loads(b)["data"]["me"]["tenant"] for b in bodies] == tenants
