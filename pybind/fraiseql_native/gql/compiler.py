@@ -32,14 +32,18 @@ are refused before parsing; fields collected over all fragment expansions
 from collections import OrderedDict
 
 import graphql
-from graphql.execution.values import get_variable_values
 from graphql.language import ast as gast
 from graphql.language.location import get_location
-from graphql.type.definition import (GraphQLList, GraphQLNonNull,
-                                     GraphQLScalarType, GraphQLUnionType)
+from graphql.type.definition import (GraphQLEnumType, GraphQLList,
+                                     GraphQLNonNull, GraphQLScalarType,
+                                     GraphQLUnionType)
 from graphql.validation.rules import specified_rules
+from graphql.utils.type_comparators import do_types_overlap
+from graphql.utils.type_from_ast import type_from_ast
 from graphql.validation.rules.overlapping_fields_can_be_merged import \
     OverlappingFieldsCanBeMerged
+from graphql.validation.rules.possible_fragment_spreads import \
+    PossibleFragmentSpreads
 
 from .json_text import RawNumber, dumps
 
@@ -49,7 +53,28 @@ MAX_DOCUMENT_BYTES = 100 * 1024
 MAX_FIELDS = 10000
 MAX_DEPTH = 64
 
-_RULES = [r for r in specified_rules if r is not OverlappingFieldsCanBeMerged]
+
+
+class _PossibleFragmentSpreads(PossibleFragmentSpreads):
+    """graphql-core 2.3 compares an inline fragment's type with the
+    enclosing field's wrapped type (`[User!]!`) and refuses `... on User`
+    inside a list; this compares the named types, as the spec does."""
+
+    def enter_InlineFragment(self, node, key, parent, path, ancestors):
+        if node.type_condition is None:
+            return
+        schema = self.context.get_schema()
+        frag_type = type_from_ast(schema, node.type_condition)
+        parent_type = self.context.get_parent_type()
+        if frag_type and parent_type and \
+                not do_types_overlap(schema, frag_type, _named(parent_type)):
+            self.context.report_error(graphql.GraphQLError(
+                self.type_incompatible_anon_spread_message(
+                    _named(parent_type), frag_type), [node]))
+
+
+_RULES = [_PossibleFragmentSpreads if r is PossibleFragmentSpreads else r
+          for r in specified_rules if r is not OverlappingFieldsCanBeMerged]
 _BUILTIN_SCALARS = {"String", "Int", "Float", "Boolean", "ID"}
 
 # QueryDefinition.roots and RootField field numbers (proto/query.proto).
@@ -201,6 +226,171 @@ def _template(node):
         fills = [(k, t.fill) for k, t in items]
         return _Template(False, fill=lambda v: {k: f(v) for k, f in fills})
     return _Template(True, _literal(node))
+
+
+# -- variables ----------------------------------------------------------------
+
+class _Invalid(Exception):
+    def __init__(self, reason, path):
+        super().__init__(reason)
+        self.reason = reason
+        self.path = path
+
+
+def _shown(value):
+    try:
+        text = dumps(value)
+    except (TypeError, ValueError, RecursionError):
+        text = repr(type(value).__name__)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
+_MAX_INT = 2 ** 31 - 1
+
+
+def _scalar_coercer(name):
+    def integer(value, path):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or value != int(value):
+            raise _Invalid(f"Int cannot represent non-integer value: "
+                           f"{_shown(value)}", path)
+        if not -_MAX_INT - 1 <= value <= _MAX_INT:
+            raise _Invalid(f"Int cannot represent non 32-bit signed integer "
+                           f"value: {_shown(value)}", path)
+        return int(value)
+
+    def floating(value, path):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or value != value or value in (float("inf"), float("-inf")):
+            raise _Invalid(f"Float cannot represent non numeric value: "
+                           f"{_shown(value)}", path)
+        return value
+
+    def string(value, path):
+        if not isinstance(value, str):
+            raise _Invalid(f"String cannot represent a non string value: "
+                           f"{_shown(value)}", path)
+        return value
+
+    def boolean(value, path):
+        if not isinstance(value, bool):
+            raise _Invalid(f"Boolean cannot represent a non boolean value: "
+                           f"{_shown(value)}", path)
+        return value
+
+    def identifier(value, path):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise _Invalid(f"ID cannot represent value: {_shown(value)}",
+                           path)
+        return str(value)
+
+    def custom(value, path):
+        # The core checks the value against the field's kind (a UUID, a
+        # date, ...) and names the input path when it does not fit.
+        return value
+
+    return {"Int": integer, "Float": floating, "String": string,
+            "Boolean": boolean, "ID": identifier}.get(name, custom)
+
+
+def _coercer(schema, type_node, depth=0):
+    """A function (value, path) -> coerced value for a variable's declared
+    type (an AST type), raising _Invalid. Input object types are resolved
+    lazily, so recursive ones (AND/OR/NOT) cost nothing until used."""
+    if isinstance(type_node, gast.NonNullType):
+        inner = _coercer(schema, type_node.type, depth)
+
+        def non_null(value, path):
+            if value is None:
+                raise _Invalid("Expected non-nullable type "
+                               f"\"{graphql.print_ast(type_node)}\" not to "
+                               "be null.", path)
+            return inner(value, path)
+        return non_null
+    if isinstance(type_node, gast.ListType):
+        inner = _coercer(schema, type_node.type, depth)
+
+        def as_list(value, path):
+            if value is None:
+                return None
+            if isinstance(value, list):
+                return [inner(item, f"{path}[{i}]")
+                        for i, item in enumerate(value)]
+            return [inner(value, path)]
+        return as_list
+    return _named_coercer(schema, schema.get_type(type_node.name.value))
+
+
+def _named_coercer(schema, type_):
+    if isinstance(type_, GraphQLScalarType):
+        scalar = _scalar_coercer(type_.name)
+        return lambda value, path: None if value is None \
+            else scalar(value, path)
+    if isinstance(type_, GraphQLEnumType):
+        names = {v.name for v in type_.values}
+
+        def enum(value, path):
+            if value is None:
+                return None
+            if not isinstance(value, str) or value not in names:
+                raise _Invalid(f"Value {_shown(value)} does not exist in "
+                               f"\"{type_.name}\" enum.", path)
+            return value
+        return enum
+    fields = {}
+
+    def input_object(value, path):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            raise _Invalid(f"Expected type \"{type_.name}\" to be an "
+                           "object.", path)
+        if not fields:
+            for name, field in type_.fields.items():
+                fields[name] = (field.type, None)
+        out = {}
+        for key, item in value.items():
+            entry = fields.get(key)
+            if entry is None:
+                raise _Invalid(f"Field \"{key}\" is not defined by type "
+                               f"\"{type_.name}\".", path)
+            field_type, coerce = entry
+            if coerce is None:
+                coerce = _runtime_coercer(schema, field_type)
+                fields[key] = (field_type, coerce)
+            out[key] = coerce(item, f"{path}.{key}")
+        for name, (field_type, _) in fields.items():
+            if isinstance(field_type, GraphQLNonNull) and \
+                    out.get(name) is None:
+                raise _Invalid(f"Field \"{name}\" of required type "
+                               f"\"{field_type}\" was not provided.", path)
+        return out
+    return input_object
+
+
+def _runtime_coercer(schema, type_):
+    """_coercer for a schema type object (an input field's type)."""
+    if isinstance(type_, GraphQLNonNull):
+        inner = _runtime_coercer(schema, type_.of_type)
+
+        def non_null(value, path):
+            if value is None:
+                raise _Invalid(f"Expected non-nullable type \"{type_}\" "
+                               "not to be null.", path)
+            return inner(value, path)
+        return non_null
+    if isinstance(type_, GraphQLList):
+        inner = _runtime_coercer(schema, type_.of_type)
+
+        def as_list(value, path):
+            if value is None:
+                return None
+            if isinstance(value, list):
+                return [inner(item, f"{path}[{i}]")
+                        for i, item in enumerate(value)]
+            return [inner(value, path)]
+        return as_list
+    return _named_coercer(schema, type_)
 
 
 # -- selections ---------------------------------------------------------------
@@ -361,24 +551,50 @@ class Compiled:
         self.condition_variables = ()
         self.may_be_large = False
         self._plans = {}
+        self._coercers = None
 
     # Variables ------------------------------------------------------------
 
     def coerce(self, variables):
-        """The operation's variables coerced by graphql-core, defaults
-        applied. Raises CompileError with the spec's message on a bad or
-        missing value."""
+        """The operation's variables coerced to their declared types,
+        defaults applied (the spec's CoerceVariableValues). Raises
+        CompileError naming the variable and what was wrong."""
         if not self.variable_definitions:
             return {}
-        if variables is not None and not isinstance(variables, dict):
+        if variables is None:
+            variables = {}
+        elif not isinstance(variables, dict):
             raise CompileError([{"message": "variables must be a JSON "
                                             "object"}])
-        try:
-            return get_variable_values(self.api.schema,
-                                       self.variable_definitions,
-                                       variables or {})
-        except graphql.GraphQLError as error:
-            raise CompileError([_format(error)])
+        if self._coercers is None:
+            self._coercers = [
+                (d.variable.name.value, _coercer(self.api.schema, d.type),
+                 d.type, d) for d in self.variable_definitions]
+        values = {}
+        for name, coerce, type_node, definition in self._coercers:
+            if name not in variables or \
+                    (variables[name] is None and
+                     definition.default_value is not None):
+                if definition.default_value is not None:
+                    values[name] = _template(definition.default_value).value
+                elif isinstance(type_node, gast.NonNullType):
+                    raise CompileError([self.source.error(
+                        f'Variable "${name}" of required type '
+                        f'"{graphql.print_ast(type_node)}" was not provided.',
+                        definition)])
+                continue
+            try:
+                values[name] = coerce(variables[name], "")
+            except RecursionError:
+                raise CompileError([self.source.error(
+                    f'Variable "${name}" nests too deeply', definition)])
+            except _Invalid as error:
+                where = f" at \"{name}{error.path}\"" if error.path else ""
+                raise CompileError([self.source.error(
+                    f'Variable "${name}" got invalid value '
+                    f"{_shown(variables[name])}{where}; {error.reason}",
+                    definition)])
+        return values
 
     def plan(self, variables):
         """The plan for these (coerced) variables' @skip/@include values."""

@@ -119,7 +119,7 @@ class Engine:
             return _errors_body(error.errors)
         if prepared.kind == "fallback":
             self._stats["fallbacks"] += 1
-            return await self._fallback(prepared, variables, context)
+            return await self._fallback(prepared, values, context)
         if prepared.kind == "mutation":
             return await self._mutate(prepared, plan, values, context)
         definition = prepared.definition(values, plan)
@@ -149,14 +149,18 @@ class Engine:
             yield await self.run(prepared, variables, context)
             return
         definition = prepared.definition(values, plan)
+        started = False
         try:
-            pieces = self.repo.execute_stream(definition, context=context)
-            async for piece in pieces:
+            async for piece in self.repo.execute_stream(definition,
+                                                        context=context):
+                started = True
                 yield piece
         except _native.Error as error:
-            # Before the first piece: the whole body is the error. After
-            # it, the core has already written its error into the body.
             self._stats["errors"] += 1
+            if started:
+                # Part of the body is sent: the stream ends with the error,
+                # so the client sees a cut response, never a wrong one.
+                raise
             yield self._root_error(prepared, plan, values, error)
 
     def _root_error(self, prepared, plan, values, error):
@@ -227,12 +231,15 @@ class Engine:
             parts.append(body[len(_DATA_PREFIX):-2])
         return _DATA_PREFIX + b",".join(parts) + b"}}"
 
-    async def _fallback(self, prepared, variables, context):
+    async def _fallback(self, prepared, values, context):
+        """graphql-core runs the document (on a worker thread: its
+        resolvers make blocking Repository calls) with the variables
+        already coerced."""
         if self._resolver_path is None:
             from .resolver_path import ResolverPath
             self._resolver_path = ResolverPath(self.api, self.repo.sync)
         return await asyncio.get_running_loop().run_in_executor(
-            None, self._resolver_path.execute, prepared, variables, context)
+            None, self._resolver_path.execute, prepared, values, context)
 
 
 def _input_keys(spec, given):

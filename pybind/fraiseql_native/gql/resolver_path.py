@@ -14,6 +14,7 @@ import json
 
 import graphql
 from graphql.execution import execute
+from graphql.type.scalars import GraphQLFloat
 
 from ..resolvers import response_key, selection_from_info
 from .compiler import _named, patch_custom_scalars
@@ -32,12 +33,26 @@ def _load(body, key, by_name=False):
                       object_hook=hook)["data"][key]
 
 
+def _as_float(value):
+    """graphql-core's Float writes a whole number as `62.0`; the core copies
+    the database's `62`. A RawNumber keeps it (and is a float)."""
+    if type(value) is int:
+        return RawNumber(str(value))
+    if isinstance(value, list):
+        return [_as_float(v) for v in value]
+    return value
+
+
 def _resolve_field(source, info, **args):
     if isinstance(source, _ByName):
-        return source.get(info.field_name)
-    if isinstance(source, dict):
-        return source.get(response_key(info.field_asts[0]))
-    return None
+        value = source.get(info.field_name)
+    elif isinstance(source, dict):
+        value = source.get(response_key(info.field_asts[0]))
+    else:
+        return None
+    if _named(info.return_type) is GraphQLFloat:
+        return _as_float(value)
+    return value
 
 
 def _json(value):
