@@ -269,6 +269,7 @@ void DefineOperatorBindings(py::module_& m) {
           }
           d["kinds"] = kinds;
           d["value"] = info.value_shape;
+          d["graphql_type"] = info.graphql_type;
           d["description"] = info.description;
           d["example"] = info.example;
           list.append(d);
@@ -276,7 +277,8 @@ void DefineOperatorBindings(py::module_& m) {
         return list;
       },
       "Every registered operator: key, name, aliases, kinds, value, "
-      "description, example.");
+      "graphql_type (the value's GraphQL input type, with $field and "
+      "$element placeholders; empty means JSON), description, example.");
 
   m.def(
       "register_operator",
@@ -284,7 +286,7 @@ void DefineOperatorBindings(py::module_& m) {
          const std::vector<std::string>& kinds, py::object render,
          const std::vector<std::string>& aliases,
          const std::string& description, const std::string& example,
-         const std::string& value) {
+         const std::string& value, const std::string& graphql_type) {
         if (!PyCallable_Check(render.ptr())) {
           throw py::type_error("render must be callable: render(field, value, bind) -> str");
         }
@@ -308,6 +310,7 @@ void DefineOperatorBindings(py::module_& m) {
         info.description = description;
         info.example = example;
         info.value_shape = value;
+        info.graphql_type = graphql_type;
         absl::MutexLock lock(&registry_mu);
         absl::Status status = Registry()->Register(
             std::make_shared<PythonOperator>(std::move(info), render));
@@ -318,12 +321,15 @@ void DefineOperatorBindings(py::module_& m) {
       py::arg("key"), py::arg("name"), py::arg("kinds"), py::arg("render"),
       py::arg("aliases") = std::vector<std::string>(),
       py::arg("description") = "", py::arg("example") = "",
-      py::arg("value") = "",
+      py::arg("value") = "", py::arg("graphql_type") = "",
       "Registers a filter operator for Repositories created afterwards. "
       "render(field, value, bind) -> SQL text runs at plan time: use "
       "field.typed/text/jsonb for the field and bind(value, sql_type) for "
       "every value (it returns the placeholder). Raise ValueError for a "
-      "value that does not fit. Duplicate keys or names raise ValueError.");
+      "value that does not fit. graphql_type is the value's GraphQL input type "
+      "in the generated schema (String, [$field!], $element, ...; empty: "
+      "JSON). Duplicate keys or names, or a graphql_type that is no type "
+      "expression, raise ValueError.");
 }
 
 }  // namespace fraiseql::pybind

@@ -43,7 +43,61 @@ std::vector<where::FieldSpec> FieldSpecs(const py::dict& fields,
   return specs;
 }
 
+py::dict DescribeField(const where::FieldDef& field) {
+  py::dict d;
+  d["name"] = field.name;
+  d["key"] = field.key;
+  d["kind"] = std::string(where::FieldKindName(field.kind));
+  d["object_type"] = field.object_type;
+  d["element_kind"] =
+      field.kind == where::FieldKind::kList
+          ? std::string(where::FieldKindName(field.element_kind))
+          : std::string();
+  d["column"] = field.column;
+  d["fk_column"] = field.fk_column;
+  return d;
+}
+
+py::list DescribeFields(const where::ObjectType& type) {
+  py::list fields;
+  for (const where::FieldDef& field : type.fields()) {
+    fields.append(DescribeField(field));
+  }
+  return fields;
+}
+
 }  // namespace
+
+py::dict PySchema::Describe() const {
+  py::dict types;
+  for (const std::string& name : schema_.ObjectTypeNames()) {
+    types[py::str(name)] = DescribeFields(*schema_.FindObjectType(name));
+  }
+  py::list views;
+  for (const std::string& name : schema_.ViewNames()) {
+    const where::ViewDef& view = *schema_.FindView(name);
+    py::dict d;
+    d["name"] = view.name;
+    d["type"] = view.type.name();
+    d["jsonb_column"] = view.jsonb_column;
+    py::list columns;
+    for (const auto& [column, type] : view.columns) {
+      py::list pair;
+      pair.append(column);
+      pair.append(type);
+      columns.append(pair);
+    }
+    d["columns"] = columns;
+    d["fields"] = DescribeFields(view.type);
+    d["allowed_operators"] = view.allowed_operators;
+    d["text_search_config"] = view.text_search_config;
+    views.append(d);
+  }
+  py::dict out;
+  out["types"] = types;
+  out["views"] = views;
+  return out;
+}
 
 void PySchema::AddType(const std::string& name, const py::dict& fields) {
   RaiseIfError(schema_.AddObjectType(name, FieldSpecs(fields, name)));
@@ -102,7 +156,15 @@ void DefineSchema(py::module_& m) {
            "where/schema_file.h); errors name the place in the file.")
       .def("load_json", &PySchema::LoadJson, py::arg("text"),
            "Like load(), from JSON text.")
-      .def("views", &PySchema::Views, "Names of the registered views.");
+      .def("views", &PySchema::Views, "Names of the registered views.")
+      .def("describe", &PySchema::Describe,
+           "The registered types and views as plain data: {'types': {name: "
+           "[field, ...]}, 'views': [{'name', 'type', 'jsonb_column', "
+           "'columns': [[name, pg_type], ...], 'fields': [field, ...], "
+           "'allowed_operators': [...], 'text_search_config'}]} (views "
+           "sorted by name), each field {'name' (GraphQL), 'key' (JSONB), "
+           "'kind' ('String', ..., 'List', 'Object'), 'object_type', "
+           "'element_kind' (Lists only, else ''), 'column', 'fk_column'}.");
 }
 
 }  // namespace fraiseql::pybind

@@ -24,6 +24,16 @@ class PySchema {
   void Load(const std::string& path);
   void LoadJson(const std::string& text);
   std::vector<std::string> Views() const { return schema_.ViewNames(); }
+  // The registered types and views as plain data, for generators such as
+  // the SDL (fraiseql_native.gql.sdl): {"types": {name: [field...]},
+  // "views": [{"name", "type", "jsonb_column", "columns": [[name, type]...],
+  // "fields": [field...], "allowed_operators": [...],
+  // "text_search_config"}]}, views sorted by name, fields in declaration
+  // order; field = {"name", "key", "kind", "object_type", "element_kind",
+  // "column", "fk_column"} with kind a FieldKindName ("List", "Object"
+  // included), element_kind "" unless a List, object_type "" unless an
+  // Object or a List of objects.
+  pybind11::dict Describe() const;
   const where::Schema& schema() const { return schema_; }
 
  private:

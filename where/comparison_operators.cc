@@ -61,14 +61,15 @@ const std::vector<FieldKind>& AllKinds() {
 
 OperatorInfo Info(absl::string_view name, std::vector<std::string> aliases,
                   const std::vector<FieldKind>& kinds,
-                  absl::string_view value_shape, absl::string_view description,
-                  absl::string_view example) {
+                  absl::string_view value_shape, absl::string_view graphql_type,
+                  absl::string_view description, absl::string_view example) {
   OperatorInfo info;
   info.key = absl::StrCat("where.compare.", name);
   info.name = std::string(name);
   info.aliases = std::move(aliases);
   info.kinds = kinds;
   info.value_shape = std::string(value_shape);
+  info.graphql_type = std::string(graphql_type);
   info.description = std::string(description);
   info.example = std::string(example);
   return info;
@@ -145,19 +146,19 @@ absl::Status RegisterBuiltinComparisonOperators(OperatorRegistry* registry) {
   for (const Spec& s : specs) {
     RETURN_IF_ERROR(registry->Register(MakeOperator(
         Info(s.name, s.aliases, s.ordered ? OrderedKinds() : EqualityKinds(),
-             kOne, s.description, s.example),
+             kOne, "$field", s.description, s.example),
         Compare(s.sql))));
   }
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("in", {"in_"}, MembershipKinds(),
-           "a list of values of the field's kind",
+           "a list of values of the field's kind", "[$field!]",
            "One of the listed values; an empty list matches nothing.",
            R"({"age": {"in": [18, 21, 65]}})"),
       [](const Operand& o, const JsonValue& v, absl::string_view p,
          ParamList* params) { return RenderIn(o, v, p, params, false); })));
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("nin", {"notIn", "not_in"}, MembershipKinds(),
-           "a list of values of the field's kind",
+           "a list of values of the field's kind", "[$field!]",
            "None of the listed values (null and missing values do not "
            "match); an empty list matches every row, null and missing "
            "values included.",
@@ -166,6 +167,7 @@ absl::Status RegisterBuiltinComparisonOperators(OperatorRegistry* registry) {
          ParamList* params) { return RenderIn(o, v, p, params, true); })));
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("isnull", {"isNull", "is_null"}, AllKinds(), "true or false",
+           "Boolean",
            "true: the key is missing or its value is null; false: it has a "
            "value.",
            R"({"nickname": {"isnull": true}})"),

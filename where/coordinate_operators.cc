@@ -126,14 +126,15 @@ absl::StatusOr<std::string> RenderDistanceWithin(const Operand& operand,
 
 OperatorInfo Info(absl::string_view key, absl::string_view name,
                   std::vector<std::string> aliases,
-                  absl::string_view value_shape, absl::string_view description,
-                  absl::string_view example) {
+                  absl::string_view value_shape, absl::string_view graphql_type,
+                  absl::string_view description, absl::string_view example) {
   OperatorInfo info;
   info.key = absl::StrCat("where.coordinate.", key);
   info.name = std::string(name);
   info.aliases = std::move(aliases);
   info.kinds = {FieldKind::kCoordinate};
   info.value_shape = std::string(value_shape);
+  info.graphql_type = std::string(graphql_type);
   info.description = std::string(description);
   info.example = std::string(example);
   return info;
@@ -143,7 +144,7 @@ OperatorInfo Info(absl::string_view key, absl::string_view name,
 
 absl::Status RegisterBuiltinCoordinateOperators(OperatorRegistry* registry) {
   RETURN_IF_ERROR(registry->Register(MakeOperator(
-      Info("eq", "eq", {}, "an object {lat, lng} in degrees",
+      Info("eq", "eq", {}, "an object {lat, lng} in degrees", "CoordinateInput",
            "The same point: both numbers equal as float8.",
            R"({"location": {"eq": {"lat": 48.8566, "lng": 2.3522}}})"),
       RenderEq)));
@@ -151,6 +152,7 @@ absl::Status RegisterBuiltinCoordinateOperators(OperatorRegistry* registry) {
       Info("distance_within", "distanceWithin",
            {"distance_within", "distancewithin"},
            "an object {lat, lng, meters}: a centre in degrees and a radius",
+           "DistanceWithinInput",
            "The point lies within `meters` of the centre, by great-circle "
            "distance on earthdistance's sphere of radius 6378168 m (within "
            "0.12 % of the haversine distance on the mean Earth radius). "

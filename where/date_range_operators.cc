@@ -87,6 +87,7 @@ absl::Status RegisterBuiltinDateRangeOperators(OperatorRegistry* registry) {
     info.value_shape = s.date_value
                            ? "a date YYYY-MM-DD"
                            : "a date range like [2024-01-01,2024-02-01)";
+    info.graphql_type = s.date_value ? "Date" : "$field";
     info.description = std::string(s.description);
     info.example = std::string(s.example);
     std::string sql = s.sql;

@@ -119,24 +119,39 @@ RenderFunction Rank(std::string rank_function, std::string sql_operator) {
 absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry) {
   const std::string kQuery = "a text search query (a string)";
   std::vector<OperatorSpec> specs = {
-      {"matches", "matches", {}, "a to_tsquery query (a string)",
+      {"matches",
+       "matches",
+       {},
+       "a to_tsquery query (a string)",
+       "String",
        "Matches the query in to_tsquery syntax (& | ! <-> :* and "
        "parentheses), in the view's text search configuration; a malformed "
        "query is a database error (SQLSTATE 42601).",
        R"({"searchTsv": {"matches": "run & !walk"}})",
        Query("to_tsquery")},
-      {"plain_query", "plainQuery", {"plain_query", "plainquery"}, kQuery,
+      {"plain_query",
+       "plainQuery",
+       {"plain_query", "plainquery"},
+       kQuery,
+       "String",
        "Matches every word of the text (plainto_tsquery: words ANDed, "
        "punctuation ignored).",
        R"({"searchTsv": {"plainQuery": "garlic olive oil"}})",
        Query("plainto_tsquery")},
-      {"phrase_query", "phraseQuery", {"phrase_query", "phrasequery"}, kQuery,
+      {"phrase_query",
+       "phraseQuery",
+       {"phrase_query", "phrasequery"},
+       kQuery,
+       "String",
        "Matches the words of the text in this order, adjacent "
        "(phraseto_tsquery).",
        R"({"searchTsv": {"phraseQuery": "running a marathon"}})",
        Query("phraseto_tsquery")},
-      {"websearch_query", "websearchQuery",
-       {"websearch_query", "websearchquery"}, kQuery,
+      {"websearch_query",
+       "websearchQuery",
+       {"websearch_query", "websearchquery"},
+       kQuery,
+       "String",
        "Matches a search-engine style query: \"quoted phrases\", or, -word "
        "(websearch_to_tsquery; never a syntax error).",
        R"({"searchTsv": {"websearchQuery": "\"query planning\" -draft"}})",
@@ -166,9 +181,9 @@ absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry) {
           name,
           {snake, absl::StrCat(lower_stem, c.snake)},
           "an object {query: a string, threshold: a number}",
+          "RankThresholdInput",
           absl::StrCat(
-              "The ", function,
-              cover_density ? " (cover density)" : "",
+              "The ", function, cover_density ? " (cover density)" : "",
               " of the row for the words of the query (plainto_tsquery) is ",
               c.words,
               " the threshold, compared as a real. Rows with only some of the "

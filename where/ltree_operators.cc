@@ -299,17 +299,17 @@ absl::StatusOr<std::string> RenderMatchesAny(const Operand& operand,
   return absl::StrCat(operand.typed_sql, " ? ", params->Add(std::move(param)));
 }
 
-
 OperatorInfo Info(absl::string_view key, absl::string_view name,
                   std::vector<std::string> aliases,
-                  absl::string_view value_shape, absl::string_view description,
-                  absl::string_view example) {
+                  absl::string_view value_shape, absl::string_view graphql_type,
+                  absl::string_view description, absl::string_view example) {
   OperatorInfo info;
   info.key = absl::StrCat("where.ltree.", key);
   info.name = std::string(name);
   info.aliases = std::move(aliases);
   info.kinds = {FieldKind::kLTree};
   info.value_shape = std::string(value_shape);
+  info.graphql_type = std::string(graphql_type);
   info.description = std::string(description);
   info.example = std::string(example);
   return info;
@@ -338,7 +338,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
     std::string sql = h.sql;
     RETURN_IF_ERROR(registry->Register(MakeOperator(
         Info(h.key, h.name, NameSpellings(h.name), "an ltree path (a.b.c)",
-             h.description, h.example),
+             "$field", h.description, h.example),
         [sql](const Operand& operand, const JsonValue& value,
               absl::string_view path,
               ParamList* params) -> absl::StatusOr<std::string> {
@@ -351,7 +351,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
 
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("matches_lquery", "matchesLquery", NameSpellings("matchesLquery"),
-           "an lquery pattern",
+           "an lquery pattern", "String",
            "The path matches an lquery pattern (ltree ~): labels, `*` for "
            "any labels, `{n,m}` counts, `a|b` alternatives, `!` negation, "
            "and the label flags `@` (case-insensitive), `*` (prefix), `%` "
@@ -367,7 +367,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
 
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("matches_ltxtquery", "matchesLtxtquery",
-           NameSpellings("matchesLtxtquery"), "an ltxtquery",
+           NameSpellings("matchesLtxtquery"), "an ltxtquery", "String",
            "The path matches an ltxtquery (ltree @): words matched against "
            "the path's labels in any position, joined by & | ! and "
            "parentheses, with the flags @ * % as in lquery.",
@@ -384,6 +384,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("matches_any_lquery", "matchesAnyLquery",
            NameSpellings("matchesAnyLquery"), "a list of lquery patterns",
+           "[String!]",
            "The path matches at least one of the lquery patterns (ltree ? "
            "lquery[]); an empty list matches nothing.",
            R"({"orgPath": {"matchesAnyLquery": ["*.db", "globex.*"]}})"),
@@ -414,7 +415,7 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
     std::string sql = d.sql;
     RETURN_IF_ERROR(registry->Register(MakeOperator(
         Info(d.key, d.name, NameSpellings(d.name, legacy),
-             "a non-negative integer (a number of labels)",
+             "a non-negative integer (a number of labels)", "Int",
              absl::StrCat(d.description,
                           " The depth is nlevel(path): acme.eng has 2."),
              absl::StrCat(R"({"orgPath": {")", d.name, R"(": 2}})")),

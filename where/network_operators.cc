@@ -110,14 +110,15 @@ std::string Subject(const Operand& operand) {
 
 OperatorInfo Info(absl::string_view key, absl::string_view name,
                   std::vector<std::string> aliases,
-                  absl::string_view value_shape, absl::string_view description,
-                  absl::string_view example) {
+                  absl::string_view value_shape, absl::string_view graphql_type,
+                  absl::string_view description, absl::string_view example) {
   OperatorInfo info;
   info.key = absl::StrCat("where.network.", key);
   info.name = std::string(name);
   info.aliases = std::move(aliases);
   info.kinds = NetworkKinds();
   info.value_shape = std::string(value_shape);
+  info.graphql_type = std::string(graphql_type);
   info.description = std::string(description);
   info.example = std::string(example);
   return info;
@@ -250,7 +251,7 @@ absl::Status RegisterBuiltinNetworkOperators(OperatorRegistry* registry) {
   constexpr absl::string_view kFlag = "true or false";
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("in_subnet", "inSubnet", {"in_subnet", "insubnet"},
-           "a network address/prefix (a bare address is a /32 or /128)",
+           "a network address/prefix (a bare address is a /32 or /128)", "CIDR",
            "The address (for a CIDR field, the whole network) is inside the "
            "subnet, or equal to it. Bits after the prefix are ignored: "
            "192.168.1.77/24 means 192.168.1.0/24. The prefix length of a "
@@ -258,13 +259,15 @@ absl::Status RegisterBuiltinNetworkOperators(OperatorRegistry* registry) {
            R"({"ipAddress": {"inSubnet": "192.168.0.0/16"}})"),
       RenderInSubnet)));
   RETURN_IF_ERROR(registry->Register(MakeOperator(
-      Info("in_range", "inRange", {"in_range", "inrange"},
-           "{from, to}: two addresses of the same family, both required",
-           "The address is from `from` to `to`, both included, in address "
-           "order (a stored prefix length is ignored); for a CIDR field, "
-           "every address of the network is. An address of the other family "
-           "never matches.",
-           R"({"ipAddress": {"inRange": {"from": "10.0.0.1", "to": "10.0.0.99"}}})"),
+      Info(
+          "in_range", "inRange", {"in_range", "inrange"},
+          "{from, to}: two addresses of the same family, both required",
+          "IpRangeInput",
+          "The address is from `from` to `to`, both included, in address "
+          "order (a stored prefix length is ignored); for a CIDR field, "
+          "every address of the network is. An address of the other family "
+          "never matches.",
+          R"({"ipAddress": {"inRange": {"from": "10.0.0.1", "to": "10.0.0.99"}}})"),
       RenderInRange)));
 
   struct FlagSpec {
@@ -299,16 +302,16 @@ absl::Status RegisterBuiltinNetworkOperators(OperatorRegistry* registry) {
        R"({"ipAddress": {"isCarrierGrade": true}})"},
   };
   for (const FlagSpec& f : flags) {
-    RETURN_IF_ERROR(registry->Register(MakeOperator(
-        Info(f.key, f.name, f.aliases, kFlag, Described(f.what, *f.ranges),
-             f.example),
-        WithinFlag(*f.ranges))));
+    RETURN_IF_ERROR(registry->Register(
+        MakeOperator(Info(f.key, f.name, f.aliases, kFlag, "Boolean",
+                          Described(f.what, *f.ranges), f.example),
+                     WithinFlag(*f.ranges))));
   }
 
   std::vector<std::string> non_public = NonPublicRanges();
   std::string non_public_array = InetArrayLiteral(non_public);
   RETURN_IF_ERROR(registry->Register(MakeOperator(
-      Info("is_public", "isPublic", {"is_public", "ispublic"}, kFlag,
+      Info("is_public", "isPublic", {"is_public", "ispublic"}, kFlag, "Boolean",
            absl::StrCat(
                "Public: in none of the ranges of isPrivate, isMulticast, "
                "isDocumentation and isCarrierGrade, nor in the reserved ",
@@ -328,12 +331,14 @@ absl::Status RegisterBuiltinNetworkOperators(OperatorRegistry* registry) {
           /*negated=*/true))));
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("is_ipv4", "isIPv4", {"isIpv4", "is_ipv4", "isipv4"}, kFlag,
+           "Boolean",
            "true: an IPv4 address or network; false: an IPv6 one. Null or "
            "missing values match neither.",
            R"({"ipAddress": {"isIPv4": true}})"),
       FamilyFlag(4))));
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("is_ipv6", "isIPv6", {"isIpv6", "is_ipv6", "isipv6"}, kFlag,
+           "Boolean",
            "true: an IPv6 address or network (IPv4-mapped ones included); "
            "false: an IPv4 one. Null or missing values match neither.",
            R"({"network": {"isIPv6": false}})"),

@@ -46,6 +46,36 @@ bool IsName(absl::string_view name) {
   return true;
 }
 
+// One type of OperatorInfo::graphql_type from `*pos`: a name or a
+// placeholder ($field, $element), or a list `[...]`, then an optional `!`.
+bool ParseTypeExpression(absl::string_view text, size_t* pos, int depth) {
+  if (*pos >= text.size() || depth > 8) return false;
+  if (text[*pos] == '[') {
+    ++*pos;
+    if (!ParseTypeExpression(text, pos, depth + 1)) return false;
+    if (*pos >= text.size() || text[*pos] != ']') return false;
+    ++*pos;
+  } else {
+    bool placeholder = text[*pos] == '$';
+    if (placeholder) ++*pos;
+    size_t start = *pos;
+    while (*pos < text.size() &&
+           (absl::ascii_isalnum(text[*pos]) || text[*pos] == '_')) {
+      ++*pos;
+    }
+    absl::string_view name = text.substr(start, *pos - start);
+    if (!IsName(name)) return false;
+    if (placeholder && name != "field" && name != "element") return false;
+  }
+  if (*pos < text.size() && text[*pos] == '!') ++*pos;
+  return true;
+}
+
+bool IsTypeExpression(absl::string_view text) {
+  size_t pos = 0;
+  return ParseTypeExpression(text, &pos, 0) && pos == text.size();
+}
+
 class FunctionOperator : public Operator {
  public:
   FunctionOperator(OperatorInfo info, RenderFunction render)
@@ -93,6 +123,7 @@ absl::Status RegisterFamily(OperatorRegistry* registry,
     info.aliases = std::move(spec.aliases);
     info.kinds = kinds;
     info.value_shape = std::move(spec.value_shape);
+    info.graphql_type = std::move(spec.graphql_type);
     info.description = std::move(spec.description);
     info.example = std::move(spec.example);
     RETURN_IF_ERROR(registry->Register(
@@ -121,6 +152,13 @@ absl::Status OperatorRegistry::Register(std::shared_ptr<const Operator> op) {
           "invalid name '", name, "' for operator ", info.key,
           ": expected letters, digits and underscores"));
     }
+  }
+  if (!info.graphql_type.empty() && !IsTypeExpression(info.graphql_type)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "invalid graphql_type '", info.graphql_type, "' for operator ",
+        info.key,
+        ": expected a GraphQL input type like String, [$field!] or "
+        "$element"));
   }
   if (info.kinds.empty()) {
     return absl::InvalidArgumentError(

@@ -57,6 +57,20 @@ struct OperatorInfo {
   std::vector<std::string> aliases;  // other accepted spellings: ne, not_eq
   std::vector<FieldKind> kinds;      // kinds it applies to
   std::string value_shape;           // e.g. "one value of the field's kind"
+  // The GraphQL input type of the operator's value, as the generated SDL
+  // declares it in a field's filter input (`StringFilter { startsWith:
+  // String }`). A type expression over built-in scalars (String, Int,
+  // Float, Boolean, ID), kind scalars (FieldKindName: UUID, Date, JSON,
+  // ...) and the structured inputs the SDL defines (IpRangeInput,
+  // RankThresholdInput, VectorDistanceInput, BitVectorDistanceInput,
+  // CoordinateInput, DistanceWithinInput; see
+  // pybind/fraiseql_native/gql/sdl.py), with two placeholders:
+  //   $field    the field's own input type (`[String]` for a List field)
+  //   $element  a List field's element type; on other fields, the field's
+  //             type
+  // e.g. "$field", "[$field!]", "Boolean", "[String!]". Any other name is
+  // declared as a custom scalar. Empty means "JSON" (any value).
+  std::string graphql_type;
   std::string description;
   std::string example;               // a `where` input using it
 };
@@ -95,6 +109,7 @@ struct OperatorSpec {
   std::string name;
   std::vector<std::string> aliases;
   std::string value_shape;
+  std::string graphql_type;  // OperatorInfo::graphql_type
   std::string description;
   std::string example;
   RenderFunction render;
@@ -115,9 +130,10 @@ std::unique_ptr<Operator> MakeOperator(OperatorInfo info, RenderFunction render)
 class OperatorRegistry {
  public:
   // Adds an operator. InvalidArgument for a key that is not dotted
-  // lowercase or a name that is not a GraphQL name; AlreadyExists when the
-  // key is taken, or when its name or an alias already serves one of its
-  // kinds.
+  // lowercase, a name that is not a GraphQL name, or a graphql_type that is
+  // not a type expression (names, $field, $element, [..], !); AlreadyExists
+  // when the key is taken, or when its name or an alias already serves one
+  // of its kinds.
   absl::Status Register(std::shared_ptr<const Operator> op);
 
   // The operator `name` (canonical or alias) for `kind`; nullptr when none.

@@ -61,9 +61,13 @@ std::string Row(const OperatorInfo& info) {
   std::vector<std::string> aliases;
   for (const std::string& alias : info.aliases) aliases.push_back(Code(alias));
   std::vector<std::string> cells = {
-      Code(info.name),          Code(info.key),
-      absl::StrJoin(aliases, ", "), Kinds(info.kinds),
-      Cell(info.value_shape),   Cell(info.description),
+      Code(info.name),
+      Code(info.key),
+      absl::StrJoin(aliases, ", "),
+      Kinds(info.kinds),
+      Cell(info.value_shape),
+      Code(info.graphql_type.empty() ? "JSON" : info.graphql_type),
+      Cell(info.description),
       Code(info.example)};
   return absl::StrCat("| ", absl::StrJoin(cells, " | "), " |\n");
 }
@@ -98,7 +102,10 @@ std::string OperatorReferenceMarkdown(const OperatorRegistry& registry) {
       "module. An operator is written `field: {operator: value}` and applies "
       "only to fields of the kinds listed; it also answers to its aliases "
       "(snake_case and other spellings). A `null` value means no condition. "
-      "Views may restrict operators with an allow-list of names or keys.\n\n");
+      "Views may restrict operators with an allow-list of names or keys. "
+      "The GraphQL column is the value's input type in the generated schema "
+      "(pybind/fraiseql_native/gql/sdl.py): `$field` stands for the field's "
+      "own type, `$element` for a list field's element type.\n\n");
   if (operators.empty()) {
     absl::StrAppend(&out, "No operators are registered.\n");
     return out;
@@ -116,9 +123,9 @@ std::string OperatorReferenceMarkdown(const OperatorRegistry& registry) {
     const std::vector<const OperatorInfo*>& infos = by_family[family];
     absl::StrAppend(&out, "\n## ", family, "\n\n", infos.size(),
                     infos.size() == 1 ? " operator.\n\n" : " operators.\n\n",
-                    "| Operator | Key | Aliases | Kinds | Value | Description "
-                    "| Example |\n",
-                    "| --- | --- | --- | --- | --- | --- | --- |\n");
+                    "| Operator | Key | Aliases | Kinds | Value | GraphQL "
+                    "| Description | Example |\n",
+                    "| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for (const OperatorInfo* info : infos) absl::StrAppend(&out, Row(*info));
   }
   return out;

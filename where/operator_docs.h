@@ -25,7 +25,8 @@ std::string OperatorFamily(absl::string_view key);
 // Renders the registry as a Markdown document: a short introduction, then
 // one section per family (families in the order their first operator was
 // registered) with a table row per operator in registration order: name,
-// key, aliases, kinds, value shape, description and example. `|` in a cell
+// key, aliases, kinds, value shape, GraphQL input type (OperatorInfo::
+// graphql_type, "JSON" when empty), description and example. `|` in a cell
 // is escaped and line breaks become spaces, so any text keeps the table
 // intact. Deterministic: the same registry always gives the same bytes.
 std::string OperatorReferenceMarkdown(const OperatorRegistry& registry);

@@ -15,12 +15,12 @@ namespace {
 std::unique_ptr<Operator> Op(std::string key, std::string name,
                              std::vector<std::string> aliases,
                              std::vector<FieldKind> kinds,
-                             std::string value_shape, std::string description,
-                             std::string example) {
+                             std::string value_shape, std::string graphql_type,
+                             std::string description, std::string example) {
   OperatorInfo info{std::move(key),         std::move(name),
                     std::move(aliases),     std::move(kinds),
-                    std::move(value_shape), std::move(description),
-                    std::move(example)};
+                    std::move(value_shape), std::move(graphql_type),
+                    std::move(description), std::move(example)};
   return MakeOperator(std::move(info),
                       [](const Operand&, const JsonValue&, absl::string_view,
                          ParamList*) -> absl::StatusOr<std::string> {
@@ -40,20 +40,21 @@ TEST(OperatorReferenceMarkdown, OneSectionPerFamilyInRegistrationOrder) {
                   .Register(Op("where.string.starts_with", "startsWith",
                                {"startswith", "starts_with"},
                                {FieldKind::kString, FieldKind::kEmail},
-                               "a string", "Starts with the text.",
+                               "a string", "String", "Starts with the text.",
                                R"({"name": {"startsWith": "An"}})"))
                   .ok());
-  ASSERT_TRUE(registry
-                  .Register(Op("where.vector.cosine_distance", "cosineDistance",
-                               {}, {FieldKind::kVector},
-                               "{vector, threshold, comparison: lt|lte}",
-                               "Cosine distance\ncompared to the threshold.",
-                               R"({"e": {"cosineDistance": {"comparison": "lt|gt"}}})"))
-                  .ok());
+  ASSERT_TRUE(
+      registry
+          .Register(Op("where.vector.cosine_distance", "cosineDistance", {},
+                       {FieldKind::kVector},
+                       "{vector, threshold, comparison: lt|lte}", "",
+                       "Cosine distance\ncompared to the threshold.",
+                       R"({"e": {"cosineDistance": {"comparison": "lt|gt"}}})"))
+          .ok());
   ASSERT_TRUE(registry
                   .Register(Op("where.string.like", "like", {},
                                {FieldKind::kString}, "a `LIKE` pattern",
-                               "Matches the pattern as given.",
+                               "[$field!]", "Matches the pattern as given.",
                                "{\"name\": {\"like\": \"a`b\"}}"))
                   .ok());
   std::string md = OperatorReferenceMarkdown(registry);
@@ -66,22 +67,27 @@ TEST(OperatorReferenceMarkdown, OneSectionPerFamilyInRegistrationOrder) {
       "\n"
       "2 operators.\n"
       "\n"
-      "| Operator | Key | Aliases | Kinds | Value | Description | Example |\n"
-      "| --- | --- | --- | --- | --- | --- | --- |\n"
+      "| Operator | Key | Aliases | Kinds | Value | GraphQL | Description | "
+      "Example |\n"
+      "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
       "| `startsWith` | `where.string.starts_with` | `startswith`, "
-      "`starts_with` | String, Email | a string | Starts with the text. | "
+      "`starts_with` | String, Email | a string | `String` | Starts with the "
+      "text. | "
       "`{\"name\": {\"startsWith\": \"An\"}}` |\n"
       "| `like` | `where.string.like` |  | String | a `LIKE` pattern | "
-      "Matches the pattern as given. | ``{\"name\": {\"like\": \"a`b\"}}`` |\n"
+      "`[$field!]` | Matches the pattern as given. | ``{\"name\": {\"like\": "
+      "\"a`b\"}}`` |\n"
       "\n"
       "## vector\n"
       "\n"
       "1 operator.\n"
       "\n"
-      "| Operator | Key | Aliases | Kinds | Value | Description | Example |\n"
-      "| --- | --- | --- | --- | --- | --- | --- |\n"
+      "| Operator | Key | Aliases | Kinds | Value | GraphQL | Description | "
+      "Example |\n"
+      "| --- | --- | --- | --- | --- | --- | --- | --- |\n"
       "| `cosineDistance` | `where.vector.cosine_distance` |  | Vector | "
-      "{vector, threshold, comparison: lt\\|lte} | Cosine distance compared "
+      "{vector, threshold, comparison: lt\\|lte} | `JSON` | Cosine distance "
+      "compared "
       "to the threshold. | `{\"e\": {\"cosineDistance\": {\"comparison\": "
       "\"lt\\|gt\"}}}` |\n");
   EXPECT_EQ(md.rfind("# Filter operators\n", 0), 0u);
@@ -89,7 +95,7 @@ TEST(OperatorReferenceMarkdown, OneSectionPerFamilyInRegistrationOrder) {
             std::string::npos);
 }
 
-TEST(OperatorReferenceMarkdown, EveryTableRowHasSevenCells) {
+TEST(OperatorReferenceMarkdown, EveryTableRowHasEightCells) {
   // Whatever the text, a row never gains or loses a column.
   std::string md = OperatorReferenceMarkdown(*MakeBuiltinOperatorRegistry());
   for (absl::string_view line : absl::StrSplit(md, '\n')) {
@@ -98,7 +104,7 @@ TEST(OperatorReferenceMarkdown, EveryTableRowHasSevenCells) {
     for (size_t i = 0; i < line.size(); ++i) {
       if (line[i] == '|' && (i == 0 || line[i - 1] != '\\')) ++bars;
     }
-    EXPECT_EQ(bars, 8) << line;
+    EXPECT_EQ(bars, 9) << line;
   }
 }
 
@@ -116,7 +122,7 @@ TEST(OperatorReferenceMarkdown, KindsCoveringEverythingReadEveryKind) {
   OperatorRegistry registry;
   ASSERT_TRUE(registry
                   .Register(Op("where.compare.isnull", "isnull", {}, all,
-                               "true or false", "Null test.", ""))
+                               "true or false", "Boolean", "Null test.", ""))
                   .ok());
   EXPECT_NE(OperatorReferenceMarkdown(registry).find(
                 "| `isnull` | `where.compare.isnull` |  | every kind | "),

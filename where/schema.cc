@@ -272,6 +272,12 @@ std::vector<std::string> Schema::ViewNames() const {
   return names;
 }
 
+std::vector<std::string> Schema::ObjectTypeNames() const {
+  std::vector<std::string> names;
+  for (const auto& [name, type] : types_) names.push_back(name);
+  return names;
+}
+
 std::string Schema::SuggestViews(absl::string_view typed) const {
   return DidYouMean(typed, ViewNames());
 }

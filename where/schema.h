@@ -192,6 +192,9 @@ class Schema {
   // Names of the registered views, sorted.
   std::vector<std::string> ViewNames() const;
 
+  // Names of the registered object types (AddObjectType), sorted.
+  std::vector<std::string> ObjectTypeNames() const;
+
   // The hint of an unknown view's message: "; did you mean a.v_user?" for
   // up to three registered views close to `typed` (SuggestNames), else "".
   // Never the whole list: a message must not describe the schema.

@@ -33,6 +33,16 @@ TEST(Schema, ResolvesKindsTypesListsAndColumns) {
   EXPECT_EQ(view->type.FindField("homes")->object_type, "Address");
 }
 
+TEST(Schema, ListsObjectTypeNamesSorted) {
+  Schema schema;
+  EXPECT_TRUE(schema.ObjectTypeNames().empty());
+  ASSERT_TRUE(schema.AddObjectType("Zone", {{"name", "String"}}).ok());
+  ASSERT_TRUE(schema.AddObjectType("Address", {{"city", "String"}}).ok());
+  ASSERT_TRUE(schema.AddView("app.v", "User", "data", {}, {{"id", "ID"}}).ok());
+  EXPECT_EQ(schema.ObjectTypeNames(),
+            (std::vector<std::string>{"Address", "Zone"}));
+}
+
 TEST(Schema, RejectsBadRegistrationsWithClearErrors) {
   Schema schema;
   EXPECT_EQ(std::string(schema.AddObjectType("Bad Name", {}).message()),

@@ -217,43 +217,63 @@ absl::Status RegisterBuiltinVectorOperators(OperatorRegistry* registry) {
       "{vector: \"0101\" or [0/1 or booleans], threshold: number, "
       "comparison: lt|lte|gt|gte (default lte)}";
   std::vector<OperatorSpec> specs = {
-      {"cosine_distance", "cosineDistance",
-       {"cosine_distance", "cosinedistance"}, kFloats,
+      {"cosine_distance",
+       "cosineDistance",
+       {"cosine_distance", "cosinedistance"},
+       kFloats,
+       "VectorDistanceInput",
        "Cosine distance (pgvector <=>, 0 to 2) to the vector compared with "
        "the threshold.",
        R"({"embedding": {"cosineDistance": )"
        R"({"vector": [0.1, 0.2], "threshold": 0.3}}})",
        Distance("<=>", Element::kFloat, false)},
-      {"l2_distance", "l2Distance", {"l2_distance", "l2distance"}, kFloats,
+      {"l2_distance",
+       "l2Distance",
+       {"l2_distance", "l2distance"},
+       kFloats,
+       "VectorDistanceInput",
        "Euclidean distance (pgvector <->) to the vector compared with the "
        "threshold.",
        R"({"embedding": {"l2Distance": )"
        R"({"vector": [0.1, 0.2], "threshold": 1.5, "comparison": "lt"}}})",
        Distance("<->", Element::kFloat, false)},
-      {"l1_distance", "l1Distance", {"l1_distance", "l1distance"}, kFloats,
+      {"l1_distance",
+       "l1Distance",
+       {"l1_distance", "l1distance"},
+       kFloats,
+       "VectorDistanceInput",
        "Taxicab distance (pgvector <+>, pgvector 0.7+) to the vector "
        "compared with the threshold.",
        R"({"embedding": {"l1Distance": )"
        R"({"vector": [0.1, 0.2], "threshold": 2}}})",
        Distance("<+>", Element::kFloat, false)},
-      {"inner_product", "innerProduct", {"inner_product", "innerproduct"},
+      {"inner_product",
+       "innerProduct",
+       {"inner_product", "innerproduct"},
        "{vector: [numbers], threshold: number, comparison: lt|lte|gt|gte "
        "(default gte)}",
+       "VectorDistanceInput",
        "Inner product with the vector (the negation of pgvector's <#>, so "
        "the threshold is the inner product itself) compared with the "
        "threshold; by default at least the threshold.",
        R"({"embedding": {"innerProduct": )"
        R"({"vector": [0.1, 0.2], "threshold": 0.8}}})",
        Distance("<#>", Element::kFloat, true)},
-      {"hamming_distance", "hammingDistance",
-       {"hamming_distance", "hammingdistance"}, kBits,
+      {"hamming_distance",
+       "hammingDistance",
+       {"hamming_distance", "hammingdistance"},
+       kBits,
+       "BitVectorDistanceInput",
        "Hamming distance (pgvector <~>, bit vectors) to the bit string "
        "compared with the threshold.",
        R"({"embedding": {"hammingDistance": )"
        R"({"vector": "0101", "threshold": 1}}})",
        Distance("<~>", Element::kBit, false)},
-      {"jaccard_distance", "jaccardDistance",
-       {"jaccard_distance", "jaccarddistance"}, kBits,
+      {"jaccard_distance",
+       "jaccardDistance",
+       {"jaccard_distance", "jaccarddistance"},
+       kBits,
+       "BitVectorDistanceInput",
        "Jaccard distance (pgvector <%>, bit vectors) to the bit string "
        "compared with the threshold.",
        R"({"embedding": {"jaccardDistance": )"

@@ -96,6 +96,13 @@ class Schema:
     def load(self, path: str) -> None: ...
     def load_json(self, text: str) -> None: ...
     def views(self) -> List[str]: ...
+    def describe(self) -> Dict[str, Any]:
+        """{'types': {name: [field]}, 'views': [{'name', 'type',
+        'jsonb_column', 'columns': [[name, pg_type]], 'fields': [field],
+        'allowed_operators', 'text_search_config'}]}; field = {'name',
+        'key', 'kind', 'object_type', 'element_kind', 'column',
+        'fk_column'}."""
+        ...
 
 class Repository:
     def __init__(
@@ -361,6 +368,7 @@ class OperatorField:
     value_type: str
 def operators() -> List[Dict[str, Any]]:
     """Every registered operator: key, name, aliases, kinds, value,
+    graphql_type ($field/$element placeholders; "" means JSON),
     description, example."""
     ...
 def register_operator(
@@ -372,6 +380,7 @@ def register_operator(
     description: str = "",
     example: str = "",
     value: str = "",
+    graphql_type: str = "",
 ) -> None:
     """For Repositories created afterwards. render(field, value, bind)
     returns SQL at plan time; bind(value, field.value_type) adds a

@@ -32,6 +32,7 @@ absl::Status RegisterCaseInsensitiveOperators(where::OperatorRegistry* r) {
   info.aliases = {"iEq", "i_eq"};
   info.kinds = {FieldKind::kString, FieldKind::kEmail, FieldKind::kHostname};
   info.value_shape = "a string";
+  info.graphql_type = "String";
   info.description =
       "Equal ignoring case (lower() on both sides); an example plugin from "
       "plugins/where/case_insensitive.";

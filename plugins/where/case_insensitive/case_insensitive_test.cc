@@ -17,6 +17,7 @@ TEST(CaseInsensitivePlugin, IsLinkedIntoEveryBuiltinRegistry) {
       registry->Find("ieq", where::FieldKind::kEmail);
   ASSERT_NE(op, nullptr);
   EXPECT_EQ(op->info().key, "where.example.ieq");
+  EXPECT_EQ(op->info().graphql_type, "String");
   EXPECT_EQ(registry->Find("i_eq", where::FieldKind::kString), op);
   EXPECT_EQ(registry->Find("ieq", where::FieldKind::kInt), nullptr);
 }
