@@ -23,8 +23,7 @@ import textwrap
 import graphql
 import pytest
 from graphql.type.definition import (GraphQLEnumType, GraphQLInputObjectType,
-                                     GraphQLObjectType, GraphQLScalarType,
-                                     GraphQLUnionType)
+                                     GraphQLScalarType, GraphQLUnionType)
 
 import fraiseql_native
 from fraiseql_native.gql import sdl as gql_sdl
@@ -71,18 +70,14 @@ def sample_schema(sample_text):
     return graphql.build_ast_schema(graphql.parse(sample_text))
 
 
-def type_string(t):
-    return str(t)
-
-
 def fields_of(schema, name):
     """{field: type string} of an object or input type, in order."""
-    return {f: type_string(d.type) for f, d in schema.get_type(name)
+    return {f: str(d.type) for f, d in schema.get_type(name)
             .fields.items()}
 
 
 def args_of(field):
-    return {a: type_string(d.type) for a, d in field.args.items()}
+    return {a: str(d.type) for a, d in field.args.items()}
 
 
 def build(text):
@@ -146,15 +141,15 @@ def test_the_sdl_is_deterministic_whatever_the_registration_order():
 def test_root_fields_and_their_arguments(sample_schema):
     query = sample_schema.get_query_type()
     users = query.fields["users"]
-    assert type_string(users.type) == "[User!]!"
+    assert str(users.type) == "[User!]!"
     assert args_of(users) == {"where": "UserWhereInput",
                               "orderBy": "[UserOrderByInput!]",
                               "limit": "Int", "offset": "Int"}
     user = query.fields["user"]
-    assert type_string(user.type) == "User"
+    assert str(user.type) == "User"
     assert args_of(user) == {"id": "UUID!"}
     connection = query.fields["usersConnection"]
-    assert type_string(connection.type) == "UserConnection!"
+    assert str(connection.type) == "UserConnection!"
     assert args_of(connection) == {
         "where": "UserWhereInput", "orderBy": "[UserOrderByInput!]",
         "first": "Int", "after": "String", "last": "Int", "before": "String"}
@@ -533,7 +528,7 @@ def test_a_type_with_nothing_to_order_by_has_no_order_by():
 
 def test_mutations(sample_schema):
     create = sample_schema.get_mutation_type().fields["createAccount"]
-    assert type_string(create.type) == "CreateAccountResult!"
+    assert str(create.type) == "CreateAccountResult!"
     assert args_of(create) == {"input": "CreateAccountInput!"}
     assert fields_of(sample_schema, "CreateAccountInput") == {
         "id": "UUID", "name": "String", "email": "String",

@@ -88,7 +88,7 @@ one definition.
 
 import dataclasses
 import re
-from typing import Dict, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Mapping, Optional, Sequence
 
 from .. import _native
 
@@ -173,8 +173,7 @@ _FIXED = {
 }
 
 # Output order of the definitions: by category, then by name.
-_CATEGORY = {"schema": 0, "root": 1, "type": 2, "union": 3, "input": 4,
-             "enum": 5, "scalar": 6}
+_CATEGORY = {"type": 0, "union": 1, "input": 2, "enum": 3, "scalar": 4}
 
 _NAME = re.compile(r"[_A-Za-z][_0-9A-Za-z]*")
 
@@ -221,10 +220,11 @@ class _Builder:
         self.operators = operators
         self.names = dict(names or {})
         self.mutations = list(mutations)
-        self.defs = {}    # name -> (category, body lines, origin)
+        # name -> (category, body lines, origin); lines None: reserved.
+        self.defs = {}
         self.used = set()  # type names referenced by definitions
-        self.roots = {}   # field -> (Root, definition line)
-        self.mutation_roots = {}
+        self.roots = {}    # query field -> (Root, field definition, origin)
+        self.mutation_roots = {}  # mutation field -> the same
         self._reserve()
 
     # Definitions ---------------------------------------------------------
