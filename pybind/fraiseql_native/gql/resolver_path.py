@@ -131,7 +131,13 @@ class ResolverPath:
                 success_type=spec.success_type, error_type=spec.error_type,
                 entity_field=spec.entity_field, entity_type=spec.entity_type,
                 context_args=tuple(spec.context_args), context=info.context)
-            return _load(body, key, by_name=True)
+            value = _load(body, key, by_name=True)
+            if isinstance(value, dict) and "__typename" not in value:
+                # Written without a selection: only the error outcome has
+                # a code. The union resolves from __typename.
+                value["__typename"] = spec.error_type if "code" in value \
+                    else spec.success_type
+            return value
 
         return resolve
 
