@@ -217,6 +217,17 @@ def test_the_cache_is_bounded(fn, schema):
     assert small.stats()["cache_hits"] == 1
 
 
+def test_the_cache_is_bounded_in_bytes(fn, schema):
+    pool = fn.Pool(os.environ["FRAISEQL_DATABASE_URL"], max_size=1)
+    small = gql.Engine(aio.AsyncRepository(pool, schema), schema,
+                       cache_bytes=1000)
+    padding = "#" + "x" * 300 + "\n"
+    for i in range(10):
+        small.prepare(padding + "{ users(limit: %d) { id } }" % i)
+    stats = small.stats()
+    assert stats["cached"] == 3 and stats["cached_bytes"] <= 1000
+
+
 # -- mutations -----------------------------------------------------------------
 
 CREATE = """mutation Create($input: CreateAccountInput!) {

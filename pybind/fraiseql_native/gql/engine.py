@@ -6,7 +6,8 @@
 `execute` returns the whole response body (`{"data":...}`, with `errors`
 when something failed) and never raises for bad input. A document is
 compiled once (compiler.py) and cached by its text and operation name (a
-bounded LRU; documents that fail to compile are cached with their errors
+bounded LRU: `cache_size` documents, `cache_bytes` of document text;
+documents that fail to compile are cached with their errors
 too). A compiled query runs as one Repository.execute: every root field in
 one round trip, its body written by the core. Mutations run their root
 fields one after another (GraphQL's serial execution), each a
@@ -50,7 +51,8 @@ class Engine:
     fraiseql_native.aio.AsyncRepository (its schema is `schema`)."""
 
     def __init__(self, repo, schema, *, names=None, mutations=(),
-                 cache_size=1000, max_document_bytes=None):
+                 cache_size=1000, cache_bytes=16 << 20,
+                 max_document_bytes=None):
         sdl = build_sdl(schema, names=names, mutations=mutations)
         kwargs = {}
         if max_document_bytes is not None:
@@ -59,7 +61,9 @@ class Engine:
         self.sdl = sdl.text
         self.repo = repo
         self.cache_size = cache_size
+        self.cache_bytes = cache_bytes
         self._cache = OrderedDict()
+        self._cached_bytes = 0
         self._resolver_path = None
         self._stats = dict(compiled=0, cache_hits=0, cache_misses=0,
                            fallbacks=0, errors=0)
@@ -68,7 +72,8 @@ class Engine:
         """compiled (documents compiled), cache_hits, cache_misses,
         fallbacks (requests run by graphql-core), errors (requests
         answered with errors)."""
-        return dict(self._stats, cached=len(self._cache))
+        return dict(self._stats, cached=len(self._cache),
+                    cached_bytes=self._cached_bytes)
 
     # Compiling ------------------------------------------------------------
 
@@ -93,8 +98,11 @@ class Engine:
         if isinstance(query, str) and (operation_name is None or
                                        isinstance(operation_name, str)):
             self._cache[key] = prepared
-            if len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            self._cached_bytes += len(query)
+            while len(self._cache) > self.cache_size or \
+                    self._cached_bytes > self.cache_bytes:
+                (old, _), _ = self._cache.popitem(last=False)
+                self._cached_bytes -= len(old)
         return prepared
 
     # Running --------------------------------------------------------------
