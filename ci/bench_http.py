@@ -408,9 +408,11 @@ def combine(runs):
 # --- In process -------------------------------------------------------------
 
 async def in_process(url, schema_name, qs, pool_size, tasks, seconds):
-    """Per query: engine.execute one at a time (median µs) and from `tasks`
-    tasks (ops/s), engine.prepare of the cached document (µs), and
-    AsyncRepository.find / find_one of the same query (median µs)."""
+    """Per query, without HTTP: engine.execute and AsyncRepository.find /
+    find_one of the same query (the core alone), each one at a time (median
+    us) and from `tasks` tasks (ops/s, and the process's CPU us per op, its
+    C++ worker threads included); engine.prepare of the cached document
+    (the compile cache, median us)."""
     import fraiseql_native as fn
     from fraiseql_native.aio import AsyncRepository
     from fraiseql_native.gql import Engine
@@ -418,11 +420,11 @@ async def in_process(url, schema_name, qs, pool_size, tasks, seconds):
 
     schema = bench_http_registry.register(fn, schema_name)
     pool = fn.Pool(url, min_size=1, max_size=pool_size)
-    repo = AsyncRepository(pool, schema)
+    repo = AsyncRepository(pool, schema)  # as the app makes them
     engine = Engine(repo, schema, mutations=())
     out = {}
 
-    async def timed_loop(call):
+    async def one_at_a_time(call):
         times = []
         end = time.perf_counter() + seconds
         while time.perf_counter() < end or len(times) < 5:
@@ -441,9 +443,10 @@ async def in_process(url, schema_name, qs, pool_size, tasks, seconds):
                 await call()
                 done += 1
 
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         await asyncio.gather(*(worker() for _ in range(tasks)))
-        return done / (time.perf_counter() - start)
+        cpu = time.process_time() - cpu
+        return done / (time.perf_counter() - start), cpu / done * 1e6
 
     for q in qs:
         def execute(q=q):
@@ -451,24 +454,26 @@ async def in_process(url, schema_name, qs, pool_size, tasks, seconds):
         body = await execute()
         if b'"errors"' in body:
             fail(f"in process, query {q.key}: {body[:300]!r}")
-        view = f"{schema_name}.{q.view}"
         kwargs = dict(q.find)
-        one = kwargs.pop("one", False)
-        find = repo.find_one if one else repo.find
+        find = repo.find_one if kwargs.pop("one", False) else repo.find
 
-        def core(view=view, kwargs=kwargs, find=find, field=q.field):
+        def core(view=f"{schema_name}.{q.view}", kwargs=kwargs, find=find,
+                 field=q.field):
             return find(view, field=field, **kwargs)
-        await core()
+        if json.loads(await core()) != json.loads(body):
+            fail(f"in process, query {q.key}: AsyncRepository.find answers "
+                 "other data than engine.execute; fix Query.find")
         prepare_times = []
         for _ in range(2000):
             start = time.perf_counter()
             engine.prepare(q.ours, None)
             prepare_times.append(time.perf_counter() - start)
-        out[q.key] = dict(
-            execute_us=await timed_loop(execute),
-            core_us=await timed_loop(core),
-            prepare_us=statistics.median(prepare_times) * 1e6,
-            execute_ops=await throughput(execute))
+        r = dict(execute_us=await one_at_a_time(execute),
+                 core_us=await one_at_a_time(core),
+                 prepare_us=statistics.median(prepare_times) * 1e6)
+        r["execute_ops"], r["execute_cpu_us"] = await throughput(execute)
+        r["core_ops"], r["core_cpu_us"] = await throughput(core)
+        out[q.key] = r
     return out
 
 
@@ -694,14 +699,32 @@ def print_table(qs, results, items, floor, inproc, args, figures):
               f"p99 {floor['p99']:.1f} ms, {floor['cpu_us']:.0f} us CPU per "
               f"request")
     if inproc:
-        print("in process, no HTTP (engine.execute one at a time; from "
-              f"{args.connections} tasks; engine.prepare of the cached "
-              "document; AsyncRepository.find of the same query):")
+        print()
+        print(f"in process, no HTTP: engine.execute and the core alone "
+              f"(AsyncRepository.find of the same query), one at a time and "
+              f"from {args.connections} tasks; engine.prepare of the cached "
+              "document (the compile cache):")
+        print(f"{'query':10} {'execute':>8} {'core':>8}  {'execute':>8} "
+              f"{'core':>8}  {'execute':>7} {'core':>7}  {'prepare':>7}")
+        print(f"{'':10} {'us':>8} {'us':>8}  {'ops/s':>8} {'ops/s':>8}  "
+              f"{'cpu us':>7} {'cpu us':>7}  {'us':>7}")
         for q in qs:
             r = inproc[q.key]
-            print(f"  {q.key:10} execute {r['execute_us']:8.0f} us  "
-                  f"{r['execute_ops']:8.0f} ops/s  prepare "
-                  f"{r['prepare_us']:6.1f} us  core {r['core_us']:8.0f} us")
+            print(f"{q.key:10} {r['execute_us']:>8.0f} {r['core_us']:>8.0f}  "
+                  f"{r['execute_ops']:>8.0f} {r['core_ops']:>8.0f}  "
+                  f"{r['execute_cpu_us']:>7.0f} {r['core_cpu_us']:>7.0f}  "
+                  f"{r['prepare_us']:>7.2f}")
+        print()
+        print("where our server's CPU goes, us per request (cpu us of the "
+              "HTTP run = core + engine + HTTP and app):")
+        print(f"{'query':10} {'server':>7} {'core':>7} {'engine':>7} "
+              f"{'http+app':>8}   (the http floor alone: "
+              f"{floor['cpu_us']:.0f})")
+        for q in qs:
+            r, total = inproc[q.key], results[q.key]["ours"]["cpu_us"]
+            print(f"{q.key:10} {total:>7.0f} {r['core_cpu_us']:>7.0f} "
+                  f"{r['execute_cpu_us'] - r['core_cpu_us']:>7.0f} "
+                  f"{total - r['execute_cpu_us']:>8.0f}")
     print()
     verdict = {True: "met", False: "MISSED"}
     print(f"targets: ours >= {TARGET_RPS:g}x PostGraphile's rps on every query: "
