@@ -486,6 +486,17 @@ def test_a_body_over_the_limit_is_413(client):
         "content-type": "application/json"}), 413, "bytes")
 
 
+def test_a_chunked_body_over_the_limit_is_413(client):
+    """No content-length: the limit holds while the body is read."""
+    def pieces():
+        yield b'{"query": "{ users(limit: 1) { id } }", "pad": "'
+        for _ in range(20):
+            yield b"x" * 65536
+        yield b'"}'
+    request_error(client.post("/graphql", content=pieces(), headers={
+        "content-type": "application/json"}), 413, "bytes")
+
+
 def test_other_methods_are_405(client):
     response = client.put("/graphql", content=b"{}")
     request_error(response, 405, "PUT")
