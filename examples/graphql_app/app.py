@@ -233,8 +233,11 @@ def _parse_post(body: bytes):
 
 
 def _parse_get(query_string: bytes):
-    params = dict(parse_qsl(query_string.decode("latin-1"),
-                            keep_blank_values=True))
+    try:
+        text = query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _RequestError(400, "the query string is not UTF-8") from None
+    params = dict(parse_qsl(text, keep_blank_values=True))
     query = params.get("query")
     if not query or not query.strip():
         raise _RequestError(400, "GET /graphql needs a 'query' parameter")

@@ -286,6 +286,16 @@ def test_get_runs_a_query_and_gives_the_post_bytes(client, pg, sample):
     assert data_of(response) == {"user": {
         "id": row["id"], "firstName": row["first_name"], "age": row["age"]}}
     assert response.content == post(client, query, variables).content
+    # Non-ASCII text travels percent-encoded as UTF-8.
+    expected = user_rows(pg, sample, "data->>'first_name' = %s", ("Zoë",))
+    assert expected, "the sample has users named Zoë"
+    response = client.get("/graphql", params={
+        "query": 'query($n: String) { users(where: {firstName: {eq: $n}}, '
+                 "limit: 1000) { id firstName } }",
+        "variables": json.dumps({"n": "Zoë"})})
+    got = data_of(response)["users"]
+    assert sorted(u["id"] for u in got) == sorted(expected)
+    assert {u["firstName"] for u in got} == {"Zoë"}
 
 
 # --- mutations ----------------------------------------------------------------
