@@ -524,3 +524,15 @@ def test_mutation_through_graphql_core_gives_the_compiled_shape(loop, engine,
         "message": "account created",
         "account": {"id": account, "name": "Cy", "balance": "1.10"}}}}
     assert account_row(db_url, account)[0] == TENANT
+
+
+def test_mutation_input_numbers_keep_their_spelling(loop, engine, db_url):
+    """A client's 100.50 reaches the function as 100.50 (the app parses
+    bodies with json_text.loads, which keeps the text)."""
+    from fraiseql_native.gql.json_text import loads
+    account = "a0000000-0000-0000-0000-000000000006"
+    variables = loads('{"input": {"id": "%s", "name": "Di", '
+                      '"balance": 100.50}}' % account)
+    run(loop, engine, CREATE, variables,
+        context={"tenant_id": TENANT, "user_id": USER})
+    assert '"balance": 100.50' in account_row(db_url, account)[2]

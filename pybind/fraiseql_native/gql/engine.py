@@ -26,11 +26,12 @@ Errors, as the GraphQL spec writes them:
 import asyncio
 import json
 from collections import OrderedDict
+from decimal import Decimal
 
 from .. import _native
 from .compiler import (Api, CompileError, _json_argument, _order_by_argument,
                        reshape_connection)
-from .json_text import dumps, loads
+from .json_text import RawNumber, dumps, loads
 from .sdl import build_sdl
 
 __all__ = ["Engine"]
@@ -254,6 +255,19 @@ def _input_keys(spec, given):
     """The mutation input with its GraphQL (camelCase) field names turned
     back into the function's JSON keys."""
     if not isinstance(given, dict):
-        return given
+        return _exact(given)
     keys = {_native.camel_case(key): key for key in spec.input}
-    return {keys.get(name, name): value for name, value in given.items()}
+    return {keys.get(name, name): _exact(value)
+            for name, value in given.items()}
+
+
+def _exact(value):
+    """RawNumber (a number as the client wrote it) as a Decimal, which the
+    core writes into the JSON input digit for digit (`100.50`)."""
+    if isinstance(value, RawNumber):
+        return Decimal(value.text)
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return value
