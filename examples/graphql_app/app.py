@@ -440,6 +440,8 @@ def create_app(database_url: Optional[str] = None, *,
     pool_size       FRAISEQL_POOL_SIZE, default 8 (the pool's max_size and
                     the calls that run at once)
     max_body_bytes  FRAISEQL_MAX_BODY_BYTES, default 1 MiB (over it: 413)
+    (environment only) FRAISEQL_CURSOR_SECRET: the key Relay cursors are
+                    signed with; set it when several processes serve one API
 
     Nothing connects until the server starts (the lifespan handler)."""
     config = _Config(database_url, schema_name, registry, mutations, names,
@@ -451,7 +453,12 @@ def create_app(database_url: Optional[str] = None, *,
         state.pool = fraiseql_native.Pool(
             config.database_url, min_size=1, max_size=config.pool_size)
         schema = config.registry(fraiseql_native, config.schema_name)
-        state.repo = AsyncRepository(state.pool, schema)
+        # Cursors signed with a shared secret stay valid across restarts
+        # and across the workers of one deployment; without one, each
+        # process signs with its own random key.
+        secret = os.environ.get("FRAISEQL_CURSOR_SECRET") or None
+        state.repo = AsyncRepository(state.pool, schema,
+                                     cursor_secret=secret)
         # Binds the repository to this (the server's) loop, and fails the
         # start-up now if the database is not there.
         await state.repo.run("SELECT 1")

@@ -30,6 +30,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 ACCOUNTS = f"fql_pytest_gqlhttp_{os.getpid()}"
 TENANT = "11111111-1111-1111-1111-111111111111"
 START_TIMEOUT = 60.0
+# Shared by the server and the reference path, so that cursors compare.
+CURSOR_SECRET = "test_gql_http cursor secret, 32 bytes or more"
 
 # FRAISEQL_MUTATIONS for the server: the sample's createAccount over the
 # fixtures in this module's scratch schema.
@@ -74,7 +76,7 @@ def server(db_url, sample, accounts, tmp_path_factory):
                    str(config_dir)]),
                FRAISEQL_DATABASE_URL=db_url, FRAISEQL_SCHEMA=sample,
                FRAISEQL_MUTATIONS="gql_http_config:MUTATIONS",
-               FRAISEQL_POOL_SIZE="4")
+               FRAISEQL_POOL_SIZE="4", FRAISEQL_CURSOR_SECRET=CURSOR_SECRET)
     port = free_port()
     with open(log_path, "wb") as log:
         proc = subprocess.Popen(
@@ -115,13 +117,52 @@ def client(server):
         yield c
 
 
+# The resolver path (graphql-core over the blocking Repository), set by the
+# autouse fixture below: every successful query posted here is also run
+# through it, and the bodies must be the same bytes.
+_REFERENCE = {}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def reference(fn, db_url, schema, accounts):
+    from fraiseql_native import gql
+    from fraiseql_native.gql.compiler import Api
+    from fraiseql_native.gql.resolver_path import ResolverPath
+    from sample_registry import sample_mutations
+    api = Api(gql.build_sdl(schema,
+                            mutations=sample_mutations(gql, accounts)))
+    pool = fn.Pool(db_url, max_size=2)
+    _REFERENCE["api"] = api
+    _REFERENCE["path"] = ResolverPath(
+        api, fn.Repository(pool, schema, cursor_secret=CURSOR_SECRET))
+    _REFERENCE["checked"] = 0
+    yield
+    _REFERENCE.clear()
+
+
+def same_as_reference(response, query, variables, operation_name):
+    """Compares a successful query's body with the resolver path's."""
+    if not _REFERENCE or response.status_code != 200 or \
+            b'"errors"' in response.content:
+        return
+    compiled = _REFERENCE["api"].compile(query, operation_name)
+    if compiled.kind != "query":
+        return  # mutations write: run once only
+    expected = _REFERENCE["path"].execute(
+        compiled, compiled.coerce(variables), None)
+    assert response.content == expected, query
+    _REFERENCE["checked"] += 1
+
+
 def post(client, query, variables=None, operation_name=None, headers=None):
     body = {"query": query}
     if variables is not None:
         body["variables"] = variables
     if operation_name is not None:
         body["operationName"] = operation_name
-    return client.post("/graphql", json=body, headers=headers)
+    response = client.post("/graphql", json=body, headers=headers)
+    same_as_reference(response, query, variables, operation_name)
+    return response
 
 
 def ok_json(response):
@@ -574,3 +615,8 @@ def test_schema_graphql_is_the_sdl_graphql_core_builds(client):
     assert {"users", "user", "usersConnection", "posts", "comments"} <= set(
         query)
     assert "createAccount" in schema.get_mutation_type().fields
+
+
+def test_zz_queries_were_checked_against_the_resolver_path():
+    """Runs last in this module: the comparison above did run."""
+    assert _REFERENCE["checked"] >= 10, _REFERENCE["checked"]
