@@ -287,12 +287,8 @@ class Server:
 
     def cpu_seconds(self):
         """User + system CPU seconds of the server process so far."""
-        try:
-            fields = (pathlib.Path(f"/proc/{self.proc.pid}/stat")
-                      .read_text().rsplit(")", 1)[1].split())
-        except OSError:
-            return float("nan")
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        cpu = _proc_cpu_seconds(self.proc.pid)
+        return float("nan") if cpu is None else cpu
 
     def stop(self):
         if self.proc.poll() is None:
@@ -388,10 +384,65 @@ def autocannon(port, body, connections, duration):
                 seconds=out["duration"])
 
 
+def _proc_cpu_seconds(pid):
+    """User + system CPU seconds of a process so far; None when it is gone."""
+    try:
+        fields = (pathlib.Path(f"/proc/{pid}/stat").read_text()
+                  .rsplit(")", 1)[1].split())
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class PostgresCpu:
+    """CPU seconds of the local PostgreSQL's backends (the children of the
+    postmaster of ci/postgres's cluster, .pg/data), so that a run can tell
+    the database's CPU per request. Unavailable (nan) for another server."""
+
+    def __init__(self):
+        try:
+            self.postmaster = int((ROOT / ".pg" / "data" / "postmaster.pid")
+                                  .read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            self.postmaster = None
+
+    def snapshot(self):
+        """{pid: CPU seconds} of the postmaster's children."""
+        if self.postmaster is None:
+            return None
+        out = {}
+        for entry in pathlib.Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1]
+                           .split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            if ppid == self.postmaster:
+                cpu = _proc_cpu_seconds(entry.name)
+                if cpu is not None:
+                    out[entry.name] = cpu
+        return out
+
+    @staticmethod
+    def spent(before, after):
+        """CPU seconds spent between two snapshots (backends that started in
+        between count from zero; those that ended are lost)."""
+        if before is None or after is None:
+            return float("nan")
+        return sum(cpu - before.get(pid, 0.0) for pid, cpu in after.items())
+
+
+PG_CPU = PostgresCpu()
+
+
 def measure(server, body, connections, duration):
-    cpu = server.cpu_seconds()
+    cpu, db = server.cpu_seconds(), PG_CPU.snapshot()
     r = autocannon(server.port, body, connections, duration)
-    r["cpu_us"] = (server.cpu_seconds() - cpu) / max(1, r["requests"]) * 1e6
+    n = max(1, r["requests"])
+    r["cpu_us"] = (server.cpu_seconds() - cpu) / n * 1e6
+    r["db_cpu_us"] = PG_CPU.spent(db, PG_CPU.snapshot()) / n * 1e6
     return r
 
 
@@ -401,6 +452,7 @@ def combine(runs):
                 p50=statistics.mean(r["p50"] for r in runs),
                 p99=max(r["p99"] for r in runs),
                 cpu_us=statistics.mean(r["cpu_us"] for r in runs),
+                db_cpu_us=statistics.mean(r["db_cpu_us"] for r in runs),
                 rounds=[dict(rps=r["rps"], p50=r["p50"], p99=r["p99"])
                         for r in runs])
 
@@ -479,16 +531,28 @@ async def in_process(url, schema_name, qs, pool_size, tasks, seconds):
 
 # --- Main -------------------------------------------------------------------
 
-def load_data(url, schema, sizes):
+def load_data(url, schema, sizes, materialized=False):
     start = time.perf_counter()
     cmd = [PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", f"schema={schema}",
+           "-v", f"materialized={int(materialized)}",
            "-d", url, "-f", str(DATA_SQL)]
     for k, v in sizes.items():
         cmd[-4:-4] = ["-v", f"{k}={v}"]
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     log(f"loaded {sizes['users']} users, {sizes['posts']} posts, "
-        f"{sizes['comments']} comments into {schema} "
+        f"{sizes['comments']} comments into {schema}"
+        f"{' (materialized views)' if materialized else ''} "
         f"({time.perf_counter() - start:.1f} s)")
+
+
+def views_materialized(url, schema):
+    """Whether <schema>.v_post is a materialized view (what the data holds,
+    whichever run loaded it)."""
+    out = subprocess.run(
+        [PSQL, "-X", "-At", "-d", url, "-c",
+         f"SELECT count(*) FROM pg_matviews WHERE schemaname = '{schema}' "
+         "AND matviewname = 'v_post'"], capture_output=True, text=True)
+    return out.stdout.strip() == "1"
 
 
 def installed_version(package):
@@ -508,6 +572,9 @@ def main(argv=None):
     for k, v in DEFAULT_SIZES.items():
         parser.add_argument(f"--{k}", type=int, default=v,
                             help=f"rows of {k} for --load (default {v})")
+    parser.add_argument("--materialized", action="store_true",
+                        help="with --load: the JSONB views as materialized "
+                             "views (FraiseQL's table-backed pattern)")
     parser.add_argument("-c", "--connections", type=int, default=32)
     parser.add_argument("-d", "--duration", type=int, default=5,
                         help="seconds of each autocannon run")
@@ -538,7 +605,7 @@ def main(argv=None):
                  f"autocannon@{AUTOCANNON_VERSION}")
     sizes = {k: getattr(args, k) for k in DEFAULT_SIZES}
     if args.load:
-        load_data(args.url, args.schema, sizes)
+        load_data(args.url, args.schema, sizes, args.materialized)
     qs = queries(args.users)
     if args.query:
         unknown = set(args.query) - {q.key for q in qs}
@@ -649,9 +716,10 @@ def summary(results, floor, inproc, args, version, loadavg):
                                        text=True).stdout.strip(),
         "connections": args.connections, "duration_s": args.duration,
         "rounds": args.rounds, "pool_size": args.pool_size,
+        "materialized": views_materialized(args.url, args.schema),
         "sizes": {k: getattr(args, k) for k in DEFAULT_SIZES},
         "results": {k: {s: {m: round(v[m], 3) for m in ("rps", "p50", "p99",
-                                                          "cpu_us")}
+                                                          "cpu_us", "db_cpu_us")}
                         for s, v in r.items()}
                     for k, r in results.items()},
         "loadavg": [round(x, 2) for x in loadavg],
@@ -670,13 +738,14 @@ def print_table(qs, results, items, floor, inproc, args, figures):
     print(f"GraphQL over HTTP, {args.connections} connections, "
           f"{args.rounds} x {args.duration} s per side, interleaved; "
           f"PostGraphile {figures['postgraphile_version']} on Node "
-          f"{figures['node_version']}")
+          f"{figures['node_version']}; our views "
+          f"{'materialized' if figures['materialized'] else 'plain'}")
     print(f"{'query':10} {'items':>5} {'bytes':>7}  {'ours':>8} {'p50':>6} "
           f"{'p99':>6}  {'theirs':>8} {'p50':>6} {'p99':>6}  {'rps':>6} "
-          f"{'p99':>6}  {'ours':>6} {'theirs':>6}")
+          f"{'p99':>6}  {'ours':>6} {'theirs':>6}  {'ours':>6} {'theirs':>6}")
     print(f"{'':10} {'':>5} {'':>7}  {'rps':>8} {'ms':>6} {'ms':>6}  "
           f"{'rps':>8} {'ms':>6} {'ms':>6}  {'ratio':>6} {'ratio':>6}  "
-          f"{'cpu us':>6} {'cpu us':>6}")
+          f"{'cpu us':>6} {'cpu us':>6}  {'db us':>6} {'db us':>6}")
     for q in qs:
         r = results[q.key]
         o, t = r["ours"], r["theirs"]
@@ -684,12 +753,14 @@ def print_table(qs, results, items, floor, inproc, args, figures):
               f"{o['rps']:>8.0f} {o['p50']:>6.1f} {o['p99']:>6.1f}  "
               f"{t['rps']:>8.0f} {t['p50']:>6.1f} {t['p99']:>6.1f}  "
               f"{o['rps'] / t['rps']:>5.2f}x {o['p99'] / t['p99']:>5.2f}x  "
-              f"{o['cpu_us']:>6.0f} {t['cpu_us']:>6.0f}")
+              f"{o['cpu_us']:>6.0f} {t['cpu_us']:>6.0f}  "
+              f"{o['db_cpu_us']:>6.0f} {t['db_cpu_us']:>6.0f}")
     print()
     for q in qs:
         print(f"  {q.key:10} {q.title}")
     print("  rps: mean of the rounds; p50: mean; p99: the worst round's; "
-          "cpu us: the server process's CPU time per request")
+          "cpu us: the server process's CPU time per request; db us: "
+          "PostgreSQL's (its backends') CPU time per request")
     print("  responses checked equivalent (PostGraphile's names mapped to "
           "ours) before timing")
     if floor:

@@ -13,6 +13,11 @@
 --   users     rows of users (default 10000)
 --   posts     rows of posts (default 50000)
 --   comments  rows of comments (default 200000)
+--   materialized  1: the JSONB "views" are materialized views (FraiseQL's
+--             table-backed tv_ pattern: `data` built once at load time, read
+--             as stored), with a unique index on id and indexes on the
+--             foreign keys and posts' is_published; default 0 (plain views:
+--             PostgreSQL builds `data` on every read, as for PostGraphile)
 --
 --   psql -X -v ON_ERROR_STOP=1 -v schema=bench_http -f ci/bench_http_data.sql
 --
@@ -35,6 +40,15 @@
 \if :{?comments}
 \else
   \set comments 200000
+\endif
+\if :{?materialized}
+\else
+  \set materialized 0
+\endif
+\if :materialized
+  \set viewkind 'MATERIALIZED VIEW'
+\else
+  \set viewkind 'VIEW'
 \endif
 
 BEGIN;
@@ -121,7 +135,7 @@ FROM generate_series(1, :comments) AS i;
 -- The FraiseQL-style views: real columns for the id and the foreign keys
 -- (filters and joins on them use the tables' indexes), the object in `data`
 -- with snake_case keys (the GraphQL names are their camelCase).
-CREATE VIEW v_user AS
+CREATE :viewkind v_user AS
 SELECT u.id,
        jsonb_build_object(
          'id',         u.id,
@@ -131,7 +145,7 @@ SELECT u.id,
          'created_at', u.created_at) AS data
 FROM users u;
 
-CREATE VIEW v_post AS
+CREATE :viewkind v_post AS
 SELECT p.id, p.author_id, p.is_published,
        jsonb_build_object(
          'id',           p.id,
@@ -147,7 +161,7 @@ SELECT p.id, p.author_id, p.is_published,
 FROM posts p
 JOIN users u ON u.id = p.author_id;
 
-CREATE VIEW v_comment AS
+CREATE :viewkind v_comment AS
 SELECT c.id, c.post_id, c.author_id,
        jsonb_build_object(
          'id',         c.id,
@@ -164,12 +178,26 @@ FROM comments c
 JOIN users u ON u.id = c.author_id
 JOIN posts p ON p.id = c.post_id;
 
-COMMENT ON VIEW v_user IS E'@omit';
-COMMENT ON VIEW v_post IS E'@omit';
-COMMENT ON VIEW v_comment IS E'@omit';
+COMMENT ON :viewkind v_user IS E'@omit';
+COMMENT ON :viewkind v_post IS E'@omit';
+COMMENT ON :viewkind v_comment IS E'@omit';
+
+\if :materialized
+CREATE UNIQUE INDEX v_user_id_idx ON v_user (id);
+CREATE UNIQUE INDEX v_post_id_idx ON v_post (id);
+CREATE INDEX v_post_author_id_idx ON v_post (author_id);
+CREATE UNIQUE INDEX v_comment_id_idx ON v_comment (id);
+CREATE INDEX v_comment_post_id_idx ON v_comment (post_id);
+CREATE INDEX v_comment_author_id_idx ON v_comment (author_id);
+\endif
 
 COMMIT;
 
 ANALYZE :"schema".users;
 ANALYZE :"schema".posts;
 ANALYZE :"schema".comments;
+\if :materialized
+ANALYZE :"schema".v_user;
+ANALYZE :"schema".v_post;
+ANALYZE :"schema".v_comment;
+\endif

@@ -35,11 +35,11 @@ needs_tools = pytest.mark.skipif(missing_tools() is not None,
                                  reason=str(missing_tools()))
 
 
-def run_check(db_url, *extra):
+def run_check(db_url, *extra, schema=SCHEMA):
     env = dict(os.environ, FRAISEQL_DATABASE_URL=db_url,
                PYTHONPATH=f"{ROOT / 'bazel-bin' / 'pybind'}:{ROOT / 'ci'}")
     cmd = [sys.executable, str(ROOT / "ci" / "bench_http.py"), "--check-only",
-           "--schema", SCHEMA, "--pool-size", "2", "--log-dir",
+           "--schema", schema, "--pool-size", "2", "--log-dir",
            str(ROOT / ".bench-http" / f"logs-pytest-{os.getpid()}"), *extra]
     for k, v in SIZES.items():
         cmd += [f"--{k}", str(v)]
@@ -115,3 +115,23 @@ def test_the_check_fails_when_our_data_differs(db_url, bench_schema):
     proc = run_check(db_url, "--query", "users")
     assert proc.returncode == 1, proc.stdout + proc.stderr
     assert "differ at $.data.users[0].fullName" in proc.stderr, proc.stderr
+
+
+@needs_tools
+def test_materialized_views_serve_the_same_data(db_url):
+    schema = f"{SCHEMA}_mat"
+    try:
+        proc = run_check(db_url, "--load", "--materialized", schema=schema)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "(materialized views)" in proc.stderr
+        figures = json.loads(proc.stdout.strip().splitlines()[-1])
+        assert figures["equivalent"] is True
+        assert figures["queries"]["big"]["items"] == SIZES["posts"]
+        with psycopg.connect(db_url) as conn:
+            kinds = conn.execute(
+                "SELECT count(*) FROM pg_matviews WHERE schemaname = %s",
+                (schema,)).fetchone()[0]
+        assert kinds == 3
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
