@@ -1,16 +1,19 @@
 #include "pool/connection.h"
 
-#include "base/pg_status.h"
-
 #include <poll.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdlib>
+#include <string_view>
 #include <vector>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
+#include "base/pg_status.h"
 #include "pqxx/connection"
 #include "pqxx/except"
 
@@ -64,12 +67,90 @@ class KeepHandlePolicy : public pqxx::connectionpolicy {
 
 }  // namespace
 
+namespace {
+
+// The `options` the user gave: in the conninfo, else in PGOPTIONS (libpq's
+// fallback, which our own `options` keyword would otherwise replace).
+std::string UserOptions(const std::string& conninfo) {
+  std::string value;
+  if (!conninfo.empty()) {
+    PQconninfoOption* parsed = PQconninfoParse(conninfo.c_str(), nullptr);
+    for (PQconninfoOption* o = parsed; o != nullptr && o->keyword != nullptr;
+         ++o) {
+      if (std::string_view(o->keyword) == "options" && o->val != nullptr) {
+        value = o->val;
+      }
+    }
+    PQconninfoFree(parsed);
+  }
+  if (value.empty()) {
+    const char* env = std::getenv("PGOPTIONS");
+    if (env != nullptr) value = env;
+  }
+  return value;
+}
+
+// A value as one word of the options string: spaces and backslashes are
+// escaped with a backslash (PostgreSQL's rule for `options`).
+std::string OptionWord(absl::string_view text) {
+  std::string word;
+  for (char c : text) {
+    if (c == ' ' || c == '\\' || c == '\t' || c == '\n' || c == '\r') {
+      word.push_back('\\');
+    }
+    word.push_back(c);
+  }
+  return word;
+}
+
+constexpr absl::string_view kPinnedNames[] = {"timezone",
+                                              "datestyle",
+                                              "intervalstyle",
+                                              "extra_float_digits",
+                                              "standard_conforming_strings",
+                                              "client_encoding"};
+
+}  // namespace
+
+absl::Status ValidateSessionSettings(
+    const std::vector<std::pair<std::string, std::string>>& settings) {
+  for (const auto& [name, value] : settings) {
+    bool valid_name = !name.empty() && name.size() <= 63;
+    for (char c : name) {
+      valid_name &= absl::ascii_isalnum(c) || c == '_' || c == '.';
+    }
+    if (!valid_name) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "invalid pool option settings: '", absl::CHexEscape(name),
+          "' is not a setting name (letters, digits, '_' and '.')"));
+    }
+    for (absl::string_view pinned : kPinnedNames) {
+      if (absl::EqualsIgnoreCase(name, pinned)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "invalid pool option settings: ", name,
+            " is pinned by the pool (results must not depend on it)"));
+      }
+    }
+    if (value.find('\0') != std::string::npos) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid pool option settings: the value of ", name,
+                       " holds a NUL character"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 std::string SessionOptionsFor(const ConnectionOptions& options) {
-  std::string value = kPinnedSessionOptions;
+  std::string value = UserOptions(options.conninfo);
+  if (!value.empty()) value.push_back(' ');
+  absl::StrAppend(&value, kPinnedSessionOptions);
   if (options.statement_timeout > absl::ZeroDuration()) {
     absl::StrAppend(&value, " -c statement_timeout=",
                     std::max<int64_t>(1, absl::ToInt64Milliseconds(
                                              options.statement_timeout)));
+  }
+  for (const auto& [name, setting] : options.session_settings) {
+    absl::StrAppend(&value, " -c ", name, "=", OptionWord(setting));
   }
   return value;
 }

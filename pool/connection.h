@@ -6,6 +6,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -27,6 +29,11 @@ struct ConnectionOptions {
   // Server-side statement_timeout set at connect (`-c statement_timeout=`
   // beside the pinned settings); zero keeps the server's default.
   absl::Duration statement_timeout = absl::ZeroDuration();
+  // Server settings (name, value) set at connect (`-c name=value` after the
+  // pinned ones), e.g. {"plan_cache_mode", "force_generic_plan"}. Names are
+  // PostgreSQL setting names (letters, digits, `_`, `.`), and never one of
+  // the pinned settings; values may hold any character but NUL.
+  std::vector<std::pair<std::string, std::string>> session_settings;
 };
 
 // The session settings every connection gets, so that results never depend
@@ -81,9 +88,15 @@ class Connection {
   absl::Time opened_at_ = absl::Now();
 };
 
-// The `options` connection parameter sent at connect: the pinned session
-// settings, plus statement_timeout when `options` sets one.
+// The `options` connection parameter sent at connect: the conninfo's own
+// `options` (or PGOPTIONS) first, then the pinned session settings (so they
+// win), statement_timeout when `options` sets one, and the session settings.
 std::string SessionOptionsFor(const ConnectionOptions& options);
+
+// InvalidArgument naming the setting when a session setting has a bad name,
+// names a pinned setting or holds a NUL character.
+absl::Status ValidateSessionSettings(
+    const std::vector<std::pair<std::string, std::string>>& settings);
 
 // Checks a conninfo string or URL without connecting. InvalidArgument with
 // libpq's reason when it cannot be parsed.

@@ -80,6 +80,11 @@ absl::Status Validate(const PoolOptions& o) {
           "printable ASCII (the server replaces anything else with '?')");
     }
   }
+  if (absl::Status valid =
+          ValidateSessionSettings(o.connection.session_settings);
+      !valid.ok()) {
+    return valid;
+  }
   return ValidateConninfo(o.connection.conninfo);
 }
 

@@ -509,6 +509,56 @@ TEST(Pool, AppliesStatementTimeoutAndApplicationName) {
   EXPECT_EQ(Query((*conn)->raw(), "SHOW TimeZone"), "UTC");  // still pinned
 }
 
+TEST(Pool, KeepsTheUrlsOwnOptionsBesideThePinnedOnes) {
+  PoolOptions options = Options();
+  std::string url = testing::DatabaseUrl();
+  absl::StrAppend(&url, url.find('?') == std::string::npos ? "?" : "&",
+                  "options=-c%20work_mem%3D7MB%20-c%20TimeZone%3DEurope/Paris");
+  options.connection.conninfo = url;
+  auto pool = Pool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto conn = (*pool)->Acquire();
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  EXPECT_EQ(Query((*conn)->raw(), "SHOW work_mem"), "7MB");
+  EXPECT_EQ(Query((*conn)->raw(), "SHOW TimeZone"), "UTC");  // pinned wins
+}
+
+TEST(Pool, AppliesSessionSettingsAtConnect) {
+  PoolOptions options = Options();
+  options.connection.session_settings = {
+      {"plan_cache_mode", "force_generic_plan"},
+      {"fraiseql.spaces", "two words\\ and a backslash"},
+      {"fraiseql.note", "a,b"}};
+  auto pool = Pool::Create(options);
+  ASSERT_TRUE(pool.ok()) << pool.status();
+  auto conn = (*pool)->Acquire();
+  ASSERT_TRUE(conn.ok()) << conn.status();
+  EXPECT_EQ(Query((*conn)->raw(), "SHOW plan_cache_mode"),
+            "force_generic_plan");
+  EXPECT_EQ(Query((*conn)->raw(), "SHOW fraiseql.spaces"),
+            "two words\\ and a backslash");
+  EXPECT_EQ(Query((*conn)->raw(), "SHOW fraiseql.note"), "a,b");
+  EXPECT_EQ(Query((*conn)->raw(), "SHOW TimeZone"), "UTC");
+}
+
+TEST(Pool, RejectsSessionSettingsThatWouldUnpinOrAreMalformed) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"TimeZone", "Europe/Paris"},
+      {"plan cache mode", "auto"},
+      {"", "x"},
+      {"work_mem", std::string("a\0b", 3)},
+  };
+  for (const auto& [name, value] : cases) {
+    PoolOptions options = Options();
+    options.connection.session_settings = {{name, value}};
+    auto pool = Pool::Create(options);
+    EXPECT_EQ(pool.status().code(), absl::StatusCode::kInvalidArgument) << name;
+    EXPECT_TRUE(absl::StrContains(pool.status().message(),
+                                  "invalid pool option settings"))
+        << pool.status();
+  }
+}
+
 // Sets environment variables for one scope and restores them after.
 class ScopedEnv {
  public:

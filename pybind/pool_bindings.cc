@@ -1,5 +1,6 @@
 #include "pybind/pool_bindings.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -58,8 +59,10 @@ pool::PoolOptions PoolOptionsFromArguments(
     double max_lifetime, double health_check_after_idle,
     double reconnect_backoff_base, double reconnect_backoff_max,
     double reconnect_jitter, int max_waiters, double statement_timeout,
-    double maintenance_interval) {
+    double maintenance_interval,
+    const std::map<std::string, std::string>& settings) {
   pool::PoolOptions options = pool::PoolOptions::FromEnvironment();
+  options.connection.session_settings.assign(settings.begin(), settings.end());
   if (url.has_value()) options.connection.conninfo = *url;
   options.connection.application_name = application_name;
   options.connection.connect_timeout = absl::Seconds(connect_timeout);
@@ -100,13 +103,14 @@ void DefinePool(py::module_& m) {
                   double max_lifetime, double health_check_after_idle,
                   double reconnect_backoff_base, double reconnect_backoff_max,
                   double reconnect_jitter, int max_waiters,
-                  double statement_timeout, double maintenance_interval) {
+                  double statement_timeout, double maintenance_interval,
+                  const std::map<std::string, std::string>& settings) {
                  return std::make_unique<PyPool>(PoolOptionsFromArguments(
                      url, min_size, max_size, acquire_timeout, connect_timeout,
                      application_name, idle_timeout, max_lifetime,
                      health_check_after_idle, reconnect_backoff_base,
                      reconnect_backoff_max, reconnect_jitter, max_waiters,
-                     statement_timeout, maintenance_interval));
+                     statement_timeout, maintenance_interval, settings));
                }),
            py::arg("url") = py::none(),
            py::arg("min_size").noconvert() = defaults.min_size,
@@ -130,9 +134,14 @@ void DefinePool(py::module_& m) {
                ToPythonSeconds(defaults.connection.statement_timeout),
            py::arg("maintenance_interval") =
                ToPythonSeconds(defaults.maintenance_interval),
+           py::arg("settings") = std::map<std::string, std::string>(),
            "Durations are seconds (float('inf') disables idle_timeout, "
            "max_lifetime and health_check_after_idle). statement_timeout=0 "
-           "keeps the server's. Callers beyond max_waiters fail at once with "
+           "keeps the server's. settings: server settings set on every "
+           "connection at connect ({'plan_cache_mode': "
+           "'force_generic_plan'}; not the pinned TimeZone, DateStyle, "
+           "IntervalStyle, extra_float_digits, standard_conforming_strings, "
+           "client_encoding). Callers beyond max_waiters fail at once with "
            "PoolExhaustedError. Invalid options raise InvalidInputError "
            "naming the option.")
       .def("stats", &PyPool::Stats,

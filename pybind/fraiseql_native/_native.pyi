@@ -76,7 +76,13 @@ class Pool:
         max_waiters: int = 1000,
         statement_timeout: float = 0.0,
         maintenance_interval: float = 1.0,
-    ) -> None: ...
+        settings: Mapping[str, str] = ...,
+    ) -> None:
+        """settings: server settings set on every connection at connect
+        (e.g. {"plan_cache_mode": "force_generic_plan"}); the pinned ones
+        (TimeZone, DateStyle, ...) cannot be changed. A URL's own
+        `options` (or PGOPTIONS) are kept."""
+        ...
     def stats(self) -> Dict[str, Union[int, str]]: ...
 
 class Schema:

@@ -111,3 +111,27 @@ def test_invalid_new_options_are_rejected(fn, db_url):
         fn.Pool(db_url, idle_timeout=0.0)
     with pytest.raises(Exception, match="max_waiters"):
         fn.Pool(db_url, max_waiters=-1)
+
+
+def test_settings_reach_every_connection(fn, db_url, schema):
+    pool = fn.Pool(db_url, max_size=2,
+                   settings={"plan_cache_mode": "force_generic_plan",
+                             "work_mem": "5MB"})
+    repo = fn.Repository(pool, schema)
+    rows = repo.run("SELECT current_setting('plan_cache_mode') AS mode, "
+                    "current_setting('work_mem') AS mem, "
+                    "current_setting('TimeZone') AS tz")
+    assert rows == [{"mode": "force_generic_plan", "mem": "5MB",
+                     "tz": "UTC"}]
+
+
+@pytest.mark.parametrize("settings,message", [
+    ({"TimeZone": "Europe/Paris"}, "TimeZone is pinned by the pool"),
+    ({"work mem": "5MB"}, "is not a setting name"),
+    ({"work_mem": 5}, None),
+])
+def test_bad_settings_are_refused(fn, db_url, settings, message):
+    with pytest.raises((fn.InvalidInputError, TypeError)) as raised:
+        fn.Pool(db_url, settings=settings)
+    if message is not None:
+        assert message in str(raised.value)
