@@ -101,6 +101,27 @@ std::string CursorSecret(const py::object& secret) {
 // A find/find_one/execute call, which may share a round trip with others
 // of the same repository and settings waiting beside it (one
 // Repository::ExecuteMany). Its result goes where the call's finish reads.
+// Rows a call may return before it is too big to group: a group runs its
+// calls one after another on one connection, so a member waits for all the
+// others; small reads gain a shared round trip, big ones would only queue
+// behind each other (eight 1,000-row lists: a p99 of eight lists' time).
+constexpr int64_t kMaxGroupedRows = 100;
+
+// Whether every root of `query` returns at most kMaxGroupedRows rows: a
+// single object, an aggregate, or a list whose limit (or first/last) says
+// so.
+bool SmallEnoughToGroup(const v1::QueryDefinition& query) {
+  for (const v1::RootField& root : query.roots()) {
+    if (!root.is_list() || root.operation() != v1::RootField::FIND) continue;
+    std::optional<int64_t> bound;
+    if (root.has_limit()) bound = root.limit();
+    if (root.has_first()) bound = root.first();
+    if (root.has_last()) bound = root.last();
+    if (!bound.has_value() || *bound > kMaxGroupedRows) return false;
+  }
+  return true;
+}
+
 class QueryBatchMember : public BatchMember {
  public:
   using Result = std::optional<absl::StatusOr<std::string>>;
@@ -541,6 +562,7 @@ class PyRepository {
                      const exec::RequestContext& context,
                      const char* operation) {
     std::string view = query.roots_size() > 0 ? query.roots(0).view() : "";
+    bool groupable = SmallEnoughToGroup(query);
     auto result =
         std::make_shared<std::optional<absl::StatusOr<std::string>>>();
     auto member = std::make_shared<QueryBatchMember>(
@@ -551,7 +573,7 @@ class PyRepository {
     call.finish = [result, keepalive]() -> py::object {
       return py::bytes(ValueOrRaise(std::move(**result)));
     };
-    call.batch = member;
+    if (groupable) call.batch = member;
     return Observed(operation, std::move(view), std::move(call));
   }
 

@@ -404,6 +404,25 @@ def test_200_tasks_on_a_pool_of_8_all_get_their_own_rows(apool, schema, users,
     assert stats["batches"] > 0 and stats["batched_calls"] > stats["batches"]
 
 
+def test_calls_that_may_return_many_rows_are_not_grouped(apool, schema,
+                                                         users):
+    """A group runs its calls one after another on one connection: eight
+    big lists grouped would make each wait for the seven others. Lists
+    without a limit, or with one over 100 rows, run alone; small ones
+    still share round trips."""
+    async def main(**find_args):
+        r = fresh(apool, schema)
+        await asyncio.gather(*[r.find(users, selection="id", **find_args)
+                               for _ in range(64)])
+        return r.queue_stats()
+
+    assert run(main)["batched_calls"] == 0
+    assert run(lambda: main(limit=101))["batched_calls"] == 0
+    assert run(lambda: main(first=101))["batched_calls"] == 0
+    small = run(lambda: main(limit=100))
+    assert small["batches"] > 0 and small["batched_calls"] > small["batches"]
+
+
 def test_the_loop_keeps_ticking_while_queries_run(apool, schema):
     async def main():
         r = fresh(apool, schema)
