@@ -293,34 +293,6 @@ def _scalar_coercer(name):
             "Boolean": boolean, "ID": identifier}.get(name, custom)
 
 
-def _coercer(schema, type_node, depth=0):
-    """A function (value, path) -> coerced value for a variable's declared
-    type (an AST type), raising _Invalid. Input object types are resolved
-    lazily, so recursive ones (AND/OR/NOT) cost nothing until used."""
-    if isinstance(type_node, gast.NonNullType):
-        inner = _coercer(schema, type_node.type, depth)
-
-        def non_null(value, path):
-            if value is None:
-                raise _Invalid("Expected non-nullable type "
-                               f"\"{graphql.print_ast(type_node)}\" not to "
-                               "be null.", path)
-            return inner(value, path)
-        return non_null
-    if isinstance(type_node, gast.ListType):
-        inner = _coercer(schema, type_node.type, depth)
-
-        def as_list(value, path):
-            if value is None:
-                return None
-            if isinstance(value, list):
-                return [inner(item, f"{path}[{i}]")
-                        for i, item in enumerate(value)]
-            return [inner(value, path)]
-        return as_list
-    return _named_coercer(schema, schema.get_type(type_node.name.value))
-
-
 def _named_coercer(schema, type_):
     if isinstance(type_, GraphQLScalarType):
         scalar = _scalar_coercer(type_.name)
@@ -356,7 +328,7 @@ def _named_coercer(schema, type_):
                                f"\"{type_.name}\".", path)
             field_type, coerce = entry
             if coerce is None:
-                coerce = _runtime_coercer(schema, field_type)
+                coerce = _coercer(schema, field_type)
                 fields[key] = (field_type, coerce)
             out[key] = coerce(item, f"{path}.{key}")
         for name, (field_type, _) in fields.items():
@@ -368,10 +340,13 @@ def _named_coercer(schema, type_):
     return input_object
 
 
-def _runtime_coercer(schema, type_):
-    """_coercer for a schema type object (an input field's type)."""
+def _coercer(schema, type_):
+    """A function (value, path) -> coerced value for an input type (a
+    variable's or an input field's), raising _Invalid. Input object fields
+    get theirs on first use, so recursive types (AND/OR/NOT) cost nothing
+    until a value uses them."""
     if isinstance(type_, GraphQLNonNull):
-        inner = _runtime_coercer(schema, type_.of_type)
+        inner = _coercer(schema, type_.of_type)
 
         def non_null(value, path):
             if value is None:
@@ -380,7 +355,7 @@ def _runtime_coercer(schema, type_):
             return inner(value, path)
         return non_null
     if isinstance(type_, GraphQLList):
-        inner = _runtime_coercer(schema, type_.of_type)
+        inner = _coercer(schema, type_.of_type)
 
         def as_list(value, path):
             if value is None:
@@ -568,7 +543,9 @@ class Compiled:
                                             "object"}])
         if self._coercers is None:
             self._coercers = [
-                (d.variable.name.value, _coercer(self.api.schema, d.type),
+                (d.variable.name.value,
+                 _coercer(self.api.schema,
+                          type_from_ast(self.api.schema, d.type)),
                  d.type, d) for d in self.variable_definitions]
         values = {}
         for name, coerce, type_node, definition in self._coercers:
