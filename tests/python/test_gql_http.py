@@ -131,7 +131,10 @@ def reference(fn, db_url, schema, accounts):
     from sample_registry import sample_mutations
     api = Api(gql.build_sdl(schema,
                             mutations=sample_mutations(gql, accounts)))
-    pool = fn.Pool(db_url, max_size=2)
+    # The app's pool settings (examples/graphql_app: generic plans), so that
+    # a query without orderBy reads its rows in the same order on both.
+    pool = fn.Pool(db_url, max_size=2,
+                   settings={"plan_cache_mode": "force_generic_plan"})
     _REFERENCE["api"] = api
     _REFERENCE["path"] = ResolverPath(
         api, fn.Repository(pool, schema, cursor_secret=CURSOR_SECRET))

@@ -17,7 +17,8 @@ from graphql.execution import execute
 from graphql.type.scalars import GraphQLFloat
 
 from ..resolvers import response_key, selection_from_info
-from .compiler import _named, patch_custom_scalars
+from .compiler import (_json_argument, _named, _order_by_argument,
+                       patch_custom_scalars)
 from .json_text import RawNumber, dumps
 
 __all__ = ["ResolverPath"]
@@ -55,16 +56,6 @@ def _resolve_field(source, info, **args):
     return value
 
 
-def _json(value):
-    return dumps(value) if value is not None else None
-
-
-def _order_by(value):
-    if value is None:
-        return None
-    return dumps(value if isinstance(value, list) else [value])
-
-
 class ResolverPath:
     """graphql-core over `repo` (a fraiseql_native.Repository) for the
     schema of `api` (compiler.Api)."""
@@ -98,11 +89,12 @@ class ResolverPath:
             context = info.context
             if root.kind == "one":
                 body = repo.find_one(
-                    view, field=key, where=_json({"id": {"eq": args["id"]}}),
+                    view, field=key,
+                    where=_json_argument({"id": {"eq": args["id"]}}),
                     selection=selection_from_info(info), context=context)
                 return _load(body, key)
-            kwargs = dict(where=_json(args.get("where")),
-                          order_by=_order_by(args.get("orderBy")))
+            kwargs = dict(where=_json_argument(args.get("where")),
+                          order_by=_order_by_argument(args.get("orderBy")))
             if root.kind == "list":
                 body = repo.find(view, field=key, limit=args.get("limit"),
                                  offset=args.get("offset"),
