@@ -32,7 +32,15 @@ are refused before parsing; fields collected over all fragment expansions
 from collections import OrderedDict
 
 import graphql
-from graphql.language import ast as gast
+
+if not str(getattr(graphql, "__version__", "2")).startswith("2."):
+    raise ImportError(
+        "fraiseql_native.gql is built on graphql-core 2 (Debian 12's "
+        f"python3-graphql-core); graphql-core {graphql.__version__} is "
+        "installed, whose AST and validation API differ. "
+        "fraiseql_native.resolvers works with both.")
+
+from graphql.language import ast as gast  # noqa: E402
 from graphql.language.location import get_location
 from graphql.type.definition import (GraphQLEnumType, GraphQLList,
                                      GraphQLNonNull, GraphQLScalarType,
