@@ -224,6 +224,8 @@ def _parse_post(body: bytes):
         doc = _json_loads(body)
     except (ValueError, UnicodeDecodeError) as e:
         raise _RequestError(400, f"request body is not valid JSON: {e}")
+    except RecursionError:
+        raise _RequestError(400, "request body nests too deeply") from None
     if not isinstance(doc, dict):
         raise _RequestError(400, "request body must be a JSON object with "
                                  "'query', got " + type(doc).__name__)
@@ -257,6 +259,9 @@ def _parse_get(query_string: bytes):
         except ValueError as e:
             raise _RequestError(400, f"the 'variables' parameter is not "
                                      f"valid JSON: {e}")
+        except RecursionError:
+            raise _RequestError(400, "the 'variables' parameter nests too "
+                                     "deeply") from None
         variables = _parse_variables(variables, "the 'variables' parameter")
     return query, variables, params.get("operationName") or None
 
@@ -326,8 +331,9 @@ class GraphQLEndpoint:
                                      "/graphql; use GET or POST",
                                 [(b"allow", b"GET, POST")])
 
-        # Compiled once per (document, operation name), then a cache hit.
-        prepared = engine.prepare(query, operation)
+        # Compiled once per (document, operation name), then a cache hit;
+        # a long document compiles off the event loop.
+        prepared = await engine.prepare_async(query, operation)
         if method == "GET" and _is_mutation(prepared):
             raise _RequestError(
                 405, "mutations are not allowed over GET; use POST",

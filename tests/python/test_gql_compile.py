@@ -412,14 +412,20 @@ def test_introspection_falls_back_to_graphql_core(loop, engine):
     assert engine.stats()["fallbacks"] == before + 1
 
 
-def test_root_typename_falls_back_with_the_same_rows(loop, engine):
+def test_root_typename_gives_the_resolver_paths_bytes(loop, engine,
+                                                     reference):
     query = "{ __typename users(orderBy: [{id: ASC}], limit: 2) { id } }"
+    assert run(loop, engine, query) == by_reference(engine, reference, query)
+
+
+def test_a_connection_with_two_edges_keys_falls_back(loop, engine, reference):
+    query = ("{ usersConnection(first: 2) { a: edges { node { id } } "
+             "b: edges { cursor } } }")
     assert engine.api.compile(query).kind == "fallback"
-    body = json.loads(run(loop, engine, query))
-    plain = json.loads(run(loop, engine, "{ users(orderBy: [{id: ASC}], "
-                                         "limit: 2) { id } }"))
-    assert body["data"]["__typename"] == "Query"
-    assert body["data"]["users"] == plain["data"]["users"]
+    before = engine.stats()["fallbacks"]
+    body = run(loop, engine, query)
+    assert engine.stats()["fallbacks"] == before + 1
+    assert json.loads(body)["data"]["usersConnection"]["a"][0]["node"]["id"]
 
 
 # -- hostile documents -----------------------------------------------------------
@@ -507,32 +513,166 @@ def test_stream_gives_the_bytes_of_execute(loop, engine):
     assert b"".join(streamed) == run(loop, engine, query)
 
 
-def test_mutation_through_graphql_core_gives_the_compiled_shape(loop, engine,
-                                                                db_url):
-    """A root __typename sends the mutation to graphql-core, whose
-    resolver calls Repository.mutate without a selection and picks the
-    fields by name."""
+def test_mutation_through_graphql_core_gives_the_compiled_shape(
+        loop, engine, reference, db_url):
+    """The resolver path (the reference) calls Repository.mutate without a
+    selection and picks the fields by name; the union resolves from the
+    written outcome (only errors carry a code)."""
     account = "a0000000-0000-0000-0000-000000000005"
-    query = CREATE.replace("createAccount(input: $input) {",
-                           "__typename createAccount(input: $input) {")
-    assert engine.api.compile(query).kind == "fallback"
-    body = json.loads(run(loop, engine, query, {"input": {
-        "id": account, "name": "Cy", "balance": "1.10"}},
-        context={"tenant_id": TENANT, "user_id": USER}))
-    assert body == {"data": {"__typename": "Mutation", "createAccount": {
+    compiled = engine.api.compile(CREATE)
+    body = json.loads(reference.execute(compiled, compiled.coerce({"input": {
+        "id": account, "name": "Cy", "balance": "1.10"}}),
+        {"tenant_id": TENANT, "user_id": USER}))
+    assert body == {"data": {"createAccount": {
         "__typename": "CreateAccountSuccess", "status": "created",
         "message": "account created",
         "account": {"id": account, "name": "Cy", "balance": "1.10"}}}}
     assert account_row(db_url, account)[0] == TENANT
 
 
-def test_mutation_input_numbers_keep_their_spelling(loop, engine, db_url):
-    """A client's 100.50 reaches the function as 100.50 (the app parses
-    bodies with json_text.loads, which keeps the text)."""
+# -- review findings (each failed before its fix) ----------------------------------
+
+def test_mutation_selecting_one_outcome_only(loop, engine, db_url):
+    account = "a0000000-0000-0000-0000-000000000007"
+    query = ('mutation { createAccount(input: {id: "%s", name: "Ed", '
+             'balance: 2.50}) { ... on CreateAccountSuccess { account { '
+             'balance } } } }' % account)
+    body = json.loads(run(loop, engine, query,
+                          context={"tenant_id": TENANT, "user_id": USER}))
+    assert body == {"data": {"createAccount": {"account": {
+        "balance": 2.50}}}}, body
+    assert '"balance": 2.50' in account_row(db_url, account)[2]
+    query = ('mutation { createAccount(input: {id: "%s", name: "Ed"}) { '
+             '... on CreateAccountSuccess { status } } }' % account)
+    body = json.loads(run(loop, engine, query,
+                          context={"tenant_id": TENANT, "user_id": USER}))
+    assert body == {"data": {"createAccount": {}}}, body
+
+
+@pytest.mark.parametrize("query,variables", [
+    ("{ users(limit: 1) @skip(if: true) { id } }", None),
+    ("query ($s: Boolean!) { users(limit: 1) @skip(if: $s) { id } }",
+     {"s": True}),
+])
+def test_every_root_skipped_is_empty_data(loop, engine, query, variables):
+    assert run(loop, engine, query, variables) == b'{"data":{}}'
+
+
+@pytest.mark.parametrize("value", [float("inf"), float("nan"), 1e400])
+def test_non_finite_int_variable_is_an_error(loop, engine, value):
+    body = errors_of(loop, engine, "query ($n: Int) { users(limit: $n) "
+                                   "{ id } }", {"n": value})
+    assert "Int cannot represent" in body["errors"][0]["message"]
+
+
+def test_json_text_refuses_nan_and_infinity():
     from fraiseql_native.gql.json_text import loads
-    account = "a0000000-0000-0000-0000-000000000006"
-    variables = loads('{"input": {"id": "%s", "name": "Di", '
-                      '"balance": 100.50}}' % account)
-    run(loop, engine, CREATE, variables,
-        context={"tenant_id": TENANT, "user_id": USER})
-    assert '"balance": 100.50' in account_row(db_url, account)[2]
+    for text in ('{"n": NaN}', '{"n": Infinity}', '[-Infinity]'):
+        with pytest.raises(ValueError):
+            loads(text)
+
+
+def test_error_on_a_nullable_root_keeps_the_others(loop, engine, reference):
+    query = ('{ user(id: "not-a-uuid") { id }\n'
+             '  users(limit: 1, orderBy: [{id: ASC}]) { id } }')
+    body = json.loads(run(loop, engine, query))
+    assert body["data"]["user"] is None
+    assert len(body["data"]["users"]) == 1
+    (error,) = body["errors"]
+    assert error["path"] == ["user"]
+    assert error["locations"] == [{"line": 1, "column": 3}]
+    assert run(loop, engine, query) == by_reference(engine, reference, query)
+
+
+def test_single_value_where_a_list_is_expected(loop, engine, reference, raw):
+    age = raw["v_user"][0]["age"]
+    query = ("{ users(where: {age: {in: %d}}, orderBy: [{id: ASC}]) "
+             "{ id age } }" % age)
+    body = json.loads(run(loop, engine, query))
+    assert body["data"]["users"] and \
+        all(u["age"] == age for u in body["data"]["users"])
+    assert run(loop, engine, query) == by_reference(engine, reference, query)
+
+
+def test_nested_conflicts_are_refused_whatever_the_directives(loop, engine):
+    for query, variables in [
+            ("query ($a: Boolean!) { users(limit: 1) { x: id "
+             "x: firstName @include(if: $a) } }", {"a": False}),
+            ("{ users(limit: 1) { x: id x: firstName @include(if: false) "
+             "} }", None),
+            ("{ users(limit: 1) { address { c: cityName c: street } } }",
+             None)]:
+        body = errors_of(loop, engine, query, variables)
+        assert 'Fields "' in body["errors"][0]["message"], body
+
+
+def test_root_typename_is_compiled(loop, engine):
+    query = ("{ __typename users(orderBy: [{id: ASC}], limit: 2) { id } "
+             "t2: __typename }")
+    assert engine.api.compile(query).kind == "query"
+    body = json.loads(run(loop, engine, query))
+    assert list(body["data"]) == ["__typename", "users", "t2"]
+    assert body["data"]["__typename"] == body["data"]["t2"] == "Query"
+
+
+def test_explicit_null_overrides_a_default(loop, engine):
+    body = json.loads(run(loop, engine, "query ($n: Int = 1) { users(limit: "
+                                        "$n, orderBy: [{id: ASC}]) { id } }",
+                          {"n": None}))
+    assert len(body["data"]["users"]) > 1
+    body = errors_of(loop, engine, "query ($n: Int! = 1) { users(limit: $n) "
+                                   "{ id } }", {"n": None})
+    assert 'Variable "$n"' in body["errors"][0]["message"]
+
+
+def test_mutation_through_graphql_core_keeps_number_spelling(
+        loop, engine, reference, db_url):
+    account = "a0000000-0000-0000-0000-000000000008"
+    compiled = engine.api.compile(
+        'mutation { createAccount(input: {id: "%s", name: "Flo", '
+        'balance: 3.50}) { __typename } }' % account)
+    reference.execute(compiled, {}, {"tenant_id": TENANT, "user_id": USER})
+    assert '"balance": 3.50' in account_row(db_url, account)[2]
+
+
+def test_root_typename_in_a_mutation(loop, engine):
+    query = ('mutation { t: __typename createAccount(input: {id: '
+             '"a0000000-0000-0000-0000-000000000009", name: "Gus"}) '
+             '{ __typename } }')
+    body = json.loads(run(loop, engine, query,
+                          context={"tenant_id": TENANT, "user_id": USER}))
+    assert body == {"data": {"t": "Mutation", "createAccount": {
+        "__typename": "CreateAccountSuccess"}}}
+
+
+def test_a_long_document_compiles_off_the_event_loop(loop, engine):
+    """While a long document compiles, other tasks on the loop run. The
+    document fails validation, so nothing else in its request awaits: had
+    it compiled on the loop, the ticker would not tick before it ends."""
+    from fraiseql_native.gql.engine import OFF_LOOP_DOCUMENT_BYTES
+    fields = " ".join(f"f{i}: id" for i in range(OFF_LOOP_DOCUMENT_BYTES))
+    query = "{ users(limit: 1) { %s nope } }" % fields
+    assert len(query) > OFF_LOOP_DOCUMENT_BYTES
+
+    async def main():
+        ticks = 0
+        done = False
+
+        async def ticker():
+            nonlocal ticks
+            while not done:
+                ticks += 1
+                await asyncio.sleep(0)
+
+        task = asyncio.ensure_future(ticker())
+        await asyncio.sleep(0)
+        start = ticks
+        body = await engine.execute(query)
+        seen = ticks - start
+        done = True
+        await task
+        return body, seen
+
+    body, seen = loop.run_until_complete(main())
+    assert b'Cannot query field \\"nope\\"' in body
+    assert seen > 0

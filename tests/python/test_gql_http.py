@@ -513,6 +513,12 @@ def request_error(response, status, *words):
     (b'{"query": 7}', ("'query' must be a string",)),
     (b'{"query": "{ users { id } }", "variables": [1]}', ("variables",)),
     (b'{"query": "{ users { id } }", "operationName": 3}', ("operationName",)),
+    (b'{"query": "query ($n: Int) { users(limit: $n) { id } }", '
+     b'"variables": {"n": NaN}}', ("not valid JSON", "NaN")),
+    (b'{"query": "{ users { id } }", "variables": {"n": -Infinity}}',
+     ("not valid JSON", "Infinity")),
+    (b'{"query": "{ users { id } }", "variables": ' + b"[" * 100000 +
+     b"]" * 100000 + b"}", ("nests too deeply",)),
 ])
 def test_a_malformed_post_body_is_400(client, body, words):
     request_error(client.post("/graphql", content=body, headers={
@@ -524,6 +530,10 @@ def test_get_without_a_query_or_with_bad_variables_is_400(client):
     request_error(client.get("/graphql", params={
         "query": "{ users(limit: 1) { id } }", "variables": "{nope"}),
         400, "variables", "not valid JSON")
+    request_error(client.get("/graphql", params={
+        "query": "{ users(limit: 1) { id } }",
+        "variables": "[" * 5000 + "]" * 5000}),
+        400, "variables", "nests too deeply")
 
 
 def test_a_post_that_is_not_json_is_415(client):

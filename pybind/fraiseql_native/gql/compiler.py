@@ -29,7 +29,9 @@ are refused before parsing; fields collected over all fragment expansions
 `max_depth`.
 """
 
+import math
 from collections import OrderedDict
+from decimal import Decimal
 
 import graphql
 
@@ -217,22 +219,43 @@ class _Template:
         self.fill = fill if fill is not None else (lambda v, x=value: x)
 
 
-def _template(node):
+def _template(node, type_=None):
+    """The template of a value in the document, shaped by its input type
+    `type_` (graphql-core's, None when unknown) as the spec's input
+    coercion does: a single value where a list is expected becomes a list
+    of one, an Int literal for an ID becomes its string."""
+    while isinstance(type_, GraphQLNonNull):
+        type_ = type_.of_type
     if isinstance(node, gast.Variable):
         name = node.name.value
         return _Template(False, fill=lambda v, n=name: v.get(n))
+    if isinstance(type_, GraphQLList) and \
+            not isinstance(node, gast.ListValue):
+        item = _template(node, type_.of_type)
+        if item.static:
+            return _Template(True, [item.value])
+        return _Template(False, fill=lambda v, f=item.fill: [f(v)])
     if isinstance(node, gast.ListValue):
-        items = [_template(v) for v in node.values]
+        item_type = type_.of_type if isinstance(type_, GraphQLList) else None
+        items = [_template(v, item_type) for v in node.values]
         if all(t.static for t in items):
             return _Template(True, [t.value for t in items])
         fills = [t.fill for t in items]
         return _Template(False, fill=lambda v: [f(v) for f in fills])
     if isinstance(node, gast.ObjectValue):
-        items = [(f.name.value, _template(f.value)) for f in node.fields]
+        fields = getattr(type_, "fields", None) or {}
+        items = []
+        for f in node.fields:
+            field = fields.get(f.name.value)
+            items.append((f.name.value,
+                          _template(f.value, field.type if field else None)))
         if all(t.static for _, t in items):
             return _Template(True, {k: t.value for k, t in items})
         fills = [(k, t.fill) for k, t in items]
         return _Template(False, fill=lambda v: {k: f(v) for k, f in fills})
+    if isinstance(node, gast.IntValue) and \
+            getattr(type_, "name", None) == "ID":
+        return _Template(True, node.value)
     return _Template(True, _literal(node))
 
 
@@ -259,7 +282,7 @@ _MAX_INT = 2 ** 31 - 1
 def _scalar_coercer(name):
     def integer(value, path):
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
-                or value != int(value):
+                or not math.isfinite(value) or value != int(value):
             raise _Invalid(f"Int cannot represent non-integer value: "
                            f"{_shown(value)}", path)
         if not -_MAX_INT - 1 <= value <= _MAX_INT:
@@ -402,7 +425,7 @@ class _Collector:
     @skip/@include for given condition values (None: keep every field, for
     the static merge check)."""
 
-    def __init__(self, source, fragments, conditions, variables_seen):
+    def __init__(self, source, fragments, conditions):
         self.source = source
         self.fragments = fragments
         self.conditions = conditions
@@ -484,11 +507,13 @@ class _Collector:
 class _Root:
     """One root field of a query plan."""
 
-    __slots__ = ("key", "view", "static", "slots", "arguments", "nodes",
-                 "reshape")
+    __slots__ = ("key", "view", "kind", "static", "slots", "arguments",
+                 "nodes", "reshape", "typename")
 
-    def __init__(self, key, view, nodes):
+    def __init__(self, key, view, nodes, kind="list", typename=None):
         self.key = key
+        self.kind = kind        # the Root kind: "list", "one", "connection"
+        self.typename = typename  # a root `__typename`: the type's name
         self.view = view
         self.arguments = {}     # explain()'s keyword -> _Template
         self.static = b""       # serialised RootField: the constant part
@@ -499,7 +524,41 @@ class _Root:
 
 class _MutationRoot:
     __slots__ = ("key", "mutation", "input", "success_selection",
-                 "error_selection", "nodes")
+                 "error_selection", "empty", "nodes", "typename")
+
+    def __init__(self, key, nodes, mutation=None, typename=None):
+        self.key = key
+        self.nodes = nodes
+        self.mutation = mutation
+        self.typename = typename
+        self.input = None
+        self.success_selection = self.error_selection = ""
+        # Outcome types of which nothing is selected: asked for with
+        # `__typename` (a selection cannot be empty), written as {}.
+        self.empty = ()
+
+
+def mutation_input(spec, given):
+    """A mutation's input as the function takes it: GraphQL (camelCase)
+    field names turned back into its JSON keys, and numbers as the client
+    wrote them (RawNumber as a Decimal, which the core writes digit for
+    digit: 100.50 stays 100.50)."""
+    from .. import _native
+    if not isinstance(given, dict):
+        return _exact(given)
+    keys = {_native.camel_case(key): key for key in spec.input}
+    return {keys.get(name, name): _exact(value)
+            for name, value in given.items()}
+
+
+def _exact(value):
+    if isinstance(value, RawNumber):
+        return Decimal(value.text)
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_exact(v) for v in value]
+    return value
 
 
 def _json_argument(value):
@@ -550,25 +609,26 @@ class Compiled:
             raise CompileError([{"message": "variables must be a JSON "
                                             "object"}])
         if self._coercers is None:
-            self._coercers = [
-                (d.variable.name.value,
-                 _coercer(self.api.schema,
-                          type_from_ast(self.api.schema, d.type)),
-                 d.type, d) for d in self.variable_definitions]
+            schema = self.api.schema
+            self._coercers = []
+            for d in self.variable_definitions:
+                type_ = type_from_ast(schema, d.type)
+                self._coercers.append((d.variable.name.value,
+                                       _coercer(schema, type_), type_, d))
         values = {}
-        for name, coerce, type_node, definition in self._coercers:
-            if name not in variables or \
-                    (variables[name] is None and
-                     definition.default_value is not None):
+        for name, coerce, type_, definition in self._coercers:
+            if name not in variables:
                 if definition.default_value is not None:
-                    values[name] = _template(definition.default_value).value
-                elif isinstance(type_node, gast.NonNullType):
+                    values[name] = _template(definition.default_value,
+                                             type_).value
+                elif isinstance(type_, GraphQLNonNull):
                     raise CompileError([self.source.error(
-                        f'Variable "${name}" of required type '
-                        f'"{graphql.print_ast(type_node)}" was not provided.',
-                        definition)])
+                        f'Variable "${name}" of required type "{type_}" '
+                        "was not provided.", definition)])
                 continue
             try:
+                # A value given as null stays null (a default applies only
+                # to a missing value); a non-null type refuses it.
                 values[name] = coerce(variables[name], "")
             except RecursionError:
                 raise CompileError([self.source.error(
@@ -594,9 +654,12 @@ class Compiled:
 
     def definition(self, variables, plan=None):
         """QueryDefinition bytes for (coerced) variables."""
-        plan = plan or self.plan(variables)
+        if plan is None:
+            plan = self.plan(variables)
         parts = []
         for root in plan:
+            if root.typename is not None:
+                continue
             body = root.static
             for number, convert, template in root.slots:
                 value = convert(template.fill(variables))
@@ -654,17 +717,19 @@ class Api:
         compiled.fragments = fragments
         # The static merge check, every field included; finds what the
         # compiler leaves to graphql-core.
-        collector = _Collector(source, fragments, None, None)
+        collector = _Collector(source, fragments, None)
         root_type = self.schema.get_mutation_type() if kind == "mutation" \
             else self.schema.get_query_type()
         roots = collector.collect(operation.selection_set, {root_type.name},
                                   OrderedDict(), 0)
+        self._check_merges(collector, roots, root_type, 0)
         if self._needs_fallback(roots, collector, kind):
             compiled.kind = "fallback"
             return compiled
         compiled.condition_variables = tuple(sorted(
             self._condition_variables(document)))
         compiled.may_be_large = any(
+            f.name in self.roots and
             self.roots[f.name].kind in ("list", "connection") and
             self._unbounded(f) for f in roots.values())
         if not compiled.condition_variables:
@@ -716,10 +781,36 @@ class Api:
                         return False
         return True
 
+    def _check_merges(self, collector, fields, type_, depth):
+        """Merges every selection of the document with every field
+        included, so that fields under one response key that differ are
+        refused whatever @skip/@include say (the spec's validation is
+        static). Linear: each field is collected once (MAX_FIELDS)."""
+        for field in fields.values():
+            if field.name.startswith("__"):
+                continue
+            field_type = _named(type_.fields[field.name].type)
+            if isinstance(field_type, GraphQLUnionType):
+                names = {field_type.name} | {t.name for t in field_type.types}
+                children = collector.children(field, names, depth + 1)
+                for member in field_type.types:
+                    self._check_merges(
+                        collector, OrderedDict(
+                            (k, f) for k, f in children.items()
+                            if f.name in member.fields or
+                            f.name.startswith("__")), member, depth + 1)
+            elif hasattr(field_type, "fields"):
+                children = collector.children(field, {field_type.name},
+                                              depth + 1)
+                self._check_merges(collector, children, field_type,
+                                   depth + 1)
+
     def _needs_fallback(self, roots, collector, kind):
         for field in roots.values():
+            if field.name == "__typename":
+                continue  # a constant: the root type's name
             if field.name.startswith("__"):
-                return True  # introspection, or the root's __typename
+                return True  # introspection
             if kind == "mutation":
                 continue
             root = self.roots[field.name]
@@ -745,7 +836,7 @@ class Api:
     def _build(self, compiled, conditions):
         """The plan of `compiled` for @skip/@include `conditions`."""
         collector = _Collector(compiled.source, compiled.fragments,
-                               conditions, None)
+                               conditions)
         if compiled.kind == "mutation":
             return self._build_mutation(compiled, collector)
         query_type = self.schema.get_query_type()
@@ -753,6 +844,10 @@ class Api:
                                   {query_type.name}, OrderedDict(), 0)
         plan = []
         for field in roots.values():
+            if field.name == "__typename":
+                plan.append(_Root(field.key, None, field.nodes,
+                                  typename=query_type.name))
+                continue
             spec = self.roots[field.name]
             type_ = _named(query_type.fields[field.name].type)
             plan.append(self._root(compiled, collector, field, spec, type_))
@@ -780,16 +875,22 @@ class Api:
                 self._selection(collector, grand, field_type,
                                 selection.fields, depth + 1)
 
-    def _arguments(self, field):
-        return {a.name.value: _template(a.value)
+    @staticmethod
+    def _arguments(field, parent_type):
+        """The arguments of a root field as templates, shaped by their
+        declared types."""
+        definitions = parent_type.fields[field.name].args
+        return {a.name.value: _template(
+                    a.value, definitions[a.name.value].type
+                    if a.name.value in definitions else None)
                 for a in field.nodes[0].arguments or ()}
 
     def _root(self, compiled, collector, field, spec, type_):
         pb = self._pb2()
         message = pb.RootField(response_key=field.key, view=spec.view,
                                has_selection=True)
-        root = _Root(field.key, spec.view, field.nodes)
-        arguments = self._arguments(field)
+        root = _Root(field.key, spec.view, field.nodes, kind=spec.kind)
+        arguments = self._arguments(field, self.schema.get_query_type())
         slots = []
         if spec.kind == "one":
             message.is_list = False
@@ -882,23 +983,29 @@ class Api:
                                   {mutation_type.name}, OrderedDict(), 0)
         plan = []
         for field in roots.values():
+            if field.name == "__typename":
+                plan.append(_MutationRoot(field.key, field.nodes,
+                                          typename=mutation_type.name))
+                continue
             spec = self.roots[field.name].mutation
-            root = _MutationRoot()
-            root.key = field.key
-            root.mutation = spec
-            root.nodes = field.nodes
-            root.input = self._arguments(field).get("input")
+            root = _MutationRoot(field.key, field.nodes, spec)
+            root.input = self._arguments(field, mutation_type).get("input")
             result_type = _named(mutation_type.fields[field.name].type)
-            texts = []
+            texts, empty = [], []
             for type_name in (spec.success_type, spec.error_type):
                 children = OrderedDict()
                 for node in field.nodes:
                     collector.collect(node.selection_set,
                                       {type_name, result_type.name},
                                       children, 1)
-                texts.append(self._selection_text(
-                    collector, children, self.schema.get_type(type_name), 1))
+                text = self._selection_text(
+                    collector, children, self.schema.get_type(type_name), 1)
+                if not text:
+                    text = "__typename"
+                    empty.append(type_name)
+                texts.append(text)
             root.success_selection, root.error_selection = texts
+            root.empty = tuple(empty)
             plan.append(root)
         return plan
 

@@ -26,17 +26,18 @@ Errors, as the GraphQL spec writes them:
 import asyncio
 import json
 from collections import OrderedDict
-from decimal import Decimal
 
 from .. import _native
 from .compiler import (Api, CompileError, _json_argument, _order_by_argument,
-                       reshape_connection)
-from .json_text import RawNumber, dumps, loads
+                       mutation_input, reshape_connection)
+from .json_text import dumps, loads
 from .sdl import build_sdl
 
 __all__ = ["Engine"]
 
 _DATA_PREFIX = b'{"data":{'
+# Documents longer than this compile on a worker thread (prepare_async).
+OFF_LOOP_DOCUMENT_BYTES = 4096
 
 
 def _errors_body(errors, data=False):
@@ -81,23 +82,50 @@ class Engine:
     def prepare(self, query, operation_name=None):
         """The Compiled operation for a document, or the CompileError it
         gives; cached by (document, operation name)."""
+        prepared = self._cached(query, operation_name)
+        if prepared is None:
+            prepared = self._store(query, operation_name,
+                                   self._compile(query, operation_name))
+        return prepared
+
+    async def prepare_async(self, query, operation_name=None):
+        """prepare(), compiling a document longer than
+        OFF_LOOP_DOCUMENT_BYTES on a worker thread: compiling a 100 KiB
+        document takes about half a second, which would stall every other
+        request on the loop."""
+        prepared = self._cached(query, operation_name)
+        if prepared is not None:
+            return prepared
+        if isinstance(query, str) and len(query) > OFF_LOOP_DOCUMENT_BYTES:
+            compiled = await asyncio.get_running_loop().run_in_executor(
+                None, self._compile, query, operation_name)
+        else:
+            compiled = self._compile(query, operation_name)
+        return self._store(query, operation_name, compiled)
+
+    def _cached(self, query, operation_name):
         key = (query, operation_name)
         try:
             prepared = self._cache[key]
         except (KeyError, TypeError):
-            prepared = None
-        if prepared is not None:
-            self._stats["cache_hits"] += 1
-            self._cache.move_to_end(key)
-            return prepared
-        self._stats["cache_misses"] += 1
+            self._stats["cache_misses"] += 1
+            return None
+        self._stats["cache_hits"] += 1
+        self._cache.move_to_end(key)
+        return prepared
+
+    def _compile(self, query, operation_name):
         try:
-            prepared = self.api.compile(query, operation_name)
-            self._stats["compiled"] += 1
+            return self.api.compile(query, operation_name)
         except CompileError as error:
-            prepared = error
-        if isinstance(query, str) and (operation_name is None or
-                                       isinstance(operation_name, str)):
+            return error
+
+    def _store(self, query, operation_name, prepared):
+        if not isinstance(prepared, CompileError):
+            self._stats["compiled"] += 1
+        key = (query, operation_name)
+        if isinstance(query, str) and key not in self._cache and \
+                (operation_name is None or isinstance(operation_name, str)):
             self._cache[key] = prepared
             self._cached_bytes += len(query)
             while len(self._cache) > self.cache_size or \
@@ -111,8 +139,8 @@ class Engine:
     async def execute(self, query, variables=None, operation_name=None,
                       context=None):
         """The response body for one GraphQL request."""
-        return await self.run(self.prepare(query, operation_name), variables,
-                              context)
+        return await self.run(await self.prepare_async(query, operation_name),
+                              variables, context)
 
     async def run(self, prepared, variables=None, context=None):
         """The response body of a prepared document."""
@@ -131,21 +159,13 @@ class Engine:
             return await self._fallback(prepared, values, context)
         if prepared.kind == "mutation":
             return await self._mutate(prepared, plan, values, context)
-        definition = prepared.definition(values, plan)
-        try:
-            body = await self.repo.execute(definition, context=context)
-        except _native.Error as error:
-            self._stats["errors"] += 1
-            return self._root_error(prepared, plan, values, error)
-        if any(root.reshape for root in plan):
-            body = self._reshape(body, plan)
-        return body
+        return await self._query(prepared, plan, values, context)
 
     async def stream(self, prepared, variables=None, context=None):
         """The response body of a prepared document as pieces (an async
-        iterator of bytes): a compiled query without connection reshaping
-        streams from the server in bounded memory; anything else is one
-        piece."""
+        iterator of bytes): a compiled query whose body the core writes
+        whole (no connection to reshape, no root __typename) streams from
+        the server in bounded memory; anything else is one piece."""
         plan = None
         if not isinstance(prepared, CompileError) and \
                 prepared.kind == "query":
@@ -154,7 +174,7 @@ class Engine:
                 plan = prepared.plan(values)
             except CompileError:
                 plan = None
-        if plan is None or any(root.reshape for root in plan):
+        if not plan or any(root.reshape or root.typename for root in plan):
             yield await self.run(prepared, variables, context)
             return
         definition = prepared.definition(values, plan)
@@ -164,28 +184,82 @@ class Engine:
                                                         context=context):
                 started = True
                 yield piece
-        except _native.Error as error:
-            self._stats["errors"] += 1
+        except _native.Error:
             if started:
                 # Part of the body is sent: the stream ends with the error,
                 # so the client sees a cut response, never a wrong one.
+                self._stats["errors"] += 1
                 raise
-            yield self._root_error(prepared, plan, values, error)
+            # Nothing sent yet: the answer is what run() gives (the error,
+            # with the other root fields when the failed one is nullable).
+            yield await self._query(prepared, plan, values, context)
 
-    def _root_error(self, prepared, plan, values, error):
-        """The error body for a failed execute: the path is the root field
-        the error belongs to (found by planning each root alone when there
-        are several)."""
-        culprit = plan[0]
-        if len(plan) > 1 and isinstance(error, _native.InvalidInputError):
-            for root in plan:
+    async def _query(self, prepared, plan, values, context):
+        """Runs a query plan: one execute for every root field. When the
+        core refuses one nullable root field (a `user(id:)` with a bad id),
+        that field is null with its error and the others run again
+        without it, as GraphQL resolves fields independently; a list root
+        is non-null, so its error nulls the whole data."""
+        roots = [root for root in plan if root.typename is None]
+        values_of = {}
+        errors = []
+        while roots:
+            try:
+                body = await self.repo.execute(
+                    prepared.definition(values, roots), context=context)
+                break
+            except _native.Error as error:
+                self._stats["errors"] += 1
+                culprit = self._culprit(roots, values, error)
+                errors.append(self._field_error(prepared, culprit, error,
+                                                len(roots) == 1 or
+                                                culprit is not None))
+                if culprit is None or culprit.kind != "one":
+                    return _errors_body(errors, data=True)
+                values_of[culprit.key] = None
+                roots = [r for r in roots if r is not culprit]
+        else:
+            body = b'{"data":{}}'
+        if not errors and not any(r.reshape or r.typename for r in plan):
+            return body
+        data = loads(body)["data"]
+        out = {}
+        for root in plan:
+            if root.typename is not None:
+                out[root.key] = root.typename
+            elif root.key in values_of:
+                out[root.key] = None
+            elif root.reshape is not None:
+                out[root.key] = reshape_connection(data.get(root.key),
+                                                   root.reshape)
+            else:
+                out[root.key] = data.get(root.key)
+        body = {"errors": errors, "data": out} if errors else {"data": out}
+        return dumps(body).encode("utf-8")
+
+    def _culprit(self, roots, values, error):
+        """The root field `error` belongs to: the only one, or the first
+        that fails to plan alone (an invalid argument); None when the
+        error cannot be tied to one (a timeout, a database error)."""
+        if len(roots) == 1:
+            return roots[0]
+        if isinstance(error, _native.InvalidInputError):
+            for root in roots:
                 if self._plans_alone(root, values) is not None:
-                    culprit = root
-                    break
-        return _errors_body([{
-            "message": str(error),
-            "locations": prepared.source.locations(*culprit.nodes[:1]),
-            "path": [culprit.key]}], data=True)
+                    return root
+        return None
+
+    @staticmethod
+    def _field_error(prepared, root, error, tied):
+        """A response error: tied to `root` (its path and location), or to
+        the whole operation when `tied` is false."""
+        if not tied or root is None:
+            return {"message": str(error),
+                    "locations": prepared.source.locations(
+                        prepared.operation)}
+        return {"message": str(error),
+                "locations": prepared.source.locations(*root.nodes[:1]),
+                "path": [root.key]}
 
     def _plans_alone(self, root, values):
         """The error planning `root` alone gives, or None."""
@@ -204,27 +278,23 @@ class Engine:
             return error
         return None
 
-    @staticmethod
-    def _reshape(body, plan):
-        value = loads(body)
-        data = value.get("data")
-        if data is not None:
-            for root in plan:
-                if root.reshape is not None:
-                    data[root.key] = reshape_connection(data.get(root.key),
-                                                        root.reshape)
-        return dumps(value).encode("utf-8")
-
     async def _mutate(self, prepared, plan, values, context):
+        """Runs the mutation fields one after another (GraphQL's serial
+        execution); the first that fails ends the operation (its result
+        type is non-null, so data is null)."""
         parts = []
         for root in plan:
+            if root.typename is not None:
+                parts.append(b'"%s":"%s"' % (root.key.encode(),
+                                              root.typename.encode()))
+                continue
             spec = root.mutation
             given = root.input.fill(values) if root.input is not None \
                 else {}
             try:
                 body = await self.repo.mutate(
-                    spec.function, _input_keys(spec, given), field=root.key,
-                    success_type=spec.success_type,
+                    spec.function, mutation_input(spec, given),
+                    field=root.key, success_type=spec.success_type,
                     error_type=spec.error_type,
                     entity_field=spec.entity_field,
                     entity_type=spec.entity_type,
@@ -233,11 +303,16 @@ class Engine:
                     context_args=tuple(spec.context_args), context=context)
             except _native.Error as error:
                 self._stats["errors"] += 1
-                return _errors_body([{
-                    "message": str(error),
-                    "locations": prepared.source.locations(*root.nodes[:1]),
-                    "path": [root.key]}], data=True)
-            parts.append(body[len(_DATA_PREFIX):-2])
+                return _errors_body([self._field_error(prepared, root, error,
+                                                       True)], data=True)
+            part = body[len(_DATA_PREFIX):-2]
+            for type_name in root.empty:
+                # Nothing of this outcome selected: `{}`, not the
+                # __typename asked for in its place.
+                if part == b'"%s":{"__typename":"%s"}' % (
+                        root.key.encode(), type_name.encode()):
+                    part = b'"%s":{}' % root.key.encode()
+            parts.append(part)
         return _DATA_PREFIX + b",".join(parts) + b"}}"
 
     async def _fallback(self, prepared, values, context):
@@ -249,25 +324,3 @@ class Engine:
             self._resolver_path = ResolverPath(self.api, self.repo.sync)
         return await asyncio.get_running_loop().run_in_executor(
             None, self._resolver_path.execute, prepared, values, context)
-
-
-def _input_keys(spec, given):
-    """The mutation input with its GraphQL (camelCase) field names turned
-    back into the function's JSON keys."""
-    if not isinstance(given, dict):
-        return _exact(given)
-    keys = {_native.camel_case(key): key for key in spec.input}
-    return {keys.get(name, name): _exact(value)
-            for name, value in given.items()}
-
-
-def _exact(value):
-    """RawNumber (a number as the client wrote it) as a Decimal, which the
-    core writes into the JSON input digit for digit (`100.50`)."""
-    if isinstance(value, RawNumber):
-        return Decimal(value.text)
-    if isinstance(value, dict):
-        return {k: _exact(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_exact(v) for v in value]
-    return value

@@ -28,9 +28,15 @@ class RawNumber(float):
         return number
 
 
+def _no_constant(name):
+    raise ValueError(f"{name} is not JSON")
+
+
 def loads(data):
-    """json.loads, with non-integer numbers as RawNumber."""
-    return json.loads(data, parse_float=RawNumber)
+    """json.loads, with non-integer numbers as RawNumber; NaN, Infinity and
+    -Infinity (which Python's json accepts) raise ValueError."""
+    return json.loads(data, parse_float=RawNumber,
+                      parse_constant=_no_constant)
 
 
 _escape = json.JSONEncoder(ensure_ascii=False).encode

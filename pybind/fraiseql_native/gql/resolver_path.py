@@ -18,7 +18,7 @@ from graphql.type.scalars import GraphQLFloat
 
 from ..resolvers import response_key, selection_from_info
 from .compiler import (_json_argument, _named, _order_by_argument,
-                       patch_custom_scalars)
+                       mutation_input, patch_custom_scalars)
 from .json_text import RawNumber, dumps
 
 __all__ = ["ResolverPath"]
@@ -111,15 +111,11 @@ class ResolverPath:
 
     def _mutation_resolver(self, spec):
         repo = self.repo
-        from .. import _native
-        keys = {_native.camel_case(key): key for key in spec.input}
-
         def resolve(source, info, **args):
             key = response_key(info.field_asts[0])
-            given = args.get("input") or {}
             body = repo.mutate(
-                spec.function,
-                {keys.get(k, k): v for k, v in given.items()}, field=key,
+                spec.function, mutation_input(spec, args.get("input") or {}),
+                field=key,
                 success_type=spec.success_type, error_type=spec.error_type,
                 entity_field=spec.entity_field, entity_type=spec.entity_type,
                 context_args=tuple(spec.context_args), context=info.context)
