@@ -4,6 +4,7 @@
 // (async_bindings.h).
 #include "pybind/repository_bindings.h"
 
+#include <algorithm>
 #include <memory>
 #include <optional>
 #include <string>
@@ -98,30 +99,34 @@ std::string CursorSecret(const py::object& secret) {
   return bytes;
 }
 
-// A find/find_one/execute call, which may share a round trip with others
-// of the same repository and settings waiting beside it (one
-// Repository::ExecuteMany). Its result goes where the call's finish reads.
 // Rows a call may return before it is too big to group: a group runs its
 // calls one after another on one connection, so a member waits for all the
 // others; small reads gain a shared round trip, big ones would only queue
 // behind each other (eight 1,000-row lists: a p99 of eight lists' time).
 constexpr int64_t kMaxGroupedRows = 100;
 
-// Whether every root of `query` returns at most kMaxGroupedRows rows: a
-// single object, an aggregate, or a list whose limit (or first/last) says
-// so.
+// Whether all the roots of `query` together return at most kMaxGroupedRows
+// rows, counting a single object or an aggregate as one and a list by its
+// limit (or first/last); a list without one is never small.
 bool SmallEnoughToGroup(const v1::QueryDefinition& query) {
+  int64_t rows = 0;
   for (const v1::RootField& root : query.roots()) {
-    if (!root.is_list() || root.operation() != v1::RootField::FIND) continue;
-    std::optional<int64_t> bound;
-    if (root.has_limit()) bound = root.limit();
-    if (root.has_first()) bound = root.first();
-    if (root.has_last()) bound = root.last();
-    if (!bound.has_value() || *bound > kMaxGroupedRows) return false;
+    std::optional<int64_t> bound = 1;
+    if (root.is_list() && root.operation() == v1::RootField::FIND) {
+      bound.reset();
+      if (root.has_limit()) bound = root.limit();
+      if (root.has_first()) bound = root.first();
+      if (root.has_last()) bound = root.last();
+    }
+    if (!bound.has_value() || *bound > kMaxGroupedRows - rows) return false;
+    rows += std::max<int64_t>(*bound, 0);
   }
   return true;
 }
 
+// A find/find_one/execute call, which may share a round trip with others
+// of the same repository and settings waiting beside it (one
+// Repository::ExecuteMany). Its result goes where the call's finish reads.
 class QueryBatchMember : public BatchMember {
  public:
   using Result = std::optional<absl::StatusOr<std::string>>;

@@ -422,6 +422,24 @@ def test_calls_that_may_return_many_rows_are_not_grouped(apool, schema,
     small = run(lambda: main(limit=100))
     assert small["batches"] > 0 and small["batched_calls"] > small["batches"]
 
+    # The bound is on all the roots of one call together.
+    from fraiseql_native import query_pb2
+
+    def two_roots(limit):
+        definition = query_pb2.QueryDefinition()
+        for key in ("a", "b"):
+            definition.roots.add(response_key=key, view=users, is_list=True,
+                                 limit=limit)
+        return definition.SerializeToString()
+
+    async def executes(definition):
+        r = fresh(apool, schema)
+        await asyncio.gather(*[r.execute(definition) for _ in range(64)])
+        return r.queue_stats()
+
+    assert run(executes, two_roots(51))["batched_calls"] == 0
+    assert run(executes, two_roots(50))["batched_calls"] > 0
+
 
 def test_the_loop_keeps_ticking_while_queries_run(apool, schema):
     async def main():

@@ -274,6 +274,15 @@ def test_a_view_type_named_like_a_generated_input_collides():
     assert "view app.v_filter" in message and "view app.v_user" in message
 
 
+def test_a_mutation_named_like_a_query_field_collides():
+    schema = register_sample(fraiseql_native, "app")
+    with pytest.raises(ValueError) as error:
+        build_sdl(schema, mutations=[Mutation(
+            "users", "app.make_users", {"id": "UUID"}, "MakeOk", "MakeErr")])
+    assert "mutation 'users' has the name of the query field 'users'" in \
+        str(error.value)
+
+
 def test_a_type_named_like_a_kind_scalar_collides():
     schema = fraiseql_native.Schema()
     schema.add_view("app.v_x", "Decimal", {"id": "UUID"})

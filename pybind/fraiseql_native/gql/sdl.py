@@ -586,7 +586,14 @@ class _Builder:
                 out += [f"  {line}" for line in lines]
                 out += ["}", ""]
         roots = {field: root for field, (root, _, _) in self.roots.items()}
-        for field, (root, _, _) in self.mutation_roots.items():
+        for field, (root, _, origin) in self.mutation_roots.items():
+            if field in roots:
+                # Sdl.roots maps a field name to what it runs, for both
+                # root types: one name cannot mean both.
+                raise ValueError(
+                    f"mutation {field!r} has the name of the query field "
+                    f"{field!r} of {self.roots[field][2]}; rename the "
+                    "mutation (or the view's fields with names=)")
             roots[field] = root
         return Sdl("\n".join(out), roots)
 
