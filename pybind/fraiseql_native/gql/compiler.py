@@ -15,13 +15,14 @@ variables' values, built on first use.
 Compilation runs graphql-core's validation (all the spec's rules but
 OverlappingFieldsCanBeMerged, which is quadratic in the number of fields;
 the compiler checks same-key fields itself, in linear time, as it merges
-them), so errors are the spec's: `{"message", "locations"}`. Variables are
-coerced per request by graphql-core (`Variable "$id" got invalid value`).
+them, over the whole document whatever @skip/@include say), so errors are
+the spec's: `{"message", "locations"}`. Variables are coerced per request
+by the spec's rules (`_coercer`: `Variable "$id" got invalid value ...`),
+and literals are shaped by their declared types.
 
 What the compiler does not cover is executed by graphql-core over the
-repository (resolver_path.py): introspection (`__schema`, `__type`),
-`__typename` on the root type, and connections selecting `edges` or `node`
-under two response keys.
+repository (resolver_path.py): introspection (`__schema`, `__type`) and
+connections selecting `edges` or `node` under two response keys.
 
 Limits (linear work for any input): documents over `max_document_bytes`
 are refused before parsing; fields collected over all fragment expansions

@@ -18,9 +18,12 @@ compiler leaves out run through graphql-core over the repository
 Errors, as the GraphQL spec writes them:
 - a document that does not parse or validate, an unknown operation name,
   a bad variable: `{"errors":[{"message","locations"}]}` (no data);
-- a root field the core refuses (an invalid argument value, a timeout, a
-  database error): `{"errors":[{"message","locations","path"}],
-  "data":null}` (root list fields are non-null, so the whole data is null).
+- a root field the core refuses (an invalid argument value):
+  `{"errors":[{"message","locations","path"}],"data":...}`: a nullable root
+  (`user(id:)`) is null and the other roots run again without it; a list
+  root is non-null, so its error nulls the whole data;
+- a failure not tied to one root field (a timeout, a database error): the
+  error without a path (unless there is one root) and `"data":null`.
 """
 
 import asyncio
