@@ -43,6 +43,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -384,6 +385,14 @@ def autocannon(port, body, connections, duration):
                 seconds=out["duration"])
 
 
+def our_errors(server):
+    """Requests our app has answered with GraphQL errors so far (its
+    /stats)."""
+    with urllib.request.urlopen(
+            f"http://127.0.0.1:{server.port}/stats", timeout=10) as response:
+        return json.loads(response.read())["engine"]["errors"]
+
+
 def _proc_cpu_seconds(pid):
     """User + system CPU seconds of a process so far; None when it is gone."""
     try:
@@ -659,11 +668,21 @@ def main(argv=None):
         results = {}
         for q in qs:
             runs = {"ours": [], "theirs": []}
+            sides = [("ours", ours, bodies[q.key][0]),
+                     ("theirs", theirs, bodies[q.key][1])]
             for r in range(args.rounds):
-                for side, server, body in (("ours", ours, bodies[q.key][0]),
-                                           ("theirs", theirs, bodies[q.key][1])):
+                # Each side goes first in every other round.
+                for side, server, body in (sides if r % 2 == 0
+                                           else sides[::-1]):
+                    errors = our_errors(ours) if side == "ours" else None
                     runs[side].append(measure(server, body, args.connections,
                                               args.duration))
+                    if errors is not None and our_errors(ours) != errors:
+                        # The app answers a failed root field with 200 and
+                        # "errors": fast errors must not count as answers.
+                        fail(f"query {q.key}: our server answered "
+                             f"{our_errors(ours) - errors} requests with "
+                             "GraphQL errors under load")
             results[q.key] = {s: combine(v) for s, v in runs.items()}
             o, t = results[q.key]["ours"], results[q.key]["theirs"]
             log(f"{q.key}: ours {o['rps']:.0f} rps, PostGraphile "

@@ -9,6 +9,8 @@ Routes:
                    GET ?query=&variables=&operationName= (queries only)
   /schema.graphql  the schema (SDL) the engine serves
   /health          200 {"status":"ok"} once the engine is up
+  /stats           the engine's counters (compiled, cache hits and misses,
+                   fallbacks, errors), the call queue's and the pool's
 
 Request context: the headers X-Tenant-Id (a UUID) and X-User-Id (an opaque
 id) become the context {"tenant_id", "user_id"}: PostgreSQL settings
@@ -501,11 +503,19 @@ def create_app(database_url: Optional[str] = None, *,
     async def schema_graphql(request):
         return Response(state.sdl, media_type="text/plain; charset=utf-8")
 
+    async def stats(request):
+        if state.engine is None:
+            return JSONResponse({"status": "starting"}, status_code=503)
+        return JSONResponse({"engine": state.engine.stats(),
+                             "queue": state.repo.queue_stats(),
+                             "pool": state.pool.stats()})
+
     app = Starlette(
         routes=[
             Route("/graphql", GraphQLEndpoint(state, config.max_body_bytes)),
             Route("/health", health, methods=["GET"]),
             Route("/schema.graphql", schema_graphql, methods=["GET"]),
+            Route("/stats", stats, methods=["GET"]),
         ],
         lifespan=lifespan)
     app.state.graphql = state

@@ -633,3 +633,24 @@ def test_schema_graphql_is_the_sdl_graphql_core_builds(client):
 def test_zz_queries_were_checked_against_the_resolver_path():
     """Runs last in this module: the comparison above did run."""
     assert _REFERENCE["checked"] >= 10, _REFERENCE["checked"]
+
+
+def test_stats_count_compilations_hits_and_errors(client):
+    def stats():
+        response = client.get("/stats")
+        assert response.status_code == 200
+        return response.json()
+
+    before = stats()
+    query = "{ users(limit: 1) { id } } # stats probe %s" % uuid.uuid4()
+    for _ in range(3):
+        data_of(post(client, query))
+    errors_of(post(client, '{ users(where: {id: {eq: "nope"}}) { id } }'))
+    after = stats()
+    engine = {k: after["engine"][k] - before["engine"][k]
+              for k in ("compiled", "cache_hits", "errors")}
+    assert engine["compiled"] >= 1 and engine["cache_hits"] >= 2
+    assert engine["errors"] >= 1
+    assert after["pool"]["max_size"] == 4
+    assert after["queue"]["completed_total"] > before["queue"][
+        "completed_total"]
