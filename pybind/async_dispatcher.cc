@@ -209,16 +209,19 @@ AsyncDispatcher::TakeGroupLocked(Call* leader,
   // Looks at the first kBatchScan entries as they were (taking one moves
   // the later ones forward, so `i` only advances past those left).
   size_t examined = 0;
+  int64_t weight = leader->batch_->weight();
   for (size_t i = 0; i < acquire_queue_.size() && examined < kBatchScan &&
                      group.size() + 1 < kMaxBatch;
        ++examined) {
     const std::shared_ptr<Call>& candidate = acquire_queue_[i];
     if (candidate->state_ != Call::State::kQueued ||
         candidate->batch_ == nullptr ||
-        !leader->batch_->Compatible(*candidate->batch_)) {
+        !leader->batch_->Compatible(*candidate->batch_) ||
+        candidate->batch_->weight() > kMaxBatchWeight - weight) {
       ++i;
       continue;
     }
+    weight += candidate->batch_->weight();
     std::shared_ptr<Call> member = candidate;
     acquire_queue_.erase(acquire_queue_.begin() + static_cast<ptrdiff_t>(i));
     --acquire_live_;

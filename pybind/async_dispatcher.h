@@ -73,6 +73,10 @@ class BatchMember {
   exec::CallStats* stats = nullptr;
   // Whether `other` may run in one group with this one.
   virtual bool Compatible(const BatchMember& other) const = 0;
+  // The work this call adds to a group (a query: the rows it may return).
+  // A group's members run one after another, so each waits for the
+  // others' work: a group holds at most AsyncDispatcher::kMaxBatchWeight.
+  virtual int64_t weight() const { return 1; }
   // Runs this call and `others`, setting each one's result. `flags[i]` is
   // member i's own cancel flag (this one first); `env.cancelled` is raised
   // when any member is cancelled.
@@ -162,6 +166,9 @@ class AsyncDispatcher {
   // for them.
   static constexpr size_t kMaxBatch = 8;
   static constexpr size_t kBatchScan = 32;
+  // The most weight (BatchMember::weight) one group may hold; a member
+  // that would pass it is left for a later group.
+  static constexpr int64_t kMaxBatchWeight = 100;
 
   // A queued call completes at once as Cancelled, without running; a running
   // one has its cancel flag raised (its job ends as its code decides,

@@ -220,8 +220,10 @@ TEST(AsyncDispatcherTest, WaitDoneReturnsOnceTheCallCompleted) {
 // A member that records the group it ran in.
 class FakeMember : public BatchMember {
  public:
-  FakeMember(int kind, std::vector<std::vector<int>>* groups, int id)
-      : kind_(kind), groups_(groups), id_(id) {}
+  FakeMember(int kind, std::vector<std::vector<int>>* groups, int id,
+             int64_t weight = 1)
+      : kind_(kind), groups_(groups), id_(id), weight_(weight) {}
+  int64_t weight() const override { return weight_; }
   bool Compatible(const BatchMember& other) const override {
     return static_cast<const FakeMember&>(other).kind_ == kind_;
   }
@@ -237,6 +239,7 @@ class FakeMember : public BatchMember {
   int kind_;
   std::vector<std::vector<int>>* groups_;
   int id_;
+  int64_t weight_;
 };
 
 TEST(AsyncDispatcherTest, WaitingCompatibleCallsRunAsOneGroup) {
@@ -265,6 +268,30 @@ TEST(AsyncDispatcherTest, WaitingCompatibleCallsRunAsOneGroup) {
   EXPECT_EQ(d->Stats().batches, 3);
   EXPECT_EQ(d->Stats().batched_calls, 12);
   EXPECT_EQ(d->Stats().free_slots, 1);
+}
+
+TEST(AsyncDispatcherTest, AGroupHoldsAtMostItsWeightBudget) {
+  auto d = *AsyncDispatcher::Create(1);
+  absl::Notification release;
+  d->Submit(
+      [&](JobEnv&) {
+        release.WaitForNotificationWithTimeout(absl::Seconds(30));
+      },
+      SlotUse::kAcquire, absl::InfiniteFuture());
+  std::vector<std::vector<int>> groups;
+  // Weights 40, 40, 30, 20, 60, 40: a group takes members, in order, while
+  // their sum stays within kMaxBatchWeight (100), skipping the heavier.
+  const int64_t weights[] = {40, 40, 30, 20, 60, 40};
+  for (int i = 0; i < 6; ++i) {
+    d->Submit([](JobEnv&) {}, SlotUse::kAcquire, absl::InfiniteFuture(),
+              std::make_shared<FakeMember>(0, &groups, i, weights[i]));
+  }
+  release.Notify();
+  ASSERT_EQ(DrainN(*d, 7).size(), 7u);
+  static_assert(AsyncDispatcher::kMaxBatchWeight == 100);
+  ASSERT_EQ(groups.size(), 2u);
+  EXPECT_EQ(groups[0], (std::vector<int>{0, 1, 3}));  // 40 + 40 + 20
+  EXPECT_EQ(groups[1], (std::vector<int>{2, 4}));     // 30 + 60; 5 alone
 }
 
 // A member that waits for its group's cancel flag.

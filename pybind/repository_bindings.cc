@@ -99,16 +99,15 @@ std::string CursorSecret(const py::object& secret) {
   return bytes;
 }
 
-// Rows a call may return before it is too big to group: a group runs its
-// calls one after another on one connection, so a member waits for all the
-// others; small reads gain a shared round trip, big ones would only queue
-// behind each other (eight 1,000-row lists: a p99 of eight lists' time).
-constexpr int64_t kMaxGroupedRows = 100;
-
-// Whether all the roots of `query` together return at most kMaxGroupedRows
-// rows, counting a single object or an aggregate as one and a list by its
-// limit (or first/last); a list without one is never small.
-bool SmallEnoughToGroup(const v1::QueryDefinition& query) {
+// The rows all the roots of `query` may return together, counting a
+// single object or an aggregate as one and a list by its limit (or
+// first/last); none for a list without one. A call groups with others only
+// when it has a bound, which is its weight in the group
+// (AsyncDispatcher::kMaxBatchWeight rows at most): a group runs its calls
+// one after another on one connection, so small reads gain a shared round
+// trip while big ones would only queue behind each other (eight 1,000-row
+// lists grouped: a p99 of eight lists' time).
+std::optional<int64_t> RowBound(const v1::QueryDefinition& query) {
   int64_t rows = 0;
   for (const v1::RootField& root : query.roots()) {
     std::optional<int64_t> bound = 1;
@@ -118,10 +117,13 @@ bool SmallEnoughToGroup(const v1::QueryDefinition& query) {
       if (root.has_first()) bound = root.first();
       if (root.has_last()) bound = root.last();
     }
-    if (!bound.has_value() || *bound > kMaxGroupedRows - rows) return false;
+    if (!bound.has_value() ||
+        *bound > AsyncDispatcher::kMaxBatchWeight - rows) {
+      return std::nullopt;  // past what any group may hold
+    }
     rows += std::max<int64_t>(*bound, 0);
   }
-  return true;
+  return std::max<int64_t>(rows, 1);
 }
 
 // A find/find_one/execute call, which may share a round trip with others
@@ -131,11 +133,15 @@ class QueryBatchMember : public BatchMember {
  public:
   using Result = std::optional<absl::StatusOr<std::string>>;
   QueryBatchMember(const Repository* repository, v1::QueryDefinition query,
-                   exec::RequestContext context, std::shared_ptr<Result> result)
+                   exec::RequestContext context, std::shared_ptr<Result> result,
+                   int64_t rows)
       : repository_(repository),
         query_(std::move(query)),
         context_(std::move(context)),
-        result_(std::move(result)) {}
+        result_(std::move(result)),
+        rows_(rows) {}
+
+  int64_t weight() const override { return rows_; }
 
   void RunAlone(JobEnv& env) {
     exec::RequestContext context = context_;
@@ -180,6 +186,7 @@ class QueryBatchMember : public BatchMember {
   v1::QueryDefinition query_;
   exec::RequestContext context_;
   std::shared_ptr<Result> result_;
+  int64_t rows_;  // RowBound of query_: its weight in a group
 };
 
 class PyRepository {
@@ -567,18 +574,18 @@ class PyRepository {
                      const exec::RequestContext& context,
                      const char* operation) {
     std::string view = query.roots_size() > 0 ? query.roots(0).view() : "";
-    bool groupable = SmallEnoughToGroup(query);
+    std::optional<int64_t> rows = RowBound(query);
     auto result =
         std::make_shared<std::optional<absl::StatusOr<std::string>>>();
     auto member = std::make_shared<QueryBatchMember>(
-        repository_, std::move(query), context, result);
+        repository_, std::move(query), context, result, rows.value_or(0));
     PreparedCall call;
     call.deadline = context.deadline;
     call.run = [member](JobEnv& env) { member->RunAlone(env); };
     call.finish = [result, keepalive]() -> py::object {
       return py::bytes(ValueOrRaise(std::move(**result)));
     };
-    if (groupable) call.batch = member;
+    if (rows.has_value()) call.batch = member;
     return Observed(operation, std::move(view), std::move(call));
   }
 

@@ -404,12 +404,12 @@ def test_200_tasks_on_a_pool_of_8_all_get_their_own_rows(apool, schema, users,
     assert stats["batches"] > 0 and stats["batched_calls"] > stats["batches"]
 
 
-def test_calls_that_may_return_many_rows_are_not_grouped(apool, schema,
-                                                         users):
-    """A group runs its calls one after another on one connection: eight
-    big lists grouped would make each wait for the seven others. Lists
-    without a limit, or with one over 100 rows, run alone; small ones
-    still share round trips."""
+def test_groups_hold_at_most_100_rows(apool, schema, users):
+    """A group runs its calls one after another on one connection, so each
+    member waits for the others: eight big lists grouped would make each
+    wait for the seven others. A group holds calls whose lists may return
+    100 rows in all (a list without a limit never groups); small ones still
+    share round trips."""
     async def main(**find_args):
         r = fresh(apool, schema)
         await asyncio.gather(*[r.find(users, selection="id", **find_args)
@@ -419,8 +419,12 @@ def test_calls_that_may_return_many_rows_are_not_grouped(apool, schema,
     assert run(main)["batched_calls"] == 0
     assert run(lambda: main(limit=101))["batched_calls"] == 0
     assert run(lambda: main(first=101))["batched_calls"] == 0
-    small = run(lambda: main(limit=100))
-    assert small["batches"] > 0 and small["batched_calls"] > small["batches"]
+    assert run(lambda: main(limit=51))["batched_calls"] == 0  # 2 > 100 rows
+    pairs = run(lambda: main(limit=50))
+    assert pairs["batches"] > 0 and pairs["batched_calls"] == \
+        2 * pairs["batches"]
+    small = run(lambda: main(limit=10))
+    assert small["batched_calls"] > 2 * small["batches"]
 
     # The bound is on all the roots of one call together.
     from fraiseql_native import query_pb2
@@ -437,8 +441,8 @@ def test_calls_that_may_return_many_rows_are_not_grouped(apool, schema,
         await asyncio.gather(*[r.execute(definition) for _ in range(64)])
         return r.queue_stats()
 
-    assert run(executes, two_roots(51))["batched_calls"] == 0
-    assert run(executes, two_roots(50))["batched_calls"] > 0
+    assert run(executes, two_roots(26))["batched_calls"] == 0
+    assert run(executes, two_roots(25))["batched_calls"] > 0
 
 
 def test_the_loop_keeps_ticking_while_queries_run(apool, schema):
