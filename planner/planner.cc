@@ -757,7 +757,7 @@ Planner::Planner(const where::Schema& schema,
                          ? ProcessCursorSecret()
                          : absl::StatusOr<std::string>(
                                std::move(options.cursor_secret))),
-      cache_(std::make_unique<LruCache<Template>>(options.cache_capacity)) {}
+      cache_(std::make_unique<base::LruCache<Template>>(options.cache_capacity)) {}
 
 Planner::~Planner() = default;
 

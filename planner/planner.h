@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "base/lru_cache.h"
 #include "exec/plan.h"
-#include "planner/lru_cache.h"
 #include "planner/selection_text.h"
 #include "proto/query.pb.h"
 #include "response/projector.h"
@@ -32,6 +32,9 @@ namespace fraiseql::planner {
 // and cached by it.
 // SQL text and bound parameters: the executor's plan type (exec/plan.h).
 using Plan = exec::Plan;
+
+// The plan cache's counters (Planner::cache_stats).
+using CacheStats = base::CacheStats;
 
 // What a root field returns, and so how its rows are written.
 enum class ResultShape {
@@ -223,7 +226,7 @@ class Planner {
   // PlannerOptions::cursor_secret, or the process's secret (or why there
   // is none: then only cursor pagination fails).
   absl::StatusOr<std::string> cursor_secret_;
-  std::unique_ptr<LruCache<Template>> cache_;
+  std::unique_ptr<base::LruCache<Template>> cache_;
 };
 
 }  // namespace fraiseql::planner

@@ -1,8 +1,10 @@
-// planner/: a bounded, thread-safe least-recently-used map from string keys
-// to shared immutable values. The planner keeps its plans by input shape in
-// one (planner.h); it knows nothing about plans itself.
-#ifndef FRAISEQL_PLANNER_LRU_CACHE_H_
-#define FRAISEQL_PLANNER_LRU_CACHE_H_
+// base/: a bounded, thread-safe least-recently-used map from string keys to
+// shared immutable values, the one LRU of the project. The planner keeps its
+// plans by input shape in one (planner/planner.h); each connection keeps the
+// names of its prepared statements by SQL text in one
+// (stream/statement_cache.h). It knows nothing about what it holds.
+#ifndef FRAISEQL_BASE_LRU_CACHE_H_
+#define FRAISEQL_BASE_LRU_CACHE_H_
 
 #include <cstddef>
 #include <cstdint>
@@ -16,7 +18,7 @@
 #include "absl/strings/string_view.h"
 #include "absl/synchronization/mutex.h"
 
-namespace fraiseql::planner {
+namespace fraiseql::base {
 
 struct CacheStats {
   int64_t hits = 0;
@@ -51,18 +53,25 @@ class LruCache {
     return it->second->second;
   }
 
-  // Stores `value` under `key` as the most recently used entry, replacing
-  // any value already there.
-  void Insert(std::string key, std::shared_ptr<const V> value) {
-    if (capacity_ == 0) return;
+  // Stores `value` under `key` as the most recently used entry. Returns the
+  // value the insert pushed out, for a caller that must release what it
+  // stands for (a prepared statement on the server): the one `key` held
+  // before, or else the least recently used entry's when the cache was full
+  // (an eviction); nullptr when none. With capacity 0 nothing is stored and
+  // nullptr is returned.
+  std::shared_ptr<const V> Insert(std::string key,
+                                  std::shared_ptr<const V> value) {
+    if (capacity_ == 0) return nullptr;
     absl::MutexLock lock(&mu_);
     auto it = index_.find(key);
     if (it != index_.end()) {
-      it->second->second = std::move(value);
+      std::swap(it->second->second, value);
       entries_.splice(entries_.begin(), entries_, it->second);
-      return;
+      return value;
     }
+    std::shared_ptr<const V> evicted;
     if (entries_.size() >= capacity_) {
+      evicted = std::move(entries_.back().second);
       index_.erase(entries_.back().first);
       entries_.pop_back();
       ++evictions_;
@@ -70,6 +79,19 @@ class LruCache {
     entries_.emplace_front(std::move(key), std::move(value));
     // The index keys view the list's strings, whose nodes never move.
     index_.emplace(entries_.front().first, entries_.begin());
+    return evicted;
+  }
+
+  // Removes every entry (the counters stay).
+  void Clear() {
+    absl::MutexLock lock(&mu_);
+    index_.clear();
+    entries_.clear();
+  }
+
+  size_t size() const {
+    absl::MutexLock lock(&mu_);
+    return entries_.size();
   }
 
   size_t capacity() const { return capacity_; }
@@ -92,6 +114,6 @@ class LruCache {
   int64_t evictions_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
-}  // namespace fraiseql::planner
+}  // namespace fraiseql::base
 
-#endif  // FRAISEQL_PLANNER_LRU_CACHE_H_
+#endif  // FRAISEQL_BASE_LRU_CACHE_H_

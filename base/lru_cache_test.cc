@@ -1,4 +1,4 @@
-#include "planner/lru_cache.h"
+#include "base/lru_cache.h"
 
 #include <string>
 #include <thread>
@@ -7,7 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 
-namespace fraiseql::planner {
+namespace fraiseql::base {
 namespace {
 
 std::shared_ptr<const std::string> Value(std::string v) {
@@ -41,9 +41,36 @@ TEST(LruCache, ReplacesValueWhenKeyIsInsertedAgain) {
   EXPECT_EQ(cache.Stats().size, 1u);
 }
 
+TEST(LruCache, ReturnsWhatAnInsertPushedOut) {
+  LruCache<std::string> cache(2);
+  EXPECT_EQ(cache.Insert("a", Value("1")), nullptr);
+  EXPECT_EQ(cache.Insert("b", Value("2")), nullptr);
+  // Replacing a key gives back its old value; nothing else leaves.
+  std::shared_ptr<const std::string> out = cache.Insert("a", Value("3"));
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(*out, "1");
+  EXPECT_EQ(cache.size(), 2u);
+  // "a" is now the most recent: a new key evicts "b".
+  out = cache.Insert("c", Value("4"));
+  ASSERT_NE(out, nullptr);
+  EXPECT_EQ(*out, "2");
+  EXPECT_EQ(cache.Stats().evictions, 1);
+}
+
+TEST(LruCache, ForgetsEverythingWhenCleared) {
+  LruCache<std::string> cache(2);
+  cache.Insert("a", Value("1"));
+  cache.Insert("b", Value("2"));
+  cache.Clear();
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.Find("a"), nullptr);
+  EXPECT_EQ(cache.Insert("c", Value("3")), nullptr);
+  EXPECT_EQ(*cache.Find("c"), "3");
+}
+
 TEST(LruCache, KeepsNothingWhenCapacityIsZero) {
   LruCache<std::string> cache(0);
-  cache.Insert("a", Value("1"));
+  EXPECT_EQ(cache.Insert("a", Value("1")), nullptr);
   EXPECT_EQ(cache.Find("a"), nullptr);
   EXPECT_EQ(cache.Stats().size, 0u);
 }
@@ -70,4 +97,4 @@ TEST(LruCache, StaysConsistentWhenUsedFromManyThreads) {
 }
 
 }  // namespace
-}  // namespace fraiseql::planner
+}  // namespace fraiseql::base
