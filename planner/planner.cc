@@ -753,11 +753,12 @@ Planner::Planner(const where::Schema& schema,
       projection_(options.projection),
       selection_limits_(options.selection),
       order_by_limits_(options.order_by),
-      cursor_secret_(options.cursor_secret.empty()
-                         ? ProcessCursorSecret()
-                         : absl::StatusOr<std::string>(
-                               std::move(options.cursor_secret))),
-      cache_(std::make_unique<base::LruCache<Template>>(options.cache_capacity)) {}
+      cursor_secret_(
+          options.cursor_secret.empty()
+              ? ProcessCursorSecret()
+              : absl::StatusOr<std::string>(std::move(options.cursor_secret))),
+      cache_(
+          std::make_unique<base::LruCache<Template>>(options.cache_capacity)) {}
 
 Planner::~Planner() = default;
 
