@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "names/camel_case.h"
 #include "pybind/async_bindings.h"
 #include "pybind/backend_bindings.h"
 #include "pybind/errors.h"
@@ -16,7 +17,6 @@
 #include "pybind/repository_bindings.h"
 #include "pybind/schema_bindings.h"
 #include "pybind11/pybind11.h"
-#include "response/camel_case.h"
 
 namespace py = pybind11;
 
@@ -110,8 +110,7 @@ PYBIND11_MODULE(_native, m) {
   DefineBackendBindings(m);
 
   m.def(
-      "camel_case", [](const std::string& name) {
-        return fraiseql::response::CamelCase(name);
-      },
+      "camel_case",
+      [](const std::string& name) { return fraiseql::names::CamelCase(name); },
       py::arg("name"), "The camelCase rule used for every GraphQL name.");
 }

@@ -58,9 +58,9 @@
 #include "absl/types/optional.h"
 #include "base/status_macros.h"
 #include "gtest/gtest.h"
+#include "names/camel_case.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
-#include "response/camel_case.h"
 #include "response/projector.h"
 #include "response/response_writer.h"
 #include "response/selection.h"
@@ -70,6 +70,7 @@ namespace fraiseql::response {
 namespace {
 
 using Kind = FieldSelection::Kind;
+using names::CamelCase;
 
 // Reads the selection text described at the top of this file.
 class SelectionTextParser {

@@ -9,15 +9,16 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
+#include "names/camel_case.h"
 #include "rapidjson/document.h"
 #include "rapidjson/error/en.h"
-#include "response/camel_case.h"
 #include "response/selection.h"
 
 namespace fraiseql::response {
 namespace {
 
 using Kind = FieldSelection::Kind;
+using names::CamelCase;
 
 FieldSelection Field(Kind kind, std::string response_key,
                      std::string source_key) {

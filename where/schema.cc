@@ -9,7 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "response/camel_case.h"
+#include "names/camel_case.h"
 #include "where/sql_identifier.h"
 
 namespace fraiseql::where {
@@ -95,7 +95,7 @@ absl::StatusOr<FieldDef> Schema::ResolveField(absl::string_view owner,
   }
   FieldDef field;
   field.key = spec.key;
-  field.name = response::CamelCase(spec.key);
+  field.name = names::CamelCase(spec.key);
   if (!IsGraphQLName(field.name)) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid field key '", spec.key, "' on ", owner,

@@ -1,8 +1,8 @@
-// libFuzzer target over response::CamelCase, the one function behind schema
+// libFuzzer target over names::CamelCase, the one function behind schema
 // field names and response keys. The input is the name.
 //
 // Besides "never crashes", every input is checked against the contract of
-// response/camel_case.h:
+// names/camel_case.h:
 //   - the result is never longer than the name;
 //   - the leading underscores are kept, and no other underscore remains
 //     (a name made only of underscores is returned unchanged);
@@ -20,13 +20,13 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/string_view.h"
-#include "response/camel_case.h"
+#include "names/camel_case.h"
 #include "response/projector.h"
 #include "response/selection.h"
 
 namespace {
 
-using fraiseql::response::CamelCase;
+using fraiseql::names::CamelCase;
 
 [[noreturn]] void Violated(const char* what, absl::string_view name,
                            const std::string& result) {

@@ -6,10 +6,15 @@
 #include "absl/base/attributes.h"
 #include "absl/container/inlined_vector.h"
 #include "absl/strings/str_cat.h"
-#include "response/internal/camel_case_core.h"
-#include "response/internal/utf8.h"
+#include "names/camel_case_core.h"
+#include "names/utf8.h"
 
 namespace fraiseql::response::internal {
+
+using names::internal::DecodeUtf8;
+using names::internal::EncodeUtf8;
+using names::internal::WriteCamelCase;
+
 namespace {
 
 constexpr const char* kUnexpectedEnd = "unexpected end of input";

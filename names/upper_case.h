@@ -1,10 +1,10 @@
 // Part of the response stage: the Unicode upper-case mapping behind
-// CamelCase (response/camel_case.h). A fixed table, so the result never
+// CamelCase (names/camel_case.h). A fixed table, so the result never
 // depends on the process locale.
-#ifndef FRAISEQL_RESPONSE_INTERNAL_UPPER_CASE_H_
-#define FRAISEQL_RESPONSE_INTERNAL_UPPER_CASE_H_
+#ifndef FRAISEQL_NAMES_UPPER_CASE_H_
+#define FRAISEQL_NAMES_UPPER_CASE_H_
 
-namespace fraiseql::response::internal {
+namespace fraiseql::names::internal {
 
 // Returns the simple (one code point) upper-case mapping of `code_point`
 // (Unicode 14.0, every script: Latin, Greek, Cyrillic, Armenian, Georgian,
@@ -13,6 +13,6 @@ namespace fraiseql::response::internal {
 // "SS", maps to itself; U+1F80 ᾀ maps to U+1F88 ᾈ, its simple mapping.
 char32_t SimpleUpperCase(char32_t code_point);
 
-}  // namespace fraiseql::response::internal
+}  // namespace fraiseql::names::internal
 
-#endif  // FRAISEQL_RESPONSE_INTERNAL_UPPER_CASE_H_
+#endif  // FRAISEQL_NAMES_UPPER_CASE_H_

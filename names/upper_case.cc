@@ -1,10 +1,10 @@
-#include "response/internal/upper_case.h"
+#include "names/upper_case.h"
 
 #include <algorithm>
 #include <cstdint>
 #include <iterator>
 
-namespace fraiseql::response::internal {
+namespace fraiseql::names::internal {
 namespace {
 
 struct CasePair {
@@ -514,4 +514,4 @@ char32_t SimpleUpperCase(char32_t code_point) {
   return code_point;
 }
 
-}  // namespace fraiseql::response::internal
+}  // namespace fraiseql::names::internal

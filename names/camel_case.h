@@ -1,14 +1,14 @@
 // Part of the response stage, shared with the schema side: the one camelCase
 // function. Schema field names and response keys are both derived with it,
 // so a key emitted by the projector always matches the name in the schema.
-#ifndef FRAISEQL_RESPONSE_CAMEL_CASE_H_
-#define FRAISEQL_RESPONSE_CAMEL_CASE_H_
+#ifndef FRAISEQL_NAMES_CAMEL_CASE_H_
+#define FRAISEQL_NAMES_CAMEL_CASE_H_
 
 #include <string>
 
 #include "absl/strings/string_view.h"
 
-namespace fraiseql::response {
+namespace fraiseql::names {
 
 // Converts a snake_case name to camelCase: splits on '_', keeps the leading
 // underscores, drops the other underscores, upper-cases the first character
@@ -26,6 +26,6 @@ namespace fraiseql::response {
 // longer than `name`. Pure function; thread-safe.
 std::string CamelCase(absl::string_view name);
 
-}  // namespace fraiseql::response
+}  // namespace fraiseql::names
 
-#endif  // FRAISEQL_RESPONSE_CAMEL_CASE_H_
+#endif  // FRAISEQL_NAMES_CAMEL_CASE_H_

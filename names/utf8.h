@@ -1,12 +1,12 @@
 // Part of the response stage: the few UTF-8 primitives the JSON scanner and
 // CamelCase share. Header-only so the scanner's hot loops can inline them.
-#ifndef FRAISEQL_RESPONSE_INTERNAL_UTF8_H_
-#define FRAISEQL_RESPONSE_INTERNAL_UTF8_H_
+#ifndef FRAISEQL_NAMES_UTF8_H_
+#define FRAISEQL_NAMES_UTF8_H_
 
 #include <cstddef>
 #include <cstdint>
 
-namespace fraiseql::response::internal {
+namespace fraiseql::names::internal {
 
 // Decodes the well-formed UTF-8 sequence starting at `p` (p < end): stores
 // the code point in `*code_point` and returns its length in bytes (1..4).
@@ -74,6 +74,6 @@ inline size_t EncodeUtf8(char32_t code_point, char* dest) {
   return 4;
 }
 
-}  // namespace fraiseql::response::internal
+}  // namespace fraiseql::names::internal
 
-#endif  // FRAISEQL_RESPONSE_INTERNAL_UTF8_H_
+#endif  // FRAISEQL_NAMES_UTF8_H_

@@ -1,10 +1,10 @@
-#include "response/camel_case.h"
+#include "names/camel_case.h"
 
 #include <clocale>
 
 #include "gtest/gtest.h"
 
-namespace fraiseql::response {
+namespace fraiseql::names {
 namespace {
 
 TEST(CamelCase, UpperCasesEachLaterPieceWhenSplitOnUnderscores) {
@@ -65,4 +65,4 @@ TEST(CamelCase, CopiesBytesWhenNotUtf8) {
 }
 
 }  // namespace
-}  // namespace fraiseql::response
+}  // namespace fraiseql::names

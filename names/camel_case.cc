@@ -1,13 +1,13 @@
-#include "response/camel_case.h"
+#include "names/camel_case.h"
 
 #include <cstdint>
 #include <cstring>
 
-#include "response/internal/camel_case_core.h"
-#include "response/internal/upper_case.h"
-#include "response/internal/utf8.h"
+#include "names/camel_case_core.h"
+#include "names/upper_case.h"
+#include "names/utf8.h"
 
-namespace fraiseql::response {
+namespace fraiseql::names {
 namespace internal {
 
 char* WriteCamelCase(absl::string_view name, char* dest) {
@@ -59,4 +59,4 @@ std::string CamelCase(absl::string_view name) {
   return result;
 }
 
-}  // namespace fraiseql::response
+}  // namespace fraiseql::names

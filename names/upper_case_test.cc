@@ -1,8 +1,8 @@
-#include "response/internal/upper_case.h"
+#include "names/upper_case.h"
 
 #include "gtest/gtest.h"
 
-namespace fraiseql::response::internal {
+namespace fraiseql::names::internal {
 namespace {
 
 TEST(SimpleUpperCase, MapsLowerCaseLettersWhenInCoveredBlocks) {
@@ -25,16 +25,16 @@ TEST(SimpleUpperCase, MapsLowerCaseLettersWhenInCoveredBlocks) {
 }
 
 TEST(SimpleUpperCase, MapsLowerCaseLettersWhenOutsideEuropeanBlocks) {
-  EXPECT_EQ(SimpleUpperCase(U'ἀ'), U'Ἀ');  // Greek Extended
-  EXPECT_EQ(SimpleUpperCase(U'ᾀ'), U'ᾈ');  // simple mapping (full: "ἈΙ")
+  EXPECT_EQ(SimpleUpperCase(U'ἀ'), U'Ἀ');    // Greek Extended
+  EXPECT_EQ(SimpleUpperCase(U'ᾀ'), U'ᾈ');    // simple mapping (full: "ἈΙ")
   EXPECT_EQ(SimpleUpperCase(U'ａ'), U'Ａ');  // fullwidth
   EXPECT_EQ(SimpleUpperCase(U'ა'), U'Ა');  // Georgian
   EXPECT_EQ(SimpleUpperCase(U'ꭰ'), U'Ꭰ');  // Cherokee
-  EXPECT_EQ(SimpleUpperCase(U'ⰰ'), U'Ⰰ');  // Glagolitic
-  EXPECT_EQ(SimpleUpperCase(U'ⅰ'), U'Ⅰ');  // Roman numeral
-  EXPECT_EQ(SimpleUpperCase(U'ⓐ'), U'Ⓐ');  // circled
-  EXPECT_EQ(SimpleUpperCase(U'ꜣ'), U'Ꜣ');  // Latin Extended-D
-  EXPECT_EQ(SimpleUpperCase(U'𐐨'), U'𐐀');  // Deseret, beyond the BMP
+  EXPECT_EQ(SimpleUpperCase(U'ⰰ'), U'Ⰰ');    // Glagolitic
+  EXPECT_EQ(SimpleUpperCase(U'ⅰ'), U'Ⅰ');    // Roman numeral
+  EXPECT_EQ(SimpleUpperCase(U'ⓐ'), U'Ⓐ');    // circled
+  EXPECT_EQ(SimpleUpperCase(U'ꜣ'), U'Ꜣ');    // Latin Extended-D
+  EXPECT_EQ(SimpleUpperCase(U'𐐨'), U'𐐀');    // Deseret, beyond the BMP
   EXPECT_EQ(SimpleUpperCase(U'𞤢'), U'𞤀');  // Adlam, the last block
 }
 
@@ -75,4 +75,4 @@ TEST(SimpleUpperCase, GrowsAtMostOneByteWhenEncodedForEveryCodePoint) {
 }
 
 }  // namespace
-}  // namespace fraiseql::response::internal
+}  // namespace fraiseql::names::internal
