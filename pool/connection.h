@@ -43,6 +43,15 @@ inline constexpr const char kPinnedSessionOptions[] =
     "-c TimeZone=UTC -c DateStyle=ISO,YMD -c IntervalStyle=postgres "
     "-c extra_float_digits=1 -c standard_conforming_strings=on";
 
+// What a stage above the pool keeps about one connection's server session
+// (the native backend's prepared statements, stream/statement_cache.h).
+// Kept on the connection and destroyed with it, so it can never describe
+// another session; the pool itself never looks inside.
+class SessionState {
+ public:
+  virtual ~SessionState() = default;
+};
+
 // Owns one open connection. Not thread-safe: one user at a time (the pool
 // hands it to one caller). Destroying it closes the connection.
 class Connection {
@@ -79,6 +88,16 @@ class Connection {
   // reused (inside a transaction, a command still running).
   bool IsReusable() const;
 
+  // The session state its user keeps with this connection; null until set.
+  // One slot, for the one stage that runs statements on pooled connections
+  // (the native backend); set_session_state replaces (and destroys) what
+  // was there. The state lives until the connection is closed: a broken
+  // connection is discarded by the pool, and its state with it.
+  SessionState* session_state() const { return session_state_.get(); }
+  void set_session_state(std::unique_ptr<SessionState> state) {
+    session_state_ = std::move(state);
+  }
+
  private:
   class PqxxConnection;
   explicit Connection(std::unique_ptr<PqxxConnection> connection);
@@ -86,6 +105,7 @@ class Connection {
   std::unique_ptr<PqxxConnection> connection_;
   PGconn* raw_ = nullptr;
   absl::Time opened_at_ = absl::Now();
+  std::unique_ptr<SessionState> session_state_;
 };
 
 // The `options` connection parameter sent at connect: the conninfo's own

@@ -318,7 +318,7 @@ void Run::ReadStep(const SentStep& sent) {
       case PGRES_COMMAND_OK:
         if (step == Step::kPrepare && options_.statements != nullptr) {
           const PendingPrepare& prepared = prepares_[prepares_read_];
-          options_.statements->Insert(conn_, prepared.sql, prepared.name);
+          options_.statements->Insert(prepared.sql, prepared.name);
         }
         break;
       case PGRES_PIPELINE_ABORTED:
@@ -433,10 +433,10 @@ bool Run::SendSettings() {
 
 bool Run::NameFor(const std::string& sql, int param_count, size_t index,
                   std::optional<std::string>* name) {
-  if (options_.statements == nullptr || options_.statements->Disabled(conn_)) {
+  if (options_.statements == nullptr || options_.statements->disabled()) {
     return true;
   }
-  *name = options_.statements->Find(conn_, sql);
+  *name = options_.statements->Find(sql);
   if (!name->has_value()) {
     // The same shape twice in one batch is parsed once.
     for (const PendingPrepare& pending : prepares_) {
@@ -657,7 +657,7 @@ absl::StatusOr<StreamResult> Run::Go() {
   const std::vector<std::string> evicted =
       options_.statements != nullptr &&
               batch_.transaction == TransactionControl::kAuto
-          ? options_.statements->TakeEvicted(conn_)
+          ? options_.statements->TakeEvicted()
           : std::vector<std::string>();
   if (!Send()) {
     absl::Status status = ConnectionError(conn_, "cannot send the query");
@@ -675,7 +675,7 @@ absl::StatusOr<StreamResult> Run::Go() {
     // A statement we thought prepared is gone: most likely PgBouncer in
     // transaction pooling mode (another server session per transaction).
     // Stop preparing on this connection; StreamQuery runs the call again.
-    options_.statements->Disable(conn_);
+    options_.statements->Disable();
   }
   Cleanup(evicted);
   if (!gave_up_) PQexitPipelineMode(conn_);

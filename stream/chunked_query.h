@@ -26,8 +26,9 @@ struct StreamOptions {
   // When set, a statement is prepared once per connection (named, by its SQL
   // text) and executed by name afterwards. Null: every statement is sent
   // unnamed (PgBouncer transaction pooling, where session state such as a
-  // prepared statement does not survive the transaction). Not owned; must
-  // outlive the calls.
+  // prepared statement does not survive the transaction). The cache of the
+  // connection the call runs on (it describes that one server session, see
+  // stream/statement_cache.h); not owned.
   StatementCache* statements = nullptr;
   // The pool's statement_timeout (ConnectionOptions::statement_timeout,
   // also set at connect in the startup `options`, which PgBouncer drops);

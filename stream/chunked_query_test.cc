@@ -341,7 +341,7 @@ TEST_F(StreamQueryTest, PreparedStatementIsPreparedOnceAndReused) {
     EXPECT_EQ(sink.rows, (std::vector<std::string>{absl::StrCat(i * 2)}));
   }
   // The statement, and the settings statement of the call with a tenant.
-  EXPECT_EQ(cache.Size(conn_->raw()), 2u);
+  EXPECT_EQ(cache.size(), 2u);
   EXPECT_EQ(Rows(conn_->raw(),
                  "SELECT count(*)::text FROM pg_prepared_statements "
                  "WHERE statement = 'SELECT ($1::int * 2)::text'"),
@@ -377,7 +377,7 @@ TEST_F(StreamQueryTest, PreparedStatementSurvivesAFailedTransaction) {
 }
 
 TEST_F(StreamQueryTest, EvictedStatementsAreDeallocated) {
-  StatementCache cache(/*per_connection=*/1);
+  StatementCache cache(/*capacity=*/1);
   StreamOptions options;
   options.statements = &cache;
   // No statement_timeout to send: only the statements under test use the
@@ -388,7 +388,7 @@ TEST_F(StreamQueryTest, EvictedStatementsAreDeallocated) {
     CollectingSink sink;
     ASSERT_TRUE(StreamQuery(conn_->raw(), {sql, {}}, options, {}, &sink).ok());
   }
-  EXPECT_EQ(cache.Size(conn_->raw()), 1u);
+  EXPECT_EQ(cache.size(), 1u);
   // The last statement and the one evicted by it (deallocated by the next
   // call on this connection).
   EXPECT_EQ(Rows(conn_->raw(),
@@ -422,7 +422,7 @@ TEST_F(StreamQueryTest, VanishedStatementRunsUnpreparedAndStopsPreparing) {
     ASSERT_TRUE(result.ok()) << result.status();
     EXPECT_EQ(sink.rows, (std::vector<std::string>{absl::StrCat(i * 3)}));
   }
-  EXPECT_TRUE(cache.Disabled(conn_->raw()));
+  EXPECT_TRUE(cache.disabled());
   // (The settings statement parsed in the batch that found the statement
   // gone may stay; nothing is prepared after that.)
   EXPECT_EQ(Rows(conn_->raw(),
@@ -452,22 +452,6 @@ TEST_F(StreamQueryTest, SettingsStatementIsPreparedOnceAndReused) {
                  "WHERE statement LIKE 'SELECT set_config(%'"),
             (std::vector<std::string>{"1"}));
 }
-
-TEST_F(StreamQueryTest, ReconnectedHandleStartsWithNoStatements) {
-  StatementCache cache;
-  StreamOptions options;
-  options.statements = &cache;
-  // No statement_timeout to send: only the statements under test use the
-  // cache (the settings statement's own preparing is tested below).
-  options.default_statement_timeout = absl::ZeroDuration();
-  CollectingSink sink;
-  ASSERT_TRUE(
-      StreamQuery(conn_->raw(), {"SELECT 'a'", {}}, options, {}, &sink).ok());
-  EXPECT_EQ(cache.Size(conn_->raw()), 1u);
-  cache.Forget(conn_->raw());
-  EXPECT_EQ(cache.Size(conn_->raw()), 0u);
-}
-
 
 // Batches (StreamBatch): several statements in one round trip, each with
 // its own sink, and who owns the transaction they run in.
@@ -762,7 +746,7 @@ TEST_F(StreamQueryTest, SameStatementTwiceInOneBatchIsParsedOnce) {
                             exec::RequestContext());
   ASSERT_TRUE(result.ok()) << result.status();
   EXPECT_EQ(log, (std::vector<std::string>{"a:14", "b:21"}));
-  EXPECT_EQ(cache.Size(conn_->raw()), 1u);
+  EXPECT_EQ(cache.size(), 1u);
   EXPECT_EQ(Rows(conn_->raw(),
                  "SELECT count(*)::text FROM pg_prepared_statements "
                  "WHERE statement = 'SELECT ($1::int * 7)::text'"),
@@ -792,7 +776,7 @@ TEST_F(StreamQueryTest, StatementNotPreparedWhenItAsksNot) {
                           exec::RequestContext())
                   .ok());
   EXPECT_EQ(sink.rows, (std::vector<std::string>{"unprepared"}));
-  EXPECT_EQ(cache.Size(conn_->raw()), 0u);
+  EXPECT_EQ(cache.size(), 0u);
   EXPECT_EQ(Rows(conn_->raw(),
                  "SELECT count(*)::text FROM pg_prepared_statements"),
             (std::vector<std::string>{"0"}));
@@ -833,7 +817,7 @@ TEST_F(StreamQueryTest, EvictedStatementsWaitForABatchThatOwnsItsTransaction) {
   testing::ScopedSchema schema("dealloc_in_tx");
   const std::string table = schema.name() + ".t";
   schema.admin().Exec("CREATE TABLE " + table + " (v text)");
-  StatementCache cache(/*per_connection=*/1);
+  StatementCache cache(/*capacity=*/1);
   StreamOptions options;
   options.statements = &cache;
   // No statement_timeout to send: only the statements under test use the

@@ -260,9 +260,10 @@ class NativeTransaction : public Transaction {
     // A failure after BEGIN aborts the transaction but keeps it, so that a
     // savepoint set in this batch can be rolled back to.
     batch.keep_open_on_error = true;
-    absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
-        connection_->raw(), statements, backend_->options_, batch,
-        CallContext(context_, context, first));
+    absl::StatusOr<stream::StreamResult> result =
+        stream::StreamBatch(connection_->raw(), statements,
+                            backend_->OptionsFor(*connection_.get()), batch,
+                            CallContext(context_, context, first));
     RecordBatch(context, result);
     // The state follows the server's, not the status: a call that failed
     // before anything was sent leaves the transaction as it was.
@@ -303,9 +304,9 @@ class NativeTransaction : public Transaction {
     batch.transaction = stream::TransactionControl::kInside;
     exec::RequestContext context;
     context.deadline = deadline;
-    absl::StatusOr<stream::StreamResult> result =
-        stream::StreamBatch(connection_->raw(), absl::MakeConstSpan(&statement, 1),
-                            backend_->options_, batch, context);
+    absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
+        connection_->raw(), absl::MakeConstSpan(&statement, 1),
+        backend_->OptionsFor(*connection_.get()), batch, context);
     state_ = State::kDone;
     Release();
     return result.status();
@@ -465,12 +466,40 @@ NativeBackend::NativeBackend(std::shared_ptr<pool::Pool> pool,
       pool_->options().connection.statement_timeout;
   options_.default_statement_timeout = options.statement_timeout;
   // A cache of size 0 would prepare every call and never deallocate.
-  if (options.prepared_statements && !options.pgbouncer &&
-      options.prepared_statements_per_connection > 0) {
-    statements_ = std::make_unique<stream::StatementCache>(
-        options.prepared_statements_per_connection);
-    options_.statements = statements_.get();
+  if (options.prepared_statements && !options.pgbouncer) {
+    statements_per_connection_ = options.prepared_statements_per_connection;
   }
+}
+
+namespace {
+
+// The prepared statements a connection keeps, in its session slot: they
+// describe its server session, so they go when the connection goes.
+struct PreparedStatements : pool::SessionState {
+  explicit PreparedStatements(size_t capacity) : cache(capacity) {}
+  stream::StatementCache cache;
+};
+
+}  // namespace
+
+stream::StatementCache* NativeBackend::StatementCacheOf(
+    const pool::Connection& connection) {
+  auto* prepared =
+      dynamic_cast<PreparedStatements*>(connection.session_state());
+  return prepared == nullptr ? nullptr : &prepared->cache;
+}
+
+stream::StreamOptions NativeBackend::OptionsFor(
+    pool::Connection& connection) const {
+  stream::StreamOptions options = options_;
+  if (statements_per_connection_ == 0) return options;
+  if (connection.session_state() == nullptr) {
+    connection.set_session_state(
+        std::make_unique<PreparedStatements>(statements_per_connection_));
+  }
+  // Another kind of state there (not ours to replace): nothing prepared.
+  options.statements = StatementCacheOf(connection);
+  return options;
 }
 
 absl::StatusOr<pool::PooledConnection> NativeBackend::Acquire(
@@ -493,7 +522,6 @@ absl::StatusOr<pool::PooledConnection> NativeBackend::Acquire(
 
 void NativeBackend::Settle(pool::PooledConnection& connection) {
   if (!connection->IsReusable()) {
-    if (statements_ != nullptr) statements_->Forget(connection->raw());
     connection.Discard();
   }
 }
@@ -511,8 +539,8 @@ absl::Status NativeBackend::ExecuteBatch(
   absl::StatusOr<pool::PooledConnection> connection = Acquire(context);
   if (!connection.ok()) return connection.status();
   absl::StatusOr<stream::StreamResult> result = stream::StreamBatch(
-      (*connection)->raw(), statements, options_, stream::BatchOptions(),
-      context);
+      (*connection)->raw(), statements, OptionsFor(*connection->get()),
+      stream::BatchOptions(), context);
   RecordBatch(context, result);
   Settle(*connection);
   return result.status();

@@ -62,8 +62,17 @@ class NativeBackend : public Backend {
       const TransactionOptions& options,
       const exec::RequestContext& context) override;
 
-  // The per-connection prepared statements; null when they are off.
-  stream::StatementCache* statement_cache() const { return statements_.get(); }
+  // Statements kept prepared per connection; 0 when the backend prepares
+  // none (prepared_statements off, or pgbouncer).
+  size_t prepared_statements_per_connection() const {
+    return statements_per_connection_;
+  }
+
+  // The prepared statements `connection` holds for this kind of backend (its
+  // pool::SessionState); null before its first prepared call, or when
+  // another kind of state is kept there.
+  static stream::StatementCache* StatementCacheOf(
+      const pool::Connection& connection);
 
  private:
   friend class NativeTransaction;
@@ -74,9 +83,14 @@ class NativeBackend : public Backend {
   // Discards a connection that came back unusable.
   void Settle(pool::PooledConnection& connection);
 
+  // The options of a call on `connection`: options_ with the statement
+  // cache that connection keeps (made on its first call), or none when
+  // statements are not prepared.
+  stream::StreamOptions OptionsFor(pool::Connection& connection) const;
+
   std::shared_ptr<pool::Pool> pool_;
-  std::unique_ptr<stream::StatementCache> statements_;
-  stream::StreamOptions options_;
+  size_t statements_per_connection_ = 0;
+  stream::StreamOptions options_;  // no statement cache: see OptionsFor
 };
 
 // Registers `native`: a NativeBackend on BackendConfig::pool with its

@@ -1,5 +1,7 @@
 #include "plugins/backends/native/native_backend.h"
 
+#include <optional>
+#include <string>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -251,7 +253,7 @@ TEST(NativeBackend, ErrorInsideTheContextTransactionLeavesConnectionIdle) {
 TEST(NativeBackend, PreparesEachShapeOncePerConnection) {
   auto pool = MakePool(1);
   NativeBackend backend(pool);
-  ASSERT_NE(backend.statement_cache(), nullptr);
+  ASSERT_EQ(backend.prepared_statements_per_connection(), 256u);
   const std::string sql = "SELECT ($1::int + 1)::text";
   for (int i = 0; i < 3; ++i) {
     Collect sink;
@@ -266,12 +268,53 @@ TEST(NativeBackend, PreparesEachShapeOncePerConnection) {
             sql);
 }
 
+TEST(NativeBackend,
+     KeepsPreparedStatementsOnTheConnectionAtTheConfiguredCapacity) {
+  auto pool = MakePool(1);
+  NativeBackendOptions options;
+  options.prepared_statements_per_connection = 2;
+  options.statement_timeout = absl::ZeroDuration();  // no settings statement
+  NativeBackend backend(pool, options);
+  EXPECT_EQ(backend.prepared_statements_per_connection(), 2u);
+  for (std::string letter : {"a", "b", "c"}) {
+    EXPECT_EQ(One(backend, "SELECT '" + letter + "'"), letter);
+  }
+  // The one connection holds them, the least recently used evicted.
+  {
+    auto connection = pool->Acquire(absl::Now() + absl::Seconds(2));
+    ASSERT_TRUE(connection.ok()) << connection.status();
+    stream::StatementCache* cache =
+        NativeBackend::StatementCacheOf(*connection->get());
+    ASSERT_NE(cache, nullptr);
+    EXPECT_EQ(cache->capacity(), 2u);
+    EXPECT_EQ(cache->size(), 2u);
+    EXPECT_EQ(cache->Find("SELECT 'a'"), std::nullopt);
+    EXPECT_NE(cache->Find("SELECT 'c'"), std::nullopt);
+  }
+  // A connection that breaks is discarded with its statements: the next
+  // one starts with none.
+  exec::RequestContext context;
+  Collect sink;
+  EXPECT_FALSE(
+      backend
+          .Execute({"SELECT pg_terminate_backend(pg_backend_pid())::text", {}},
+                   context, &sink)
+          .ok());
+  EXPECT_EQ(One(backend, "SELECT 'd'"), "d");
+  auto connection = pool->Acquire(absl::Now() + absl::Seconds(2));
+  ASSERT_TRUE(connection.ok()) << connection.status();
+  stream::StatementCache* cache =
+      NativeBackend::StatementCacheOf(*connection->get());
+  ASSERT_NE(cache, nullptr);
+  EXPECT_EQ(cache->size(), 1u);
+}
+
 TEST(NativeBackend, PgBouncerModePreparesNothing) {
   auto pool = MakePool(1);
   NativeBackendOptions options;
   options.pgbouncer = true;
   NativeBackend backend(pool, options);
-  EXPECT_EQ(backend.statement_cache(), nullptr);
+  EXPECT_EQ(backend.prepared_statements_per_connection(), 0u);
   exec::RequestContext context;
   context.tenant_id = "t";
   Collect sink;
