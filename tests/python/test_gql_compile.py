@@ -676,3 +676,33 @@ def test_a_long_document_compiles_off_the_event_loop(loop, engine):
     body, seen = loop.run_until_complete(main())
     assert b'Cannot query field \\"nope\\"' in body
     assert seen > 0
+
+
+def test_errors_the_core_writes_survive_reshaping_and_recovery(
+        loop, fn, db_url, sample, mutation_schema):
+    """A row that is not valid JSON makes only its field null, with an error
+    the core writes into the body; answers the engine rebuilds (a root
+    __typename, a connection in a client's shape, a nullable root that
+    failed) keep that error."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'''
+            CREATE VIEW "{mutation_schema}".v_cut AS
+            SELECT id, CASE WHEN id = (SELECT id FROM "{sample}".tb_user
+                                       ORDER BY id LIMIT 1)
+                            THEN left(data::text, -1) ELSE data::text END
+                       AS data
+            FROM "{sample}".tb_user''')
+    schema = fn.Schema()
+    schema.add_view(f"{mutation_schema}.v_cut", "Cut",
+                    {"id": "UUID", "first_name": "String"},
+                    columns={"id": "uuid", "data": "text"})
+    pool = fn.Pool(db_url, max_size=1)
+    cut = gql.Engine(aio.AsyncRepository(pool, schema), schema)
+    for query in (
+            "{ __typename cuts(orderBy: [{id: ASC}], limit: 1) { id } }",
+            "{ cutsConnection(first: 1) { edges { node { id } } } }",
+            '{ cut(id: "nope") { id } cuts(orderBy: [{id: ASC}], limit: 1) '
+            '{ id } }'):
+        body = json.loads(loop.run_until_complete(cut.execute(query)))
+        messages = [e["message"] for e in body.get("errors", [])]
+        assert any("row is not valid JSON" in m for m in messages), body

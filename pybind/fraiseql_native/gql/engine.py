@@ -225,7 +225,11 @@ class Engine:
             body = b'{"data":{}}'
         if not errors and not any(r.reshape or r.typename for r in plan):
             return body
-        data = loads(body)["data"]
+        value = loads(body)
+        data = value.get("data") or {}
+        # The core's own errors (a row that is not valid JSON nulls its
+        # field) stay, after ours.
+        errors += value.get("errors") or []
         out = {}
         for root in plan:
             if root.typename is not None:
