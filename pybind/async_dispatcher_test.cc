@@ -26,6 +26,18 @@ std::vector<uint64_t> DrainN(AsyncDispatcher& d, size_t n) {
   return ids;
 }
 
+// Submits a job that holds a slot of `d` (kind `slot`) until `release` is
+// notified, so that the calls submitted next have to wait.
+std::shared_ptr<AsyncDispatcher::Call> HoldSlot(
+    AsyncDispatcher& d, absl::Notification& release,
+    SlotUse slot = SlotUse::kAcquire) {
+  return d.Submit(
+      [&release](JobEnv&) {
+        release.WaitForNotificationWithTimeout(absl::Seconds(30));
+      },
+      slot, absl::InfiniteFuture());
+}
+
 TEST(AsyncDispatcherTest, RefusesZeroSlots) {
   EXPECT_EQ(AsyncDispatcher::Create(0).status().code(),
             absl::StatusCode::kInvalidArgument);
@@ -68,11 +80,7 @@ TEST(AsyncDispatcherTest, NoMoreJobsRunThanSlotsAndTheRestWaitInTheQueue) {
 TEST(AsyncDispatcherTest, CancelledWhileQueuedCompletesWithoutRunning) {
   auto d = *AsyncDispatcher::Create(1);
   absl::Notification release;
-  auto blocker = d->Submit(
-      [&](JobEnv&) {
-        release.WaitForNotificationWithTimeout(absl::Seconds(30));
-      },
-      SlotUse::kAcquire, absl::InfiniteFuture());
+  auto blocker = HoldSlot(*d, release);
   bool ran = false;
   auto queued = d->Submit([&](JobEnv&) { ran = true; }, SlotUse::kAcquire,
                           absl::InfiniteFuture());
@@ -108,11 +116,7 @@ TEST(AsyncDispatcherTest, CancelRaisesTheFlagOfARunningJob) {
 TEST(AsyncDispatcherTest, QueueDeadlinePassesWithoutASlot) {
   auto d = *AsyncDispatcher::Create(1);
   absl::Notification release;
-  d->Submit(
-      [&](JobEnv&) {
-        release.WaitForNotificationWithTimeout(absl::Seconds(30));
-      },
-      SlotUse::kAcquire, absl::InfiniteFuture());
+  HoldSlot(*d, release);
   auto late = d->Submit([](JobEnv&) {}, SlotUse::kAcquire,
                         absl::Now() + absl::Milliseconds(50));
   std::vector<uint64_t> done = DrainN(*d, 1);
@@ -183,11 +187,7 @@ TEST(AsyncDispatcherTest, PinnedCallsCanBeCancelledAndExpireInTheQueue) {
   auto d = *AsyncDispatcher::Create(1);
   absl::Notification release;
   // A pinned job occupies the only worker.
-  d->Submit(
-      [&](JobEnv&) {
-        release.WaitForNotificationWithTimeout(absl::Seconds(30));
-      },
-      SlotUse::kPinned, absl::InfiniteFuture());
+  HoldSlot(*d, release, SlotUse::kPinned);
   bool ran = false;
   auto cancelled = d->Submit([&](JobEnv&) { ran = true; }, SlotUse::kPinned,
                              absl::InfiniteFuture());
@@ -231,7 +231,8 @@ class FakeMember : public BatchMember {
                 const std::vector<const std::atomic<bool>*>& flags,
                 JobEnv& env) override {
     std::vector<int> ids = {id_};
-    for (BatchMember* o : others) ids.push_back(static_cast<FakeMember*>(o)->id_);
+    for (BatchMember* o : others)
+      ids.push_back(static_cast<FakeMember*>(o)->id_);
     EXPECT_EQ(flags.size(), ids.size());
     EXPECT_NE(env.cancelled, flags[0]);  // the group's own flag
     groups_->push_back(ids);
@@ -245,9 +246,7 @@ class FakeMember : public BatchMember {
 TEST(AsyncDispatcherTest, WaitingCompatibleCallsRunAsOneGroup) {
   auto d = *AsyncDispatcher::Create(1);
   absl::Notification release;
-  d->Submit(
-      [&](JobEnv&) { release.WaitForNotificationWithTimeout(absl::Seconds(30)); },
-      SlotUse::kAcquire, absl::InfiniteFuture());
+  HoldSlot(*d, release);
   std::vector<std::vector<int>> groups;
   std::vector<int> alone;
   // Ten calls of kind 0 and two of kind 1 wait behind the first.
@@ -273,11 +272,7 @@ TEST(AsyncDispatcherTest, WaitingCompatibleCallsRunAsOneGroup) {
 TEST(AsyncDispatcherTest, AGroupHoldsAtMostItsWeightBudget) {
   auto d = *AsyncDispatcher::Create(1);
   absl::Notification release;
-  d->Submit(
-      [&](JobEnv&) {
-        release.WaitForNotificationWithTimeout(absl::Seconds(30));
-      },
-      SlotUse::kAcquire, absl::InfiniteFuture());
+  HoldSlot(*d, release);
   std::vector<std::vector<int>> groups;
   // Weights 40, 40, 30, 20, 60, 40: a group takes members, in order, while
   // their sum stays within kMaxBatchWeight (100), skipping the heavier.
@@ -311,17 +306,13 @@ TEST(AsyncDispatcherTest, DestructionAndCancelReachARunningGroup) {
   for (bool by_destruction : {false, true}) {
     auto d = *AsyncDispatcher::Create(1);
     absl::Notification release;
-    d->Submit(
-        [&](JobEnv&) {
-          release.WaitForNotificationWithTimeout(absl::Seconds(30));
-        },
-        SlotUse::kAcquire, absl::InfiniteFuture());
+    HoldSlot(*d, release);
     auto leader_member = std::make_shared<WaitingMember>();
     auto leader = d->Submit([](JobEnv&) {}, SlotUse::kAcquire,
                             absl::InfiniteFuture(), leader_member);
-    auto member = d->Submit([](JobEnv&) {}, SlotUse::kAcquire,
-                            absl::InfiniteFuture(),
-                            std::make_shared<WaitingMember>());
+    auto member =
+        d->Submit([](JobEnv&) {}, SlotUse::kAcquire, absl::InfiniteFuture(),
+                  std::make_shared<WaitingMember>());
     release.Notify();
     leader_member->started.WaitForNotification();
     if (by_destruction) {
@@ -340,7 +331,8 @@ TEST(AsyncDispatcherTest, ACallThatDoesNotWaitRunsAlone) {
   std::vector<std::vector<int>> groups;
   bool ran_alone = false;
   d->Submit([&](JobEnv&) { ran_alone = true; }, SlotUse::kAcquire,
-            absl::InfiniteFuture(), std::make_shared<FakeMember>(0, &groups, 0));
+            absl::InfiniteFuture(),
+            std::make_shared<FakeMember>(0, &groups, 0));
   ASSERT_EQ(DrainN(*d, 1).size(), 1u);
   EXPECT_TRUE(ran_alone);
   EXPECT_TRUE(groups.empty());

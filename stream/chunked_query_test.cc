@@ -32,11 +32,8 @@ class CollectingSink : public exec::RowSink {
 class StreamQueryTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pool::ConnectionOptions options;
-    options.conninfo = testing::DatabaseUrl();
-    auto conn = pool::Connection::Open(options);
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    conn_ = *std::move(conn);
+    conn_ = testing::OpenTestConnection();
+    ASSERT_NE(conn_, nullptr);
   }
   std::unique_ptr<pool::Connection> conn_;
 };

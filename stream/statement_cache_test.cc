@@ -88,11 +88,8 @@ TEST(StatementCache, NamesAreUniqueAndOurs) {
 class StatementCacheOnServerTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    pool::ConnectionOptions options;
-    options.conninfo = testing::DatabaseUrl();
-    auto conn = pool::Connection::Open(options);
-    ASSERT_TRUE(conn.ok()) << conn.status();
-    conn_ = *std::move(conn);
+    conn_ = testing::OpenTestConnection();
+    ASSERT_NE(conn_, nullptr);
     options_.statements = &cache_;
     // No statement_timeout: only the statements under test are prepared.
     options_.default_statement_timeout = absl::ZeroDuration();

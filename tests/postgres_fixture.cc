@@ -27,6 +27,14 @@ pool::PoolOptions TestPoolOptions(int max_size) {
   return options;
 }
 
+std::unique_ptr<pool::Connection> OpenTestConnection() {
+  pool::ConnectionOptions options;
+  options.conninfo = DatabaseUrl();
+  auto conn = pool::Connection::Open(options);
+  EXPECT_TRUE(conn.ok()) << conn.status();
+  return conn.ok() ? *std::move(conn) : nullptr;
+}
+
 AdminConnection::AdminConnection() {
   conn_ = PQconnectdb(DatabaseUrl().c_str());
   if (PQstatus(conn_) != CONNECTION_OK) {

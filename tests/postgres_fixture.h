@@ -4,10 +4,12 @@
 #ifndef FRAISEQL_TESTS_POSTGRES_FIXTURE_H_
 #define FRAISEQL_TESTS_POSTGRES_FIXTURE_H_
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "libpq-fe.h"
+#include "pool/connection.h"
 #include "pool/pool.h"
 
 namespace fraiseql::testing {
@@ -19,6 +21,11 @@ std::string DatabaseUrl();
 // Pool options for the test server: DatabaseUrl(), at most `max_size`
 // connections; callers adjust the rest.
 pool::PoolOptions TestPoolOptions(int max_size);
+
+// One pooled-kind connection (pool::Connection) to the test server, outside
+// any pool: for the tests of what runs on a connection. Null after a failed
+// gtest assertion (the test stops there).
+std::unique_ptr<pool::Connection> OpenTestConnection();
 
 // A libpq connection for setting up and checking data (not the code under
 // test). Aborts the test on failure.

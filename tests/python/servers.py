@@ -64,3 +64,14 @@ def load_mutation_fixtures(db_url, schema):
                     f"schema={schema}", "-f",
                     str(ROOT / "tests" / "fixtures" / "mutations.sql")],
                    check=True, stdout=subprocess.DEVNULL)
+
+
+
+def mutation_fixtures(db_url, schema):
+    """A pytest fixture's body: loads the mutation fixtures into `schema`,
+    yields its name and drops it afterwards (`yield from
+    mutation_fixtures(db_url, NAME)`)."""
+    load_mutation_fixtures(db_url, schema)
+    yield schema
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')

@@ -16,7 +16,7 @@ import psycopg
 import pytest
 
 from fraiseql_native import aio
-from servers import load_mutation_fixtures
+from servers import mutation_fixtures
 
 MSCHEMA = f"fql_pytest_aio_{os.getpid()}"
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -160,10 +160,7 @@ def test_run_binds_parameters_and_returns_rows(apool, schema, db_url):
 
 @pytest.fixture(scope="module")
 def mschema(db_url):
-    load_mutation_fixtures(db_url, MSCHEMA)
-    yield MSCHEMA
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{MSCHEMA}" CASCADE')
+    yield from mutation_fixtures(db_url, MSCHEMA)
 
 
 def stored(db_url, account_id):

@@ -18,7 +18,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from servers import load_mutation_fixtures
+from servers import mutation_fixtures
 
 import fraiseql_native
 from fraiseql_native.fraiseql import (DatabaseQuery, FraiseQLRepository,
@@ -524,10 +524,7 @@ def test_paginate_backward_defaults_and_no_total(run_db, pg, users):
 
 @pytest.fixture(scope="module")
 def accounts_schema(db_url):
-    load_mutation_fixtures(db_url, MSCHEMA)
-    yield MSCHEMA
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{MSCHEMA}" CASCADE')
+    yield from mutation_fixtures(db_url, MSCHEMA)
 
 
 def _function_row(db_url, sql, params, tenant=None):

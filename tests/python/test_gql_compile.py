@@ -19,7 +19,7 @@ from fraiseql_native import aio, gql
 from fraiseql_native.gql import compiler
 from fraiseql_native.gql.resolver_path import ResolverPath
 from sample_registry import sample_mutations
-from servers import load_mutation_fixtures
+from servers import mutation_fixtures
 
 MSCHEMA = f"fql_pytest_gql_{os.getpid()}"
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -35,10 +35,7 @@ def loop():
 
 @pytest.fixture(scope="module")
 def mutation_schema(db_url):
-    load_mutation_fixtures(db_url, MSCHEMA)
-    yield MSCHEMA
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{MSCHEMA}" CASCADE')
+    yield from mutation_fixtures(db_url, MSCHEMA)
 
 
 @pytest.fixture(scope="module")

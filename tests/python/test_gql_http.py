@@ -24,7 +24,7 @@ import httpx
 import psycopg
 import pytest
 
-from servers import load_mutation_fixtures
+from servers import mutation_fixtures
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 ACCOUNTS = f"fql_pytest_gqlhttp_{os.getpid()}"
@@ -56,10 +56,8 @@ def pg(db_url):
 
 
 @pytest.fixture(scope="module")
-def accounts(db_url, pg):
-    load_mutation_fixtures(db_url, ACCOUNTS)
-    yield ACCOUNTS
-    pg.execute(f'DROP SCHEMA IF EXISTS "{ACCOUNTS}" CASCADE')
+def accounts(db_url):
+    yield from mutation_fixtures(db_url, ACCOUNTS)
 
 
 @pytest.fixture(scope="module")

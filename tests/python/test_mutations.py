@@ -10,7 +10,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from servers import load_mutation_fixtures
+from servers import mutation_fixtures
 
 SCHEMA = f"fql_pytest_mut_{os.getpid()}"
 TENANT = "11111111-1111-1111-1111-111111111111"
@@ -18,10 +18,7 @@ TENANT = "11111111-1111-1111-1111-111111111111"
 
 @pytest.fixture(scope="module")
 def mschema(db_url):
-    load_mutation_fixtures(db_url, SCHEMA)
-    yield SCHEMA
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
+    yield from mutation_fixtures(db_url, SCHEMA)
 
 
 @pytest.fixture(scope="module")
