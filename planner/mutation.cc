@@ -5,14 +5,13 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
-#include "response/response_writer.h"
 #include "where/json_value.h"
 #include "where/sql_identifier.h"
 
 namespace fraiseql::planner {
 namespace {
 
-using response::FieldSelection;
+using exec::FieldSelection;
 
 // Nesting of a mutation's input (the Python boundary allows 64 levels).
 constexpr int kMaxInputDepth = 128;
@@ -102,9 +101,9 @@ absl::StatusOr<FieldSelection> EntitySelection(
   return out;
 }
 
-absl::StatusOr<std::shared_ptr<const response::SelectionSet>> OutcomeSelection(
+absl::StatusOr<std::shared_ptr<const exec::SelectionSet>> OutcomeSelection(
     const where::Schema& schema, const v1::MutationField& field, bool error) {
-  auto set = std::make_shared<response::SelectionSet>();
+  auto set = std::make_shared<exec::SelectionSet>();
   set->type_name = error ? field.error_type() : field.success_type();
   const std::string entity_field =
       field.entity_field().empty() ? "entity" : field.entity_field();
@@ -231,14 +230,7 @@ absl::StatusOr<MutationPlan> PlanMutation(
         "invalid input for mutation ", key,
         ": a string or key holds \\u0000, which PostgreSQL cannot store"));
   }
-  std::string input;
-  if (absl::Status json = response::AppendCanonicalJson(field.input_json(),
-                                                        &input);
-      !json.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid input for mutation ", key, ": ", json.message()));
-  }
-  if (input.empty() || input.front() != '{') {
+  if (!parsed->is_object()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid input for mutation ", key, ": expected a JSON object"));
   }
@@ -265,7 +257,7 @@ absl::StatusOr<MutationPlan> PlanMutation(
     absl::StrAppend(&args, "$", plan.plan.params.size(), ", ");
   }
   where::Param param;
-  param.text = std::move(input);
+  param.text = field.input_json();
   plan.plan.params.push_back(std::move(param));
   absl::StrAppend(&args, "$", plan.plan.params.size(), "::jsonb");
   plan.plan.sql = absl::StrCat(

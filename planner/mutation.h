@@ -13,9 +13,9 @@
 #include "absl/functional/function_ref.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "exec/selection.h"
 #include "planner/planner.h"
 #include "proto/query.pb.h"
-#include "response/selection.h"
 #include "where/schema.h"
 
 namespace fraiseql::planner {
@@ -36,13 +36,15 @@ struct MutationPlan {
   std::string response_key;
   // SELECT row_to_json(m)::text, m.status::text FROM fn($1, ..., $n::jsonb)
   // AS m: the context arguments bound untyped (the server resolves them
-  // against the function's parameter types), the input as jsonb.
+  // against the function's parameter types), the input, last, as jsonb:
+  // its text as given (checked to be one JSON object); the repository sends
+  // it in the canonical compact form of the response stage.
   Plan plan;
   // How to write each outcome: the row of mutation_response (keys status,
   // message, entity_id, entity_type, entity, updated_fields, cascade,
   // metadata; the error outcome also `code`).
-  std::shared_ptr<const response::SelectionSet> success;
-  std::shared_ptr<const response::SelectionSet> error;
+  std::shared_ptr<const exec::SelectionSet> success;
+  std::shared_ptr<const exec::SelectionSet> error;
 };
 
 // Checks and plans `field`. `context_value` returns the request context's
@@ -60,7 +62,7 @@ absl::StatusOr<MutationPlan> PlanMutation(
 // type of a registered view) as root fields' selections are: NotFound for
 // an unknown type, InvalidArgument for an unknown field or a bad
 // sub-selection, naming `path`.
-absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelectionForType(
+absl::StatusOr<std::vector<exec::FieldSelection>> ResolveSelectionForType(
     const where::Schema& schema, absl::string_view type_name,
     const google::protobuf::RepeatedPtrField<v1::Selection>& selection,
     const std::string& path);

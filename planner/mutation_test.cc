@@ -17,7 +17,7 @@
 namespace fraiseql::planner {
 namespace {
 
-using response::FieldSelection;
+using exec::FieldSelection;
 
 struct StatusCase {
   const char* status;
@@ -165,8 +165,9 @@ TEST_F(PlanMutationTest, PlansTheCallWithContextArgumentsFirst) {
   EXPECT_EQ(plan->plan.params[1], (where::Param{"alice", "", false}));
   EXPECT_EQ(plan->plan.params[2],
             (where::Param{"o'reilly; DROP TABLE x", "", false}));
-  // The input, canonical (compact, the number's spelling kept).
-  EXPECT_EQ(plan->plan.params[3].text, R"({"name":"Zoë","balance":100.50})");
+  // The input, as given: the repository sends it canonical (compact, the
+  // number's spelling kept).
+  EXPECT_EQ(plan->plan.params[3].text, R"({"name": "Zoë", "balance": 100.50})");
   EXPECT_FALSE(plan->plan.params[3].is_null);
   EXPECT_EQ(plan->plan.sql.find("alice"), std::string::npos);
 }
@@ -194,7 +195,7 @@ TEST_F(PlanMutationTest, PlansAnUnqualifiedFunctionWithOnlyTheInput) {
             "SELECT row_to_json(m)::text, m.status::text FROM "
             "\"Rename Account\"($1::jsonb) AS m");
   ASSERT_EQ(plan->plan.params.size(), 1u);
-  EXPECT_EQ(plan->plan.params[0].text, "{}");
+  EXPECT_EQ(plan->plan.params[0].text, " { } ");
 }
 
 TEST_F(PlanMutationTest, WithoutSelectionEveryFieldIsWritten) {

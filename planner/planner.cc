@@ -68,23 +68,23 @@ MergeSameKeys(const google::protobuf::RepeatedPtrField<v1::Selection>& in,
 // What the schema knows of a row written without a selection (every key
 // camelCased): JSON fields pass through untouched, objects carry their type
 // (for __typename) and their own overrides.
-std::vector<response::FieldSelection> SelectAllOverrides(
+std::vector<exec::FieldSelection> SelectAllOverrides(
     const where::Schema& schema, const ObjectType& type) {
-  std::vector<response::FieldSelection> overrides;
+  std::vector<exec::FieldSelection> overrides;
   for (const FieldDef& field : type.fields()) {
     const bool is_object = field.kind == FieldKind::kObject ||
                            (field.kind == FieldKind::kList &&
                             field.element_kind == FieldKind::kObject);
     if (field.kind != FieldKind::kJson && !is_object) continue;
-    response::FieldSelection out;
+    exec::FieldSelection out;
     out.response_key = field.name;
     out.source_key = field.key;
     if (field.kind == FieldKind::kJson) {
-      out.kind = response::FieldSelection::Kind::kJson;
+      out.kind = exec::FieldSelection::Kind::kJson;
     } else {
       const ObjectType* nested = schema.FindObjectType(field.object_type);
       if (nested == nullptr) continue;
-      out.kind = response::FieldSelection::Kind::kObject;
+      out.kind = exec::FieldSelection::Kind::kObject;
       out.type_name = nested->name();
       out.select_all = true;
       out.fields = SelectAllOverrides(schema, *nested);
@@ -132,15 +132,15 @@ absl::Status CheckSelectionLimits(
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelection(
+absl::StatusOr<std::vector<exec::FieldSelection>> ResolveSelection(
     const where::Schema& schema, const ObjectType& type,
     const google::protobuf::RepeatedPtrField<v1::Selection>& requested,
     const std::string& path) {
   ASSIGN_OR_RETURN(auto selections, MergeSameKeys(requested, path));
-  std::vector<response::FieldSelection> fields;
+  std::vector<exec::FieldSelection> fields;
   for (const v1::Selection& s : selections) {
     std::string field_path = absl::StrCat(path, ".", s.response_key());
-    response::FieldSelection out;
+    exec::FieldSelection out;
     out.response_key = s.response_key();
     if (s.field_name() == "__typename") {
       if (s.fields_size() > 0) {
@@ -148,7 +148,7 @@ absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelection(
             "invalid selection at ", field_path,
             ": __typename takes no sub-selection"));
       }
-      out.kind = response::FieldSelection::Kind::kTypename;
+      out.kind = exec::FieldSelection::Kind::kTypename;
       fields.push_back(std::move(out));
       continue;
     }
@@ -166,7 +166,7 @@ absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelection(
             " and needs a sub-selection { ... }"));
       }
       const ObjectType* nested = schema.FindObjectType(field->object_type);
-      out.kind = response::FieldSelection::Kind::kObject;
+      out.kind = exec::FieldSelection::Kind::kObject;
       out.type_name = nested->name();
       ASSIGN_OR_RETURN(out.fields,
                        ResolveSelection(schema, *nested, s.fields(), field_path));
@@ -178,8 +178,8 @@ absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelection(
             " field and takes no sub-selection"));
       }
       out.kind = field->kind == FieldKind::kJson
-                     ? response::FieldSelection::Kind::kJson
-                     : response::FieldSelection::Kind::kScalar;
+                     ? exec::FieldSelection::Kind::kJson
+                     : exec::FieldSelection::Kind::kScalar;
     }
     fields.push_back(std::move(out));
   }
@@ -684,8 +684,8 @@ struct Planner::Template {
   ResultShape shape = ResultShape::kList;
   std::string sql;
   std::string count_sql;  // kConnection with totalCount
-  std::shared_ptr<const response::SelectionSet> selection;
-  std::shared_ptr<const response::Projector> projector;
+  std::shared_ptr<const exec::SelectionSet> selection;
+  std::shared_ptr<const CompiledSelection> compiled;
   // kConnection: the order keys, tiebreaker last, that cursors hold.
   std::vector<OrderKey> cursor_keys;
   std::string fingerprint;
@@ -750,7 +750,7 @@ Planner::Planner(const where::Schema& schema,
     : schema_(schema),
       operators_(operators),
       limits_(limits),
-      projection_(options.projection),
+      compile_selection_(std::move(options.compile_selection)),
       selection_limits_(options.selection),
       order_by_limits_(options.order_by),
       cursor_secret_(
@@ -836,7 +836,7 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   }
 
   // FIND: the selection, then the statement.
-  auto selection = std::make_shared<response::SelectionSet>();
+  auto selection = std::make_shared<exec::SelectionSet>();
   selection->type_name = view.type.name();
   if (root.has_selection()) {
     RETURN_IF_ERROR(CheckSelectionLimits(root.selection(), selection_limits_));
@@ -848,8 +848,7 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
     selection->select_all = true;
     selection->fields = SelectAllOverrides(schema_, view.type);
   }
-  t->projector =
-      std::make_shared<const response::Projector>(*selection, projection_);
+  if (compile_selection_) t->compiled = compile_selection_(*selection);
   t->selection = std::move(selection);
   ASSIGN_OR_RETURN(std::vector<OrderKey> keys,
                    CompileOrderBy(schema_, view, root.order_by_json(),
@@ -1023,7 +1022,7 @@ absl::StatusOr<RootPlan> Planner::PlanRoot(const v1::RootField& root) const {
   plan.plan.sql = t->sql;
   plan.plan.params = params.Take();
   plan.selection = t->selection;
-  plan.projector = t->projector;
+  plan.compiled = t->compiled;
   plan.decimal_numbers = t->decimal_numbers;
   if (t->shape == ResultShape::kConnection) {
     plan.connection.backward = t->backward;
@@ -1042,7 +1041,7 @@ absl::StatusOr<RootPlan> Planner::PlanRoot(const v1::RootField& root) const {
 
 namespace fraiseql::planner {
 
-absl::StatusOr<std::vector<response::FieldSelection>> ResolveSelectionForType(
+absl::StatusOr<std::vector<exec::FieldSelection>> ResolveSelectionForType(
     const where::Schema& schema, absl::string_view type_name,
     const google::protobuf::RepeatedPtrField<v1::Selection>& selection,
     const std::string& path) {

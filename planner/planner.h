@@ -1,11 +1,12 @@
 // planner/: the second stage. Turns one root field of a query definition into
 // a Plan (SQL text plus typed bound parameters) for the executor, and the
-// resolved selection tree for the response stage. Nothing reaches the
-// database before the whole root field has been checked here.
+// resolved selection tree (exec/selection.h) for the response stage. Nothing
+// reaches the database before the whole root field has been checked here.
 #ifndef FRAISEQL_PLANNER_PLANNER_H_
 #define FRAISEQL_PLANNER_PLANNER_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,10 +15,9 @@
 #include "absl/status/statusor.h"
 #include "base/lru_cache.h"
 #include "exec/plan.h"
+#include "exec/selection.h"
 #include "planner/selection_text.h"
 #include "proto/query.pb.h"
-#include "response/projector.h"
-#include "response/selection.h"
 #include "where/filter.h"
 #include "where/operator.h"
 #include "where/params.h"
@@ -64,18 +64,31 @@ struct ConnectionPlan {
   std::optional<Plan> total_count;
 };
 
+// What the stage that writes a root's rows compiles its selection into (the
+// repository: a response::Projector), by PlannerOptions::compile_selection.
+// The planner keeps it with the cached template and never looks inside.
+class CompiledSelection {
+ public:
+  virtual ~CompiledSelection() = default;
+};
+
+// Compiles a selection (PlannerOptions::compile_selection).
+using SelectionCompiler =
+    std::function<std::shared_ptr<const CompiledSelection>(
+        const exec::SelectionSet&)>;
+
 struct RootPlan {
   std::string response_key;
   ResultShape shape = ResultShape::kList;
   Plan plan;
   // kList, kObject, kConnection: how to project each row. Shared with the
   // planner's cache; immutable.
-  std::shared_ptr<const response::SelectionSet> selection;
-  // kList, kObject, kConnection: `selection` compiled once, with
-  // PlannerOptions::projection, when the template was built; a cached plan
-  // hands out the same Projector. Immutable and thread-safe (AppendRow may
-  // run concurrently); null for the value shapes.
-  std::shared_ptr<const response::Projector> projector;
+  std::shared_ptr<const exec::SelectionSet> selection;
+  // kList, kObject, kConnection: `selection` compiled once by
+  // PlannerOptions::compile_selection, when the template was built; a
+  // cached plan hands out the same one. Immutable; null for the value
+  // shapes and without a compiler.
+  std::shared_ptr<const CompiledSelection> compiled;
   // kConnection only.
   ConnectionPlan connection;
   // kValue, kValueList: numbers in the value are to be read as decimals
@@ -102,8 +115,11 @@ struct OrderByLimits {
 struct PlannerOptions {
   // Plans kept by input shape (see Planner); 0 turns the cache off.
   size_t cache_capacity = 1024;
-  // How RootPlan::projector writes rows (e.g. always_typename).
-  response::ProjectionOptions projection;
+  // Compiles the selection of a FIND root when its template is built, so
+  // that a cached plan carries it compiled once per shape
+  // (RootPlan::compiled). Called concurrently when templates are built
+  // concurrently: must be thread-safe. Unset: RootPlan::compiled is null.
+  SelectionCompiler compile_selection;
   // Bounds on a root's selection, given as text (planner/selection_text.h)
   // or as a tree: fields, aliases and depth (the byte limit applies to
   // text, which ParseSelectionText reads with its own limits).
@@ -135,7 +151,7 @@ struct PlannerOptions {
 //         SQL text (which holds no values, only $n placeholders).
 //   template = the statement text(s) (orderBy compiled, keyset condition,
 //         LIMIT/OFFSET placeholders, totalCount statement), the resolved
-//         selection tree and its compiled Projector, the kinds and
+//         selection tree and its compiled form, the kinds and
 //         fingerprint that cursor values are checked against, the result
 //         shape.
 //
@@ -220,7 +236,7 @@ class Planner {
   const where::Schema& schema_;
   const where::OperatorRegistry& operators_;
   where::FilterLimits limits_;
-  response::ProjectionOptions projection_;
+  SelectionCompiler compile_selection_;
   SelectionLimits selection_limits_;
   OrderByLimits order_by_limits_;
   // PlannerOptions::cursor_secret, or the process's secret (or why there

@@ -3,8 +3,9 @@
 // lists, strings, numbers, decimals, dates, instants, UUIDs, booleans), an
 // orderBy and a selection, planned cold (cache off: every part built) and
 // cached by shape (the filter is still compiled and its values bound on every
-// call; the statement text, orderBy, selection and Projector come from the
-// cache).
+// call; the statement text, orderBy and selection come from the cache; the
+// Projector a repository compiles the selection into is measured in
+// response/projector_benchmark.cc, BM_CompileTenFields).
 // Run with: bazel run //planner:planner_benchmark
 #include <string>
 
@@ -150,24 +151,6 @@ void BM_CompileWhereOnly(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_CompileWhereOnly);
-
-// Compiling the plan's Projector, what a caller paid on every call before
-// RootPlan::projector came with the cached template (now paid once per
-// template, on a cache miss).
-void BM_CompileProjectorPerCall(benchmark::State& state) {
-  const Fixture& f = TheFixture();
-  Planner planner(f.schema(), f.operators());
-  auto plan = planner.PlanRoot(f.root());
-  if (!plan.ok()) {
-    state.SkipWithError(std::string(plan.status().message()).c_str());
-    return;
-  }
-  for (auto _ : state) {
-    response::Projector projector(*plan->selection);
-    benchmark::DoNotOptimize(projector);
-  }
-}
-BENCHMARK(BM_CompileProjectorPerCall);
 
 // Signing one row's cursor (an HMAC-SHA256 over its key values): paid by the
 // repository for every row of a connection page.

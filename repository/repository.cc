@@ -1,6 +1,7 @@
 #include "repository/repository.h"
 
 #include <algorithm>
+#include <memory>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "absl/synchronization/mutex.h"
 #include "base/pg_status.h"
 #include "base/status_macros.h"
+#include "exec/selection.h"
 #include "planner/cursor.h"
 #include "planner/mutation.h"
 #include "planner/planner.h"
@@ -102,6 +104,28 @@ class Body {
   bool sent_ = false;
 };
 
+// The Projector a root's selection is compiled into when the planner builds
+// its template (PlannerOptionsOf), so that a cached plan carries it compiled
+// once per shape. Immutable: rows of one shape are projected concurrently.
+class CompiledProjector : public planner::CompiledSelection {
+ public:
+  CompiledProjector(const exec::SelectionSet& selection,
+                    const response::ProjectionOptions& options)
+      : projector_(selection, options) {}
+  const response::Projector& projector() const { return projector_; }
+
+ private:
+  response::Projector projector_;
+};
+
+// The projector of a list, object or connection root; null for the value
+// shapes. Every plan of the repository's planner comes compiled by
+// CompiledProjector.
+const response::Projector* ProjectorOf(const planner::RootPlan& plan) {
+  if (plan.compiled == nullptr) return nullptr;
+  return &static_cast<const CompiledProjector&>(*plan.compiled).projector();
+}
+
 class RootSink;
 
 // Root fields are written in request order while their statements' rows
@@ -187,7 +211,11 @@ class RootSink : public exec::RowSink {
  public:
   RootSink(const planner::RootPlan& plan, Body* body, Sequencer* sequencer,
            size_t index)
-      : plan_(plan), body_(body), sequencer_(sequencer), index_(index) {
+      : plan_(plan),
+        projector_(ProjectorOf(plan)),
+        body_(body),
+        sequencer_(sequencer),
+        index_(index) {
     if (plan.shape == ResultShape::kValue ||
         plan.shape == ResultShape::kValueList) {
       value_.emplace(plan.shape == ResultShape::kValueList, body, sequencer,
@@ -276,11 +304,11 @@ class RootSink : public exec::RowSink {
       absl::Status status;
       switch (plan_.shape) {
         case ResultShape::kList:
-          status = writer.AppendListItem(*plan_.projector, chunk.rows[r]);
+          status = writer.AppendListItem(*projector_, chunk.rows[r]);
           break;
         case ResultShape::kObject:
           if (rows_ > 0) continue;  // the first row is the object
-          status = writer.WriteObject(plan_.response_key, *plan_.projector,
+          status = writer.WriteObject(plan_.response_key, *projector_,
                                       chunk.rows[r]);
           break;
         case ResultShape::kConnection:
@@ -314,10 +342,11 @@ class RootSink : public exec::RowSink {
     ASSIGN_OR_RETURN(std::string cursor,
                      planner::EncodeCursor(plan_.connection.cursor_fingerprint,
                                            chunk.cell(r, 1)));
-    return body_->writer().AppendEdge(*plan_.projector, cursor, chunk.rows[r]);
+    return body_->writer().AppendEdge(*projector_, cursor, chunk.rows[r]);
   }
 
   const planner::RootPlan& plan_;
+  const response::Projector* projector_;
   Body* body_;
   Sequencer* sequencer_;
   size_t index_;
@@ -358,11 +387,15 @@ class MutationSink : public exec::RowSink {
   std::optional<std::string> status_;
 };
 
-// The planner compiles each root's Projector with the repository's
-// projection options.
+// The planner has each root's Projector compiled with the repository's
+// projection options when it builds the root's template.
 planner::PlannerOptions PlannerOptionsOf(const RepositoryOptions& options) {
   planner::PlannerOptions planner = options.planner;
-  planner.projection = options.projection;
+  const response::ProjectionOptions projection = options.projection;
+  planner.compile_selection = [projection](const exec::SelectionSet& selection)
+      -> std::shared_ptr<const planner::CompiledSelection> {
+    return std::make_shared<const CompiledProjector>(selection, projection);
+  };
   return planner;
 }
 
@@ -806,6 +839,16 @@ absl::StatusOr<std::string> Repository::Mutate(
             return value.has_value() ? value
                                      : ContextValue(transaction_context_, name);
           }));
+  // The input, last, goes in the canonical form (planner/mutation.h).
+  exec::Param& input = plan.plan.params.back();
+  std::string canonical;
+  if (absl::Status json = response::AppendCanonicalJson(input.text, &canonical);
+      !json.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid input for mutation ", plan.response_key, ": ",
+                     json.message()));
+  }
+  input.text = std::move(canonical);
   record.set_shape({&plan.plan.sql});
 
   // One mutation at a time on a transaction: each one's savepoint is set,

@@ -130,6 +130,26 @@ TEST_F(RepositoryTest, ReturnsExactBytesForFilteredOrderedProjectedList) {
             R"({"name":"Zoë \"quoted\" \\ back","price":100.50,"qty":9,"__typename":"Item"}]}})");
 }
 
+TEST_F(RepositoryTest, ProjectionOptionsApplyToPlannedAndCachedRoots) {
+  RepositoryOptions options;
+  options.projection.always_typename = true;
+  std::unique_ptr<Repository> typed = WithOptions(options);
+  v1::QueryDefinition q;
+  v1::RootField* root = AddRoot(&q, "item", "v_item", /*is_list=*/false);
+  root->set_where_json(R"({"qty": {"eq": 9}})");
+  Select(root, {{"qty", "qty"}});
+  for (int call = 0; call < 2; ++call) {  // planned, then from the cache
+    auto body = typed->Execute(q);
+    ASSERT_TRUE(body.ok()) << body.status();
+    EXPECT_EQ(*body, R"({"data":{"item":{"__typename":"Item","qty":9}}})");
+  }
+  EXPECT_EQ(typed->plan_cache_stats().hits, 1);
+  // Without the option (the default), no __typename.
+  auto plain = repository_->Execute(q);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_EQ(*plain, R"({"data":{"item":{"qty":9}}})");
+}
+
 TEST_F(RepositoryTest, SingleObjectAndNullInOneBody) {
   v1::QueryDefinition q;
   v1::RootField* one = AddRoot(&q, "item", "v_item", /*is_list=*/false);

@@ -132,6 +132,18 @@ void BM_ProjectSelectAll(benchmark::State& state) {
 }
 BENCHMARK(BM_ProjectSelectAll);
 
+// Compiling a Projector: paid once per plan shape (the repository compiles
+// it when the planner builds a template, PlannerOptions::compile_selection),
+// and what every call would pay without the plan cache.
+void BM_CompileTenFields(benchmark::State& state) {
+  const SelectionSet selection = UserSelection();
+  for (auto _ : state) {
+    Projector projector(selection);
+    benchmark::DoNotOptimize(projector);
+  }
+}
+BENCHMARK(BM_CompileTenFields);
+
 // The whole body through ResponseWriter, as the stream stage builds it.
 void BM_WriteResponseBody(benchmark::State& state) {
   const std::vector<std::string> rows = UserRows();
