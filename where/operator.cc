@@ -234,24 +234,9 @@ std::vector<const Operator*> OperatorRegistry::List() const {
   return list;
 }
 
-absl::Status RegisterBuiltinOperators(OperatorRegistry* registry) {
-  RETURN_IF_ERROR(RegisterBuiltinComparisonOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinStringOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinNetworkOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinLTreeOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinDateRangeOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinJsonOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinListOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinFullTextOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinVectorOperators(registry));
-  RETURN_IF_ERROR(RegisterBuiltinCoordinateOperators(registry));
-  return absl::OkStatus();
-}
-
 std::unique_ptr<OperatorRegistry> MakeBuiltinOperatorRegistry() {
   auto registry = std::make_unique<OperatorRegistry>();
-  absl::Status status = RegisterBuiltinOperators(registry.get());
-  if (status.ok()) status = RegisterLinkedPlugins(registry.get());
+  absl::Status status = RegisterLinkedPlugins(registry.get());
   // Built-in and linked names are fixed at build time: a clash is a bug in
   // the build, caught by the first test that makes a registry.
   if (!status.ok()) {
@@ -269,8 +254,16 @@ std::vector<LinkedPlugin>* MutableLinkedPlugins() {
 }
 }  // namespace
 
-bool AddLinkedPlugin(const char* name, PluginRegisterFunction function) {
-  MutableLinkedPlugins()->push_back({name, function});
+bool AddLinkedPlugin(const char* name, PluginRegisterFunction function,
+                     int rank) {
+  std::vector<LinkedPlugin>* plugins = MutableLinkedPlugins();
+  LinkedPlugin plugin{name, function, rank};
+  auto before = [](const LinkedPlugin& a, const LinkedPlugin& b) {
+    return a.rank != b.rank ? a.rank < b.rank : a.name < b.name;
+  };
+  plugins->insert(
+      std::upper_bound(plugins->begin(), plugins->end(), plugin, before),
+      std::move(plugin));
   return true;
 }
 

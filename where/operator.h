@@ -157,24 +157,10 @@ class OperatorRegistry {
   std::multimap<std::string, const Operator*, std::less<>> by_name_;
 };
 
-// The built-in families, one per file (each registers through the same
-// public API as a third-party plugin).
-absl::Status RegisterBuiltinComparisonOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinStringOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinNetworkOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinDateRangeOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinJsonOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinListOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinVectorOperators(OperatorRegistry* registry);
-absl::Status RegisterBuiltinCoordinateOperators(OperatorRegistry* registry);
-
-// Every built-in family.
-absl::Status RegisterBuiltinOperators(OperatorRegistry* registry);
-
-// A registry with every built-in operator and every plugin linked into the
-// binary (see where/operator_plugin.h).
+// A registry with every operator plugin linked into the binary (see
+// where/operator_plugin.h): the built-in families when the binary links
+// //plugins/where (each family is a plugin under plugins/where/<family>/),
+// and any other plugin. Aborts on a clash between two linked plugins.
 std::unique_ptr<OperatorRegistry> MakeBuiltinOperatorRegistry();
 
 }  // namespace fraiseql::where

@@ -19,6 +19,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -315,8 +316,6 @@ OperatorInfo Info(absl::string_view key, absl::string_view name,
   return info;
 }
 
-}  // namespace
-
 absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
   // Hierarchy: PostgreSQL's @> and <@ include the path itself.
   struct Hierarchy {
@@ -438,5 +437,9 @@ absl::Status RegisterBuiltinLTreeOperators(OperatorRegistry* registry) {
   }
   return absl::OkStatus();
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(ltree, 40, RegisterBuiltinLTreeOperators);
 
 }  // namespace fraiseql::where

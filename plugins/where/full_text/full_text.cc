@@ -35,6 +35,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -113,8 +114,6 @@ RenderFunction Rank(std::string rank_function, std::string sql_operator) {
   };
 }
 
-
-}  // namespace
 
 absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry) {
   const std::string kQuery = "a text search query (a string)";
@@ -197,5 +196,10 @@ absl::Status RegisterBuiltinFullTextOperators(OperatorRegistry* registry) {
   return RegisterFamily(registry, "full_text", {FieldKind::kFullText},
                         std::move(specs));
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(full_text, 80,
+                                      RegisterBuiltinFullTextOperators);
 
 }  // namespace fraiseql::where

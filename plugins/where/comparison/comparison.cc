@@ -9,6 +9,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -114,8 +115,6 @@ absl::StatusOr<std::string> RenderIsNull(const Operand& operand,
                       value.bool_value() ? " IS NULL" : " IS NOT NULL");
 }
 
-}  // namespace
-
 absl::Status RegisterBuiltinComparisonOperators(OperatorRegistry* registry) {
   constexpr absl::string_view kOne = "one value of the field's kind";
   struct Spec {
@@ -174,5 +173,10 @@ absl::Status RegisterBuiltinComparisonOperators(OperatorRegistry* registry) {
       RenderIsNull)));
   return absl::OkStatus();
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(comparison, 10,
+                                      RegisterBuiltinComparisonOperators);
 
 }  // namespace fraiseql::where

@@ -44,6 +44,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -237,8 +238,6 @@ absl::StatusOr<std::string> RenderAllEq(const Operand& operand,
 }
 
 
-}  // namespace
-
 absl::Status RegisterBuiltinListOperators(OperatorRegistry* registry) {
   constexpr char kItems[] = "a list of values of the element kind";
   constexpr char kItem[] = "one value of the element kind";
@@ -339,5 +338,9 @@ absl::Status RegisterBuiltinListOperators(OperatorRegistry* registry) {
   };
   return RegisterFamily(registry, "list", {FieldKind::kList}, std::move(specs));
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(list, 70, RegisterBuiltinListOperators);
 
 }  // namespace fraiseql::where

@@ -47,6 +47,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -207,8 +208,6 @@ RenderFunction Distance(std::string sql_operator, Element element,
 }
 
 
-}  // namespace
-
 absl::Status RegisterBuiltinVectorOperators(OperatorRegistry* registry) {
   constexpr char kFloats[] =
       "{vector: [numbers], threshold: number, comparison: lt|lte|gt|gte "
@@ -282,5 +281,10 @@ absl::Status RegisterBuiltinVectorOperators(OperatorRegistry* registry) {
   };
   return RegisterFamily(registry, "vector", {FieldKind::kVector}, std::move(specs));
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(vector, 90,
+                                      RegisterBuiltinVectorOperators);
 
 }  // namespace fraiseql::where

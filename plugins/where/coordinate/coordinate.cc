@@ -20,6 +20,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 #include "where/sql_identifier.h"
 
 namespace fraiseql::where {
@@ -140,8 +141,6 @@ OperatorInfo Info(absl::string_view key, absl::string_view name,
   return info;
 }
 
-}  // namespace
-
 absl::Status RegisterBuiltinCoordinateOperators(OperatorRegistry* registry) {
   RETURN_IF_ERROR(registry->Register(MakeOperator(
       Info("eq", "eq", {}, "an object {lat, lng} in degrees", "CoordinateInput",
@@ -163,5 +162,10 @@ absl::Status RegisterBuiltinCoordinateOperators(OperatorRegistry* registry) {
       RenderDistanceWithin)));
   return absl::OkStatus();
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(coordinate, 100,
+                                      RegisterBuiltinCoordinateOperators);
 
 }  // namespace fraiseql::where

@@ -31,6 +31,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -134,8 +135,6 @@ absl::StatusOr<Param> BindPath(const Operand&, const JsonValue& value,
 }
 
 
-}  // namespace
-
 absl::Status RegisterBuiltinJsonOperators(OperatorRegistry* registry) {
   std::vector<OperatorSpec> specs = {
       {"has_key",
@@ -208,5 +207,9 @@ absl::Status RegisterBuiltinJsonOperators(OperatorRegistry* registry) {
   };
   return RegisterFamily(registry, "json", {FieldKind::kJson}, std::move(specs));
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(json, 60, RegisterBuiltinJsonOperators);
 
 }  // namespace fraiseql::where

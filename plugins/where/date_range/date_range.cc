@@ -13,6 +13,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -42,8 +43,6 @@ absl::StatusOr<Param> BindRange(const JsonValue& value,
   return param;
 }
 
-
-}  // namespace
 
 absl::Status RegisterBuiltinDateRangeOperators(OperatorRegistry* registry) {
   struct Spec {
@@ -106,5 +105,10 @@ absl::Status RegisterBuiltinDateRangeOperators(OperatorRegistry* registry) {
   }
   return absl::OkStatus();
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(date_range, 50,
+                                      RegisterBuiltinDateRangeOperators);
 
 }  // namespace fraiseql::where

@@ -23,6 +23,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -85,8 +86,6 @@ RenderFunction Pattern(std::string sql_operator) {
   };
 }
 
-
-}  // namespace
 
 absl::Status RegisterBuiltinStringOperators(OperatorRegistry* registry) {
   constexpr char kText[] = "a string, matched literally";
@@ -196,5 +195,10 @@ absl::Status RegisterBuiltinStringOperators(OperatorRegistry* registry) {
   };
   return RegisterFamily(registry, "string", StringKinds(), std::move(specs));
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(string, 20,
+                                      RegisterBuiltinStringOperators);
 
 }  // namespace fraiseql::where

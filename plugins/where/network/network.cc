@@ -27,6 +27,7 @@
 #include "base/status_macros.h"
 #include "where/kind_value.h"
 #include "where/operator.h"
+#include "where/operator_plugin.h"
 
 namespace fraiseql::where {
 namespace {
@@ -245,8 +246,6 @@ std::string Described(absl::string_view what,
                       "neither.");
 }
 
-}  // namespace
-
 absl::Status RegisterBuiltinNetworkOperators(OperatorRegistry* registry) {
   constexpr absl::string_view kFlag = "true or false";
   RETURN_IF_ERROR(registry->Register(MakeOperator(
@@ -345,5 +344,10 @@ absl::Status RegisterBuiltinNetworkOperators(OperatorRegistry* registry) {
       FamilyFlag(6))));
   return absl::OkStatus();
 }
+
+}  // namespace
+
+FRAISEQL_WHERE_OPERATOR_PLUGIN_RANKED(network, 30,
+                                      RegisterBuiltinNetworkOperators);
 
 }  // namespace fraiseql::where
