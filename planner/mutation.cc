@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "base/status_macros.h"
+#include "planner/selection.h"
 #include "where/json_value.h"
 #include "where/sql_identifier.h"
 

@@ -58,15 +58,6 @@ absl::StatusOr<MutationPlan> PlanMutation(
     absl::FunctionRef<std::optional<std::string>(absl::string_view)>
         context_value);
 
-// Resolves a selection against a registered type (an object type, or the
-// type of a registered view) as root fields' selections are: NotFound for
-// an unknown type, InvalidArgument for an unknown field or a bad
-// sub-selection, naming `path`.
-absl::StatusOr<std::vector<exec::FieldSelection>> ResolveSelectionForType(
-    const where::Schema& schema, absl::string_view type_name,
-    const google::protobuf::RepeatedPtrField<v1::Selection>& selection,
-    const std::string& path);
-
 }  // namespace fraiseql::planner
 
 #endif  // FRAISEQL_PLANNER_MUTATION_H_
