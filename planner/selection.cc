@@ -21,9 +21,9 @@ absl::StatusOr<std::vector<exec::FieldSelection>> ResolveSelectionForType(
     }
   }
   if (type == nullptr) {
-    return absl::NotFoundError(absl::StrCat(
-        "unknown type '", type_name, "' at ", path,
-        "; register it with add_type or as a view's type"));
+    return absl::NotFoundError(
+        absl::StrCat("unknown type '", type_name, "' at ", path,
+                     "; register it with add_type or as a view's type"));
   }
   RETURN_IF_ERROR(CheckSelectionLimits(selection, SelectionLimits()));
   return ResolveSelection(schema, *type, selection, path);

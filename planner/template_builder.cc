@@ -59,20 +59,19 @@ bool HasPagination(const v1::RootField& root) {
 
 }  // namespace
 
-absl::StatusOr<std::shared_ptr<const Planner::Template>>
-Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
-                       const std::string& condition,
-                       size_t where_params) const {
+absl::StatusOr<std::shared_ptr<const Planner::Template>> Planner::BuildTemplate(
+    const v1::RootField& root, const where::ViewDef& view,
+    const std::string& condition, size_t where_params) const {
   auto t = std::make_shared<Template>();
   const Operation op = root.operation();
   const bool paginated = HasPagination(root);
   std::string root_jsonb =
       view.jsonb_column.empty()
           ? std::string()
-          : absl::StrCat(kRowAlias, ".", where::QuoteIdentifier(view.jsonb_column));
-  std::string from =
-      absl::StrCat(" FROM ", where::QuoteQualifiedName(view.name), " AS ",
-                   kRowAlias);
+          : absl::StrCat(kRowAlias, ".",
+                         where::QuoteIdentifier(view.jsonb_column));
+  std::string from = absl::StrCat(
+      " FROM ", where::QuoteQualifiedName(view.name), " AS ", kRowAlias);
   std::string where_clause =
       condition.empty() ? std::string() : absl::StrCat(" WHERE ", condition);
   Placeholders placeholders(where_params);
@@ -84,13 +83,13 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   if (op != v1::RootField::FIND) {
     absl::string_view name = OperationName(op);
     auto reject = [&](bool present, absl::string_view what) {
-      return present ? absl::InvalidArgumentError(absl::StrCat(
-                           what, " does not apply to ", name))
+      return present ? absl::InvalidArgumentError(
+                           absl::StrCat(what, " does not apply to ", name))
                      : absl::OkStatus();
     };
     RETURN_IF_ERROR(reject(!root.order_by_json().empty(), "orderBy"));
-    RETURN_IF_ERROR(reject(paginated,
-                           "pagination (first/after/last/before/totalCount)"));
+    RETURN_IF_ERROR(
+        reject(paginated, "pagination (first/after/last/before/totalCount)"));
     RETURN_IF_ERROR(reject(root.has_selection(), "a selection"));
     bool distinct = op == v1::RootField::DISTINCT;
     RETURN_IF_ERROR(reject(!distinct && root.has_limit(), "limit"));
@@ -103,17 +102,18 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
                    : absl::StrCat("SELECT EXISTS(SELECT 1", from, where_clause,
                                   ")::text");
     } else {
-      ASSIGN_OR_RETURN(ResolvedField field,
-                       ResolveAggregateField(schema_, view, op,
-                                             root.aggregate_field(),
-                                             root_jsonb));
+      ASSIGN_OR_RETURN(
+          ResolvedField field,
+          ResolveAggregateField(schema_, view, op, root.aggregate_field(),
+                                root_jsonb));
       t->decimal_numbers =
           op == v1::RootField::AVG || IsDecimalKind(field.kind);
       if (distinct) {
         t->shape = ResultShape::kValueList;
-        t->sql = absl::StrCat("SELECT to_jsonb(d.v)::text FROM (SELECT "
-                              "DISTINCT ", field.sql, " AS v", from,
-                              where_clause, ") AS d ORDER BY d.v");
+        t->sql = absl::StrCat(
+            "SELECT to_jsonb(d.v)::text FROM (SELECT "
+            "DISTINCT ",
+            field.sql, " AS v", from, where_clause, ") AS d ORDER BY d.v");
         if (root.has_limit()) {
           absl::StrAppend(&t->sql, " LIMIT ", placeholders.Next("bigint"));
         }
@@ -135,10 +135,10 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   selection->type_name = view.type.name();
   if (root.has_selection()) {
     RETURN_IF_ERROR(CheckSelectionLimits(root.selection(), selection_limits_));
-    ASSIGN_OR_RETURN(selection->fields,
-                     ResolveSelection(schema_, view.type, root.selection(),
-                                      absl::StrCat("selection.",
-                                                   root.response_key())));
+    ASSIGN_OR_RETURN(
+        selection->fields,
+        ResolveSelection(schema_, view.type, root.selection(),
+                         absl::StrCat("selection.", root.response_key())));
   } else {
     selection->select_all = true;
     selection->fields = SelectAllOverrides(schema_, view.type);
@@ -152,9 +152,9 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   // cast in the select list is computed for every row before a sort or a
   // LIMIT (the server then sorts the converted text, and may leave an
   // index that gives the order unused).
-  std::string row =
-      view.jsonb_column.empty() ? absl::StrCat("row_to_json(", kRowAlias, ")")
-                                : root_jsonb;
+  std::string row = view.jsonb_column.empty()
+                        ? absl::StrCat("row_to_json(", kRowAlias, ")")
+                        : root_jsonb;
 
   if (!paginated) {
     t->shape = root.is_list() ? ResultShape::kList : ResultShape::kObject;
@@ -202,8 +202,8 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
   if (!cursor_secret_.ok()) return cursor_secret_.status();
   t->shape = ResultShape::kConnection;
   t->backward = root.has_last();
-  t->fingerprint = CursorFingerprint(*cursor_secret_, view.name,
-                                     RenderOrderBy(keys, false));
+  t->fingerprint =
+      CursorFingerprint(*cursor_secret_, view.name, RenderOrderBy(keys, false));
 
   std::vector<std::string> conditions;
   if (!condition.empty()) conditions.push_back(condition);
@@ -215,13 +215,12 @@ Planner::BuildTemplate(const v1::RootField& root, const where::ViewDef& view,
     }
     conditions.push_back(KeysetCondition(keys, values, after));
   }
-  t->sql = absl::StrCat(
-      "SELECT ", row, ", jsonb_build_array(",
-      absl::StrJoin(keys, ", ",
-                    [](std::string* out, const OrderKey& k) {
-                      out->append(k.sql);
-                    }),
-      ")::text", from);
+  t->sql = absl::StrCat("SELECT ", row, ", jsonb_build_array(",
+                        absl::StrJoin(keys, ", ",
+                                      [](std::string* out, const OrderKey& k) {
+                                        out->append(k.sql);
+                                      }),
+                        ")::text", from);
   if (!conditions.empty()) {
     absl::StrAppend(&t->sql, " WHERE ", absl::StrJoin(conditions, " AND "));
   }

@@ -58,14 +58,22 @@ absl::string_view AggregateKinds(Operation op) {
 
 absl::string_view OperationName(Operation op) {
   switch (op) {
-    case v1::RootField::COUNT: return "count";
-    case v1::RootField::EXISTS: return "exists";
-    case v1::RootField::SUM: return "sum";
-    case v1::RootField::AVG: return "avg";
-    case v1::RootField::MIN: return "min";
-    case v1::RootField::MAX: return "max";
-    case v1::RootField::DISTINCT: return "distinct";
-    default: return "find";
+    case v1::RootField::COUNT:
+      return "count";
+    case v1::RootField::EXISTS:
+      return "exists";
+    case v1::RootField::SUM:
+      return "sum";
+    case v1::RootField::AVG:
+      return "avg";
+    case v1::RootField::MIN:
+      return "min";
+    case v1::RootField::MAX:
+      return "max";
+    case v1::RootField::DISTINCT:
+      return "distinct";
+    default:
+      return "find";
   }
 }
 
@@ -93,7 +101,8 @@ absl::StatusOr<ResolvedField> ResolveAggregateField(
     bool last = i + 1 == segments.size();
     if (field->kind == FieldKind::kObject && !last) {
       type = schema.FindObjectType(field->object_type);
-      jsonb_sql = absl::StrCat(jsonb_sql, "->", where::QuoteLiteral(field->key));
+      jsonb_sql =
+          absl::StrCat(jsonb_sql, "->", where::QuoteLiteral(field->key));
       at_root = false;
       continue;
     }
@@ -103,10 +112,10 @@ absl::StatusOr<ResolvedField> ResolveAggregateField(
           where::FieldKindName(field->kind), " field and has no subfields"));
     }
     if (field->kind == FieldKind::kObject) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid field at ", path, ": ", field->name, " is an object of type ",
-          field->object_type, "; name one of its fields (", dotted,
-          ".<field>)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid field at ", path, ": ", field->name,
+                       " is an object of type ", field->object_type,
+                       "; name one of its fields (", dotted, ".<field>)"));
     }
     if (!CanAggregate(op, field->kind)) {
       return absl::InvalidArgumentError(absl::StrCat(
@@ -116,8 +125,8 @@ absl::StatusOr<ResolvedField> ResolveAggregateField(
     }
     // The kind's SQL type, whatever the column's: sums and averages are
     // exact numerics, instants are timestamptz.
-    return ResolvedField{
-        TypeField(view, *field, jsonb_sql, at_root).kind_sql, field->kind};
+    return ResolvedField{TypeField(view, *field, jsonb_sql, at_root).kind_sql,
+                         field->kind};
   }
   return absl::InternalError("unreachable");
 }

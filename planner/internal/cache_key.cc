@@ -27,8 +27,8 @@ void AppendSelection(
 std::string CacheKey(const v1::RootField& root, absl::string_view condition) {
   std::string key;
   key.reserve(condition.size() + root.view().size() +
-              root.order_by_json().size() + root.aggregate_field().size() +
-              32 + 16 * root.selection_size());
+              root.order_by_json().size() + root.aggregate_field().size() + 32 +
+              16 * root.selection_size());
   char flags[] = {
       // Valid operations are checked before the lookup: 0..7 fit a digit.
       static_cast<char>('0' + root.operation()),

@@ -10,9 +10,9 @@ using where::ObjectType;
 
 absl::Status UnknownField(absl::string_view name, absl::string_view path,
                           const ObjectType& type) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "unknown field '", where::PrintableKey(name), "' at ", path,
-      " on type ", type.name(), where::SuggestFields(name, type)));
+  return absl::InvalidArgumentError(
+      absl::StrCat("unknown field '", where::PrintableKey(name), "' at ", path,
+                   " on type ", type.name(), where::SuggestFields(name, type)));
 }
 
 where::TypedField TypeField(const where::ViewDef& view, const FieldDef& field,

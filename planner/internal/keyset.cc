@@ -72,8 +72,8 @@ std::string KeysetCondition(const std::vector<OrderKey>& keys,
 
 absl::Status CheckCursorOperators(const where::OperatorRegistry& operators,
                                   const where::ViewDef& view,
-                                  const std::vector<OrderKey>& keys,
-                                  bool after, bool before) {
+                                  const std::vector<OrderKey>& keys, bool after,
+                                  bool before) {
   if (view.allowed_operators.empty()) return absl::OkStatus();
   std::vector<absl::string_view> missing;
   for (bool is_after : {true, false}) {
@@ -93,9 +93,11 @@ absl::Status CheckCursorOperators(const where::OperatorRegistry& operators,
       "invalid cursor at ",
       after && before ? "after and before" : (after ? "after" : "before"),
       ": paging from a cursor compares the order keys with ",
-      absl::StrJoin(missing, " and "), ", which the operator allow-list of "
-      "view ", view.name, " does not grant (missing: ",
-      absl::StrJoin(missing, ", "), ")"));
+      absl::StrJoin(missing, " and "),
+      ", which the operator allow-list of "
+      "view ",
+      view.name, " does not grant (missing: ", absl::StrJoin(missing, ", "),
+      ")"));
 }
 
 where::Param CursorParam(const OrderKey& key) {
@@ -113,9 +115,9 @@ absl::Status BindCursor(const std::string& cursor, absl::string_view argument,
     where::Param param = CursorParam(key);
     if (values[i].is_null()) {
       if (key.unique) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid cursor at ", argument, ": its ", key.name,
-            " value is null"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid cursor at ", argument, ": its ", key.name,
+                         " value is null"));
       }
       param.is_null = true;
       params->Add(std::move(param));

@@ -23,16 +23,15 @@ namespace fraiseql::planner::internal {
 // Written front to back into one string, the closing parentheses last:
 // linear in the size of the keys.
 std::string KeysetCondition(const std::vector<OrderKey>& keys,
-                            const std::vector<std::string>& values,
-                            bool after);
+                            const std::vector<std::string>& values, bool after);
 
 // A cursor compares the order keys as `gt`/`lt` filters would: on a view
 // with an operator allow-list, every comparison the keyset conditions use
 // must be granted (planner.h).
 absl::Status CheckCursorOperators(const where::OperatorRegistry& operators,
                                   const where::ViewDef& view,
-                                  const std::vector<OrderKey>& keys,
-                                  bool after, bool before);
+                                  const std::vector<OrderKey>& keys, bool after,
+                                  bool before);
 
 // The parameter a cursor value of `key` is bound as (its value unset).
 where::Param CursorParam(const OrderKey& key);

@@ -43,19 +43,21 @@ absl::StatusOr<Direction> ParseDirection(const JsonValue& value,
     if (d == "DESC_NULLS_FIRST") return Direction{true, true, true};
     if (d == "DESC_NULLS_LAST") return Direction{true, false, true};
   }
-  std::string shown = value.is_string()
-                          ? absl::StrCat("'", absl::CHexEscape(value.text()), "'")
-                          : std::string(value.TypeDescription());
+  std::string shown =
+      value.is_string() ? absl::StrCat("'", absl::CHexEscape(value.text()), "'")
+                        : std::string(value.TypeDescription());
   return absl::InvalidArgumentError(absl::StrCat(
-      "invalid order direction at ", path, ": expected ASC, DESC, "
+      "invalid order direction at ", path,
+      ": expected ASC, DESC, "
       "ASC_NULLS_FIRST, ASC_NULLS_LAST, DESC_NULLS_FIRST or DESC_NULLS_LAST, "
-      "got ", shown));
+      "got ",
+      shown));
 }
 
 absl::Status TooManyOrderKeys(const OrderByLimits& limits) {
-  return absl::InvalidArgumentError(absl::StrCat(
-      "invalid orderBy: more than ", limits.max_order_by_keys,
-      " keys (limit max_order_by_keys)"));
+  return absl::InvalidArgumentError(
+      absl::StrCat("invalid orderBy: more than ", limits.max_order_by_keys,
+                   " keys (limit max_order_by_keys)"));
 }
 
 // The keys of an ordering as they are compiled: each at most once, at most
@@ -85,8 +87,7 @@ absl::Status CompileOrderObject(const where::Schema& schema,
         absl::StrCat("orderBy too deep at ", path));
   }
   for (const auto& [name, value] : item.members()) {
-    std::string field_path =
-        absl::StrCat(path, ".", where::PrintableKey(name));
+    std::string field_path = absl::StrCat(path, ".", where::PrintableKey(name));
     const FieldDef* field = type.FindField(name);
     if (field == nullptr) return UnknownField(name, field_path, type);
     std::string key_name = absl::StrCat(name_prefix, field->name);
@@ -107,9 +108,9 @@ absl::Status CompileOrderObject(const where::Schema& schema,
     }
     // By canonical name: `first_name` and `firstName` are one key.
     if (!out->names.insert(key_name).second) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "invalid orderBy at ", field_path, ": orderBy key ", key_name,
-          " given twice"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("invalid orderBy at ", field_path, ": orderBy key ",
+                       key_name, " given twice"));
     }
     if (static_cast<int64_t>(out->keys.size()) >=
         out->limits.max_order_by_keys) {
@@ -130,10 +131,10 @@ absl::Status CompileOrderObject(const where::Schema& schema,
 }  // namespace
 
 std::string RenderOrderBy(const std::vector<OrderKey>& keys, bool reversed) {
-  return absl::StrJoin(keys, ", ", [reversed](std::string* out,
-                                              const OrderKey& key) {
-    out->append(RenderOrderKey(key, reversed));
-  });
+  return absl::StrJoin(keys, ", ",
+                       [reversed](std::string* out, const OrderKey& key) {
+                         out->append(RenderOrderKey(key, reversed));
+                       });
 }
 
 absl::StatusOr<std::vector<OrderKey>> CompileOrderBy(
@@ -143,9 +144,9 @@ absl::StatusOr<std::vector<OrderKey>> CompileOrderBy(
   OrderKeys keys{limits, {}, {}};
   if (order_by_json.empty()) return std::move(keys.keys);
   if (order_by_json.size() > limits.max_order_by_bytes) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "invalid orderBy: more than ", limits.max_order_by_bytes,
-        " bytes (limit max_order_by_bytes)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("invalid orderBy: more than ", limits.max_order_by_bytes,
+                     " bytes (limit max_order_by_bytes)"));
   }
   absl::StatusOr<JsonValue> parsed = where::ParseJson(order_by_json, 40);
   if (!parsed.ok()) {
@@ -184,7 +185,8 @@ absl::StatusOr<OrderKey> Tiebreaker(const where::ViewDef& view,
           "cannot paginate view ", view.name, ": its id field is of kind ",
           where::FieldKindName(id->kind), ", which cannot be ordered"));
     }
-    where::TypedField typed = TypeField(view, *id, root_jsonb, /*at_root=*/true);
+    where::TypedField typed =
+        TypeField(view, *id, root_jsonb, /*at_root=*/true);
     key.sql = std::move(typed.sql);
     key.value_type = std::move(typed.value_type);
     key.kind = id->kind;

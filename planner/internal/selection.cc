@@ -18,9 +18,9 @@ namespace {
 // GraphQL field merging: fields with the same response key are one field
 // (their sub-selections are merged); the same key on two different fields
 // is an error. One hash lookup per field.
-absl::StatusOr<google::protobuf::RepeatedPtrField<v1::Selection>>
-MergeSameKeys(const google::protobuf::RepeatedPtrField<v1::Selection>& in,
-              const std::string& path) {
+absl::StatusOr<google::protobuf::RepeatedPtrField<v1::Selection>> MergeSameKeys(
+    const google::protobuf::RepeatedPtrField<v1::Selection>& in,
+    const std::string& path) {
   google::protobuf::RepeatedPtrField<v1::Selection> out;
   // Response key -> its index in `out` (RepeatedPtrField elements never
   // move, but indices are as cheap and obviously stable).
@@ -117,9 +117,9 @@ absl::StatusOr<std::vector<exec::FieldSelection>> ResolveSelection(
     out.response_key = s.response_key();
     if (s.field_name() == "__typename") {
       if (s.fields_size() > 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid selection at ", field_path,
-            ": __typename takes no sub-selection"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid selection at ", field_path,
+                         ": __typename takes no sub-selection"));
       }
       out.kind = exec::FieldSelection::Kind::kTypename;
       fields.push_back(std::move(out));
@@ -133,22 +133,22 @@ absl::StatusOr<std::vector<exec::FieldSelection>> ResolveSelection(
                       field->element_kind == FieldKind::kObject);
     if (is_object) {
       if (s.fields_size() == 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid selection at ", field_path, ": ", field->name,
-            " is of object type ", field->object_type,
-            " and needs a sub-selection { ... }"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid selection at ", field_path, ": ", field->name,
+                         " is of object type ", field->object_type,
+                         " and needs a sub-selection { ... }"));
       }
       const ObjectType* nested = schema.FindObjectType(field->object_type);
       out.kind = exec::FieldSelection::Kind::kObject;
       out.type_name = nested->name();
-      ASSIGN_OR_RETURN(out.fields,
-                       ResolveSelection(schema, *nested, s.fields(), field_path));
+      ASSIGN_OR_RETURN(out.fields, ResolveSelection(schema, *nested, s.fields(),
+                                                    field_path));
     } else {
       if (s.fields_size() > 0) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "invalid selection at ", field_path, ": ", field->name, " is a ",
-            where::FieldKindName(field->kind),
-            " field and takes no sub-selection"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("invalid selection at ", field_path, ": ", field->name,
+                         " is a ", where::FieldKindName(field->kind),
+                         " field and takes no sub-selection"));
       }
       out.kind = field->kind == FieldKind::kJson
                      ? exec::FieldSelection::Kind::kJson
