@@ -22,6 +22,7 @@ app.v_user, app.v_post or app.v_comment."""
 import hashlib
 import json
 import pathlib
+import re
 import uuid
 
 import pytest
@@ -84,7 +85,7 @@ def expected_rows(case):
         numbers = []
     elif text == "all":
         numbers = list(range(1, count + 1))
-    elif text.startswith("["):
+    elif re.fullmatch(r"\[[\d, ]*\]", text):
         numbers = json.loads(text)
         assert all(1 <= n <= count for n in numbers), text
     else:
@@ -125,6 +126,8 @@ def test_the_runner_reads_rows_as_documented():
     user = {"view": "app.v_user"}
     assert expected_rows({**user, "rows": "none"}) == ("v_user", [])
     assert expected_rows({**user, "rows": "[2, 1]"}) == ("v_user", [1, 2])
+    assert expected_rows({**user, "rows": "[1, 5, 2][i % 3] == 5"}) == (
+        "v_user", list(range(1, SAMPLE_ROWS + 1, 3)))
     assert len(expected_rows({**user, "rows": "all"})[1]) == SAMPLE_ROWS
     assert expected_rows({"view": "app.v_post", "rows": "i % 7 == 0"}) == \
         ("v_post", list(range(7, 2 * SAMPLE_ROWS + 1, 7)))
