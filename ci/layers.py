@@ -22,6 +22,7 @@ Test support (//tests/...) sits above everything and is not checked.
 import argparse
 import ast
 import collections
+import os
 import pathlib
 import re
 import subprocess
@@ -79,8 +80,13 @@ def query_edges():
     """Direct dependency edges between the workspace's libraries."""
     expr = ('let libs = kind("cc_library|cc_proto_library", //...) in '
             "deps($libs, 1) intersect $libs")
+    # FRAISEQL_BAZEL_OUTPUT_BASE: the output base of a checkout that has
+    # its own (ci/plugin-removal's copy).
+    startup = [f"--output_base={base}" for base in
+               [os.environ.get("FRAISEQL_BAZEL_OUTPUT_BASE")] if base]
     out = subprocess.run(
-        ["bazel", "query", expr, "--output=graph", "--nograph:factored"],
+        ["bazel", *startup, "query", expr, "--output=graph",
+         "--nograph:factored"],
         cwd=ROOT, check=True, capture_output=True, text=True).stdout
     return sorted(set(re.findall(r'"(//[^"]+)" -> "(//[^"]+)"', out)))
 
@@ -107,12 +113,13 @@ def problems(edges):
 
 
 def build_files():
-    """{path: text} of every BUILD.bazel of the workspace (git's list)."""
-    names = subprocess.run(["git", "ls-files", "*BUILD.bazel"], cwd=ROOT,
-                           check=True, capture_output=True,
-                           text=True).stdout.split()
-    return {name: (ROOT / name).read_text() for name in names
-            if (ROOT / name).exists()}
+    """{path: text} of every BUILD.bazel of the workspace."""
+    out = {}
+    for path in ROOT.rglob("BUILD.bazel"):
+        relative = path.relative_to(ROOT)
+        if not relative.parts[0].startswith(("bazel-", ".")):
+            out[str(relative)] = path.read_text()
+    return out
 
 
 def visibility_problems(files):

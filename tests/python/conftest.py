@@ -5,6 +5,7 @@ import json
 from decimal import Decimal
 import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -22,6 +23,20 @@ from sample_registry import register_sample  # noqa: E402
 # Per run, so that two runs on one server never drop each other's data.
 SAMPLE_SCHEMA = f"fql_pytest_sample_{os.getpid()}"
 SAMPLE_ROWS = 300
+
+
+def documented_operator_keys():
+    """The operator keys of docs/operators.md, which is generated from the
+    registry of the plugins the module links (//plugins/where)."""
+    text = (ROOT / "docs" / "operators.md").read_text()
+    return set(re.findall(r"^\| `[^`]+` \| `([^`]+)` \|", text, re.M))
+
+
+def linked_families(module):
+    """The operator families linked into the module ("ltree", ...): a
+    family is a removable plugin (plugins/where/<family>/), so a test of
+    several families checks the ones that are there."""
+    return {op["key"].split(".")[1] for op in module.operators()}
 
 
 @pytest.fixture(scope="session")
