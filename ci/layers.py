@@ -137,6 +137,12 @@ def visibility_problems(files):
             out.append(f"{path}: a target or the package default is public; "
                        f"give it its stage's group, //:"
                        f"{STAGES[stage[0]][0].replace(' ', '_')}_and_above")
+        for other in re.findall(
+                r'"(//[a-z_/]+):__(?:pkg|subpackages)__"', text):
+            seen = stage_of(other + ":x")
+            if seen is not None and seen[0] < stage[0]:
+                out.append(f"{path}: {other} is given visibility of "
+                           f"{package} ({stage[1]}), a higher stage")
         for group in re.findall(r'"//:([a-z_]+)_and_above"', text):
             names = [name.replace(" ", "_") for name, _, _ in STAGES]
             if group not in names or names.index(group) < stage[0]:

@@ -161,11 +161,13 @@ std::vector<FilterCase> LoadFilterCases(const std::string& path) {
     c.file = path;
     c.line = block.line;
     c.name = block.name;
+    bool has_where = false;
     for (const auto& [key, value] : block.fields) {
       if (key == "view") {
         c.view = value;
       } else if (key == "where") {
         c.where = value;
+        has_where = true;
       } else if (key == "sql") {
         c.sql = value;
       } else if (key == "params") {
@@ -175,9 +177,10 @@ std::vector<FilterCase> LoadFilterCases(const std::string& path) {
       } else if (key == "rows") {
         c.rows = value;
       } else {
-        ADD_FAILURE() << path << ":" << block.line << ": unknown key: " << key;
+        c.problem = absl::StrCat("unknown key: ", key);
       }
     }
+    if (c.problem.empty() && !has_where) c.problem = "no where: line";
     cases.push_back(std::move(c));
   }
   return cases;
@@ -190,18 +193,18 @@ FilterOutcome CompileFilterCase(const where::Schema& schema,
   FilterOutcome outcome;
   const where::ViewDef* view = schema.FindView(c.view);
   if (view == nullptr) {
-    outcome.error =
-        absl::StrCat("(the golden schema has no view ", c.view, ")");
+    outcome.problem = absl::StrCat("the golden schema has no view ", c.view);
     return outcome;
   }
   where::ParamList params;
   absl::StatusOr<std::string> sql =
       where::CompileWhereJson(*view, schema, *operators, c.where, "t", &params);
   if (!sql.ok()) {
-    outcome.error = std::string(sql.status().message());
     if (sql.status().code() != absl::StatusCode::kInvalidArgument) {
-      outcome.error =
-          absl::StrCat("(not an input error) ", sql.status().ToString());
+      outcome.problem =
+          absl::StrCat("not an input error: ", sql.status().ToString());
+    } else {
+      outcome.error = std::string(sql.status().message());
     }
     return outcome;
   }
@@ -212,9 +215,11 @@ FilterOutcome CompileFilterCase(const where::Schema& schema,
 
 void CheckFilterCase(const where::Schema& schema, const FilterCase& c) {
   SCOPED_TRACE(absl::StrCat(c.file, ":", c.line, ": ", c.name));
+  ASSERT_EQ(c.problem, "");
   ASSERT_TRUE(c.error.empty() != c.sql.empty())
       << "a case needs exactly one of sql: and error:";
   FilterOutcome got = CompileFilterCase(schema, c);
+  ASSERT_EQ(got.problem, "");
   if (!c.error.empty()) {
     EXPECT_TRUE(got.sql.empty()) << "expected an error, got SQL: " << got.sql;
     EXPECT_EQ(got.error, c.error);

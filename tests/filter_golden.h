@@ -37,18 +37,23 @@ struct FilterCase {
   std::string params;
   std::string error;
   std::string rows;
+  // What makes the case unusable (an unknown key, no where:), or empty.
+  std::string problem;
 };
 
-// Reads the cases of a golden file (a path from the workspace root); an
-// unknown key fails the calling test.
+// Reads the cases of a golden file (a path from the workspace root). A case
+// with an unknown key or without where: carries a `problem`.
 std::vector<FilterCase> LoadFilterCases(const std::string& path);
 
 // What a case gives today, in the golden file's spelling: either `sql` and
-// `params`, or `error`.
+// `params`, or `error` (an input error's message). `problem` is set instead
+// when the case cannot be compiled as a golden case (no such view, an error
+// that is not an input error): never written into a file.
 struct FilterOutcome {
   std::string sql;
   std::string params;
   std::string error;
+  std::string problem;
 };
 FilterOutcome CompileFilterCase(const where::Schema& schema,
                                 const FilterCase& c);

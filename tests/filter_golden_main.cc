@@ -48,12 +48,20 @@ std::string TestName(const FilterCase& c) {
   return name.substr(0, 120);
 }
 
-// Rewrites `path` under the workspace with today's outcome of each case.
+// Rewrites `path` under the workspace with today's outcome of each case;
+// writes nothing (and returns false) when a case has a problem.
 bool UpdateFile(const where::Schema& schema, const std::string& workspace,
                 const std::string& path) {
   std::map<int, FilterOutcome> outcomes;  // by the line of the case's `==`
   for (const FilterCase& c : LoadFilterCases(path)) {
-    outcomes[c.line] = CompileFilterCase(schema, c);
+    FilterOutcome outcome = CompileFilterCase(schema, c);
+    std::string problem = c.problem.empty() ? outcome.problem : c.problem;
+    if (!problem.empty()) {
+      fprintf(stderr, "%s:%d: %s: %s; nothing written\n", path.c_str(), c.line,
+              c.name.c_str(), problem.c_str());
+      return false;
+    }
+    outcomes[c.line] = std::move(outcome);
   }
   std::string full = absl::StrCat(workspace, "/", path);
   std::ifstream in(full);

@@ -59,10 +59,14 @@ def test_a_package_open_to_lower_stages_is_reported():
         "repository/BUILD.bazel": own,                                # opens it
         "tests/BUILD.bazel": 'package(default_visibility = ["//visibility:public"])',
         "plugins/where/BUILD.bazel": 'visibility = ["//visibility:public"]',
+        "stream/BUILD.bazel": 'visibility = ["//plugins/backends/native:__pkg__"]',
+        "response/BUILD.bazel": 'visibility = ["//where/fuzz:__pkg__"]',
     })
     assert found == [
         "repository/BUILD.bazel: //:planner_and_above opens //repository "
         "(repository) to lower stages",
+        "response/BUILD.bazel: //where/fuzz is given visibility of "
+        "//response (response), a higher stage",
         "where/BUILD.bazel: a target or the package default is public; give "
         "it its stage's group, //:where_and_above"]
 

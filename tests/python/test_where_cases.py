@@ -103,8 +103,16 @@ def test_case_returns_its_rows_on_postgresql(repo, sample, case):
     view, want = expected_rows(case)
     _, prefix, count = VIEWS[case.get("view", "app.v_user")]
     number_of = {row_id(prefix, n): n for n in range(1, count + 1)}
-    body = repo.find(f"{sample}.{view}", where=json.loads(case["where"]),
-                     selection="id")
+    # The JSON text itself, as the C++ test reads it (541.90 stays 541.90).
+    where = case["where"]
+    # What runs here is the case's golden SQL and parameters (the C++ test
+    # compiles it against tests/filter_golden.cc's schema, this against the
+    # sample registry: the two must agree).
+    sql, params = repo.explain(f"{sample}.{view}", where=where)
+    want_sql = "" if case["sql"] == "<none>" else " WHERE " + case["sql"]
+    assert sql == f'SELECT t."data" FROM "{sample}"."{view}" AS t{want_sql}'
+    assert params == [text for text, _ in json.loads(case.get("params", "[]"))]
+    body = repo.find(f"{sample}.{view}", where=where, selection="id")
     (rows,) = json.loads(body)["data"].values()
     got = sorted(number_of[r["id"]] for r in rows)
     missing = sorted(set(want) - set(got))
