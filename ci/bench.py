@@ -27,6 +27,7 @@ import argparse
 import asyncio
 import collections
 import json
+import math
 import os
 import pathlib
 import statistics
@@ -53,6 +54,11 @@ PSQL = "/usr/bin/psql"
 TARGET_VS_PSYCOPG = 5.0   # native at least 5x faster than psycopg 3
 TARGET_VS_LIBPQ = 1.3     # native within 1.3x of the raw libpq fetch
 TARGET_TRANSFORM = 400.0  # projector at least 400 MB/s on one core
+TARGET_RSS_VS_PSYCOPG = 0.5  # native's peak memory at most half psycopg's
+TARGET_SCALING_VS_LIBPQ = 1.0  # --scaling: native at most the floor, every size
+
+SCALING_SIZES = (1000, 10000, 50000, 100000)
+QUICK_SIZES = (50, 100, 200, 400)
 
 PATHS = ("native", "psycopg", "asyncpg", "libpq")
 
@@ -316,16 +322,46 @@ def load_data(url, schema, rows):
         f"({time.perf_counter() - start:.1f} s)")
 
 
+MEMORY_CHILD = ROOT / "ci" / "bench_memory.py"
+
+
+def memory(url, schema, rows):
+    """Peak RSS growth of one list call through native and through psycopg,
+    each in a fresh process (ci/bench_memory.py); MB (10^6 bytes)."""
+    out = {}
+    for path in ("native", "psycopg"):
+        proc = subprocess.run(
+            [sys.executable, str(MEMORY_CHILD), "--url", url, "--schema",
+             schema, "--path", path], capture_output=True, text=True)
+        if proc.returncode != 0:
+            sys.exit(f"bench: the memory child ({path}) failed (exit "
+                     f"{proc.returncode}): {proc.stderr.strip()}")
+        child = json.loads(proc.stdout.strip().splitlines()[-1])
+        if child["items"] != rows:
+            sys.exit(f"bench: the memory child ({path}) got {child['items']} "
+                     f"items, not {rows}")
+        out[f"rss_{path}_mb"] = round(child["growth_mb"], 3)
+    # None when psycopg's call did not raise the peak (a tiny table).
+    out["rss_vs_psycopg"] = (
+        round(out["rss_native_mb"] / out["rss_psycopg_mb"], 3)
+        if out["rss_psycopg_mb"] > 0 else None)
+    return out
+
+
 # --- Measurement ----------------------------------------------------------
 
-def measure(paths, rounds, warmup):
+def measure(paths, rounds, warmup, every=None):
     """Runs the paths interleaved; returns ({path: [seconds]},
-    {path: last body})."""
+    {path: last body}). `every` ({path: k}) runs a path only in every k-th
+    timed round (every path runs in each warm-up round)."""
+    every = every or {}
     times = {p: [] for p in PATHS}
     bodies = {}
     for r in range(warmup + rounds):
         order = PATHS[r % len(PATHS):] + PATHS[:r % len(PATHS)]
         for p in order:
+            if r >= warmup and (r - warmup) % every.get(p, 1):
+                continue
             body, seconds = paths.calls[p]()
             bodies[p] = body
             if r >= warmup:
@@ -372,6 +408,15 @@ def main(argv=None):
                         help="(re)load ci/bench_data.sql into --schema first")
     parser.add_argument("--chunk-rows", type=int, default=256,
                         help="Repository(chunk_rows=...) of the native path")
+    parser.add_argument("--scaling", action="store_true",
+                        help="instead of the four queries: the list query at "
+                             "each of --sizes rows (the table reloaded per "
+                             "size), native against the floor, psycopg and "
+                             "asyncpg, with growth exponents and memory")
+    parser.add_argument("--sizes", default=None,
+                        help="with --scaling: comma-separated row counts "
+                             f"(default {','.join(map(str, SCALING_SIZES))}; "
+                             f"with --quick {','.join(map(str, QUICK_SIZES))})")
     parser.add_argument("--back-to-back", action="store_true",
                         help="also time the list query back-to-back: the "
                              "floor in each libpq mode (whole, single-row, "
@@ -385,6 +430,8 @@ def main(argv=None):
     if args.quick:
         args.repeat = min(args.repeat, 2)
     warmup = 1 if args.quick else 2
+    if args.scaling:
+        return scaling(args)
     if args.load:
         load_data(args.url, args.schema, args.rows)
 
@@ -436,6 +483,10 @@ def main(argv=None):
                 paths.calls["native"]()[1] for _ in range(n)) * 1e3, 3)
             results[query.key]["back_to_back_ms"] = modes
 
+    # Peak memory of one list call, native and psycopg, each in a fresh
+    # process (ci/bench_memory.py).
+    rss = memory(args.url, args.schema, results["list"]["rows"])
+
     # Point lookups from asyncio (ci/bench_async.py).
     one = next(q for q in queries(first[0]) if q.key == "one")
     one_sql, _ = repo.explain(view, where={"id": {"eq": first[0]}})
@@ -467,6 +518,7 @@ def main(argv=None):
         "list_vs_asyncpg": round(list_ms["asyncpg"] / list_ms["native"], 3),
         "list_vs_libpq": round(list_ms["native"] / list_ms["libpq"], 3),
         "transform_mb_s": round(transform_mb_s, 1),
+        **rss,
     }
     figures["target_vs_psycopg_met"] = (
         figures["list_vs_psycopg"] >= TARGET_VS_PSYCOPG)
@@ -484,11 +536,26 @@ def main(argv=None):
     figures["quick"] = args.quick
 
     print_table(results, transform, figures)
+    print_memory(figures, results["list"]["rows"])
     print(f"machine: {os.cpu_count()} cores, load average {load_before:.2f} "
           f"before, {load_after:.2f} after (other processes on these cores "
           f"slow every path, unevenly: compare runs on a quiet machine)")
     print(json.dumps(figures, separators=(",", ":")), flush=True)
     return 0 if all_same else 1
+
+
+def ratio_text(ratio):
+    return "-" if ratio is None else f"{ratio:.3f}"
+
+
+def print_memory(figures, rows):
+    ratio = figures["rss_vs_psycopg"]
+    met = ratio is not None and ratio <= TARGET_RSS_VS_PSYCOPG
+    print(f"memory: peak RSS growth of one list call ({rows} rows), each path "
+          f"in a fresh process: native {figures['rss_native_mb']:.1f} MB, "
+          f"psycopg {figures['rss_psycopg_mb']:.1f} MB, native/psycopg "
+          f"{ratio_text(ratio)} (<= {TARGET_RSS_VS_PSYCOPG:g}: "
+          f"{'met' if met else 'MISSED'})")
 
 
 def print_table(results, transform, figures):
@@ -534,6 +601,169 @@ def print_table(results, transform, figures):
           f"{TARGET_VS_LIBPQ:g}x: {verdict('target_vs_libpq_met')}); "
           f"transform {figures['transform_mb_s']:.0f} MB/s (>= "
           f"{TARGET_TRANSFORM:g}: {verdict('target_transform_met')})")
+
+
+# --- Scaling (--scaling) ---------------------------------------------------
+
+def scaling_rounds(rows, repeat, quick):
+    """(timed rounds, every): native and the floor run in every round,
+    psycopg and asyncpg (10x slower) in every `every`-th; both get about
+    repeat * 10,000 / rows samples, the fast paths at least 9 and the slow
+    ones at least 3."""
+    if quick:
+        return 2, 1
+    want = math.ceil(repeat * 10000 / rows)
+    fast, slow = max(9, want), max(3, want)
+    return fast, max(1, fast // slow)
+
+
+def exponent(sizes, ms):
+    """Least-squares slope of log(time) on log(rows)."""
+    xs = [math.log(n) for n in sizes]
+    ys = [math.log(t) for t in ms]
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    return (sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+            / sum((x - mx) ** 2 for x in xs))
+
+
+def scaling(args):
+    """The list query at each size, the table reloaded per size: every
+    path's median, native/floor, memory; growth exponents over the sizes."""
+    text = args.sizes or ",".join(
+        map(str, QUICK_SIZES if args.quick else SCALING_SIZES))
+    try:
+        sizes = sorted({int(n) for n in text.split(",") if n.strip()})
+    except ValueError:
+        sys.exit(f"bench: --sizes takes comma-separated row counts, got "
+                 f"{text!r}")
+    if len(sizes) < 2 or sizes[0] < 1:
+        sys.exit("bench: --sizes needs at least two positive row counts")
+    view = f"{args.schema}.v_person"
+    query = next(q for q in queries(None) if q.key == "list")
+    load_before = os.getloadavg()[0]
+    start = time.perf_counter()
+    per_size = {}
+    all_same = True
+    for rows in sizes:
+        load_data(args.url, args.schema, rows)
+        pool = fn.Pool(args.url, min_size=1, max_size=2)
+        repo = fn.Repository(pool, register_bench(args.schema),
+                             chunk_rows=args.chunk_rows)
+        pg = psycopg.connect(args.url, autocommit=True)
+        pg.prepare_threshold = 0
+        loop = asyncio.new_event_loop()
+        apg = loop.run_until_complete(asyncpg.connect(args.url))
+        try:
+            paths = Paths(repo, pg, apg, loop, args.url, view, query)
+            rounds, every = scaling_rounds(rows, args.repeat, args.quick)
+            warmup = 1 if args.quick or rows > 10000 else 2
+            log(f"list at {rows} rows: {rounds} rounds, psycopg and asyncpg "
+                f"in every {every}")
+            times, bodies = measure(paths, rounds, warmup,
+                                    {"psycopg": every, "asyncpg": every})
+            paths.floor.close()
+        finally:
+            loop.run_until_complete(apg.close())
+            loop.close()
+            pg.close()
+        diffs = compare(bodies)
+        same = all(d is None for d in diffs.values())
+        for p, d in diffs.items():
+            if d:
+                log(f"list at {rows}: {p} differs from native at {d[0]}: "
+                    f"native {d[1]!r}, {p} {d[2]!r}")
+        got = items(bodies["native"], query.field)
+        if got != rows:
+            log(f"list at {rows}: native returned {got} items")
+            same = False
+        all_same = all_same and same
+        ms = {p: statistics.median(times[p]) * 1e3 for p in PATHS}
+        per_size[rows] = {
+            **{f"{p}_ms": round(v, 3) for p, v in ms.items()},
+            "native_vs_libpq": round(ms["native"] / ms["libpq"], 3),
+            "psycopg_vs_native": round(ms["psycopg"] / ms["native"], 3),
+            "asyncpg_vs_native": round(ms["asyncpg"] / ms["native"], 3),
+            "bytes": len(bodies["native"]), "floor_bytes": paths.floor.bytes,
+            "samples": {p: len(times[p]) for p in PATHS},
+            "same": same,
+            **memory(args.url, args.schema, rows),
+        }
+    seconds = time.perf_counter() - start
+    load_after = os.getloadavg()[0]
+
+    exponents = {p: round(exponent(sizes, [per_size[n][f"{p}_ms"]
+                                           for n in sizes]), 3)
+                 for p in PATHS}
+    pairwise = {f"{a}-{b}": {p: round(exponent(
+        [a, b], [per_size[a][f"{p}_ms"], per_size[b][f"{p}_ms"]]), 3)
+        for p in PATHS} for a, b in zip(sizes, sizes[1:])}
+    worst = max(sizes, key=lambda n: per_size[n]["native_vs_libpq"])
+    ratios = [per_size[n]["rss_vs_psycopg"] for n in sizes
+              if per_size[n]["rss_vs_psycopg"] is not None]
+    rss_max = max(ratios) if ratios else None
+    top = per_size[sizes[-1]]
+    figures = {
+        "scaling": True,
+        "sizes": sizes,
+        "per_size": {str(n): per_size[n] for n in sizes},
+        "exponents": exponents,
+        "exponents_pairwise": pairwise,
+        "list_vs_libpq_max": per_size[worst]["native_vs_libpq"],
+        "list_vs_libpq_max_rows": worst,
+        "target_scaling_met": (per_size[worst]["native_vs_libpq"]
+                               <= TARGET_SCALING_VS_LIBPQ),
+        "rss_native_mb": top["rss_native_mb"],
+        "rss_psycopg_mb": top["rss_psycopg_mb"],
+        "rss_vs_psycopg": top["rss_vs_psycopg"],
+        "rss_vs_psycopg_max": rss_max,
+        "target_rss_met": (rss_max is not None
+                           and rss_max <= TARGET_RSS_VS_PSYCOPG),
+        "same_responses": all_same,
+        "seconds": round(seconds, 1),
+        "loadavg": [round(load_before, 2), round(load_after, 2)],
+        "quick": args.quick,
+    }
+    print_scaling(figures)
+    print(f"machine: {os.cpu_count()} cores, load average {load_before:.2f} "
+          f"before, {load_after:.2f} after; {seconds:.0f} s")
+    print(json.dumps(figures, separators=(",", ":")), flush=True)
+    return 0 if all_same else 1
+
+
+def print_scaling(figures):
+    sizes = figures["sizes"]
+    print()
+    print(f"{'rows':>7} {'bytes':>10} {'native':>8} {'psycopg':>8} "
+          f"{'asyncpg':>8} {'libpq':>8}  {'native/':>7} {'psycopg/':>8}  "
+          f"{'rss MB':>7} {'rss MB':>7} {'rss':>7}  same")
+    print(f"{'':>7} {'':>10} {'ms':>8} {'ms':>8} {'ms':>8} {'ms':>8}  "
+          f"{'libpq':>7} {'native':>8}  {'native':>7} {'psycopg':>7} "
+          f"{'n/psy':>7}")
+    for n in sizes:
+        r = figures["per_size"][str(n)]
+        print(f"{n:>7} {r['bytes']:>10} {r['native_ms']:>8.2f} "
+              f"{r['psycopg_ms']:>8.2f} {r['asyncpg_ms']:>8.2f} "
+              f"{r['libpq_ms']:>8.2f}  {r['native_vs_libpq']:>6.2f}x "
+              f"{r['psycopg_vs_native']:>7.1f}x  {r['rss_native_mb']:>7.1f} "
+              f"{r['rss_psycopg_mb']:>7.1f} {ratio_text(r['rss_vs_psycopg']):>7}  "
+              f"{'yes' if r['same'] else 'NO'}")
+    print()
+    ex = figures["exponents"]
+    print(f"growth exponent (least-squares slope of log time on log rows, "
+          f"{sizes[0]} to {sizes[-1]} rows; 1.0 = linear): "
+          + ", ".join(f"{p} {ex[p]:.3f}" for p in PATHS))
+    for span, e in figures["exponents_pairwise"].items():
+        print(f"  {span:>14}: " + ", ".join(f"{p} {e[p]:.3f}" for p in PATHS))
+    print("  rss: peak RSS growth of one call, each path in a fresh process "
+          "(MB = 10^6 bytes)")
+    print()
+    print(f"targets: native at most {TARGET_SCALING_VS_LIBPQ:g}x the floor at "
+          f"every size (worst {figures['list_vs_libpq_max']:.2f}x at "
+          f"{figures['list_vs_libpq_max_rows']} rows: "
+          f"{'met' if figures['target_scaling_met'] else 'MISSED'}); native's "
+          f"peak memory at most {TARGET_RSS_VS_PSYCOPG:g}x psycopg's (worst "
+          f"{ratio_text(figures['rss_vs_psycopg_max'])}: "
+          f"{'met' if figures['target_rss_met'] else 'MISSED'})")
 
 
 if __name__ == "__main__":

@@ -108,6 +108,12 @@ def test_ci_bench_quick_ends_with_the_figures(db_url, bench_schema):
         assert isinstance(figures[key], bool), key
     assert figures["same_responses"] is True
     assert figures["rows"] == ROWS
+    # Memory of one list call, each path in a fresh process.
+    assert figures["rss_psycopg_mb"] > 0
+    assert figures["rss_native_mb"] >= 0
+    assert figures["rss_vs_psycopg"] == pytest.approx(
+        figures["rss_native_mb"] / figures["rss_psycopg_mb"], abs=2e-3)
+    assert any(line.startswith("memory: ") for line in lines)
     assert set(figures["queries"]) == {"list", "page", "one", "nested"}
     for key, q in figures["queries"].items():
         assert q["same"] is True, key
@@ -154,3 +160,84 @@ def test_async_point_paths_build_the_same_body(fn, db_url, bench_schema):
         email = pg.execute(f"SELECT data->>'email' FROM \"{bench_schema}\"."
                            "v_person WHERE id = %s", (ids[1],)).fetchone()[0]
     assert body["data"][one.field]["email"] == email
+
+
+def run_child(*args):
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "bazel-bin" / "pybind"))
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "ci" / "bench_memory.py"), *args],
+        capture_output=True, text=True, env=env, timeout=120)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_memory_child_sees_what_a_call_allocates():
+    """The measurement can fail: a call that writes 64 MB raises the peak by
+    about 64 MB, one that writes nothing by next to nothing."""
+    big = run_child("--path", "alloc", "--alloc-mb", "64")
+    assert 60 <= big["growth_mb"] <= 80, big
+    none = run_child("--path", "alloc", "--alloc-mb", "0")
+    assert 0 <= none["growth_mb"] < 4, none
+
+
+def test_memory_child_runs_the_whole_list(db_url, bench_schema):
+    for path in ("native", "psycopg"):
+        out = run_child("--url", db_url, "--schema", bench_schema,
+                        "--path", path)
+        assert out["items"] == ROWS, out
+        assert out["bytes"] > ROWS * 400, out
+        assert out["growth_mb"] >= 0, out
+    assert out["growth_mb"] > 0  # psycopg's rows and dicts
+
+
+def test_ci_bench_scaling_quick_emits_the_figures(db_url):
+    """--scaling --quick: the list query at four tiny sizes (the table
+    reloaded at each), every path agreeing, the JSON line with per-size
+    figures, growth exponents, the worst native/floor and memory."""
+    schema = f"{SCHEMA}_scaling"
+    env = dict(os.environ, FRAISEQL_DATABASE_URL=db_url,
+               PYTHONPATH=str(ROOT / "bazel-bin" / "pybind"))
+    try:
+        proc = subprocess.run(
+            [sys.executable, str(ROOT / "ci" / "bench.py"), "--scaling",
+             "--quick", "--schema", schema],
+            capture_output=True, text=True, env=env, timeout=300)
+    finally:
+        with psycopg.connect(db_url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    lines = proc.stdout.strip().splitlines()
+    figures = json.loads(lines[-1])
+    sizes = list(bench.QUICK_SIZES)
+    assert figures["scaling"] is True and figures["quick"] is True
+    assert figures["sizes"] == sizes
+    assert set(figures["per_size"]) == {str(n) for n in sizes}
+    for n in sizes:
+        r = figures["per_size"][str(n)]
+        for p in bench.PATHS:
+            assert r[f"{p}_ms"] > 0, (n, p)
+        assert r["same"] is True, n
+        assert r["bytes"] > n * 400, n
+        assert r["native_vs_libpq"] == pytest.approx(
+            r["native_ms"] / r["libpq_ms"], rel=1e-2)
+        assert r["rss_psycopg_mb"] > 0 and r["rss_native_mb"] >= 0, n
+    assert set(figures["exponents"]) == set(bench.PATHS)
+    assert all(isinstance(e, float) for e in figures["exponents"].values())
+    assert len(figures["exponents_pairwise"]) == len(sizes) - 1
+    assert figures["list_vs_libpq_max"] == max(
+        figures["per_size"][str(n)]["native_vs_libpq"] for n in sizes)
+    assert figures["list_vs_libpq_max_rows"] in sizes
+    for key in ("rss_native_mb", "rss_psycopg_mb", "rss_vs_psycopg"):
+        assert key in figures, key
+    assert figures["same_responses"] is True
+    assert isinstance(figures["target_scaling_met"], bool)
+    table = [line.split() for line in lines
+             if line.split() and line.split()[0] in {str(n) for n in sizes}]
+    assert len(table) == 4 and all(t[-1] == "yes" for t in table), table
+
+
+def test_growth_exponent_is_the_log_log_slope():
+    assert bench.exponent([1000, 10000], [2.0, 20.0]) == pytest.approx(1.0)
+    assert bench.exponent([1000, 10000, 100000],
+                          [1.0, 100.0, 10000.0]) == pytest.approx(2.0)
+    assert bench.exponent([10, 20, 40], [5.0, 5.0, 5.0]) == pytest.approx(0.0)
