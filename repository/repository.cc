@@ -21,9 +21,11 @@ namespace fraiseql {
 
 using planner::ResultShape;
 using repository_internal::Body;
+using repository_internal::BodySizeHint;
 using repository_internal::CallRecorder;
 using repository_internal::CountingBodySink;
 using repository_internal::PlannerOptionsOf;
+using repository_internal::RecordBodySize;
 using repository_internal::RootSink;
 using repository_internal::Sequencer;
 using repository_internal::ValueCollector;
@@ -123,6 +125,10 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
                              const exec::RequestContext& context,
                              std::string* out, BodySink* sink,
                              size_t chunk_bytes) const {
+  // A whole body (not streamed in pieces) is sized ahead from the last one
+  // of the same shapes.
+  const size_t start = out->size();
+  if (sink == nullptr) out->reserve(start + BodySizeHint(plans));
   Body body(out, sink, chunk_bytes, options_.max_response_bytes);
   Sequencer sequencer;
   std::vector<std::unique_ptr<RootSink>> roots;
@@ -150,6 +156,7 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
   // The closing bytes count too; once pieces have left they cannot be
   // taken back, and the few closing bytes are let through.
   RETURN_IF_ERROR(body.CheckFinalSize(plans.back().response_key));
+  if (sink == nullptr) RecordBodySize(plans, out->size() - start);
   return body.Flush();
 }
 
@@ -226,6 +233,7 @@ std::vector<absl::StatusOr<std::string>> Repository::ExecuteMany(
   for (size_t k = 0; k < planned.size(); ++k) {
     Part& part = parts[k];
     const std::vector<planner::RootPlan>& own = plans[planned[k]];
+    part.out.reserve(BodySizeHint(own));
     part.body = std::make_unique<Body>(&part.out, nullptr, 0,
                                        options_.max_response_bytes);
     for (size_t r = 0; r < own.size(); ++r) {
@@ -251,7 +259,10 @@ std::vector<absl::StatusOr<std::string>> Repository::ExecuteMany(
     part.sequencer.FinishAll();
     part.body->writer().Finish();
     finished[k] = part.body->CheckFinalSize(plans[planned[k]].back().response_key);
-    if (finished[k].ok()) finished[k] = part.body->Flush();
+    if (finished[k].ok()) {
+      RecordBodySize(plans[planned[k]], part.out.size());
+      finished[k] = part.body->Flush();
+    }
   }
   if (!status.ok()) {
     // The batch failed as a whole (one statement's error aborts the

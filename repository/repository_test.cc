@@ -130,6 +130,20 @@ TEST_F(RepositoryTest, ReturnsExactBytesForFilteredOrderedProjectedList) {
             R"({"name":"Zoë \"quoted\" \\ back","price":100.50,"qty":9,"__typename":"Item"}]}})");
 }
 
+TEST_F(RepositoryTest, ABodyIsSizedAheadFromTheLastOfItsShape) {
+  v1::QueryDefinition q;
+  v1::RootField* root = AddRoot(&q, "items", "v_item");
+  Select(root, {{"name", "itemName"}, {"price", "price"}});
+  auto first = repository_->Execute(q);
+  ASSERT_TRUE(first.ok()) << first.status();
+  // The same shape again: the body is reserved for the last one's size
+  // and a little more, before any row is written.
+  auto second = repository_->Execute(q);
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(*second, *first);
+  EXPECT_EQ(second->capacity(), first->size() + first->size() / 8 + 4096);
+}
+
 TEST_F(RepositoryTest, ProjectionOptionsApplyToPlannedAndCachedRoots) {
   RepositoryOptions options;
   options.projection.always_typename = true;
