@@ -20,6 +20,14 @@ run fails when they do not.
 The response transform alone: //response:projector_benchmark's main
 ten-field benchmark (Google Benchmark), in MB/s of input.
 
+Memory: the peak RSS growth of one list call through native and through
+psycopg, each in a fresh process (ci/bench_memory.py).
+
+--scaling: instead of the four queries, the list query at 1k, 10k, 50k and
+100k rows (the table reloaded at each size) through the four paths, with
+native/floor per size, each path's growth exponent (least-squares slope of
+log time on log rows) and the memory figures at each size.
+
 The last line of stdout is one JSON object with the figures (keys in
 docs/bench.md); everything else is for people.
 """
