@@ -166,7 +166,7 @@ def generated(edges):
     lines = [BEGIN, "",
              "| stage | packages | depends on | what it is |",
              "| --- | --- | --- | --- |"]
-    for name, prefixes, what in reversed(STAGES):
+    for name, _, what in reversed(STAGES):
         packages = ", ".join(f"`{p}`" for p in sorted(members[name]))
         on = ", ".join(sorted(depends[name], key=lambda n: [
             s[0] for s in STAGES].index(n), reverse=True)) or "-"

@@ -3,23 +3,19 @@
 // tests/filter_golden_main.cc): shapes, limits.
 #include "where/filter.h"
 
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_split.h"
 #include "gtest/gtest.h"
 #include "tests/filter_golden.h"
 
 namespace fraiseql::where {
 namespace {
 
-Schema TestSchema() { return testing::GoldenSchema(); }
-
 TEST(CompileWhere, SameShapeGivesSameSql) {
-  Schema schema = TestSchema();
+  Schema schema = testing::GoldenSchema();
   auto operators = MakeBuiltinOperatorRegistry();
   const ViewDef* view = schema.FindView("app.v_user");
   ParamList a, b;
@@ -34,7 +30,7 @@ TEST(CompileWhere, SameShapeGivesSameSql) {
 }
 
 TEST(CompileWhere, EnforcesConditionLimit) {
-  Schema schema = TestSchema();
+  Schema schema = testing::GoldenSchema();
   auto operators = MakeBuiltinOperatorRegistry();
   const ViewDef* view = schema.FindView("app.v_user");
   std::string where = R"({"OR":[)";
@@ -51,7 +47,7 @@ TEST(CompileWhere, EnforcesConditionLimit) {
 }
 
 TEST(CompileWhere, EnforcesDepthAndSizeLimits) {
-  Schema schema = TestSchema();
+  Schema schema = testing::GoldenSchema();
   auto operators = MakeBuiltinOperatorRegistry();
   const ViewDef* view = schema.FindView("app.v_user");
   std::string deep;
