@@ -21,7 +21,6 @@ namespace fraiseql {
 
 using planner::ResultShape;
 using repository_internal::Body;
-using repository_internal::BodySizeHint;
 using repository_internal::CallRecorder;
 using repository_internal::CountingBodySink;
 using repository_internal::PlannerOptionsOf;
@@ -121,15 +120,20 @@ absl::StatusOr<std::vector<planner::RootPlan>> Repository::PlanAll(
   return plans;
 }
 
-absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
+absl::StatusOr<size_t> Repository::Run(
+    const std::vector<planner::RootPlan>& plans,
                              const exec::RequestContext& context,
                              std::string* out, BodySink* sink,
-                             size_t chunk_bytes) const {
+                             size_t chunk_bytes,
+                             response::Destination* destination) const {
   // A whole body (not streamed in pieces) is sized ahead from the last one
-  // of the same shapes.
+  // of the same shapes; a landed one by its destination.
   const size_t start = out->size();
-  if (sink == nullptr) out->reserve(start + BodySizeHint(plans));
-  Body body(out, sink, chunk_bytes, options_.max_response_bytes);
+  if (sink == nullptr && destination == nullptr) {
+    out->reserve(start + repository_internal::BodySizeHint(plans));
+  }
+  Body body(out, sink, chunk_bytes, options_.max_response_bytes,
+            destination);
   Sequencer sequencer;
   std::vector<std::unique_ptr<RootSink>> roots;
   std::vector<exec::Statement> statements;
@@ -156,13 +160,15 @@ absl::Status Repository::Run(const std::vector<planner::RootPlan>& plans,
   // The closing bytes count too; once pieces have left they cannot be
   // taken back, and the few closing bytes are let through.
   RETURN_IF_ERROR(body.CheckFinalSize(plans.back().response_key));
-  if (sink == nullptr) RecordBodySize(plans, out->size() - start);
-  return body.Flush();
+  const size_t size = body.writer().bytes_written() - start;
+  if (sink == nullptr) RecordBodySize(plans, size);
+  RETURN_IF_ERROR(body.Flush());
+  return size;
 }
 
 absl::StatusOr<std::string> Repository::Execute(
-    const v1::QueryDefinition& query,
-    const exec::RequestContext& context) const {
+    const v1::QueryDefinition& query, const exec::RequestContext& context,
+    response::Destination* destination) const {
   CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
@@ -171,26 +177,42 @@ absl::StatusOr<std::string> Repository::Execute(
   RETURN_IF_ERROR(EnterGate(context, &entered));
   absl::Cleanup leave = [&] { LeaveGate(entered); };
   std::string body;
-  RETURN_IF_ERROR(Run(plans, context, &body, nullptr, 0));
-  record.set_bytes(body.size());
+  if (destination != nullptr) body.reserve(kLandingPieceBytes + 4096);
+  ASSIGN_OR_RETURN(const size_t size,
+                   Run(plans, context, &body, nullptr, 0, destination));
+  record.set_bytes(size);
   return body;
+}
+
+size_t Repository::BodySizeHint(const v1::QueryDefinition& query) const {
+  absl::StatusOr<std::vector<planner::RootPlan>> plans = PlanAll(query);
+  return plans.ok() ? repository_internal::BodySizeHint(*plans) : 0;
 }
 
 std::vector<absl::StatusOr<std::string>> Repository::ExecuteMany(
     absl::Span<const v1::QueryDefinition* const> queries,
     absl::Span<const exec::RequestContext* const> contexts,
-    const std::atomic<bool>* any_cancelled) const {
+    const std::atomic<bool>* any_cancelled,
+    absl::Span<response::Destination* const> destinations) const {
   const size_t n = queries.size();
   std::vector<absl::StatusOr<std::string>> results(
       n, absl::InternalError("not run"));
-  if (contexts.size() != n || n == 0) {
+  if (contexts.size() != n || n == 0 ||
+      !(destinations.empty() || destinations.size() == n)) {
     results.assign(n, absl::InvalidArgumentError(
-                          "ExecuteMany takes one context per query"));
+                          "ExecuteMany takes one context (and destination, "
+                          "if any) per query"));
     return results;
   }
+  const auto destination_of = [&](size_t i) {
+    return destinations.empty() ? nullptr : destinations[i];
+  };
   const exec::RequestContext& first = *contexts[0];
   const auto run_alone = [&](size_t i) {
-    results[i] = Execute(*queries[i], *contexts[i]);
+    response::Destination* destination = destination_of(i);
+    // After a failed batch, it may hold part of the body.
+    if (destination != nullptr) destination->Truncate(0);
+    results[i] = Execute(*queries[i], *contexts[i], destination);
   };
   // Batched only outside transactions, with one set of settings.
   bool batch = gate_ == nullptr && n > 1;
@@ -233,9 +255,12 @@ std::vector<absl::StatusOr<std::string>> Repository::ExecuteMany(
   for (size_t k = 0; k < planned.size(); ++k) {
     Part& part = parts[k];
     const std::vector<planner::RootPlan>& own = plans[planned[k]];
-    part.out.reserve(BodySizeHint(own));
-    part.body = std::make_unique<Body>(&part.out, nullptr, 0,
-                                       options_.max_response_bytes);
+    response::Destination* destination = destination_of(planned[k]);
+    part.out.reserve(destination != nullptr
+                         ? kLandingPieceBytes + 4096
+                         : repository_internal::BodySizeHint(own));
+    part.body = std::make_unique<Body>(
+        &part.out, nullptr, 0, options_.max_response_bytes, destination);
     for (size_t r = 0; r < own.size(); ++r) {
       part.roots.push_back(
           std::make_unique<RootSink>(own[r], part.body.get(), &part.sequencer,
@@ -260,7 +285,7 @@ std::vector<absl::StatusOr<std::string>> Repository::ExecuteMany(
     part.body->writer().Finish();
     finished[k] = part.body->CheckFinalSize(plans[planned[k]].back().response_key);
     if (finished[k].ok()) {
-      RecordBodySize(plans[planned[k]], part.out.size());
+      RecordBodySize(plans[planned[k]], part.body->writer().bytes_written());
       finished[k] = part.body->Flush();
     }
   }
@@ -283,7 +308,8 @@ std::vector<absl::StatusOr<std::string>> Repository::ExecuteMany(
       int64_t rows = 0;
       for (const auto& root : parts[k].roots) rows += root->rows();
       stats->rows += rows;
-      stats->bytes = finished[k].ok() ? parts[k].out.size() : 0;
+      stats->bytes =
+          finished[k].ok() ? parts[k].body->writer().bytes_written() : 0;
     }
     if (finished[k].ok()) {
       results[i] = std::move(parts[k].out);
@@ -313,7 +339,8 @@ absl::Status Repository::ExecuteStreaming(const v1::QueryDefinition& query,
   body.reserve(chunk_bytes + chunk_bytes / 4);
   CountingBodySink counted(sink);
   absl::Status status =
-      Run(plans, context, &body, &counted, std::max<size_t>(1, chunk_bytes));
+      Run(plans, context, &body, &counted, std::max<size_t>(1, chunk_bytes))
+          .status();
   record.set_bytes(counted.bytes());
   return status;
 }

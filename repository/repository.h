@@ -55,6 +55,11 @@ struct RepositoryOptions {
   size_t max_root_fields = 64;
 };
 
+// The pieces a landed body (Repository::Execute with a destination) is
+// moved to its destination in: small enough to stay in the CPU's cache
+// between being written and being moved.
+inline constexpr size_t kLandingPieceBytes = size_t{256} << 10;
+
 // The largest piece ExecuteStreaming hands over at a time (chunk_bytes):
 // 64 MiB. A bigger chunk_bytes is InvalidArgument.
 inline constexpr size_t kMaxChunkBytes = size_t{64} << 20;
@@ -112,9 +117,23 @@ class Repository {
   // errors: InvalidArgument for a bad context variable name,
   // DeadlineExceeded (with exec::kQueryTimeoutPayloadUrl) when the
   // deadline or statement_timeout passes, Cancelled on the cancel flag.
+  //
+  // With a `destination` (empty), the body lands there as it is written,
+  // in pieces of about kLandingPieceBytes, and the returned string is
+  // empty: a caller that owns the final buffer (the Python module's bytes
+  // object) never holds or copies the whole body twice. A field that fails
+  // is cut from the destination again (Destination::Truncate); when the
+  // call fails, the destination holds part of a body, to be discarded.
   absl::StatusOr<std::string> Execute(
       const v1::QueryDefinition& query,
-      const exec::RequestContext& context = {}) const;
+      const exec::RequestContext& context = {},
+      response::Destination* destination = nullptr) const;
+
+  // The bytes to have ready for the body of `query`: the size of the last
+  // body of the same plan shapes and a little more (an eighth and 4 KiB);
+  // 0 when none is known or the query does not plan. Plans it (from the
+  // plan cache once seen).
+  size_t BodySizeHint(const v1::QueryDefinition& query) const;
 
   // Execute for several independent queries whose contexts carry the same
   // settings (variables, role, statement_timeout): their statements go to
@@ -127,11 +146,14 @@ class Repository {
   // pipeline; a deadline; a cancel), or the contexts differ, or this
   // repository runs in a transaction, each query runs on its own instead,
   // so every outcome is the one it would have had alone. A query that
-  // fails to plan fails alone.
+  // fails to plan fails alone. `destinations`, when given, has one per
+  // query (null: none): query i's body lands in destinations[i] as with
+  // Execute's.
   std::vector<absl::StatusOr<std::string>> ExecuteMany(
       absl::Span<const v1::QueryDefinition* const> queries,
       absl::Span<const exec::RequestContext* const> contexts,
-      const std::atomic<bool>* any_cancelled = nullptr) const;
+      const std::atomic<bool>* any_cancelled = nullptr,
+      absl::Span<response::Destination* const> destinations = {}) const;
 
   // Execute, with the body handed to `sink` in pieces of about
   // `chunk_bytes` as rows arrive, so memory stays bounded by the chunk
@@ -251,9 +273,13 @@ class Repository {
 
   absl::StatusOr<std::vector<planner::RootPlan>> PlanAll(
       const v1::QueryDefinition& query) const;
-  absl::Status Run(const std::vector<planner::RootPlan>& plans,
-                   const exec::RequestContext& context, std::string* body,
-                   BodySink* sink, size_t chunk_bytes) const;
+  // Writes the body of `plans` after *body (or to `sink`, or landed in
+  // `destination`); returns its size.
+  absl::StatusOr<size_t> Run(const std::vector<planner::RootPlan>& plans,
+                             const exec::RequestContext& context,
+                             std::string* body, BodySink* sink,
+                             size_t chunk_bytes,
+                             response::Destination* destination = nullptr) const;
 
   std::shared_ptr<const where::Schema> schema_;
   std::shared_ptr<const where::OperatorRegistry> operators_;

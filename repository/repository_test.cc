@@ -16,6 +16,7 @@
 #include "where/json_value.h"
 #include "plugins/backends/native/native_backend.h"
 #include "tests/postgres_fixture.h"
+#include "tests/string_destination.h"
 
 namespace fraiseql {
 namespace {
@@ -47,7 +48,12 @@ class RepositoryTest : public ::testing::Test {
         // materialised first).
         "CREATE VIEW " + s + ".v_huge AS SELECT g AS id, jsonb_build_object("
         "'id', g) AS data FROM (SELECT generate_series(1, 1000000) AS g) AS "
-        "series");
+        "series;"
+        // Rows 1 to 60,000 are JSON, the last one is not: its field fails
+        // after most of it has been landed.
+        "CREATE VIEW " + s + ".v_late_broken AS SELECT g AS id, CASE WHEN "
+        "g <= 60000 THEN jsonb_build_object('id', g)::text ELSE 'not json' "
+        "END AS data FROM (SELECT generate_series(1, 60001) AS g) AS series");
     auto registry = std::make_shared<where::Schema>();
     registry_ = registry;
     ASSERT_TRUE(registry
@@ -66,6 +72,11 @@ class RepositoryTest : public ::testing::Test {
     ASSERT_TRUE(registry
                     ->AddView(s + ".v_broken", "Broken", "data",
                               {{"data", "text"}}, {{"x", "Int"}})
+                    .ok());
+    ASSERT_TRUE(registry
+                    ->AddView(s + ".v_late_broken", "Row", "data",
+                              {{"id", "integer"}, {"data", "text"}},
+                              {{"id", "Int"}})
                     .ok());
     for (const char* view : {".v_many", ".v_huge"}) {
       ASSERT_TRUE(registry
@@ -142,6 +153,133 @@ TEST_F(RepositoryTest, ABodyIsSizedAheadFromTheLastOfItsShape) {
   ASSERT_TRUE(second.ok()) << second.status();
   EXPECT_EQ(*second, *first);
   EXPECT_EQ(second->capacity(), first->size() + first->size() / 8 + 4096);
+  // The same size, for a caller that makes the buffer itself.
+  EXPECT_EQ(repository_->BodySizeHint(q), second->capacity());
+  v1::QueryDefinition other = q;
+  other.mutable_roots(0)->set_where_json(R"({"qty": {"gt": 1}})");
+  EXPECT_EQ(repository_->BodySizeHint(other), 0u);
+}
+
+TEST_F(RepositoryTest, ALandedBodyEqualsTheWholeBody) {
+  v1::QueryDefinition q;
+  AddRoot(&q, "n", "v_many")->set_operation(v1::RootField::COUNT);
+  v1::RootField* huge = AddRoot(&q, "huge", "v_huge");
+  huge->set_order_by_json(R"([{"id": "ASC"}])");
+  huge->set_limit(100000);
+  v1::RootField* page = AddRoot(&q, "page", "v_many");
+  page->set_order_by_json(R"([{"id": "DESC"}])");
+  page->set_last(50);
+  page->set_include_total_count(true);
+  AddRoot(&q, "one", "v_item", false)->set_where_json(R"({"qty": 9})");
+  auto whole = repository_->Execute(q);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  ASSERT_GT(whole->size(), 1000000u);
+
+  exec::CallStats stats;
+  exec::RequestContext context;
+  context.stats = &stats;
+  testing::StringDestination destination;
+  auto rest = repository_->Execute(q, context, &destination);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(*rest, "");
+  EXPECT_EQ(destination.bytes(), *whole);
+  // Landed as it was written, in pieces that stay small.
+  EXPECT_GE(destination.pieces(), 4);
+  EXPECT_EQ(stats.bytes, static_cast<int64_t>(whole->size()));
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(RepositoryTest, ALandedFieldThatFailsLateIsCutBack) {
+  v1::QueryDefinition q;
+  AddRoot(&q, "one", "v_item", false)->set_where_json(R"({"qty": 9})");
+  AddRoot(&q, "rows", "v_late_broken")->set_order_by_json(R"([{"id": "ASC"}])");
+  AddRoot(&q, "n", "v_many")->set_operation(v1::RootField::COUNT);
+  auto whole = repository_->Execute(q);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  EXPECT_TRUE(absl::StrContains(*whole, R"("rows":null,"n":300})"))
+      << whole->substr(0, 200);
+
+  testing::StringDestination destination;
+  auto rest = repository_->Execute(q, {}, &destination);
+  ASSERT_TRUE(rest.ok()) << rest.status();
+  EXPECT_EQ(destination.bytes(), *whole);
+  EXPECT_GE(destination.truncations(), 1);
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(RepositoryTest, ALandedBodyPastTheCapFails) {
+  v1::QueryDefinition q;
+  v1::RootField* huge = AddRoot(&q, "huge", "v_huge");
+  huge->set_order_by_json(R"([{"id": "ASC"}])");
+  huge->set_limit(100000);
+  RepositoryOptions options;
+  options.max_response_bytes = 500000;
+  testing::StringDestination destination;
+  auto rest = WithOptions(options)->Execute(q, {}, &destination);
+  EXPECT_EQ(rest.status().code(), absl::StatusCode::kResourceExhausted)
+      << rest.status();
+  EXPECT_EQ(pool_->Stats().in_use, 0);
+}
+
+TEST_F(RepositoryTest, ExecuteManyLandsEachBodyInItsOwnDestination) {
+  // Row 60,000 of v_late_boom divides by zero on the server.
+  schema_.admin().Exec(
+      "CREATE VIEW " + schema_.name() + ".v_late_boom AS SELECT g AS id, "
+      "jsonb_build_object('id', CASE WHEN g = 60000 THEN 1 / (g - 60000) "
+      "ELSE g END) AS data FROM (SELECT generate_series(1, 60001) AS g) AS "
+      "series");
+  auto registry = std::make_shared<where::Schema>(*registry_);
+  ASSERT_TRUE(registry
+                  ->AddView(schema_.name() + ".v_late_boom", "Row", "data",
+                            {{"id", "integer"}, {"data", "jsonb"}},
+                            {{"id", "Int"}})
+                  .ok());
+  Repository repository(registry, operators_, backend_);
+  std::vector<v1::QueryDefinition> queries(3);
+  for (size_t i = 0; i < queries.size(); ++i) {
+    v1::RootField* huge = AddRoot(&queries[i], "huge", "v_huge");
+    huge->set_where_json(absl::StrCat(R"({"id": {"gt": )", i * 1000, "}}"));
+    huge->set_order_by_json(R"([{"id": "ASC"}])");
+    huge->set_limit(40000 + i);
+  }
+  exec::RequestContext context;
+  const auto run = [&](std::vector<const v1::QueryDefinition*> query_of,
+                       std::vector<testing::StringDestination>* landed) {
+    landed->resize(query_of.size());
+    std::vector<const exec::RequestContext*> context_of(query_of.size(),
+                                                        &context);
+    std::vector<response::Destination*> destination_of;
+    for (auto& destination : *landed) destination_of.push_back(&destination);
+    return repository.ExecuteMany(query_of, context_of, nullptr,
+                                  destination_of);
+  };
+  // One batch, each body in its own destination.
+  std::vector<testing::StringDestination> landed;
+  auto many = run({&queries[0], &queries[2]}, &landed);
+  for (size_t k = 0; k < 2; ++k) {
+    auto alone = repository.Execute(queries[2 * k]);
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    ASSERT_TRUE(many[k].ok()) << k << ": " << many[k].status();
+    EXPECT_EQ(*many[k], "") << k;
+    EXPECT_EQ(landed[k].bytes(), *alone) << k;
+    EXPECT_GE(landed[k].pieces(), 2) << k;
+  }
+
+  // The middle query fails the batch on the server after the first body
+  // has landed whole: each runs again alone, into a destination emptied
+  // first.
+  queries[1].mutable_roots(0)->set_view(schema_.name() + ".v_late_boom");
+  queries[1].mutable_roots(0)->clear_where_json();
+  many = run({&queries[0], &queries[1], &queries[2]}, &landed);
+  EXPECT_EQ(many[1].status().code(), absl::StatusCode::kInvalidArgument)
+      << many[1].status();  // 22012 division_by_zero
+  for (size_t i : {0, 2}) {
+    auto alone = repository.Execute(queries[i]);
+    ASSERT_TRUE(alone.ok()) << alone.status();
+    ASSERT_TRUE(many[i].ok()) << i << ": " << many[i].status();
+    EXPECT_EQ(landed[i].bytes(), *alone) << i;
+  }
+  EXPECT_EQ(pool_->Stats().in_use, 0);
 }
 
 TEST_F(RepositoryTest, ProjectionOptionsApplyToPlannedAndCachedRoots) {

@@ -40,7 +40,15 @@ void ResponseWriter::BeginField(absl::string_view response_key) {
 }
 
 void ResponseWriter::DiscardField() {
-  out_->resize(field_start_ - taken_);
+  if (field_start_ < taken_) {
+    // Part of the field was landed: the destination is cut back to where
+    // the field started.
+    destination_->Truncate(field_start_);
+    out_->clear();
+    taken_ = field_start_;
+  } else {
+    out_->resize(field_start_ - taken_);
+  }
   --field_count_;
   has_field_ = false;
   open_ = Open::kNone;
@@ -189,7 +197,7 @@ void ResponseWriter::EndConnection(const PageInfo& page_info,
 void ResponseWriter::FailField(absl::string_view response_key,
                                absl::string_view message) {
   const bool current = has_field_ && field_key_ == response_key;
-  if (current && field_start_ < taken_) {
+  if (current && field_start_ < taken_ && destination_ == nullptr) {
     // Part of the field already left: it keeps what was sent, closed.
     CloseOpen();
   } else {
@@ -210,10 +218,14 @@ void ResponseWriter::FailField(absl::string_view response_key,
   errors_.append("]}");
 }
 
-void ResponseWriter::TakeBytes(std::string* chunk) {
+size_t ResponseWriter::FinalBytes() const {
   // Reversed edges are reordered in place at the end: they stay.
-  size_t keep_from = out_->size();
-  if (open_ == Open::kConnection && reversed_) keep_from = edges_start_ - taken_;
+  if (open_ == Open::kConnection && reversed_) return edges_start_ - taken_;
+  return out_->size();
+}
+
+void ResponseWriter::TakeBytes(std::string* chunk) {
+  const size_t keep_from = FinalBytes();
   if (keep_from == 0) return;
   if (keep_from == out_->size() && chunk->empty()) {
     chunk->swap(*out_);
@@ -221,6 +233,14 @@ void ResponseWriter::TakeBytes(std::string* chunk) {
     chunk->append(*out_, 0, keep_from);
     out_->erase(0, keep_from);
   }
+  taken_ += keep_from;
+}
+
+void ResponseWriter::Land() {
+  const size_t keep_from = FinalBytes();
+  if (keep_from == 0) return;
+  destination_->Append(absl::string_view(out_->data(), keep_from));
+  out_->erase(0, keep_from);
   taken_ += keep_from;
 }
 

@@ -38,6 +38,20 @@ struct PageInfo {
 // JSON value; *out is then unchanged.
 absl::Status AppendCanonicalJson(absl::string_view json, std::string* out);
 
+// Where a whole body's bytes go while it is written, so that a big body is
+// never copied whole (the Python module's destination is the bytes object
+// it returns). ResponseWriter::Land moves what is written so far into it.
+// Unlike a streamed piece, a landed byte can be taken back: the part of a
+// field that fails is cut off again with Truncate.
+class Destination {
+ public:
+  virtual ~Destination() = default;
+  // Appends `bytes` after the bytes kept so far.
+  virtual void Append(absl::string_view bytes) = 0;
+  // Keeps only the first `size` bytes (at most the bytes kept so far).
+  virtual void Truncate(size_t size) = 0;
+};
+
 // Builds one response body {"data":{...}} (plus "errors":[...] when a field
 // failed) for one or more root fields, in the order they are written. Keys
 // and messages are JSON-escaped.
@@ -45,7 +59,9 @@ absl::Status AppendCanonicalJson(absl::string_view json, std::string* out);
 // The writer appends to *out, and remembers where the current root field
 // starts so FailField can discard it. A streaming consumer takes the body
 // out piece by piece with TakeBytes; *out then holds only what was not
-// taken yet. Not thread-safe: one writer per response, used by one thread at
+// taken yet. A whole body may instead be landed in a Destination as it is
+// written (LandIn, Land), which FailField can still cut back. Not
+// thread-safe: one writer per response, used by one thread at
 // a time.
 class ResponseWriter {
  public:
@@ -115,6 +131,14 @@ class ResponseWriter {
   // end.
   void TakeBytes(std::string* chunk);
 
+  // Lands the body in *destination, which must outlive the writer: every
+  // byte Land moves there stays part of the body, and a field that fails
+  // later is cut from it. Call before anything else; not with TakeBytes.
+  void LandIn(Destination* destination) { destination_ = destination; }
+  // Moves the bytes written so far that are final (as TakeBytes) to the
+  // end of the destination, so that *out stays small.
+  void Land();
+
   // Bytes of the body so far, taken or not.
   size_t bytes_written() const { return position(); }
 
@@ -131,6 +155,8 @@ class ResponseWriter {
   void DiscardField();
   // Closes an open list or connection.
   void CloseOpen();
+  // How many bytes at the start of *out are final (TakeBytes, Land).
+  size_t FinalBytes() const;
 
   enum class Open { kNone, kList, kConnection };
 
@@ -138,7 +164,8 @@ class ResponseWriter {
   size_t position() const { return taken_ + out_->size(); }
 
   std::string* out_;
-  size_t taken_ = 0;  // bytes moved out by TakeBytes
+  size_t taken_ = 0;  // bytes moved out by TakeBytes or Land
+  Destination* destination_ = nullptr;  // where Land moves them
   size_t field_count_ = 0;  // root fields in *out
   // The current root field: its key, and where its bytes (separator
   // included) start in *out. has_field_ is false once it was discarded.

@@ -5,6 +5,7 @@
 #include "gtest/gtest.h"
 #include "response/projector.h"
 #include "response/selection.h"
+#include "tests/string_destination.h"
 
 namespace fraiseql::response {
 namespace {
@@ -267,6 +268,104 @@ TEST(ResponseWriter, AppendsAfterExistingBytesWhenOutIsNotEmpty) {
   writer.Finish();
   EXPECT_EQ(body, R"(HTTP body: {"data":{"a":null},"errors":[{"message":"m",)"
                   R"("path":["a"]}]})");
+}
+
+// Writes the same body twice, once whole and once landed after every call
+// (`script` calls `land` between the calls it makes): the landed bytes,
+// followed by what is left in the writer's string, must equal the whole
+// body.
+template <typename Script>
+void ExpectLandedEqualsWhole(Script script, absl::string_view expected) {
+  std::string whole;
+  {
+    ResponseWriter writer(&whole);
+    script(writer, [] {});
+  }
+  EXPECT_EQ(whole, expected);
+  std::string rest;
+  testing::StringDestination destination;
+  {
+    ResponseWriter writer(&rest);
+    writer.LandIn(&destination);
+    script(writer, [&] { writer.Land(); });
+    writer.Land();
+  }
+  EXPECT_EQ(rest, "");
+  EXPECT_EQ(destination.bytes(), expected);
+  EXPECT_GT(destination.pieces(), 1);
+}
+
+TEST(ResponseWriterLanding, DiscardsLandedPartOfAFieldWhenItFails) {
+  const Projector users{UserSelection()};
+  ExpectLandedEqualsWhole(
+      [&](ResponseWriter& w, auto land) {
+        ASSERT_TRUE(w.WriteObject("me", users, R"({"id": 1})").ok());
+        land();
+        w.BeginList("users");
+        for (int i = 0; i < 3; ++i) {
+          ASSERT_TRUE(w.AppendListItem(users, R"({"id": 2})").ok());
+          land();
+        }
+        w.FailField("users", "bad row");
+        land();
+        w.WriteNull("post");
+        w.Finish();
+      },
+      R"({"data":{"me":{"id":1,"name":null},"users":null,"post":null},)"
+      R"("errors":[{"message":"bad row","path":["users"]}]})");
+}
+
+TEST(ResponseWriterLanding, DiscardsLandedFieldWhenItFailsAfterItEnded) {
+  const Projector users{UserSelection()};
+  ExpectLandedEqualsWhole(
+      [&](ResponseWriter& w, auto land) {
+        land();
+        w.BeginList("users");
+        ASSERT_TRUE(w.AppendListItem(users, R"({"id": 2})").ok());
+        w.EndList();
+        land();
+        w.FailField("users", "too large");
+        w.Finish();
+      },
+      R"({"data":{"users":null},"errors":[{"message":"too large",)"
+      R"("path":["users"]}]})");
+}
+
+TEST(ResponseWriterLanding, KeepsReversedEdgesUntilTheConnectionEnds) {
+  const Projector users{UserSelection()};
+  ExpectLandedEqualsWhole(
+      [&](ResponseWriter& w, auto land) {
+        ASSERT_TRUE(w.WriteObject("me", users, R"({"id": 9})").ok());
+        land();
+        w.BeginConnection("users", /*reversed=*/true);
+        ASSERT_TRUE(w.AppendEdge(users, "c2", R"({"id": 2})").ok());
+        land();
+        ASSERT_TRUE(w.AppendEdge(users, "c1", R"({"id": 1})").ok());
+        land();
+        w.EndConnection({false, true});
+        land();
+        w.Finish();
+      },
+      R"({"data":{"me":{"id":9,"name":null},"users":{"edges":[)"
+      R"({"cursor":"c1","node":{"id":1,"name":null}},)"
+      R"({"cursor":"c2","node":{"id":2,"name":null}}],)"
+      R"("pageInfo":{"hasNextPage":false,"hasPreviousPage":true,)"
+      R"("startCursor":"c1","endCursor":"c2"}}}})");
+}
+
+TEST(ResponseWriterLanding, CountsLandedBytesInTheBodySize) {
+  std::string rest = "prefix:";
+  testing::StringDestination destination;
+  ResponseWriter writer(&rest);
+  writer.LandIn(&destination);
+  writer.WriteNull("a");
+  writer.Land();
+  writer.WriteNull("b");
+  writer.Finish();
+  const std::string expected = R"(prefix:{"data":{"a":null,"b":null}})";
+  EXPECT_EQ(writer.bytes_written(), expected.size());
+  writer.Land();
+  EXPECT_EQ(destination.bytes(), expected);
 }
 
 }  // namespace

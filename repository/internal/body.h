@@ -21,15 +21,21 @@ absl::Status TooLargeError(size_t cap, absl::string_view key,
                            absl::string_view where);
 
 // The body under construction: the writer, the size cap, and the pieces
-// handed to a streaming consumer.
+// handed to a streaming consumer or landed in a destination (every
+// kLandingPieceBytes).
 class Body {
  public:
-  Body(std::string* out, BodySink* sink, size_t chunk_bytes, size_t cap)
+  Body(std::string* out, BodySink* sink, size_t chunk_bytes, size_t cap,
+       response::Destination* destination = nullptr)
       : writer_(out),
         out_(out),
         sink_(sink),
-        chunk_bytes_(chunk_bytes),
-        cap_(cap) {}
+        destination_(destination),
+        chunk_bytes_(destination != nullptr ? kLandingPieceBytes
+                                            : chunk_bytes),
+        cap_(cap) {
+    if (destination_ != nullptr) writer_.LandIn(destination_);
+  }
 
   response::ResponseWriter& writer() { return writer_; }
 
@@ -41,7 +47,10 @@ class Body {
       cap_hit_ = true;
       return TooLarge(key, absl::StrCat("after ", rows, " rows"));
     }
-    if (sink_ != nullptr && out_->size() >= chunk_bytes_) return Flush();
+    if ((sink_ != nullptr || destination_ != nullptr) &&
+        out_->size() >= chunk_bytes_) {
+      return Flush();
+    }
     return absl::OkStatus();
   }
 
@@ -49,7 +58,9 @@ class Body {
     return TooLargeError(cap_, key, where);
   }
 
+  // Hands what is final to the consumer, or lands it.
   absl::Status Flush() {
+    if (destination_ != nullptr) writer_.Land();
     if (sink_ == nullptr) return absl::OkStatus();
     piece_.clear();
     writer_.TakeBytes(&piece_);
@@ -59,7 +70,7 @@ class Body {
   }
 
   // After the body is finished: ResourceExhausted when it is past the cap
-  // and nothing has left yet.
+  // and nothing has left yet (landed bytes have not left).
   absl::Status CheckFinalSize(absl::string_view key) {
     if (cap_ == 0 || sent_ || writer_.bytes_written() <= cap_) {
       return absl::OkStatus();
@@ -77,6 +88,7 @@ class Body {
   response::ResponseWriter writer_;
   std::string* out_;
   BodySink* sink_;
+  response::Destination* destination_;
   size_t chunk_bytes_;
   size_t cap_;
   std::string piece_;
