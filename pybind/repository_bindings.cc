@@ -22,6 +22,7 @@
 #include "proto/query.pb.h"
 #include "pybind/async_bindings.h"
 #include "pybind/backend_bindings.h"
+#include "pybind/bytes_landing.h"
 #include "pybind/call_args.h"
 #include "pybind/errors.h"
 #include "pybind/operator_bindings.h"
@@ -41,6 +42,11 @@ namespace {
 // The largest piece a streamed body may be asked for (find_stream's
 // chunk_bytes): a piece is buffered whole, max_pending + 1 times.
 constexpr int64_t kMaxChunkBytes = int64_t{64} << 20;
+
+// A query of at most this many rows (RowBound) returns its body copied
+// into a new bytes; a bigger one lands it (BytesLanding) once its shape's
+// body size is known.
+constexpr int64_t kLandingMinRows = 100;
 
 // Keyset pagination arguments of find(); any of them makes the result a
 // connection.
@@ -134,12 +140,13 @@ class QueryBatchMember : public BatchMember {
   using Result = std::optional<absl::StatusOr<std::string>>;
   QueryBatchMember(const Repository* repository, v1::QueryDefinition query,
                    exec::RequestContext context, std::shared_ptr<Result> result,
-                   int64_t rows)
+                   int64_t rows, std::shared_ptr<BytesLanding> landing)
       : repository_(repository),
         query_(std::move(query)),
         context_(std::move(context)),
         result_(std::move(result)),
-        rows_(rows) {}
+        rows_(rows),
+        landing_(std::move(landing)) {}
 
   int64_t weight() const override { return rows_; }
 
@@ -147,7 +154,7 @@ class QueryBatchMember : public BatchMember {
     exec::RequestContext context = context_;
     context.cancelled = env.cancelled;
     context.stats = env.stats != nullptr ? env.stats : stats;
-    result_->emplace(repository_->Execute(query_, context));
+    result_->emplace(repository_->Execute(query_, context, landing_.get()));
   }
 
   bool Compatible(const BatchMember& other) const override {
@@ -174,8 +181,12 @@ class QueryBatchMember : public BatchMember {
     }
     std::vector<const exec::RequestContext*> context_of;
     for (const exec::RequestContext& c : contexts) context_of.push_back(&c);
-    std::vector<absl::StatusOr<std::string>> results =
-        repository_->ExecuteMany(queries, context_of, env.cancelled);
+    std::vector<response::Destination*> destinations;
+    for (QueryBatchMember* member : members) {
+      destinations.push_back(member->landing_.get());
+    }
+    std::vector<absl::StatusOr<std::string>> results = repository_->ExecuteMany(
+        queries, context_of, env.cancelled, destinations);
     for (size_t i = 0; i < members.size(); ++i) {
       members[i]->result_->emplace(std::move(results[i]));
     }
@@ -187,6 +198,7 @@ class QueryBatchMember : public BatchMember {
   exec::RequestContext context_;
   std::shared_ptr<Result> result_;
   int64_t rows_;  // RowBound of query_: its weight in a group
+  std::shared_ptr<BytesLanding> landing_;  // null: the body is returned
 };
 
 class PyRepository {
@@ -575,15 +587,29 @@ class PyRepository {
                      const char* operation) {
     std::string view = query.roots_size() > 0 ? query.roots(0).view() : "";
     std::optional<int64_t> rows = RowBound(query);
+    // A body that may be big lands in the bytes object the call returns,
+    // sized from the last body of its shape. Finding that size plans the
+    // query once more (from the plan cache), here with the GIL: calls of a
+    // few rows skip it.
+    py::object bytes;
+    std::shared_ptr<BytesLanding> landing;
+    if (!rows.has_value() || *rows > kLandingMinRows) {
+      landing = BytesLanding::Make(repository_->BodySizeHint(query),
+                                   kLandingPieceBytes, &bytes);
+    }
     auto result =
         std::make_shared<std::optional<absl::StatusOr<std::string>>>();
     auto member = std::make_shared<QueryBatchMember>(
-        repository_, std::move(query), context, result, rows.value_or(0));
+        repository_, std::move(query), context, result, rows.value_or(0),
+        landing);
     PreparedCall call;
     call.deadline = context.deadline;
     call.run = [member](JobEnv& env) { member->RunAlone(env); };
-    call.finish = [result, keepalive]() -> py::object {
-      return py::bytes(ValueOrRaise(std::move(**result)));
+    call.finish = [result, keepalive, landing,
+                   bytes = std::move(bytes)]() mutable -> py::object {
+      std::string body = ValueOrRaise(std::move(**result));
+      if (landing == nullptr) return py::bytes(body);
+      return landing->Take(std::move(bytes));
     };
     if (rows.has_value()) call.batch = member;
     return Observed(operation, std::move(view), std::move(call));
