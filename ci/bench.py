@@ -335,7 +335,9 @@ MEMORY_CHILD = ROOT / "ci" / "bench_memory.py"
 
 def memory(url, schema, rows):
     """Peak RSS growth of one list call through native and through psycopg,
-    each in a fresh process (ci/bench_memory.py); MB (10^6 bytes)."""
+    each in a fresh process (ci/bench_memory.py), and of a second call of
+    the same shape there (None where the peak cannot be reset); MB (10^6
+    bytes)."""
     out = {}
     for path in ("native", "psycopg"):
         proc = subprocess.run(
@@ -349,6 +351,7 @@ def memory(url, schema, rows):
             sys.exit(f"bench: the memory child ({path}) got {child['items']} "
                      f"items, not {rows}")
         out[f"rss_{path}_mb"] = round(child["growth_mb"], 3)
+        out[f"rss_{path}_again_mb"] = child["again_growth_mb"]
     # None when psycopg's call did not raise the peak (a tiny table).
     out["rss_vs_psycopg"] = (
         round(out["rss_native_mb"] / out["rss_psycopg_mb"], 3)
@@ -563,7 +566,17 @@ def print_memory(figures, rows):
           f"in a fresh process: native {figures['rss_native_mb']:.1f} MB, "
           f"psycopg {figures['rss_psycopg_mb']:.1f} MB, native/psycopg "
           f"{ratio_text(ratio)} (<= {TARGET_RSS_VS_PSYCOPG:g}: "
-          f"{'met' if met else 'MISSED'})")
+          f"{'met' if met else 'MISSED'}); {again_text(figures)}")
+
+
+def again_text(figures):
+    native, psycopg = (figures["rss_native_again_mb"],
+                       figures["rss_psycopg_again_mb"])
+    if native is None or psycopg is None:
+        return "a second call: not measured (the peak cannot be reset here)"
+    return (f"a second call of the same shape (native's body lands in the "
+            f"bytes returned): native {native:.1f} MB, psycopg "
+            f"{psycopg:.1f} MB")
 
 
 def print_table(results, transform, figures):
@@ -764,6 +777,8 @@ def print_scaling(figures):
         print(f"  {span:>14}: " + ", ".join(f"{p} {e[p]:.3f}" for p in PATHS))
     print("  rss: peak RSS growth of one call, each path in a fresh process "
           "(MB = 10^6 bytes)")
+    for n in sizes:
+        print(f"  at {n} rows, {again_text(figures['per_size'][str(n)])}")
     print()
     print(f"targets: native at most {TARGET_SCALING_VS_LIBPQ:g}x the floor at "
           f"every size (worst {figures['list_vs_libpq_max']:.2f}x at "
