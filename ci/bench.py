@@ -628,13 +628,14 @@ def print_table(results, transform, figures):
 
 def scaling_rounds(rows, repeat, quick):
     """(timed rounds, every): native and the floor run in every round,
-    psycopg and asyncpg (10x slower) in every `every`-th; both get about
-    repeat * 10,000 / rows samples, the fast paths at least 9 and the slow
-    ones at least 3."""
+    psycopg and asyncpg (10x slower) in every `every`-th. The slow paths
+    get about repeat * 10,000 / rows samples (at least 3); the fast ones,
+    whose ratio is the target, three times as many (at least 15), so that
+    one slow spell on the machine moves their medians less."""
     if quick:
         return 2, 1
     want = math.ceil(repeat * 10000 / rows)
-    fast, slow = max(9, want), max(3, want)
+    fast, slow = max(15, 3 * want), max(3, want)
     return fast, max(1, fast // slow)
 
 
