@@ -44,7 +44,7 @@ class BytesLanding : public response::Destination {
 
   char* data_;  // the bytes object's buffer
   size_t capacity_;
-  size_t size_ = 0;  // of data_ written
+  size_t size_ = 0;       // of data_ written
   std::string overflow_;  // what did not fit, after data_
 };
 

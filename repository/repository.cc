@@ -122,18 +122,15 @@ absl::StatusOr<std::vector<planner::RootPlan>> Repository::PlanAll(
 
 absl::StatusOr<size_t> Repository::Run(
     const std::vector<planner::RootPlan>& plans,
-                             const exec::RequestContext& context,
-                             std::string* out, BodySink* sink,
-                             size_t chunk_bytes,
-                             response::Destination* destination) const {
+    const exec::RequestContext& context, std::string* out, BodySink* sink,
+    size_t chunk_bytes, response::Destination* destination) const {
   // A whole body (not streamed in pieces) is sized ahead from the last one
   // of the same shapes; a landed one by its destination.
   const size_t start = out->size();
   if (sink == nullptr && destination == nullptr) {
     out->reserve(start + repository_internal::BodySizeHint(plans));
   }
-  Body body(out, sink, chunk_bytes, options_.max_response_bytes,
-            destination);
+  Body body(out, sink, chunk_bytes, options_.max_response_bytes, destination);
   Sequencer sequencer;
   std::vector<std::unique_ptr<RootSink>> roots;
   std::vector<exec::Statement> statements;

@@ -275,11 +275,10 @@ class Repository {
       const v1::QueryDefinition& query) const;
   // Writes the body of `plans` after *body (or to `sink`, or landed in
   // `destination`); returns its size.
-  absl::StatusOr<size_t> Run(const std::vector<planner::RootPlan>& plans,
-                             const exec::RequestContext& context,
-                             std::string* body, BodySink* sink,
-                             size_t chunk_bytes,
-                             response::Destination* destination = nullptr) const;
+  absl::StatusOr<size_t> Run(
+      const std::vector<planner::RootPlan>& plans,
+      const exec::RequestContext& context, std::string* body, BodySink* sink,
+      size_t chunk_bytes, response::Destination* destination = nullptr) const;
 
   std::shared_ptr<const where::Schema> schema_;
   std::shared_ptr<const where::OperatorRegistry> operators_;

@@ -164,7 +164,7 @@ class ResponseWriter {
   size_t position() const { return taken_ + out_->size(); }
 
   std::string* out_;
-  size_t taken_ = 0;  // bytes moved out by TakeBytes or Land
+  size_t taken_ = 0;                    // bytes moved out by TakeBytes or Land
   Destination* destination_ = nullptr;  // where Land moves them
   size_t field_count_ = 0;  // root fields in *out
   // The current root field: its key, and where its bytes (separator

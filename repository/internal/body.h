@@ -31,8 +31,7 @@ class Body {
         out_(out),
         sink_(sink),
         destination_(destination),
-        chunk_bytes_(destination != nullptr ? kLandingPieceBytes
-                                            : chunk_bytes),
+        chunk_bytes_(destination != nullptr ? kLandingPieceBytes : chunk_bytes),
         cap_(cap) {
     if (destination_ != nullptr) writer_.LandIn(destination_);
   }
