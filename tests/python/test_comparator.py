@@ -6,7 +6,9 @@ through a Repository, one side altered at a known path the way a backend
 could alter it (psycopg's float parsing, a reordered list, a lost key)."""
 import datetime
 import json
+import sys
 import threading
+import time
 from collections import OrderedDict
 from decimal import Decimal
 
@@ -154,9 +156,8 @@ def test_invalid_json_names_the_side_and_offset(fn):
         fn.compare(b'{"a":1}', b'{"a":1,}')
     assert str(info.value) == ("invalid JSON in the candidate body at byte "
                                "7: expected a key")
-    if hasattr(fn, "InvalidInputError"):
-        assert isinstance(info.value, fn.InvalidInputError)
-        assert info.value.code == "INVALID_ARGUMENT"
+    assert isinstance(info.value, fn.InvalidInputError)
+    assert info.value.code == "INVALID_ARGUMENT"
     with pytest.raises(ValueError, match="primary body at byte 0"):
         fn.compare(b"", b"{}")
     with pytest.raises(ValueError, match="nested deeper than 512"):
@@ -172,9 +173,7 @@ def test_bodies_as_bytes_str_bytearray_or_memoryview(fn):
         fn.compare(1, "{}")
 
 
-def test_comparisons_run_in_parallel_threads(fn):
-    # The GIL is released during a comparison: many threads share the work
-    # and each gets its own answer.
+def test_threads_sharing_comparisons_get_their_own_answers(fn):
     a = json.dumps([{"id": i, "v": i} for i in range(20000)])
     b = json.dumps([{"id": i, "v": i + (i == 777)} for i in range(20000)])
     results = [None] * 8
@@ -188,12 +187,57 @@ def test_comparisons_run_in_parallel_threads(fn):
     for t in threads:
         t.start()
     for t in threads:
-        t.join()
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a comparison hung"
     for k, r in enumerate(results):
         if k % 2:
             assert kinds(r) == [("number", "[777].v")]
         else:
             assert r.equal
+
+
+def test_a_comparison_releases_the_gil(fn):
+    # Another Python thread counts while a comparison runs. With the switch
+    # interval at 100 s, a thread that holds the GIL keeps it until it
+    # blocks: between `before` and `after` below (no blocking call but
+    # compare), the counter can only move if compare released the GIL. A
+    # comparison is short, so the thread compares until one call saw the
+    # counter move; one that never releases it fails at the deadline.
+    a = json.dumps([{"id": i, "v": i} for i in range(20000)])
+    b = json.dumps([{"id": i, "v": i + (i == 777)} for i in range(20000)])
+    counted, stop = [0], threading.Event()
+    seen = {}
+
+    def count():
+        while not stop.is_set():
+            counted[0] += 1
+            time.sleep(0.0005)  # blocks: hands the GIL back
+
+    def compare():
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            before = counted[0]
+            c = fn.compare(a, b)
+            after = counted[0]
+            if after > before:
+                seen.update(moved=after - before, kinds=kinds(c))
+                return
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(100)
+    try:
+        counter = threading.Thread(target=count, daemon=True)
+        comparer = threading.Thread(target=compare, daemon=True)
+        counter.start()
+        comparer.start()
+        comparer.join(timeout=120)
+    finally:
+        stop.set()
+        sys.setswitchinterval(interval)
+    counter.join(timeout=60)
+    assert not comparer.is_alive(), "the comparison hung"
+    assert seen.get("moved", 0) > 0, "no other thread ran during a comparison"
+    assert seen["kinds"] == [("number", "[777].v")]
 
 
 # --- Real responses from PostgreSQL ----------------------------------------

@@ -15,6 +15,8 @@ from decimal import Decimal
 
 import pytest
 
+from server_gate import Call, Gate, assert_in_flight_together
+
 
 def users_where(raw, pred):
     return [r for r in raw["v_user"] if pred(r)]
@@ -436,7 +438,24 @@ def test_explain_shows_the_page_statement(repo, users):
     assert params == ["9", "11"]
 
 
-def test_value_calls_run_concurrently(repo, users, raw):
+def test_value_calls_run_concurrently(fn, db_url, sample, repo, users, raw):
+    # Two count() calls, each from its own thread, wait on the server at the
+    # same time while other Python threads run (server_gate.py).
+    gate = Gate(db_url, sample)
+    pool = fn.Pool(db_url, min_size=0, max_size=2, acquire_timeout=30,
+                   application_name=gate.app)
+    gated = fn.Repository(pool, gate.register(fn.Schema()),
+                          statement_timeout=60)
+    with gate:
+        calls = [Call(lambda: gated.count(gate.view)).started()
+                 for _ in range(2)]
+        assert_in_flight_together(gate, calls)
+    for call in calls:
+        call.finish()
+        assert call.error is None, repr(call.error)
+        assert call.result == len(raw["v_user"])
+
+    # Many threads sharing one Repository each get their own answer.
     expected = len(raw["v_user"])
     results, errors = [], []
 
@@ -452,5 +471,6 @@ def test_value_calls_run_concurrently(repo, users, raw):
         t.start()
     for t in threads:
         t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a call hung"
     assert not errors
     assert results == [expected] * 60
