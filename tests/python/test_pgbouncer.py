@@ -202,31 +202,59 @@ def test_server_connections_are_shared_between_clients(fn, registry, urls):
 
 
 # --- PgBouncer mode of the Repository -------------------------------------
-# Another change adds Repository(..., pgbouncer=True), which turns off named
-# prepared statements (they break under PgBouncer 1.18 transaction pooling,
-# where consecutive transactions of one client may run on different server
-# connections). Until the build accepts the keyword this test asserts the
-# current behaviour instead: the Repository uses unnamed statements only, so
-# the default already works through transaction pooling. It is not a skip.
+# Repository(..., pgbouncer=True) prepares no named statement: under
+# PgBouncer 1.18 transaction pooling, consecutive transactions of one client
+# may run on different server connections, where a statement prepared on
+# one does not exist.
 
-def pgbouncer_keyword_supported(fn, pool, registry):
-    try:
-        fn.Repository(pool, registry, pgbouncer=True)
-        return True
-    except TypeError:
-        return False
+@pytest.fixture(scope="module")
+def prepared_probe(fn, urls):
+    """A view over the named prepared statements of the session that runs
+    it, limited to those that name the view itself: a call that ran it as a
+    named statement finds its own statement there."""
+    direct, _ = urls
+    view = f'"{SCHEMA}".v_prepared'
+    with psycopg.connect(direct, autocommit=True) as conn:
+        conn.execute(f"""
+            CREATE VIEW {view} AS
+            SELECT md5(name)::uuid AS id,
+                   jsonb_build_object('id', md5(name)::uuid,
+                                      'statement', statement) AS data
+            FROM pg_prepared_statements
+            WHERE statement LIKE '%"{SCHEMA}"."v_prepared"%'""")
+    schema = fn.Schema()
+    schema.add_view(f"{SCHEMA}.v_prepared", "Prepared",
+                    {"id": "UUID", "statement": "String"},
+                    columns={"id": "uuid", "data": "jsonb"})
+    return schema
+
+
+def prepared_statements_seen(repo, times=5):
+    """The named statements naming v_prepared that its calls saw."""
+    return [r["statement"] for _ in range(times)
+            for r in json.loads(repo.find(f"{SCHEMA}.v_prepared", field="p",
+                                          selection="statement"))["data"]["p"]]
+
+
+def test_pgbouncer_mode_prepares_no_statement(fn, urls, prepared_probe):
+    direct, bouncer = urls
+    # Directly, so that no PgBouncer server connection keeps the statement:
+    # the default Repository runs a repeated shape as a named statement
+    # (the probe can see one) ...
+    pool = fn.Pool(direct, min_size=0, max_size=1, acquire_timeout=20)
+    assert prepared_statements_seen(fn.Repository(pool, prepared_probe))
+    # ... and pgbouncer=True does not, directly or through PgBouncer.
+    for url in (direct, bouncer):
+        pool = fn.Pool(url, min_size=0, max_size=1, acquire_timeout=20)
+        repo = fn.Repository(pool, prepared_probe, pgbouncer=True)
+        assert prepared_statements_seen(repo) == [], url
 
 
 def test_repository_pgbouncer_mode(fn, registry, urls, expected):
     _, bouncer = urls
     calls, want = expected
     pool = fn.Pool(bouncer, min_size=0, max_size=2, acquire_timeout=20)
-    if pgbouncer_keyword_supported(fn, pool, registry):
-        repo = fn.Repository(pool, registry, pgbouncer=True)
-    else:
-        # NOTE: `pgbouncer=` not supported by this build (yet); checking that
-        # the default Repository (unnamed statements only) works instead.
-        repo = fn.Repository(pool, registry)
+    repo = fn.Repository(pool, registry, pgbouncer=True)
     errors = []
 
     def worker(offset):
