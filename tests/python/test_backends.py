@@ -375,6 +375,18 @@ def test_a_failed_statement_aborts_a_python_backends_transaction(
             assert tx_count_failed is fn.InvalidInputError
             assert tx.count(view) > 0
             tx.rollback()
+        # A statement the server refuses aborts the transaction: the next
+        # call is refused, and commit rolls back and says so.
+        tx = r.transaction()
+        assert tx.count(view) > 0
+        with pytest.raises(fn.DatabaseError) as e:
+            tx.count(view, where={"firstName": {"matches": "(unclosed"}})
+        assert e.value.sqlstate == "2201B"  # invalid regular expression
+        with pytest.raises(fn.TransactionError, match="aborted"):
+            tx.count(view)
+        with pytest.raises(fn.TransactionError, match="rolled back"):
+            tx.commit()
+        assert not tx.open
 
 
 def test_commit_after_a_server_error_rolls_back(fn, pool, schema):

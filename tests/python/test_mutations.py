@@ -257,12 +257,16 @@ def test_failed_statement_aborts_the_transaction(fn, mrepo, db):
         tx.rollback()
 
 
-def test_context_is_per_transaction(fn, mrepo):
+def test_context_is_per_transaction(fn, mrepo, db):
+    create(mrepo, {"id": str(uuid.uuid4()), "name": "counted"})
+    stored = db.execute(f'SELECT count(*) FROM "{SCHEMA}".tb_account'
+                        ).fetchone()[0]
+    assert stored > 0
     with mrepo.transaction(context={"tenant_id": TENANT}) as tx:
         with pytest.raises(fn.InvalidInputError, match="context variables"):
             tx.count(f"{SCHEMA}.v_account", context={"user_id": "x"})
         # A timeout alone is fine: it is the call's deadline.
-        assert tx.count(f"{SCHEMA}.v_account", timeout=5) >= 0
+        assert tx.count(f"{SCHEMA}.v_account", timeout=5) == stored
 
 
 def test_transaction_options(fn, mrepo, db):
@@ -277,7 +281,10 @@ def test_transaction_options(fn, mrepo, db):
     with pytest.raises(ValueError, match="isolation"):
         mrepo.transaction(isolation="chaos")
     with mrepo.transaction(isolation="serializable") as tx:
-        assert tx.exists(f"{SCHEMA}.v_account") in (True, False)
+        assert tx.run("SELECT current_setting('transaction_isolation') "
+                      "AS isolation") == [{"isolation": "serializable"}]
+        assert tx.exists(f"{SCHEMA}.v_account") is bool(db.execute(
+            f'SELECT count(*) FROM "{SCHEMA}".tb_account').fetchone()[0])
 
 
 def test_abandoned_transaction_rolls_back_and_frees_its_connection(fn, mrepo, db, pool):
