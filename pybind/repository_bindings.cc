@@ -140,12 +140,15 @@ class QueryBatchMember : public BatchMember {
   using Result = std::optional<absl::StatusOr<std::string>>;
   QueryBatchMember(const Repository* repository, v1::QueryDefinition query,
                    exec::RequestContext context, std::shared_ptr<Result> result,
-                   int64_t rows, std::shared_ptr<BytesLanding> landing)
+                   int64_t rows,
+                   std::optional<std::vector<planner::RootPlan>> plans,
+                   std::shared_ptr<BytesLanding> landing)
       : repository_(repository),
         query_(std::move(query)),
         context_(std::move(context)),
         result_(std::move(result)),
         rows_(rows),
+        plans_(std::move(plans)),
         landing_(std::move(landing)) {}
 
   int64_t weight() const override { return rows_; }
@@ -154,7 +157,10 @@ class QueryBatchMember : public BatchMember {
     exec::RequestContext context = context_;
     context.cancelled = env.cancelled;
     context.stats = env.stats != nullptr ? env.stats : stats;
-    result_->emplace(repository_->Execute(query_, context, landing_.get()));
+    result_->emplace(
+        plans_.has_value()
+            ? repository_->ExecutePlanned(*plans_, context, landing_.get())
+            : repository_->Execute(query_, context, landing_.get()));
   }
 
   bool Compatible(const BatchMember& other) const override {
@@ -198,6 +204,9 @@ class QueryBatchMember : public BatchMember {
   exec::RequestContext context_;
   std::shared_ptr<Result> result_;
   int64_t rows_;  // RowBound of query_: its weight in a group
+  // Planned when the call was prepared (to size its landing); else the
+  // query is planned when it runs.
+  std::optional<std::vector<planner::RootPlan>> plans_;
   std::shared_ptr<BytesLanding> landing_;  // null: the body is returned
 };
 
@@ -588,20 +597,27 @@ class PyRepository {
     std::string view = query.roots_size() > 0 ? query.roots(0).view() : "";
     std::optional<int64_t> rows = RowBound(query);
     // A body that may be big lands in the bytes object the call returns,
-    // sized from the last body of its shape. Finding that size plans the
-    // query once more (from the plan cache), here with the GIL: calls of a
-    // few rows skip it.
+    // sized from the last body of its shapes: the query is planned here,
+    // with the GIL, and runs from these plans. A query that does not plan
+    // is planned again when it runs, which raises its error as any call's.
+    // Calls of a few rows skip this.
     py::object bytes;
     std::shared_ptr<BytesLanding> landing;
+    std::optional<std::vector<planner::RootPlan>> plans;
     if (!rows.has_value() || *rows > kLandingMinRows) {
-      landing = BytesLanding::Make(repository_->BodySizeHint(query),
-                                   kLandingPieceBytes, &bytes);
+      absl::StatusOr<std::vector<planner::RootPlan>> planned =
+          repository_->Plan(query);
+      if (planned.ok()) {
+        landing = BytesLanding::Make(Repository::BodySizeHint(*planned),
+                                     kLandingPieceBytes, &bytes);
+        plans = *std::move(planned);
+      }
     }
     auto result =
         std::make_shared<std::optional<absl::StatusOr<std::string>>>();
     auto member = std::make_shared<QueryBatchMember>(
         repository_, std::move(query), context, result, rows.value_or(0),
-        landing);
+        std::move(plans), landing);
     PreparedCall call;
     call.deadline = context.deadline;
     call.run = [member](JobEnv& env) { member->RunAlone(env); };

@@ -169,6 +169,22 @@ absl::StatusOr<std::string> Repository::Execute(
   CallRecorder record(context.stats);
   RETURN_IF_ERROR(exec::ValidateRequestContext(context));
   ASSIGN_OR_RETURN(std::vector<planner::RootPlan> plans, PlanAll(query));
+  return RunPlanned(plans, context, destination, record);
+}
+
+absl::StatusOr<std::string> Repository::ExecutePlanned(
+    const std::vector<planner::RootPlan>& plans,
+    const exec::RequestContext& context,
+    response::Destination* destination) const {
+  CallRecorder record(context.stats);
+  RETURN_IF_ERROR(exec::ValidateRequestContext(context));
+  return RunPlanned(plans, context, destination, record);
+}
+
+absl::StatusOr<std::string> Repository::RunPlanned(
+    const std::vector<planner::RootPlan>& plans,
+    const exec::RequestContext& context, response::Destination* destination,
+    CallRecorder& record) const {
   record.set_shape(plans);
   bool entered;
   RETURN_IF_ERROR(EnterGate(context, &entered));
@@ -181,9 +197,8 @@ absl::StatusOr<std::string> Repository::Execute(
   return body;
 }
 
-size_t Repository::BodySizeHint(const v1::QueryDefinition& query) const {
-  absl::StatusOr<std::vector<planner::RootPlan>> plans = PlanAll(query);
-  return plans.ok() ? repository_internal::BodySizeHint(*plans) : 0;
+size_t Repository::BodySizeHint(const std::vector<planner::RootPlan>& plans) {
+  return repository_internal::BodySizeHint(plans);
 }
 
 std::vector<absl::StatusOr<std::string>> Repository::ExecuteMany(

@@ -72,6 +72,10 @@ class BodySink {
   virtual absl::Status OnBytes(absl::string_view bytes) = 0;
 };
 
+namespace repository_internal {
+class CallRecorder;
+}  // namespace repository_internal
+
 // Call statistics: when a call's context has `stats` (exec::CallStats),
 // every call below sets its execution time and the bytes it returned,
 // however it ends; the backend adds the acquire wait and rows and the
@@ -129,11 +133,25 @@ class Repository {
       const exec::RequestContext& context = {},
       response::Destination* destination = nullptr) const;
 
-  // The bytes to have ready for the body of `query`: the size of the last
+  // The plans of every root of `query`, as Execute makes them first (its
+  // planning errors), for a caller that needs them before the call runs:
+  // ExecutePlanned then runs them without planning again (so a Python
+  // operator renders once), and BodySizeHint sizes the body's buffer.
+  absl::StatusOr<std::vector<planner::RootPlan>> Plan(
+      const v1::QueryDefinition& query) const {
+    return PlanAll(query);
+  }
+
+  // Execute, for plans made by this repository's Plan.
+  absl::StatusOr<std::string> ExecutePlanned(
+      const std::vector<planner::RootPlan>& plans,
+      const exec::RequestContext& context = {},
+      response::Destination* destination = nullptr) const;
+
+  // The bytes to have ready for the body of `plans`: the size of the last
   // body of the same plan shapes and a little more (an eighth and 4 KiB);
-  // 0 when none is known or the query does not plan. Plans it (from the
-  // plan cache once seen).
-  size_t BodySizeHint(const v1::QueryDefinition& query) const;
+  // 0 when none is known.
+  static size_t BodySizeHint(const std::vector<planner::RootPlan>& plans);
 
   // Execute for several independent queries whose contexts carry the same
   // settings (variables, role, statement_timeout): their statements go to
@@ -273,6 +291,11 @@ class Repository {
 
   absl::StatusOr<std::vector<planner::RootPlan>> PlanAll(
       const v1::QueryDefinition& query) const;
+  // Execute once planned: the transaction gate, the run, the stats.
+  absl::StatusOr<std::string> RunPlanned(
+      const std::vector<planner::RootPlan>& plans,
+      const exec::RequestContext& context, response::Destination* destination,
+      repository_internal::CallRecorder& record) const;
   // Writes the body of `plans` after *body (or to `sink`, or landed in
   // `destination`); returns its size.
   absl::StatusOr<size_t> Run(

@@ -154,10 +154,11 @@ TEST_F(RepositoryTest, ABodyIsSizedAheadFromTheLastOfItsShape) {
   EXPECT_EQ(*second, *first);
   EXPECT_EQ(second->capacity(), first->size() + first->size() / 8 + 4096);
   // The same size, for a caller that makes the buffer itself.
-  EXPECT_EQ(repository_->BodySizeHint(q), second->capacity());
+  EXPECT_EQ(Repository::BodySizeHint(*repository_->Plan(q)),
+            second->capacity());
   v1::QueryDefinition other = q;
   other.mutable_roots(0)->set_where_json(R"({"qty": {"gt": 1}})");
-  EXPECT_EQ(repository_->BodySizeHint(other), 0u);
+  EXPECT_EQ(Repository::BodySizeHint(*repository_->Plan(other)), 0u);
 }
 
 TEST_F(RepositoryTest, ALandedBodyEqualsTheWholeBody) {
