@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "absl/synchronization/notification.h"
@@ -205,16 +206,27 @@ TEST(AsyncDispatcherTest, PinnedCallsCanBeCancelledAndExpireInTheQueue) {
 
 TEST(AsyncDispatcherTest, WaitDoneReturnsOnceTheCallCompleted) {
   auto d = *AsyncDispatcher::Create(1);
+  absl::Notification release;
   std::atomic<bool> finished{false};
   auto call = d->Submit(
       [&](JobEnv&) {
-        absl::SleepFor(absl::Milliseconds(20));
+        release.WaitForNotificationWithTimeout(absl::Seconds(30));
         finished = true;
       },
       SlotUse::kAcquire, absl::InfiniteFuture());
+  EXPECT_FALSE(call->done());  // it cannot end before the release
+  // The job is released only once this thread is about to wait, so a
+  // WaitDone that returned at once would find it unfinished.
+  std::atomic<bool> waiting{false};
+  std::thread releaser([&] {
+    while (!waiting) absl::SleepFor(absl::Milliseconds(1));
+    release.Notify();
+  });
+  waiting = true;
   call->WaitDone();
   EXPECT_TRUE(finished.load());
   EXPECT_TRUE(call->done());
+  releaser.join();
 }
 
 // A member that records the group it ran in.

@@ -82,11 +82,13 @@ class BodyStreamTest : public ::testing::Test {
     }
   }
 
-  // Statements of the endless view still running on the server.
+  // Statements of this test's endless view still running on the server
+  // (not another test process's: the schema name holds the pid).
   int RunningEndless() {
-    auto n = schema_.admin().Column(
+    auto n = schema_.admin().Column(absl::StrCat(
         "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND "
-        "query LIKE '%v_endless%' AND pid <> pg_backend_pid()");
+        "query LIKE '%",
+        schema_.name(), "%v_endless%' AND pid <> pg_backend_pid()"));
     return n.empty() ? -1 : std::stoi(n[0]);
   }
 

@@ -5,9 +5,26 @@
 #include <cstdlib>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
 #include "gtest/gtest.h"
 
 namespace fraiseql::testing {
+
+bool WaitFor(const std::function<bool()>& condition, absl::Duration timeout) {
+  const absl::Time give_up = absl::Now() + timeout;
+  while (!condition()) {
+    if (absl::Now() > give_up) return false;
+    absl::SleepFor(absl::Milliseconds(1));
+  }
+  return true;
+}
+
+const std::string& RunId() {
+  static const std::string* id = new std::string(
+      absl::StrCat(getpid(), "_", absl::ToUnixNanos(absl::Now()) % 1000000007));
+  return *id;
+}
 
 std::string DatabaseUrl() {
   const char* url = std::getenv("FRAISEQL_DATABASE_URL");
@@ -73,8 +90,28 @@ std::vector<std::string> AdminConnection::Column(const std::string& sql) {
   return values;
 }
 
+void AdminConnection::WaitUntilGone(const std::vector<std::string>& pids) {
+  if (pids.empty()) return;
+  const std::string sql =
+      absl::StrCat("SELECT count(*) FROM pg_stat_activity WHERE pid IN (",
+                   absl::StrJoin(pids, ", "), ")");
+  auto gone = [&] { return Column(sql) == std::vector<std::string>{"0"}; };
+  EXPECT_TRUE(WaitFor(gone))
+      << "backends " << absl::StrJoin(pids, ", ")
+      << " still in pg_stat_activity after " << kHungTestDeadline;
+}
+
+void AdminConnection::TerminateBackends(const std::vector<std::string>& pids) {
+  for (const std::string& pid : pids) {
+    EXPECT_EQ(Column(absl::StrCat("SELECT pg_terminate_backend(", pid, ")")),
+              std::vector<std::string>{"t"})
+        << "no backend " << pid << " to terminate";
+  }
+  WaitUntilGone(pids);
+}
+
 ScopedSchema::ScopedSchema(const std::string& name)
-    : name_(absl::StrCat("fql_test_", name, "_", getpid())) {
+    : name_(absl::StrCat("fql_test_", name, "_", RunId())) {
   admin_.Exec(absl::StrCat("DROP SCHEMA IF EXISTS ", name_,
                            " CASCADE; CREATE SCHEMA ", name_));
 }
