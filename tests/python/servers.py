@@ -2,6 +2,8 @@
 (ci/postgres, its standby, ci/pgbouncer)."""
 import pathlib
 import subprocess
+import sys
+import threading
 import time
 from urllib.parse import urlsplit
 
@@ -52,6 +54,51 @@ def wait_until(predicate, what, timeout=30.0):
                         + (f" (last error: {last_error})" if last_error else ""))
         time.sleep(delay)
         delay = min(delay * 2, 0.2)
+
+
+def next_in_thread(it, result):
+    """Starts a thread that calls next(it) once and appends the piece,
+    "stop" or the exception's class name to `result`. Returns (thread,
+    entered); `entered` is set by the thread's profile hook at the c_call
+    event of next(), right before next() runs (see blocked_in_next)."""
+    entered = threading.Event()
+
+    def hook(frame, event, arg):
+        if event == "c_call" and arg is next:
+            entered.set()
+
+    def run():
+        sys.setprofile(hook)
+        try:
+            result.append(next(it))
+        except StopIteration:
+            result.append("stop")
+        except Exception as e:  # noqa: BLE001 - the caller asserts it
+            result.append(type(e).__name__)
+        finally:
+            sys.setprofile(None)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.caller = run.__code__  # the frame that calls next()
+    thread.start()
+    return thread, entered
+
+
+def blocked_in_next(thread, entered):
+    """Whether `thread` (from next_in_thread) sleeps inside next(), with the
+    GIL released. Called with the GIL held, so the thread is not running
+    Python: `entered` set with its top frame back in run() means it has
+    left the hook and is in the C call (no bytecode runs between the c_call
+    event and the call), and asleep (/proc state S) means it released the
+    GIL and waits inside the stream, not on the GIL."""
+    if not entered.is_set():
+        return False
+    frame = sys._current_frames().get(thread.ident)
+    if frame is None or frame.f_code is not thread.caller:
+        return False
+    with open(f"/proc/self/task/{thread.native_id}/stat") as f:
+        state = f.read().rsplit(")", 1)[1].split()[0]
+    return state == "S"
 
 
 def load_mutation_fixtures(db_url, schema):

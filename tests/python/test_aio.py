@@ -83,6 +83,15 @@ def wait_until(condition, seconds=30.0):
     return False
 
 
+async def until(condition, what, seconds=60.0):
+    """Polls condition() on the loop (yielding between tries) until it
+    holds; fails the test after `seconds`, which only a hung test meets."""
+    give_up = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < give_up, f"timed out waiting for {what}"
+        await asyncio.sleep(0.001)
+
+
 # -- every call --------------------------------------------------------------
 
 
@@ -255,8 +264,11 @@ def test_transactions_hold_their_slot_and_later_calls_wait_for_it(
         # The transaction's own calls still run on its slot.
         assert await tx.run("SELECT 2 AS x") == [{"x": 2}]
         waiting = asyncio.ensure_future(r.run("SELECT 3 AS x"))
-        await asyncio.sleep(0.05)
+        # It waits in the queue (or, if the slot were free, completes).
+        await until(lambda: r.queue_stats()["queued"] == 1 or waiting.done(),
+                    "the call to queue")
         assert not waiting.done()
+        assert r.queue_stats()["queued"] == 1
         await tx.commit()
         return await waiting, r.queue_stats()
 
@@ -442,7 +454,22 @@ def test_groups_hold_at_most_100_rows(apool, schema, users):
     assert run(executes, two_roots(25))["batched_calls"] > 0
 
 
-def test_the_loop_keeps_ticking_while_queries_run(apool, schema):
+def waiting_on_lock(db_url, marker):
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        return conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
+            "'Lock' AND query LIKE %s AND pid <> pg_backend_pid()",
+            (f"%{marker}%",)).fetchone()[0]
+
+
+def test_the_loop_keeps_ticking_while_queries_run(apool, schema, db_url):
+    """Eight queries wait on the server for a lock that only a coroutine on
+    the same loop releases, after ticking while all eight are seen waiting:
+    a call that blocked the loop would keep the ticker (and the release)
+    from running until the calls end in their timeout, not in rows."""
+    marker = f"aio_ticks_{uuid.uuid4().hex[:8]}"
+    key = uuid.uuid4().int % 2 ** 62
+
     async def main():
         r = fresh(apool, schema)
         ticks = 0
@@ -450,17 +477,29 @@ def test_the_loop_keeps_ticking_while_queries_run(apool, schema):
         async def ticker():
             nonlocal ticks
             while True:
-                await asyncio.sleep(0.001)
+                await asyncio.sleep(0)
                 ticks += 1
 
-        t = asyncio.ensure_future(ticker())
-        await asyncio.gather(*[r.run("SELECT pg_sleep(0.3) AS s")
-                               for _ in range(8)])
+        with psycopg.connect(db_url, autocommit=True) as locker:
+            locker.execute("SELECT pg_advisory_lock(%s)", (key,))
+            t = asyncio.ensure_future(ticker())
+            calls = asyncio.gather(*[
+                r.run(f"SELECT '{marker}' AS m FROM "
+                      f"pg_advisory_xact_lock_shared({key})", timeout=30)
+                for _ in range(8)])
+            while await asyncio.to_thread(waiting_on_lock, db_url, marker) < 8:
+                assert not calls.done(), calls.exception()
+            seen_waiting = ticks
+            await until(lambda: ticks >= seen_waiting + 100,
+                        "the ticker to tick while the queries wait")
+            # The lock is still held: none of the queries can have ended.
+            assert not calls.done()
+            locker.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            rows = await calls
         t.cancel()
-        return ticks
+        return rows
 
-    # A blocking call would have stalled the ticker for the whole 0.3 s.
-    assert run(main) > 20
+    assert run_within(main, db_url, marker) == [[{"m": marker}]] * 8
 
 
 def test_uvloop_runs_the_calls_and_cancels(apool, schema, users, repo, db_url):
@@ -551,8 +590,7 @@ def test_cancelling_a_queued_call_never_runs_it(fn, apool, schema, db_url):
         tx = await r.transaction()  # holds the only slot
         task = asyncio.ensure_future(
             r.run(f"INSERT INTO {table} VALUES ($1)", [marker], fetch=False))
-        while r.queue_stats()["queued"] == 0:
-            await asyncio.sleep(0.001)
+        await until(lambda: r.queue_stats()["queued"] == 1, "the call to queue")
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=60)
         assert task in done and task.cancelled()
@@ -613,26 +651,31 @@ def test_cancelling_a_streams_next_cancels_the_query_and_frees_the_slot(
     schema = fn.Schema()
     schema.add_view(slow_view, "Slow", {"id": "Int"})
 
+    # This run's schema: another run's v_slow on the same server is not ours.
+    marker = slow_view.split(".")[0]
+
     async def main():
         r = unbounded(apool, schema)
         stream = r.find_stream(slow_view)
         task = asyncio.ensure_future(stream.__anext__())
-        while not await asyncio.to_thread(sleeping, db_url, "v_slow"):
+        while not await asyncio.to_thread(sleeping, db_url, marker):
             pass
         task.cancel()
         done, _ = await asyncio.wait({task}, timeout=60)
         assert task in done and task.cancelled()
-        assert await asyncio.to_thread(sleeping, db_url, "v_slow") == 0
+        # The stream's producer reads the server's answer to the cancel on
+        # its own thread, after next() has returned: polled (the query would
+        # sleep for an hour; run_within's deadline comes first).
+        while await asyncio.to_thread(sleeping, db_url, marker):
+            pass
         # The stream is closed: its slot comes back without aclose().
-        for _ in range(6000):
-            if r.queue_stats()["free_slots"] == r.queue_stats()["slots"]:
-                break
-            await asyncio.sleep(0.005)
+        await until(lambda: r.queue_stats()["free_slots"] ==
+                    r.queue_stats()["slots"], "the stream's slot to come back")
         with pytest.raises(StopAsyncIteration):
             await stream.__anext__()
         return r.queue_stats()
 
-    stats = run_within(main, db_url, "v_slow")
+    stats = run_within(main, db_url, marker)
     assert stats["free_slots"] == stats["slots"]
 
 

@@ -10,13 +10,12 @@ import pathlib
 import subprocess
 import sys
 import textwrap
-import threading
-import time
 import uuid
 from decimal import Decimal
 
 import psycopg
 import pytest
+from servers import blocked_in_next, next_in_thread, wait_until
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 SCHEMA = f"fql_pytest_boundary_{os.getpid()}"
@@ -83,9 +82,9 @@ def assert_healthy(brepo, bpool):
     body = brepo.find(f"{SCHEMA}.v_all", field="items",
                       order_by=[{"id": "ASC"}], selection="id")
     assert [r["id"] for r in items(body)] == [1, 2, 3]
-    deadline = time.monotonic() + 10
-    while bpool.stats()["in_use"] != 0 and time.monotonic() < deadline:
-        time.sleep(0.01)
+    # A cancelled stream may give its connection back just after the call.
+    wait_until(lambda: bpool.stats()["in_use"] == 0,
+               "every connection to come back to the pool")
     stats = bpool.stats()
     assert stats["in_use"] == 0 and stats["waiting"] == 0
 
@@ -94,7 +93,8 @@ def run_python(code, *args):
     """Runs `code` in a fresh interpreter with the module on its path."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(
-        [str(ROOT / "bazel-bin" / "pybind"), str(ROOT / "bazel-bin" / "proto")])
+        [str(ROOT / "bazel-bin" / "pybind"), str(ROOT / "bazel-bin" / "proto"),
+         str(ROOT / "tests" / "python")])  # servers.py
     return subprocess.run([sys.executable, "-c", textwrap.dedent(code),
                            *args], env=env, capture_output=True, text=True,
                           timeout=300)
@@ -414,9 +414,10 @@ def test_huge_chunk_bytes_is_an_input_error_not_an_abort(db_url, bschema):
 # --- 4. close() while another thread is inside next() -------------------------
 
 CLOSE_DURING_NEXT = """
-    import sys, threading, time
+    import sys, time
     import psycopg
     import fraiseql_native as fn
+    from servers import blocked_in_next, next_in_thread
     url, schema, rounds = sys.argv[1], sys.argv[2], int(sys.argv[3])
     s = fn.Schema()
     s.add_view(f'{schema}.v_locked', 'Locked', {'id': 'Int'},
@@ -432,15 +433,6 @@ CLOSE_DURING_NEXT = """
             assert time.monotonic() < deadline, 'condition not reached'
             time.sleep(0.002)
 
-    def consume(it, entered, result):
-        try:
-            entered.set()
-            result.append(next(it))
-        except StopIteration:
-            result.append('stop')
-        except Exception as e:
-            result.append(type(e).__name__)
-
     outcomes = set()
     with psycopg.connect(url, autocommit=True) as watch:
         def waiting_on_lock():
@@ -455,11 +447,12 @@ CLOSE_DURING_NEXT = """
                 locker.execute(
                     f'LOCK TABLE "{schema}".locked IN ACCESS EXCLUSIVE MODE')
                 it = repo.find_stream(f'{schema}.v_locked')
-                entered, result = threading.Event(), []
-                t = threading.Thread(target=consume, args=(it, entered, result))
-                t.start()
-                entered.wait()
+                result = []
+                t, entered = next_in_thread(it, result)
+                # The statement waits (it started with find_stream) and the
+                # consumer sleeps inside next(), waiting for its piece.
                 wait_for(waiting_on_lock)
+                wait_for(lambda: blocked_in_next(t, entered))
                 it.close()
                 t.join()
                 locker.rollback()
@@ -472,9 +465,8 @@ CLOSE_DURING_NEXT = """
             # And a stream whose producer is blocked on a full queue.
             it = repo.find_stream(f'{schema}.v_many', chunk_bytes=1)
             next(it)
-            entered, result = threading.Event(), []
-            t = threading.Thread(target=consume, args=(it, entered, result))
-            t.start()
+            result = []
+            t, entered = next_in_thread(it, result)
             entered.wait()
             it.close()
             t.join()
@@ -676,19 +668,21 @@ def test_a_second_thread_in_next_is_refused(fn, brepo, bpool, db_url):
         locker.execute(f'LOCK TABLE "{SCHEMA}".locked IN ACCESS EXCLUSIVE MODE')
         it = brepo.find_stream(f"{SCHEMA}.v_locked", field="items")
         result = []
-        first = threading.Thread(target=lambda: result.append(next(it)))
-        first.start()
-        deadline = time.monotonic() + 30
-        while watch.execute(
-                "SELECT count(*) FROM pg_stat_activity WHERE "
-                "wait_event_type = 'Lock' AND query LIKE %s",
-                (f"%{SCHEMA}%",)).fetchone()[0] == 0:
-            assert time.monotonic() < deadline, "the stream never waited"
-            time.sleep(0.005)
+        first, entered = next_in_thread(it, result)
+        # The statement waits for the lock (it started with find_stream),
+        # and the first thread sleeps inside next(): had it not entered yet,
+        # this thread's next() would be the one waiting, for ever.
+        wait_until(lambda: watch.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE "
+            "wait_event_type = 'Lock' AND query LIKE %s",
+            (f"%{SCHEMA}%",)).fetchone()[0] > 0, "the stream to wait")
+        wait_until(lambda: blocked_in_next(first, entered),
+                   "the first thread to wait inside next()")
         with pytest.raises(ValueError, match="already being read"):
             next(it)
         locker.rollback()
-        first.join()
+        first.join(60)
+        assert not first.is_alive(), "the first next() hung"
     assert result and result[0].startswith(b'{"data":{"items":[')
     assert b"".join([result[0], *it]).endswith(b"]}}")
     assert_healthy(brepo, bpool)

@@ -5,7 +5,6 @@ row-level filtering through current_setting, prepared statements and the
 PgBouncer mode."""
 import json
 import os
-import time
 
 import psycopg
 import pytest
@@ -61,10 +60,9 @@ def rows(body, field):
 def test_timeout_raises_query_timeout_error_and_pool_stays_healthy(
         fn, one_conn_repo):
     pool, repo = one_conn_repo
-    start = time.monotonic()
+    # v_slow sleeps 2 s: without the timeout the call would return its row.
     with pytest.raises(fn.QueryTimeoutError) as info:
         repo.find(f"{SCHEMA}.v_slow", field="slow", timeout=0.3)
-    assert time.monotonic() - start < 5
     assert isinstance(info.value, TimeoutError)
     assert not isinstance(info.value, fn.PoolTimeoutError)
     assert info.value.code == "DEADLINE_EXCEEDED"
@@ -73,7 +71,7 @@ def test_timeout_raises_query_timeout_error_and_pool_stays_healthy(
     assert stats["in_use"] == 0
     # The same (only) connection, or a fresh one, answers the next call.
     assert repo.count(f"{SCHEMA}.v_ctx") == 1
-    assert repo.find(f"{SCHEMA}.v_slow", field="slow", timeout=10) == \
+    assert repo.find(f"{SCHEMA}.v_slow", field="slow", timeout=60) == \
         b'{"data":{"slow":[{"a":1}]}}'
 
 

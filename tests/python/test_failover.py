@@ -3,8 +3,9 @@ the multi-host URL primary,standby with target_session_attrs=read-write
 follows the primary when the standby is promoted and the old primary stops.
 
 Calls first land on the old primary; after the promotion and the stop at most
-a couple of calls fail, only with DatabaseUnavailableError and quickly; then
-calls land on the new primary (inet_server_port() through a view).
+a couple of calls fail, only with DatabaseUnavailableError (none hangs: each
+call runs in a thread joined within a deadline that only a hung call misses);
+then calls land on the new primary (inet_server_port() through a view).
 
 This test stops the shared embedded server (ci/postgres), so it only runs when
 FRAISEQL_DATABASE_URL is this checkout's running ci/postgres server. Whatever
@@ -15,7 +16,7 @@ and stopped again unless it ran before the test.
 import json
 import os
 import signal
-import time
+import threading
 import uuid
 
 import psycopg
@@ -24,9 +25,9 @@ from servers import ROOT, ci_postgres, ci_postgres_ok, port_of, wait_until
 
 POSTMASTER_PID = ROOT / ".pg" / "data" / "postmaster.pid"
 SCHEMA = f"fql_pytest_failover_{os.getpid()}"
-DEADLINE_S = 15.0
 MAX_FAILED_CALLS = 2   # after the switch, before a call lands on the new primary
-CALL_BOUND_S = 5.0     # no single call may take longer (acquire 3 s + connect 2 s)
+HUNG_S = 60.0          # a call still running after this is hung (acquire 3 s,
+                       # connect 2 s)
 
 
 def answers(url):
@@ -48,6 +49,25 @@ def stop_primary_only():
 
 def _app():
     return f"fql-pytest-failover-{uuid.uuid4().hex[:8]}"
+
+
+def within_deadline(f):
+    """f()'s result, or its exception raised here; fails the test if f() is
+    still running after HUNG_S."""
+    done = {}
+
+    def run():
+        try:
+            done["value"] = f()
+        except BaseException as e:  # noqa: BLE001 - raised below
+            done["error"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(HUNG_S)
+    assert not t.is_alive(), f"the call hung (> {HUNG_S}s)"
+    if "error" in done:
+        raise done["error"]
+    return done["value"]
 
 
 def which_server(repo):
@@ -122,20 +142,16 @@ def test_read_write_pool_follows_a_promoted_standby(fn, db_url):
             assert which_server(repo) == old
 
         # 3. The old primary stops: a few calls may fail (only as
-        #    DatabaseUnavailableError, each quickly), then the new primary answers.
+        #    DatabaseUnavailableError, none hanging), then the new primary
+        #    answers.
         stop_primary_only()
         for name, repo in repos.items():
-            switched_at = time.monotonic()
             failures, landed = [], None
             while landed is None:
-                assert time.monotonic() - switched_at < DEADLINE_S, (name, failures)
-                started = time.monotonic()
                 try:
-                    landed = which_server(repo)
+                    landed = within_deadline(lambda: which_server(repo))
                 except fn.DatabaseUnavailableError as e:
                     failures.append(e)
-                elapsed = time.monotonic() - started
-                assert elapsed < CALL_BOUND_S, (name, elapsed, failures)
                 assert len(failures) <= MAX_FAILED_CALLS, \
                     (name, [str(e) for e in failures])
             assert landed == new, (name, landed)
@@ -145,8 +161,7 @@ def test_read_write_pool_follows_a_promoted_standby(fn, db_url):
             stats = pools[name].stats()
             assert stats["in_use"] == 0 and stats["waiting"] == 0, (name, stats)
             print(f"failover ({name} pool): {len(failures)} failed call(s) "
-                  f"{[(type(e).__name__, str(e)[:120]) for e in failures]}, "
-                  f"followed after {time.monotonic() - switched_at:.2f}s; "
+                  f"{[(type(e).__name__, str(e)[:120]) for e in failures]}; "
                   f"stats {stats}")
     finally:
         restore(primary, standby_was_running, promoted)

@@ -1,9 +1,12 @@
 """Fault tests of the pool against the real server (issue 4): a server restart
 during traffic, pg_terminate_backend of a checked-out connection, exhaustion,
 a statement timeout and a query cancelled from outside. Each asserts that no
-call hangs (hard time bounds, every thread joined with a timeout), that the
-error is the documented class, and that the pool is healthy afterwards (a
-query succeeds, nothing in use, nobody waiting). PgBouncer in front and a
+call hangs (every thread joined within a deadline that only a hung call
+misses: the long query sleeps for an hour), that the error is the documented
+class, and that the pool is healthy afterwards (a query succeeds, nothing in
+use, nobody waiting). No assertion measures time (issue 15): what happened
+is read from the errors, pool.stats() and pg_stat_activity, and the restart
+test orders each call against the outage it observed. PgBouncer in front and a
 standby taking reads are covered by test_pgbouncer.py and test_replicas.py.
 
 Issue 9 adds: a backend terminated during a streamed body, during a
@@ -15,7 +18,6 @@ The restart test stops and starts the shared embedded server (ci/postgres);
 it always leaves it running (and the standby too, if it ran before)."""
 import json
 import os
-import re
 import threading
 import time
 import uuid
@@ -25,9 +27,11 @@ import pytest
 from servers import ci_postgres, port_of, wait_until
 
 SCHEMA = f"fql_pytest_faults_{os.getpid()}"
-SLOW_S = 2      # v_slow: the exhaustion test's holder
-LONG_S = 10     # v_long: terminated/cancelled long before it would end
-JOIN_S = 8      # no thread of these tests may outlive this
+SLOW_S = 2      # v_slow: ends by itself (a pool statement_timeout cuts it)
+LONG_S = 3600   # v_long: only a call's timeout, a cancel or a termination
+                # ends it (unbounded(): no statement_timeout)
+JOIN_S = 60     # a call still running after this is hung
+HELD_KEY = 0x5F1000000 + os.getpid()  # v_held waits while the test holds it
 
 
 @pytest.fixture(scope="module")
@@ -41,14 +45,22 @@ def fault_schema(fn, db_url):
               (SELECT pg_sleep({SLOW_S}), '{{"a":1}}'::jsonb AS data) x;
             CREATE VIEW "{SCHEMA}".v_long AS SELECT data FROM
               (SELECT pg_sleep({LONG_S}), '{{"a":1}}'::jsonb AS data) x;
+            CREATE VIEW "{SCHEMA}".v_held AS SELECT data FROM
+              (SELECT pg_advisory_xact_lock_shared({HELD_KEY}),
+                      '{{"a":1}}'::jsonb AS data) x;
         """)
     schema = fn.Schema()
-    for view in ("v_fast", "v_slow", "v_long"):
+    for view in ("v_fast", "v_slow", "v_long", "v_held"):
         schema.add_view(f"{SCHEMA}.{view}", view.title().replace("_", ""),
                         {"a": "Int"})
     yield schema
     try:
         with psycopg.connect(db_url, autocommit=True, connect_timeout=10) as conn:
+            # A failed test may leave an hour-long v_long or a v_held
+            # waiting: end them, or the DROP waits for them.
+            conn.execute("SELECT pg_cancel_backend(pid) FROM pg_stat_activity "
+                         "WHERE query LIKE %s AND pid <> pg_backend_pid()",
+                         (f'%"{SCHEMA}"%',))
             conn.execute(f'DROP SCHEMA IF EXISTS "{SCHEMA}" CASCADE')
     except psycopg.OperationalError:
         pass
@@ -57,6 +69,7 @@ def fault_schema(fn, db_url):
 FAST = f"{SCHEMA}.v_fast"
 SLOW = f"{SCHEMA}.v_slow"
 LONG = f"{SCHEMA}.v_long"
+HELD = f"{SCHEMA}.v_held"
 OK_BODY = b'{"data":{"r":[{"a":1}]}}'
 
 
@@ -65,20 +78,17 @@ def _app(tag):
 
 
 class Call(threading.Thread):
-    """Runs f() once in a thread, recording its result or exception and how
-    long it took."""
+    """Runs f() once in a thread, recording its result or exception."""
 
     def __init__(self, f):
         super().__init__(daemon=True)
-        self.f, self.result, self.error, self.elapsed = f, None, None, None
+        self.f, self.result, self.error = f, None, None
 
     def run(self):
-        start = time.monotonic()
         try:
             self.result = self.f()
         except BaseException as e:  # noqa: BLE001 - asserted by the test
             self.error = e
-        self.elapsed = time.monotonic() - start
 
     def started(self):
         self.start()
@@ -100,6 +110,23 @@ def active_backend(db_url, app):
     return row[0] if row else None
 
 
+def terminate(db_url, pid):
+    """pg_terminate_backend(pid), then waits until the server process is gone
+    from pg_stat_activity, so that the next step never races its exit."""
+    with psycopg.connect(db_url, autocommit=True) as conn:
+        assert conn.execute("SELECT pg_terminate_backend(%s)",
+                            (pid,)).fetchone()[0]
+        wait_until(lambda: conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE pid = %s",
+            (pid,)).fetchone()[0] == 0, f"the terminated backend {pid} to go")
+
+
+def unbounded(fn, pool, schema):
+    """A repository without a statement_timeout: nothing on the server ends
+    v_long's hour-long sleep but what the test does."""
+    return fn.Repository(pool, schema, statement_timeout=0)
+
+
 def assert_healthy(pool, repo):
     assert repo.find(FAST, field="r", timeout=5) == OK_BODY
     stats = pool.stats()
@@ -113,7 +140,7 @@ def test_terminated_backend_raises_unavailable_and_pool_recovers(
         fn, db_url, fault_schema):
     app = _app("terminate")
     pool = fn.Pool(db_url, max_size=1, acquire_timeout=5, application_name=app)
-    repo = fn.Repository(pool, fault_schema)
+    repo = unbounded(fn, pool, fault_schema)
     call = Call(lambda: repo.find(LONG, field="r"))
     call.start()
     pid = None
@@ -125,13 +152,9 @@ def test_terminated_backend_raises_unavailable_and_pool_recovers(
     wait_until(running, "the slow query to run")
     assert pool.stats()["in_use"] == 1
 
-    terminated_at = time.monotonic()
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        assert conn.execute("SELECT pg_terminate_backend(%s, 5000)",
-                            (pid,)).fetchone()[0]
+    terminate(db_url, pid)
+    # The query sleeps for an hour: only the termination ends the call.
     call.finish()
-    assert time.monotonic() - terminated_at < 2, "the call did not fail promptly"
-    assert call.elapsed < LONG_S - 5
     assert type(call.error) is fn.DatabaseUnavailableError, repr(call.error)
     assert isinstance(call.error, ConnectionError)
     assert call.error.code == "UNAVAILABLE"
@@ -149,31 +172,34 @@ def test_exhausted_pool_times_out_naming_size_and_wait(fn, db_url, fault_schema)
     pool = fn.Pool(db_url, max_size=1, acquire_timeout=0.3,
                    application_name=_app("exhaust"))
     repo = fn.Repository(pool, fault_schema)
-    holder = Call(lambda: repo.find(SLOW, field="r"))
-    holder.start()
-    wait_until(lambda: pool.stats()["in_use"] == 1, "the holder to take the "
-               "only connection")
+    with psycopg.connect(db_url, autocommit=True) as locker:
+        # The holder's query waits for this lock: it keeps the only
+        # connection until the test lets it go, however slow the machine.
+        locker.execute("SELECT pg_advisory_lock(%s)", (HELD_KEY,))
+        holder = Call(lambda: repo.find(HELD, field="r")).started()
+        wait_until(lambda: pool.stats()["in_use"] == 1, "the holder to take "
+                   "the only connection")
 
-    start = time.monotonic()
-    with pytest.raises(fn.PoolTimeoutError) as info:
-        repo.find(FAST, field="r")
-    elapsed = time.monotonic() - start
-    assert 0.25 <= elapsed < 2, elapsed
+        with pytest.raises(fn.PoolTimeoutError) as info:
+            repo.find(FAST, field="r")
+        during = pool.stats()
+        locker.execute("SELECT pg_advisory_unlock(%s)", (HELD_KEY,))
     assert type(info.value) is fn.PoolTimeoutError
     assert isinstance(info.value, TimeoutError)
     assert not isinstance(info.value, fn.QueryTimeoutError)
     assert info.value.code == "DEADLINE_EXCEEDED"
     message = str(info.value)
-    assert "max_size=1" in message, message
-    # The wait, as absl::FormatDuration writes it ("300ms", "299.999469ms").
-    wait = re.search(r"after (\d+(?:\.\d+)?)(ms|s)\b", message)
-    assert wait, message
-    waited_s = float(wait[1]) / (1000 if wait[2] == "ms" else 1)
-    assert 0.2 <= waited_s <= 0.35, message
-    stats = pool.stats()
-    assert stats["timeouts"] == 1 and stats["waiting"] == 0, stats
+    # The configured wait (deadline - start, whole ms), the pool's size and
+    # that nobody else waited.
+    assert message.startswith(
+        "timed out after 300ms waiting for a connection: all 1 connections "
+        "of the pool (max_size=1) are in use, 0 other callers waiting"), message
+    # It waited (a refused call counts as rejected, not as a timeout) and
+    # left the queue; the holder still held the connection.
+    assert during["timeouts"] == 1 and during["rejected"] == 0, during
+    assert during["waiting"] == 0 and during["in_use"] == 1, during
 
-    holder.finish(SLOW_S + 5)
+    holder.finish()
     assert holder.error is None, repr(holder.error)
     assert holder.result == OK_BODY
     stats = assert_healthy(pool, repo)
@@ -186,16 +212,20 @@ def test_statement_timeout_raises_query_timeout_and_cancels(
         fn, db_url, fault_schema):
     app = _app("timeout")
     pool = fn.Pool(db_url, max_size=1, acquire_timeout=5, application_name=app)
-    repo = fn.Repository(pool, fault_schema)
+    repo = unbounded(fn, pool, fault_schema)
     call = Call(lambda: repo.find(LONG, field="r", timeout=0.2)).started().finish()
     assert type(call.error) is fn.QueryTimeoutError, repr(call.error)
     assert isinstance(call.error, TimeoutError)
     assert not isinstance(call.error, fn.PoolTimeoutError)
     assert call.error.code == "DEADLINE_EXCEEDED"
-    assert 0.15 <= call.elapsed < 1.5, call.elapsed
-    # Cancelled on the server, not left running there.
+    # The call's own deadline (not the server's statement_timeout), and the
+    # cancel request sent.
+    assert "exceeded its deadline" in str(call.error), repr(call.error)
+    assert "cancelled on the server" in str(call.error), repr(call.error)
+    # Cancelled on the server, not left running there (it would sleep for
+    # an hour, far past this deadline).
     wait_until(lambda: active_backend(db_url, app) is None,
-               "the timed-out query to stop on the server", timeout=2)
+               "the timed-out query to stop on the server")
     stats = assert_healthy(pool, repo)
     assert stats["timeouts"] == 0, stats  # not an acquire timeout
 
@@ -207,7 +237,7 @@ def test_cancelled_query_raises_query_cancelled(fn, db_url, fault_schema):
     # cancellation comes from the server side, pg_cancel_backend.
     app = _app("cancel")
     pool = fn.Pool(db_url, max_size=1, acquire_timeout=5, application_name=app)
-    repo = fn.Repository(pool, fault_schema)
+    repo = unbounded(fn, pool, fault_schema)
     call = Call(lambda: repo.find(LONG, field="r"))
     call.start()
     pid = None
@@ -218,11 +248,10 @@ def test_cancelled_query_raises_query_cancelled(fn, db_url, fault_schema):
         return pid is not None
     wait_until(running, "the slow query to run")
 
-    cancelled_at = time.monotonic()
     with psycopg.connect(db_url, autocommit=True) as conn:
         assert conn.execute("SELECT pg_cancel_backend(%s)", (pid,)).fetchone()[0]
+    # The query sleeps for an hour: only the cancel ends the call.
     call.finish()
-    assert time.monotonic() - cancelled_at < 2, "the call did not fail promptly"
     assert type(call.error) is fn.QueryCancelledError, repr(call.error)
     assert not isinstance(call.error, TimeoutError)
     assert call.error.code == "CANCELLED"
@@ -252,28 +281,40 @@ def ensure_server_running(db_url, standby_was_running):
                and server_answers(db_url), "the server to run again", 60)
 
 
-class Worker(threading.Thread):
-    """Calls find() in a loop until stopped, recording each outcome."""
+# The outage as the test observes it. Each call records the phase when it
+# began and when it returned: a call begun at UP began after the server was
+# seen answering again; one that returned at BEFORE returned before the stop
+# was asked for. No clock is read.
+BEFORE, STOPPING, DOWN, STARTING, UP = range(5)
 
-    def __init__(self, repo, stop):
+
+class Worker(threading.Thread):
+    """Calls find() in a loop until stopped, recording each outcome with the
+    phases of the outage it began and ended in."""
+
+    def __init__(self, repo, stop, phase):
         super().__init__(daemon=True)
-        self.repo, self.stop = repo, stop
-        self.outcomes = []  # (end time, elapsed, result or exception)
+        self.repo, self.stop, self.phase = repo, stop, phase
+        self.outcomes = []  # (phase at start, phase at end, body or exception)
 
     def run(self):
         while not self.stop.is_set():
-            start = time.monotonic()
+            began = self.phase[0]
             try:
                 outcome = self.repo.find(FAST, field="r")
             except BaseException as e:  # noqa: BLE001 - asserted by the test
                 outcome = e
-            end = time.monotonic()
-            self.outcomes.append((end, end - start, outcome))
+            self.outcomes.append((began, self.phase[0], outcome))
+            # Yield between calls (not a wait for anything): the GIL goes
+            # to the main thread, which polls the server.
             time.sleep(0.01)
 
-    def succeeded_after(self, t):
-        return any(end > t and not isinstance(o, BaseException)
-                   for end, _, o in list(self.outcomes))
+    def seen(self, ok, began_at=BEFORE):
+        """Whether a call begun at `began_at` or later succeeded (ok) or
+        failed."""
+        return any(began >= began_at and
+                   isinstance(o, BaseException) != ok
+                   for began, _, o in list(self.outcomes))
 
 
 def test_server_restart_during_traffic(fn, db_url, fault_schema):
@@ -285,22 +326,33 @@ def test_server_restart_during_traffic(fn, db_url, fault_schema):
                    connect_timeout=2, application_name=_app("restart"))
     repo = fn.Repository(pool, fault_schema)
     stop = threading.Event()
-    workers = [Worker(repo, stop) for _ in range(4)]
+    phase = [BEFORE]
+    workers = [Worker(repo, stop, phase) for _ in range(4)]
     try:
         for w in workers:
             w.start()
-        time.sleep(0.5)
-        stop_at = time.monotonic()
+        wait_until(lambda: all(w.seen(ok=True) for w in workers),
+                   "every thread to be served before the stop")
+        phase[0] = STOPPING
         stopped = ci_postgres("stop")
         assert stopped.returncode == 0, stopped.stderr
-        time.sleep(1.0)  # the outage
+        wait_until(lambda: not server_answers(db_url), "the server to be down")
+        phase[0] = DOWN
+        # The outage lasts until every thread has seen it: a call begun
+        # after the server was seen down failed (none hangs: a hung call
+        # would keep its thread from ever failing).
+        wait_until(lambda: all(w.seen(ok=False, began_at=DOWN)
+                               for w in workers),
+                   "every thread to fail during the outage")
+        phase[0] = STARTING
         started = ci_postgres("start")
         assert started.returncode == 0, started.stderr
         assert port_of(started.stdout.strip().splitlines()[-1]) == port_of(db_url)
-        up_at = time.monotonic()
-        # Every thread is served again within the deadline.
-        wait_until(lambda: all(w.succeeded_after(up_at) for w in workers),
-                   "every thread to succeed after the restart", timeout=10)
+        wait_until(lambda: server_answers(db_url), "the server to answer")
+        phase[0] = UP
+        # Every thread is served again.
+        wait_until(lambda: all(w.seen(ok=True, began_at=UP) for w in workers),
+                   "every thread to succeed after the restart")
     finally:
         stop.set()
         for w in workers:
@@ -309,20 +361,23 @@ def test_server_restart_during_traffic(fn, db_url, fault_schema):
     assert not any(w.is_alive() for w in workers), "a thread hung"
 
     outcomes = [o for w in workers for o in w.outcomes]
-    errors = [o for _, _, o in outcomes if isinstance(o, BaseException)]
-    # No call hung: each ended well within acquire + connect timeouts.
-    slowest = max(elapsed for _, elapsed, _ in outcomes)
-    assert slowest < 5, slowest
-    # Calls before the stop succeeded, calls during the outage failed, and
-    # only with the documented class.
-    assert any(end < stop_at and o == OK_BODY for end, _, o in outcomes)
-    assert errors, "no call failed during the outage"
-    wrong = [e for e in errors if type(e) is not fn.DatabaseUnavailableError]
-    assert not wrong, [repr(e) for e in wrong[:5]]
-    assert all(e.code == "UNAVAILABLE" for e in errors)
-    # Failures only while the server was down (or its connections dying).
-    assert all(stop_at <= end <= up_at + 2 for end, _, o in outcomes
-               if isinstance(o, BaseException))
+    failed = [(b, e, o) for b, e, o in outcomes if isinstance(o, BaseException)]
+    # Only the documented class.
+    wrong = [o for _, _, o in failed if type(o) is not fn.DatabaseUnavailableError]
+    assert not wrong, [repr(o) for o in wrong[:5]]
+    assert all(o.code == "UNAVAILABLE" for _, _, o in failed)
+    # The failures are calls that overlapped the outage: none returned
+    # before the stop was asked for, none began after the server was seen
+    # answering again (dead idle connections are replaced, not handed out).
+    early = [(b, e) for b, e, _ in failed if e == BEFORE]
+    late = [(b, e, str(o)) for b, e, o in failed if b == UP]
+    assert not early and not late, (early, late[:5])
+    # And every call made wholly while the server was seen down (begun
+    # after it was seen down, returned before the start was asked for)
+    # failed.
+    served_while_down = [(b, e) for b, e, o in outcomes
+                         if b == e == DOWN and not isinstance(o, BaseException)]
+    assert not served_while_down, served_while_down
     assert all(o == OK_BODY for _, _, o in outcomes
                if not isinstance(o, BaseException))
 
@@ -337,10 +392,8 @@ def test_pool_statement_timeout_is_a_query_timeout(fn, db_url, fault_schema):
     QueryTimeoutError, like a call's own timeout=, not as a cancellation."""
     pool = fn.Pool(db_url, max_size=1, statement_timeout=0.2)
     repo = fn.Repository(pool, fault_schema)
-    start = time.monotonic()
     with pytest.raises(fn.QueryTimeoutError) as e:
         repo.find(SLOW, field="r")
-    assert time.monotonic() - start < 5
     assert "statement_timeout of 200ms" in str(e.value)
     assert e.value.sqlstate == "57014"
     assert pool.stats()["in_use"] == 0
@@ -400,12 +453,6 @@ def wait_for_pid(db_url, app, condition, what):
         return found["pid"] is not None
     wait_until(there, what)
     return found["pid"]
-
-
-def terminate(db_url, pid):
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        assert conn.execute("SELECT pg_terminate_backend(%s, 5000)",
-                            (pid,)).fetchone()[0]
 
 
 def account_rows(db_url, account_id):
@@ -490,8 +537,6 @@ def test_backend_terminated_before_commit_writes_nothing(
     pid = wait_for_pid(db_url, app, "state = 'idle in transaction'",
                        "the transaction to wait for its commit")
     terminate(db_url, pid)
-    wait_until(lambda: backend_pid(db_url, app, f"pid = {int(pid)}") is None,
-               "the terminated backend to go")
     with pytest.raises(fn.DatabaseUnavailableError) as err:
         tx.commit()
     assert err.value.code == "UNAVAILABLE"
