@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdlib>
+#include <cstring>
 #include <string_view>
 #include <vector>
 
@@ -204,7 +205,27 @@ absl::StatusOr<std::unique_ptr<Connection>> Connection::Open(
 }
 
 Connection::Connection(std::unique_ptr<PqxxConnection> connection)
-    : connection_(std::move(connection)), raw_(connection_->handle()) {}
+    : connection_(std::move(connection)), raw_(connection_->handle()) {
+  if (raw_ != nullptr) {
+    previous_receiver_ = PQsetNoticeReceiver(raw_, &ReceiveNotice, this);
+  }
+}
+
+void Connection::ReceiveNotice(void* self, const PGresult* notice) {
+  auto* connection = static_cast<Connection*>(self);
+  const char* severity =
+      PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  if (severity != nullptr && (std::strcmp(severity, "FATAL") == 0 ||
+                              std::strcmp(severity, "PANIC") == 0)) {
+    connection->closing_ = true;
+  }
+  // libpq's default receiver, which hands the text to libpqxx's notice
+  // processor (libpqxx 6 sets a processor, not a receiver); it reads the
+  // hooks from the notice and takes no argument.
+  if (connection->previous_receiver_ != nullptr) {
+    connection->previous_receiver_(nullptr, notice);
+  }
+}
 
 Connection::~Connection() = default;
 
@@ -212,9 +233,10 @@ Connection::~Connection() = default;
 bool Connection::PollAlive() {
   if (raw_ == nullptr || PQstatus(raw_) != CONNECTION_OK) return false;
   // Data on an idle connection: let libpq read and parse it. A terminated
-  // backend sends its FATAL message, then end of stream, which libpq only
-  // sees on a further read: read while the socket stays readable (bounded).
-  for (int i = 0; i < 8; ++i) {
+  // backend sends its FATAL message (noted by ReceiveNotice), then end of
+  // stream, which may not have arrived yet: the message alone tells the
+  // session is over. Read while the socket stays readable (bounded).
+  for (int i = 0; i < 8 && !closing_; ++i) {
     pollfd fd = {PQsocket(raw_), POLLIN, 0};
     int ready = poll(&fd, 1, 0);
     if (ready < 0 && errno == EINTR) continue;
@@ -223,7 +245,7 @@ bool Connection::PollAlive() {
     PQisBusy(raw_);  // parses what arrived (a notice while idle)
     if (PQstatus(raw_) != CONNECTION_OK) return false;
   }
-  return PQstatus(raw_) == CONNECTION_OK;
+  return !closing_ && PQstatus(raw_) == CONNECTION_OK;
 }
 
 absl::Status Connection::Ping(absl::Time deadline) {

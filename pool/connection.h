@@ -102,8 +102,16 @@ class Connection {
   class PqxxConnection;
   explicit Connection(std::unique_ptr<PqxxConnection> connection);
 
+  // libpq's notice receiver: notes a FATAL (or PANIC) message received
+  // while idle, which a backend sends before it closes the session
+  // (terminated, shut down, idle_session_timeout), then passes the notice
+  // on to the receiver it replaced.
+  static void ReceiveNotice(void* self, const PGresult* notice);
+
   std::unique_ptr<PqxxConnection> connection_;
   PGconn* raw_ = nullptr;
+  PQnoticeReceiver previous_receiver_ = nullptr;
+  bool closing_ = false;  // a FATAL message arrived: the session is ending
   absl::Time opened_at_ = absl::Now();
   std::unique_ptr<SessionState> session_state_;
 };

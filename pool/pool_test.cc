@@ -395,25 +395,24 @@ TEST(Pool, NoticesATerminatedBackendWithoutARoundTrip) {
   options.health_check_after_idle = absl::InfiniteDuration();  // never ping
   auto pool = Pool::Create(options);
   ASSERT_TRUE(pool.ok());
-  int socket = -1;
-  {
-    auto conn = (*pool)->Acquire();
-    ASSERT_TRUE(conn.ok());
-    socket = PQsocket((*conn)->raw());
+  // A backend leaves pg_stat_activity after it sent its FATAL message and
+  // before its process closes the socket (TerminateBackends waits for the
+  // former only). The check without a round trip must tell the connection
+  // is dead from the message alone: taken in that window, it once passed,
+  // and the first query failed. Ten times, as the end of stream wins the
+  // race now and then.
+  for (int i = 0; i < 10; ++i) {
+    {
+      auto conn = (*pool)->Acquire();
+      ASSERT_TRUE(conn.ok()) << conn.status();
+      EXPECT_EQ(Query((*conn)->raw(), "SELECT 1"), "1") << "round " << i;
+    }
+    ASSERT_EQ(TerminateBackends(options), 1);
   }
-  ASSERT_EQ(TerminateBackends(options), 1);
-  // The backend leaves pg_stat_activity a moment before its process exits
-  // and closes the socket: wait until the end of stream has arrived, which
-  // is what the check without a round trip can notice (peeked at on the
-  // idle connection's socket, nothing read).
-  ASSERT_TRUE(WaitFor([socket] {
-    pollfd fd{socket, POLLRDHUP, 0};
-    return poll(&fd, 1, 0) == 1 && (fd.revents & (POLLRDHUP | POLLHUP)) != 0;
-  }));
   auto conn = (*pool)->Acquire();
   ASSERT_TRUE(conn.ok()) << conn.status();
   EXPECT_EQ(Query((*conn)->raw(), "SELECT 1"), "1");
-  EXPECT_EQ((*pool)->Stats().health_check_failures, 1);
+  EXPECT_EQ((*pool)->Stats().health_check_failures, 10);
 }
 
 TEST(Pool, RecoversWhenEveryBackendIsTerminatedWhileIdle) {
