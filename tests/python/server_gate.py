@@ -53,6 +53,14 @@ class Gate:
                         columns={"id": "uuid", "data": "jsonb"})
         return schema
 
+    def repository(self, fn):
+        """A Repository over the view, with a pool of two whose calls
+        waiting() counts."""
+        pool = fn.Pool(self.db_url, min_size=0, max_size=2,
+                       acquire_timeout=30, application_name=self.app)
+        return fn.Repository(pool, self.register(fn.Schema()),
+                             statement_timeout=60)
+
     def close(self):
         self._locker = psycopg.connect(self.db_url, autocommit=True)
         self._locker.execute("SELECT pg_advisory_lock(%s)", (self.key,))

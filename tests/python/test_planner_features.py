@@ -442,10 +442,7 @@ def test_value_calls_run_concurrently(fn, db_url, sample, repo, users, raw):
     # Two count() calls, each from its own thread, wait on the server at the
     # same time while other Python threads run (server_gate.py).
     gate = Gate(db_url, sample)
-    pool = fn.Pool(db_url, min_size=0, max_size=2, acquire_timeout=30,
-                   application_name=gate.app)
-    gated = fn.Repository(pool, gate.register(fn.Schema()),
-                          statement_timeout=60)
+    gated = gate.repository(fn)
     with gate:
         calls = [Call(lambda: gated.count(gate.view)).started()
                  for _ in range(2)]

@@ -178,10 +178,7 @@ def test_concurrent_calls_release_the_gil(fn, db_url, sample, repo, users,
     # same time while other Python threads run: each released the GIL
     # while it waited (server_gate.py).
     gate = Gate(db_url, sample)
-    pool = fn.Pool(db_url, min_size=0, max_size=2, acquire_timeout=30,
-                   application_name=gate.app)
-    gated = fn.Repository(pool, gate.register(fn.Schema()),
-                          statement_timeout=60)
+    gated = gate.repository(fn)
     with gate:
         calls = [Call(lambda: gated.find(gate.view, selection="id")).started()
                  for _ in range(2)]
