@@ -76,12 +76,14 @@ void SendCancel(PGconn* conn) {
   }
 }
 
-enum class Wait { kReady, kDeadline, kCancelled, kBroken };
+enum class Wait { kReady, kDeadline, kCancelled, kBroken, kWouldBlock };
 
 // Waits until PQgetResult can return without blocking: polls the socket
 // with the time left (in slices when there is a cancel flag to look at).
+// When `may_block` is false it returns kWouldBlock instead of polling, the
+// first time it would have to.
 Wait WaitForResult(PGconn* conn, absl::Time deadline,
-                   const std::atomic<bool>* cancelled) {
+                   const std::atomic<bool>* cancelled, bool may_block) {
   while (true) {
     // Checked before anything else: a server that keeps rows coming must
     // not keep a cancelled or late call streaming.
@@ -97,6 +99,7 @@ Wait WaitForResult(PGconn* conn, absl::Time deadline,
     if (!PQisBusy(conn)) return Wait::kReady;
     if (!PQconsumeInput(conn)) return Wait::kBroken;
     if (!PQisBusy(conn)) return Wait::kReady;
+    if (!may_block) return Wait::kWouldBlock;
     absl::Duration slice = bounded ? deadline - now : absl::InfiniteDuration();
     if (cancelled != nullptr) slice = std::min(slice, kCancelSlice);
     int timeout_ms = -1;
@@ -246,9 +249,20 @@ void Run::Interrupted(Interrupt why) {
 
 bool Run::WaitOrInterrupt() {
   while (!gave_up_) {
-    switch (WaitForResult(conn_, deadline_, cancelled_)) {
+    // Rows held while the server has sent nothing more are handed on before
+    // waiting: the sink works while the server does, and the rows left for
+    // the end of the result are only those of its last packets. (After an
+    // error or interrupt, held rows are never handed on, as before.)
+    const bool holding = !chunk_.rows.empty() && failure_.ok() &&
+                         interrupt_ == Interrupt::kNone;
+    switch (WaitForResult(conn_, deadline_, cancelled_,
+                          /*may_block=*/!holding)) {
       case Wait::kReady:
         return true;
+      case Wait::kWouldBlock:
+        sink_failure_ = Flush();
+        if (!sink_failure_.ok()) Interrupted(Interrupt::kSink);
+        break;
       case Wait::kBroken:
         Interrupted(Interrupt::kBroken);
         return false;

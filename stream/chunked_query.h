@@ -1,7 +1,11 @@
 // stream/: runs planned statements on a libpq connection, all in one round
 // trip (pipeline mode), each in single-row mode, and hands their rows to
-// RowSinks in chunks of `chunk_rows`, so memory is bounded by the chunk, not
-// the result. Applies the request's context (variables, statement_timeout,
+// RowSinks in chunks of at most `chunk_rows`, so memory is bounded by the
+// chunk, not the result. A chunk is also handed on early, whenever every row
+// received so far has been read and the next would mean waiting for the
+// server: the sink works while the server does, so that the rows left to
+// handle after the result's end are only those of its last packets, not up
+// to a whole chunk. Applies the request's context (variables, statement_timeout,
 // deadline, cancel flag) and prepares statements per connection by shape.
 #ifndef FRAISEQL_STREAM_CHUNKED_QUERY_H_
 #define FRAISEQL_STREAM_CHUNKED_QUERY_H_
@@ -22,6 +26,7 @@
 namespace fraiseql::stream {
 
 struct StreamOptions {
+  // The most rows a chunk holds (see above).
   int chunk_rows = 256;
   // When set, a statement is prepared once per connection (named, by its SQL
   // text) and executed by name afterwards. Null: every statement is sent

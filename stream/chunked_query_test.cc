@@ -62,6 +62,50 @@ TEST_F(StreamQueryTest, DeliversRowsInChunksOfTheConfiguredSize) {
   EXPECT_TRUE(conn_->IsReusable());
 }
 
+// Rows already read are handed on before the client waits for more: the
+// server sends 40 rows of 1 KiB (its 8 KiB output buffer flushes on the
+// way), then waits on an advisory lock the test holds. With a chunk of 256
+// rows, the sink must see the rows that arrived while the server still
+// waits; it releases the lock itself, so a sink that got nothing until the
+// end would leave the query waiting until its statement_timeout.
+TEST_F(StreamQueryTest, HandsOnHeldRowsBeforeWaitingForTheServer) {
+  testing::AdminConnection admin;
+  const std::string key = absl::StrCat(PQbackendPID(admin.raw()));
+  admin.Exec("SELECT pg_advisory_lock(" + key + ")");
+  exec::Plan plan{
+      "SELECT repeat('x', 1024) FROM generate_series(1, 40) "
+      "UNION ALL SELECT pg_advisory_lock($1::bigint)::text",
+      {{key, "", false}}};
+  class ReleasingSink : public exec::RowSink {
+   public:
+    explicit ReleasingSink(testing::AdminConnection* admin,
+                           const std::string& key)
+        : admin_(*admin), key_(key) {}
+    absl::Status OnChunk(const exec::RowChunk& chunk) override {
+      if (chunks.empty()) {
+        admin_.Exec("SELECT pg_advisory_unlock(" + key_ + ")");
+      }
+      chunks.push_back(chunk.rows.size());
+      rows += chunk.rows.size();
+      return absl::OkStatus();
+    }
+    std::vector<size_t> chunks;
+    size_t rows = 0;
+
+   private:
+    testing::AdminConnection& admin_;
+    std::string key_;
+  } sink(&admin, key);
+  StreamOptions options;
+  options.default_statement_timeout = absl::Seconds(10);
+  auto result = StreamQuery(conn_->raw(), plan, options, &sink);
+  ASSERT_TRUE(result.ok()) << result.status();
+  EXPECT_EQ(sink.rows, 41u);
+  ASSERT_GE(sink.chunks.size(), 2u);
+  EXPECT_LT(sink.chunks.front(), 41u);
+  EXPECT_TRUE(conn_->IsReusable());
+}
+
 TEST_F(StreamQueryTest, DeliversEveryColumnWhenSeveral) {
   exec::Plan plan{
       "SELECT g::text, (g * 10)::text, CASE WHEN g = 2 THEN NULL ELSE 'c' END "
