@@ -253,8 +253,8 @@ bool Run::WaitOrInterrupt() {
     // waiting: the sink works while the server does, and the rows left for
     // the end of the result are only those of its last packets. (After an
     // error or interrupt, held rows are never handed on, as before.)
-    const bool holding = !chunk_.rows.empty() && failure_.ok() &&
-                         interrupt_ == Interrupt::kNone;
+    const bool holding =
+        !chunk_.rows.empty() && failure_.ok() && interrupt_ == Interrupt::kNone;
     switch (WaitForResult(conn_, deadline_, cancelled_,
                           /*may_block=*/!holding)) {
       case Wait::kReady:

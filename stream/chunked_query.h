@@ -5,8 +5,9 @@
 // received so far has been read and the next would mean waiting for the
 // server: the sink works while the server does, so that the rows left to
 // handle after the result's end are only those of its last packets, not up
-// to a whole chunk. Applies the request's context (variables, statement_timeout,
-// deadline, cancel flag) and prepares statements per connection by shape.
+// to a whole chunk. Applies the request's context (variables,
+// statement_timeout, deadline, cancel flag) and prepares statements per
+// connection by shape.
 #ifndef FRAISEQL_STREAM_CHUNKED_QUERY_H_
 #define FRAISEQL_STREAM_CHUNKED_QUERY_H_
 
