@@ -43,11 +43,6 @@ namespace {
 // chunk_bytes): a piece is buffered whole, max_pending + 1 times.
 constexpr int64_t kMaxChunkBytes = int64_t{64} << 20;
 
-// A query of at most this many rows (RowBound) returns its body copied
-// into a new bytes; a bigger one lands it (BytesLanding) once its shape's
-// body size is known.
-constexpr int64_t kLandingMinRows = 100;
-
 // Keyset pagination arguments of find(); any of them makes the result a
 // connection.
 struct Pagination {
@@ -600,11 +595,12 @@ class PyRepository {
     // sized from the last body of its shapes: the query is planned here,
     // with the GIL, and runs from these plans. A query that does not plan
     // is planned again when it runs, which raises its error as any call's.
-    // Calls of a few rows skip this.
+    // Calls with a row bound (at most AsyncDispatcher::kMaxBatchWeight rows,
+    // see RowBound) skip this and copy their small body into a new bytes.
     py::object bytes;
     std::shared_ptr<BytesLanding> landing;
     std::optional<std::vector<planner::RootPlan>> plans;
-    if (!rows.has_value() || *rows > kLandingMinRows) {
+    if (!rows.has_value()) {
       absl::StatusOr<std::vector<planner::RootPlan>> planned =
           repository_->Plan(query);
       if (planned.ok()) {
