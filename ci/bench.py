@@ -639,6 +639,30 @@ def scaling_rounds(rows, repeat, quick):
     return fast, max(1, fast // slow)
 
 
+def paired_spread(native, floor):
+    """[first quartile, median, third quartile] of native/floor per round
+    (both paths run in every round, side by side), rounded to 3 places;
+    None without a round. A slow spell of the machine moves both sides of a
+    round, so the middle half of these ratios shows whether a size's ratio
+    of medians lies clearly on one side of 1.0 or within the noise."""
+    ratios = [n / f for n, f in zip(native, floor)]
+    if not ratios:
+        return None
+    if len(ratios) == 1:
+        return [round(ratios[0], 3)] * 3
+    q1, median, q3 = statistics.quantiles(ratios, n=4)
+    return [round(q1, 3), round(median, 3), round(q3, 3)]
+
+
+def spread_verdict(spread):
+    """Where the middle half of the per-round ratios lies against 1.0."""
+    if spread[2] < 1.0:
+        return "below 1.0"
+    if spread[0] > 1.0:
+        return "above 1.0"
+    return "straddles 1.0"
+
+
 def exponent(sizes, ms):
     """Least-squares slope of log(time) on log(rows)."""
     xs = [math.log(n) for n in sizes]
@@ -703,6 +727,8 @@ def scaling(args):
         per_size[rows] = {
             **{f"{p}_ms": round(v, 3) for p, v in ms.items()},
             "native_vs_libpq": round(ms["native"] / ms["libpq"], 3),
+            "native_vs_libpq_rounds": paired_spread(times["native"],
+                                                    times["libpq"]),
             "psycopg_vs_native": round(ms["psycopg"] / ms["native"], 3),
             "asyncpg_vs_native": round(ms["asyncpg"] / ms["native"], 3),
             "bytes": len(bodies["native"]), "floor_bytes": paths.floor.bytes,
@@ -770,6 +796,12 @@ def print_scaling(figures):
               f"{r['rss_psycopg_mb']:>7.1f} {ratio_text(r['rss_vs_psycopg']):>7}  "
               f"{'yes' if r['same'] else 'NO'}")
     print()
+    print("native/floor per round (both run in every round, side by side): "
+          "median, and the middle half of the rounds")
+    for n in sizes:
+        spread = figures["per_size"][str(n)]["native_vs_libpq_rounds"]
+        print(f"  at {n} rows: {spread[1]:.3f}, {spread[0]:.3f} to "
+              f"{spread[2]:.3f} ({spread_verdict(spread)})")
     ex = figures["exponents"]
     print(f"growth exponent (least-squares slope of log time on log rows, "
           f"{sizes[0]} to {sizes[-1]} rows; 1.0 = linear): "

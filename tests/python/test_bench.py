@@ -256,6 +256,8 @@ def test_ci_bench_scaling_quick_emits_the_figures(db_url):
         assert r["native_vs_libpq"] == pytest.approx(
             r["native_ms"] / r["libpq_ms"], rel=1e-2)
         assert r["rss_psycopg_mb"] > 0 and r["rss_native_mb"] >= 0, n
+        q1, median, q3 = r["native_vs_libpq_rounds"]
+        assert 0 < q1 <= median <= q3, (n, r["native_vs_libpq_rounds"])
     assert set(figures["exponents"]) == set(bench.PATHS)
     assert all(isinstance(e, float) for e in figures["exponents"].values())
     assert len(figures["exponents_pairwise"]) == len(sizes) - 1
@@ -272,6 +274,9 @@ def test_ci_bench_scaling_quick_emits_the_figures(db_url):
     table = [line.split() for line in lines
              if line.split() and line.split()[0] in {str(n) for n in sizes}]
     assert len(table) == 4 and all(t[-1] == "yes" for t in table), table
+    spreads = [line for line in lines if line.startswith("  at ")
+               and "1.0)" in line]
+    assert len(spreads) == len(sizes), lines
 
 
 def test_growth_exponent_is_the_log_log_slope():
@@ -279,3 +284,17 @@ def test_growth_exponent_is_the_log_log_slope():
     assert bench.exponent([1000, 10000, 100000],
                           [1.0, 100.0, 10000.0]) == pytest.approx(2.0)
     assert bench.exponent([10, 20, 40], [5.0, 5.0, 5.0]) == pytest.approx(0.0)
+
+
+def test_paired_spread_is_the_quartiles_of_each_rounds_ratio():
+    """native/floor per round (both run in every round, side by side): a
+    slow spell that moves both sides of a round leaves its ratio alone,
+    which a ratio of medians does not."""
+    native = [1.0, 2.0, 3.0, 4.0, 5.0]
+    floor = [1.0, 2.0, 2.0, 5.0, 5.0]  # ratios 1, 1, 1.5, 0.8, 1
+    assert bench.paired_spread(native, floor) == [0.9, 1.0, 1.25]
+    assert bench.paired_spread([2.0], [1.0]) == [2.0, 2.0, 2.0]
+    assert bench.paired_spread([], []) is None
+    assert bench.spread_verdict([0.9, 0.95, 0.99]) == "below 1.0"
+    assert bench.spread_verdict([0.98, 1.0, 1.02]) == "straddles 1.0"
+    assert bench.spread_verdict([1.01, 1.1, 1.2]) == "above 1.0"
