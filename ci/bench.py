@@ -645,6 +645,9 @@ def paired_spread(native, floor):
     None without a round. A slow spell of the machine moves both sides of a
     round, so the middle half of these ratios shows whether a size's ratio
     of medians lies clearly on one side of 1.0 or within the noise."""
+    if len(native) != len(floor):
+        raise ValueError(f"paired_spread needs one time of each path per "
+                         f"round, got {len(native)} and {len(floor)}")
     ratios = [n / f for n, f in zip(native, floor)]
     if not ratios:
         return None

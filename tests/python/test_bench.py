@@ -295,6 +295,8 @@ def test_paired_spread_is_the_quartiles_of_each_rounds_ratio():
     assert bench.paired_spread(native, floor) == [0.9, 1.0, 1.25]
     assert bench.paired_spread([2.0], [1.0]) == [2.0, 2.0, 2.0]
     assert bench.paired_spread([], []) is None
+    with pytest.raises(ValueError, match="one time of each path per round"):
+        bench.paired_spread([1.0, 2.0], [1.0])
     assert bench.spread_verdict([0.9, 0.95, 0.99]) == "below 1.0"
     assert bench.spread_verdict([0.98, 1.0, 1.02]) == "straddles 1.0"
     assert bench.spread_verdict([1.01, 1.1, 1.2]) == "above 1.0"
