@@ -42,12 +42,18 @@ def fresh(apool, schema, **kwargs):
     return aio.AsyncRepository(apool, schema, **kwargs)
 
 
-def sleeping(db_url, marker):
+def backends(db_url, marker, condition):
+    """Other sessions whose query holds `marker` and that meet `condition`
+    (SQL written in this file, never input)."""
     with psycopg.connect(db_url, autocommit=True) as conn:
         return conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+            f"SELECT count(*) FROM pg_stat_activity WHERE {condition} "
             "AND query LIKE %s AND pid <> pg_backend_pid()",
             (f"%{marker}%",)).fetchone()[0]
+
+
+def sleeping(db_url, marker):
+    return backends(db_url, marker, "state = 'active'")
 
 
 def unbounded(apool, schema):
@@ -455,11 +461,7 @@ def test_groups_hold_at_most_100_rows(apool, schema, users):
 
 
 def waiting_on_lock(db_url, marker):
-    with psycopg.connect(db_url, autocommit=True) as conn:
-        return conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-            "'Lock' AND query LIKE %s AND pid <> pg_backend_pid()",
-            (f"%{marker}%",)).fetchone()[0]
+    return backends(db_url, marker, "wait_event_type = 'Lock'")
 
 
 def test_the_loop_keeps_ticking_while_queries_run(apool, schema, db_url):
